@@ -1,0 +1,1 @@
+"""Models of the funding app arrive with their issue."""

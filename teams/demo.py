@@ -1,0 +1,93 @@
+"""Demo data for the teams app: the 68 teams and startups of the Taiyuan sub-venue.
+
+Names are built from (institution, topic) pairs so they are plausible, bilingual and stable:
+running the seed again finds the same rows by their English name.
+"""
+
+import datetime
+from decimal import Decimal
+
+from teams.models import Entity, Registration, Residency
+from teams.uscc import check_character
+from valley.models import FocusArea, Institution, SubVenue, User
+
+TAIYUAN_ENTITY_COUNT = 68
+
+# (focus area code, Chinese topic, English topic)
+TOPICS = [
+    ("new-materials", "煤基碳纤维", "Coal-based Carbon Fibre"),
+    ("energy", "煤制清洁燃料", "Clean Coal-derived Fuels"),
+    ("new-materials", "石墨烯导热膜", "Graphene Thermal Films"),
+    ("energy", "钠离子电池", "Sodium-ion Batteries"),
+    ("semiconductors", "碳化硅功率器件", "Silicon Carbide Power Devices"),
+    ("advanced-manufacturing", "智能矿山装备", "Smart Mining Equipment"),
+    ("energy", "氢能储运", "Hydrogen Storage and Transport"),
+    ("new-materials", "高性能镁合金", "High-performance Magnesium Alloys"),
+    ("semiconductors", "量子点发光材料", "Quantum-dot Light Emitters"),
+    ("advanced-manufacturing", "工业机器人视觉", "Industrial Robot Vision"),
+    ("energy", "钙钛矿光伏", "Perovskite Photovoltaics"),
+    ("new-materials", "生物可降解塑料", "Biodegradable Plastics"),
+    ("semiconductors", "光电探测芯片", "Photodetector Chips"),
+    ("advanced-manufacturing", "精密轴承", "Precision Bearings"),
+]
+
+LEGAL_REPRESENTATIVES = ["王建国", "李海燕", "张志强", "刘芳", "陈晓东", "杨帆", "赵磊", "黄静"]
+
+
+def demo_uscc(index: int) -> str:
+    """A valid Unified Social Credit Code for demo startup number `index` (Taiyuan region)."""
+    first17 = f"91140105MA{index:06d}X"
+    return first17 + check_character(first17)
+
+
+def seed(log) -> None:
+    taiyuan = SubVenue.objects.get(code="taiyuan")
+    institutions = list(Institution.objects.order_by("pk"))[:5]
+    areas = {area.code: area for area in FocusArea.objects.all()}
+    applicant = User.objects.filter(email__startswith="applicant@").first()
+    opened = taiyuan.opened_on or datetime.date(2023, 12, 22)
+
+    for index in range(TAIYUAN_ENTITY_COUNT):
+        institution = institutions[index % len(institutions)]
+        area_code, topic_zh, topic_en = TOPICS[(index // len(institutions)) % len(TOPICS)]
+        is_startup = index % 5 in (1, 3)  # 28 startups, 40 research teams
+        suffix_zh, suffix_en = ("科技有限公司", "Technology Co., Ltd.") if is_startup else ("研究团队", "Research Team")
+        name_en = f"{institution.short_name} {topic_en} {suffix_en}"
+        entity, _created = Entity.objects.update_or_create(
+            name_en=name_en,
+            defaults={
+                "name_zh": f"{institution.name_zh}{topic_zh}{suffix_zh}",
+                "kind": Entity.Kind.STARTUP if is_startup else Entity.Kind.RESEARCH_TEAM,
+                "institution": institution,
+                "focus_area": areas[area_code],
+                "summary": f"{topic_zh}方向的成果转化 / Transforming research in {topic_en.lower()}.",
+                "owner": applicant if index == 0 else None,
+            },
+        )
+        selected_on = opened + datetime.timedelta(days=index * 3)
+        Residency.objects.update_or_create(
+            entity=entity,
+            sub_venue=taiyuan,
+            defaults={
+                "status": Residency.Status.ENTERED,
+                "selected_on": selected_on,
+                "entered_on": selected_on + datetime.timedelta(days=14),
+            },
+        )
+        if is_startup:
+            capital = Decimal(1_000_000 + (index % 7) * 500_000)
+            Registration.objects.update_or_create(
+                entity=entity,
+                defaults={
+                    "company_name": entity.name_zh,
+                    "uscc": demo_uscc(index),
+                    "registered_on": selected_on + datetime.timedelta(days=30),
+                    "registered_capital": capital,
+                    "paid_in_capital": capital * Decimal("0.6"),
+                    "legal_representative": LEGAL_REPRESENTATIVES[index % len(LEGAL_REPRESENTATIVES)],
+                },
+            )
+    log(
+        f"teams: {Entity.objects.count()} teams and startups, "
+        f"{Residency.objects.filter(sub_venue=taiyuan).count()} residencies in Taiyuan"
+    )

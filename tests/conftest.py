@@ -1,0 +1,186 @@
+"""Shared fixtures: one named user per role, and real services (PostgreSQL, Redis, a Celery worker).
+
+Tests that need PostgreSQL or Redis skip with a reason when those are not configured, except
+when VALLEY_REQUIRE_SERVICES=1 (as .ci/run sets it): then a missing service fails the test.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from valley import roles
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRE_SERVICES = os.environ.get("VALLEY_REQUIRE_SERVICES") == "1"
+
+
+def _missing(reason: str):
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (VALLEY_REQUIRE_SERVICES=1: this run must not skip it)")
+    pytest.skip(reason)
+
+
+def broker_is_redis() -> bool:
+    return settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("postgres") and settings.DATABASES["default"]["ENGINE"] != (
+        "django.db.backends.postgresql"
+    ):
+        _missing("needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/valley")
+    if item.get_closest_marker("redis") and not broker_is_redis():
+        _missing("needs Redis as the broker: set CELERY_BROKER_URL=redis://127.0.0.1:6379/0")
+
+
+def pytest_report_header(config):
+    db = settings.DATABASES["default"]
+    return [
+        f"valley: database vendor {db['ENGINE'].rsplit('.', 1)[-1]}, broker {settings.CELERY_BROKER_URL.split('://')[0]}"
+    ]
+
+
+@pytest.fixture
+def make_user(db, django_user_model):
+    counter = iter(range(1, 10_000))
+
+    def make(role: str | None = None, email: str | None = None, password: str = "pw-Valley-2026!", **fields):
+        email = email or f"{role or 'user'}{next(counter)}@example.cn"
+        is_staff = roles.ROLES[role].is_staff if role else False
+        user = django_user_model.objects.create_user(email=email, password=password, is_staff=is_staff, **fields)
+        if role:
+            from django.contrib.auth.models import Group
+
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def applicant(make_user):
+    return make_user(roles.APPLICANT, email="applicant-a@example.cn")
+
+
+@pytest.fixture
+def other_applicant(make_user):
+    return make_user(roles.APPLICANT, email="applicant-b@example.cn")
+
+
+@pytest.fixture
+def provincial_staff(make_user):
+    return make_user(roles.PROVINCIAL_STAFF, email="staff@example.cn")
+
+
+@pytest.fixture
+def auditor(make_user):
+    return make_user(roles.AUDITOR, email="auditor@example.cn")
+
+
+@pytest.fixture
+def role_user(make_user):
+    """role_user("approver") makes a user holding that one role."""
+    return lambda role: make_user(role)
+
+
+def database_url_for_subprocess() -> str:
+    """A DATABASE_URL that points a child process at the database this test is using."""
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or ""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def mail_dir(tmp_path):
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, mail_dir):
+    """A real Celery worker in its own process, on the configured broker, against the test database.
+
+    Mail it sends lands as files in `mail_dir`. Tests using it must commit their data, hence
+    `transactional_db`.
+    """
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_subprocess(),
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(mail_dir),
+        "PYTHONUNBUFFERED": "1",
+    }
+    log_path = mail_dir.parent / "worker.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "valley",
+                "worker",
+                "--pool=solo",
+                "--loglevel=INFO",
+                "-Q",
+                settings.CELERY_TASK_DEFAULT_QUEUE,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"test-{os.getpid()}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while "ready." not in log_path.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the Celery worker did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+    proc.log_path = log_path
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2, what: str = "condition"):
+    """Poll until predicate() is truthy; returns its value or fails the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.fixture
+def entity_factory(db):
+    from tests.factories import EntityFactory
+
+    return EntityFactory
+
+
+@pytest.fixture
+def residency_factory(db):
+    from tests.factories import ResidencyFactory
+
+    return ResidencyFactory

@@ -1,0 +1,55 @@
+from django.apps import apps
+from django.core.management import call_command
+
+from teams.models import Entity, Residency
+from valley.models import SubVenue
+
+
+def table_counts():
+    return {
+        model._meta.label: model.objects.count()
+        for model in apps.get_models()
+        if model._meta.app_label in {"valley", "teams", "funding", "tolerance", "auth"}
+    }
+
+
+def test_seeding_twice_leaves_identical_counts(db, settings):
+    settings.DEBUG = True
+    call_command("seed_demo", verbosity=0)
+    first = table_counts()
+    call_command("seed_demo", verbosity=0)
+    assert table_counts() == first
+    assert first["teams.Entity"] >= 68
+
+
+def test_taiyuan_has_68_entities_from_the_five_named_institutions(db, settings):
+    settings.DEBUG = True
+    call_command("seed_demo", verbosity=0)
+    taiyuan = SubVenue.objects.get(code="taiyuan")
+    in_taiyuan = Entity.objects.filter(
+        residencies__sub_venue=taiyuan, residencies__status__in=Residency.ACTIVE_STATUSES
+    )
+    assert in_taiyuan.count() == 68
+    assert set(in_taiyuan.values_list("institution__name_en", flat=True).distinct()) == {
+        "Institute of Coal Chemistry, Chinese Academy of Sciences",
+        "Shanxi University",
+        "Taiyuan University of Technology",
+        "North University of China",
+        "Taiyuan University of Science and Technology",
+    }
+    assert set(SubVenue.objects.values_list("city_en", flat=True)) == {
+        "Taiyuan",
+        "Datong",
+        "Xinzhou",
+        "Jincheng",
+        "Lüliang",
+    }
+
+
+def test_seeding_refuses_production_without_the_flag(db, settings):
+    import pytest
+    from django.core.management.base import CommandError
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="allow-production"):
+        call_command("seed_demo", verbosity=0)

@@ -1,0 +1,57 @@
+import os
+import subprocess
+import sys
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from tests.conftest import ROOT
+from valley import env
+
+PRODUCTION_ENV = {
+    "SECRET_KEY": "a-long-random-production-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
+    "ALLOWED_HOSTS": "valley.example.cn",
+    "DEBUG": "0",
+}
+
+
+def run_manage(*args, extra_env=None):
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **(extra_env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("raw", ["maybe", "2", "enabled"])
+def test_a_bad_boolean_stops_start_up_naming_the_variable(monkeypatch, raw):
+    monkeypatch.setenv("DEBUG", raw)
+    with pytest.raises(ImproperlyConfigured, match="DEBUG"):
+        env.env_bool("DEBUG")
+
+
+def test_a_bad_number_stops_start_up(monkeypatch):
+    monkeypatch.setenv("EMAIL_PORT", "twenty-five")
+    with pytest.raises(ImproperlyConfigured, match="EMAIL_PORT"):
+        env.env_int("EMAIL_PORT", 25)
+
+
+def test_lists_are_split_on_commas(monkeypatch):
+    monkeypatch.setenv("ALLOWED_HOSTS", "a.example.cn, b.example.cn,,")
+    assert env.env_list("ALLOWED_HOSTS", []) == ["a.example.cn", "b.example.cn"]
+
+
+def test_production_mode_passes_check_deploy():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", extra_env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_debug_off_without_a_secret_refuses_to_start():
+    result = run_manage("check", extra_env={"DEBUG": "0"})
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr

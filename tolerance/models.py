@@ -1,0 +1,1 @@
+"""Models of the tolerance app arrive with their issue."""

@@ -1,0 +1,61 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from valley.models import FocusArea, Institution, ServiceLine, SubVenue, Target, User, Valley
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "first_name", "last_name", "is_staff", "is_active", "last_login"]
+    list_filter = ["is_staff", "is_active", "groups"]
+    search_fields = ["email", "first_name", "last_name"]
+    filter_horizontal = ["groups", "user_permissions", "sub_venues"]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (_("Personal info"), {"fields": ("first_name", "last_name", "email_confirmed_at")}),
+        (_("Roles"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "sub_venues")}),
+        (_("Individual permissions"), {"classes": ["collapse"], "fields": ("user_permissions",)}),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+
+@admin.register(Valley)
+class ValleyAdmin(admin.ModelAdmin):
+    list_display = ["name_zh", "name_en", "opened_on"]
+
+
+@admin.register(SubVenue)
+class SubVenueAdmin(admin.ModelAdmin):
+    list_display = ["name_zh", "name_en", "city_zh", "host_institution", "opened_on", "status"]
+    list_filter = ["status"]
+    search_fields = ["name_zh", "name_en", "city_zh", "city_en", "code"]
+    prepopulated_fields = {"code": ["name_en"]}
+
+
+@admin.register(Institution)
+class InstitutionAdmin(admin.ModelAdmin):
+    list_display = ["name_zh", "name_en", "short_name", "kind", "city_zh"]
+    list_filter = ["kind"]
+    search_fields = ["name_zh", "name_en", "short_name"]
+
+
+@admin.register(FocusArea)
+class FocusAreaAdmin(admin.ModelAdmin):
+    list_display = ["name_zh", "name_en", "code"]
+    search_fields = ["name_zh", "name_en", "code"]
+
+
+@admin.register(ServiceLine)
+class ServiceLineAdmin(admin.ModelAdmin):
+    list_display = ["name_zh", "name_en", "code"]
+    search_fields = ["name_zh", "name_en", "code"]
+
+
+@admin.register(Target)
+class TargetAdmin(admin.ModelAdmin):
+    list_display = ["name_zh", "name_en", "target_value", "measure", "recorded_value", "sort_order"]
+    list_filter = ["measure"]
+    search_fields = ["name_zh", "name_en", "code"]

@@ -1,0 +1,20 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+def _sync_roles_after_migrate(sender, using="default", **kwargs):
+    # Every app's post_migrate fires this; permissions of apps migrated later are picked up
+    # on their turn, so after the last app every role holds exactly what ROLES says.
+    from valley.roles import sync_roles
+
+    sync_roles()
+
+
+class ValleyConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "valley"
+    verbose_name = _("Valley")
+
+    def ready(self):
+        post_migrate.connect(_sync_roles_after_migrate, dispatch_uid="valley.sync_roles")

@@ -1,0 +1,224 @@
+"""Demo data for the valley app: the valley, sub-venues, institutions, focus areas, services,
+targets and one demo user per role. Idempotent: every row is keyed by a natural key."""
+
+import datetime
+
+from django.contrib.auth.models import Group
+
+from valley import roles
+from valley.models import FocusArea, Institution, ServiceLine, SubVenue, Target, User, Valley
+
+DEMO_PASSWORD = "valley-demo-2026"  # printed by the run command; demo databases only
+DEMO_EMAIL_DOMAIN = "demo.valley.example.cn"
+
+SUB_VENUES = [
+    # code, zh, en, city zh, city en, host, opened, status
+    (
+        "taiyuan",
+        "晋创谷·太原",
+        "Shanxi Innovation Valley·Taiyuan",
+        "太原",
+        "Taiyuan",
+        "中国科学院大学太原能源材料学院",
+        datetime.date(2023, 12, 22),
+        SubVenue.Status.OPEN,
+    ),
+    ("datong", "晋创谷·大同", "Shanxi Innovation Valley·Datong", "大同", "Datong", "", None, SubVenue.Status.PLANNED),
+    (
+        "xinzhou",
+        "晋创谷·忻州",
+        "Shanxi Innovation Valley·Xinzhou",
+        "忻州",
+        "Xinzhou",
+        "",
+        None,
+        SubVenue.Status.PLANNED,
+    ),
+    (
+        "jincheng",
+        "晋创谷·晋城",
+        "Shanxi Innovation Valley·Jincheng",
+        "晋城",
+        "Jincheng",
+        "",
+        None,
+        SubVenue.Status.PLANNED,
+    ),
+    (
+        "lvliang",
+        "晋创谷·吕梁",
+        "Shanxi Innovation Valley·Lüliang",
+        "吕梁",
+        "Lüliang",
+        "",
+        None,
+        SubVenue.Status.PLANNED,
+    ),
+]
+
+INSTITUTIONS = [
+    # short, zh, en, kind
+    (
+        "ICC-CAS",
+        "中国科学院山西煤炭化学研究所",
+        "Institute of Coal Chemistry, Chinese Academy of Sciences",
+        Institution.Kind.RESEARCH_INSTITUTE,
+    ),
+    ("SXU", "山西大学", "Shanxi University", Institution.Kind.UNIVERSITY),
+    ("TYUT", "太原理工大学", "Taiyuan University of Technology", Institution.Kind.UNIVERSITY),
+    ("NUC", "中北大学", "North University of China", Institution.Kind.UNIVERSITY),
+    ("TYUST", "太原科技大学", "Taiyuan University of Science and Technology", Institution.Kind.UNIVERSITY),
+]
+
+FOCUS_AREAS = [
+    ("advanced-manufacturing", "先进制造", "Advanced manufacturing"),
+    ("energy", "能源与新能源", "Energy and new energy"),
+    ("semiconductors", "半导体", "Semiconductors"),
+    ("new-materials", "新材料", "New materials"),
+]
+
+SERVICE_LINES = [
+    (
+        "achievement-transformation",
+        "成果转化服务",
+        "Achievement transformation",
+        "从实验室成果到中试、孵化的全过程支持。",
+        "Support from laboratory result through pilot scale to incubation.",
+    ),
+    (
+        "government-affairs",
+        "政务服务",
+        "Government affairs",
+        "工商注册等手续由政府部门代办，企业无需自己跑流程。",
+        "Government departments handle company registration and other procedures on the entity's behalf.",
+    ),
+    (
+        "finance",
+        "金融服务",
+        "Finance",
+        "创业启动资金、股权投资与容错机制。",
+        "Start-up fund, equity investment and the failure-tolerance mechanism.",
+    ),
+    (
+        "technology",
+        "科技服务",
+        "Technology",
+        "中试平台、检测与技术支持。",
+        "Pilot-scale platforms, testing and technical support.",
+    ),
+]
+
+TARGETS = [
+    (
+        "achievements",
+        "转化科技成果",
+        "Scientific and technological achievements transformed",
+        1000,
+        Target.Measure.ACHIEVEMENTS_TRANSFORMED,
+        0,
+        1,
+    ),
+    (
+        "enterprises",
+        "培育科技型企业",
+        "Science and technology enterprises cultivated",
+        1000,
+        Target.Measure.ENTERPRISES_CULTIVATED,
+        0,
+        2,
+    ),
+    ("consortia", "创新联合体", "Innovation consortia", 30, Target.Measure.MANUAL, 8, 3),
+    ("platforms", "创业服务平台", "Start-up service platforms", 30, Target.Measure.MANUAL, 11, 4),
+]
+
+# (role, local part, first name, last name, is_staff)
+DEMO_USERS = [
+    (roles.PROVINCIAL_STAFF, "staff", "省厅", "工作人员"),
+    (roles.SUB_VENUE_OPERATOR, "operator", "太原分园", "运营"),
+    (roles.REVIEWER, "reviewer", "形式审查", "专家"),
+    (roles.APPROVER, "approver", "审批", "负责人"),
+    (roles.REGISTRATION_OFFICER, "registration", "登记", "专员"),
+    (roles.FINANCE_OFFICER, "finance", "财务", "专员"),
+    (roles.PORTFOLIO_MANAGER, "portfolio", "投资", "经理"),
+    (roles.AUDITOR, "auditor", "审计", "人员"),
+    (roles.APPLICANT, "applicant", "申请", "团队"),
+    (roles.APPLICANT, "applicant2", "另一", "申请人"),
+]
+
+
+def demo_email(local_part: str) -> str:
+    return f"{local_part}@{DEMO_EMAIL_DOMAIN}"
+
+
+def seed(log) -> None:
+    valley, _ = Valley.objects.update_or_create(
+        pk=1,
+        defaults={
+            "name_zh": "晋创谷",
+            "name_en": "Shanxi Innovation Valley",
+            "opened_on": datetime.date(2023, 12, 22),
+            "launch_venue_zh": "中国科学院大学太原能源材料学院",
+            "launch_venue_en": "Taiyuan College of Energy and Materials, Chinese Academy of Sciences",
+            "description_zh": "山西省科技成果转化枢纽：把高校和科研院所的成果变成企业。",
+            "description_en": "Shanxi's hub for turning university and institute research into companies.",
+        },
+    )
+    for code, zh, en, city_zh, city_en, host, opened, status in SUB_VENUES:
+        SubVenue.objects.update_or_create(
+            code=code,
+            defaults={
+                "valley": valley,
+                "name_zh": zh,
+                "name_en": en,
+                "city_zh": city_zh,
+                "city_en": city_en,
+                "host_institution": host,
+                "opened_on": opened,
+                "status": status,
+            },
+        )
+    for short, zh, en, kind in INSTITUTIONS:
+        Institution.objects.update_or_create(
+            name_en=en,
+            defaults={"name_zh": zh, "short_name": short, "kind": kind, "city_zh": "太原", "city_en": "Taiyuan"},
+        )
+    for code, zh, en in FOCUS_AREAS:
+        FocusArea.objects.update_or_create(code=code, defaults={"name_zh": zh, "name_en": en})
+    for code, zh, en, desc_zh, desc_en in SERVICE_LINES:
+        ServiceLine.objects.update_or_create(
+            code=code, defaults={"name_zh": zh, "name_en": en, "description_zh": desc_zh, "description_en": desc_en}
+        )
+    for code, zh, en, value, measure, recorded, order in TARGETS:
+        Target.objects.update_or_create(
+            code=code,
+            defaults={
+                "name_zh": zh,
+                "name_en": en,
+                "target_value": value,
+                "measure": measure,
+                "recorded_value": recorded,
+                "sort_order": order,
+            },
+        )
+    taiyuan = SubVenue.objects.get(code="taiyuan")
+    for role_code, local, first, last in DEMO_USERS:
+        user, created = User.objects.get_or_create(
+            email=demo_email(local),
+            defaults={"first_name": first, "last_name": last, "is_staff": roles.ROLES[role_code].is_staff},
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.email_confirmed_at = user.date_joined
+            user.save()
+        user.groups.set([Group.objects.get(name=role_code)])
+        if role_code == roles.SUB_VENUE_OPERATOR:
+            user.sub_venues.set([taiyuan])
+    log(
+        f"valley: {SubVenue.objects.count()} sub-venues, {Institution.objects.count()} institutions, "
+        f"{len(DEMO_USERS)} demo users"
+    )
+
+
+def demo_logins() -> list[tuple[str, str, str]]:
+    """(role label, e-mail, password) for the run command to print."""
+    return [(str(roles.ROLES[role].label), demo_email(local), DEMO_PASSWORD) for role, local, *_ in DEMO_USERS]

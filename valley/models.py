@@ -1,0 +1,194 @@
+"""The valley itself: sub-venues, institutions, focus areas, services, targets, and the portal's users."""
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+
+class BilingualNameMixin(models.Model):
+    """A name kept in Simplified Chinese and English; `name` picks the one for the active language."""
+
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        language = get_language() or "zh-hans"
+        if language.startswith("zh"):
+            return self.name_zh or self.name_en
+        return self.name_en or self.name_zh
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra_fields)
+
+    def get_by_natural_key(self, username):
+        return self.get(email__iexact=username)
+
+
+class User(AbstractUser):
+    """A person who signs in with an e-mail address. Roles are groups (see valley.roles)."""
+
+    username = None
+    email = models.EmailField(_("e-mail address"), unique=True)
+    email_confirmed_at = models.DateTimeField(_("e-mail confirmed at"), null=True, blank=True)
+    sub_venues = models.ManyToManyField(
+        "valley.SubVenue",
+        blank=True,
+        related_name="operators",
+        verbose_name=_("operated sub-venues"),
+        help_text=_("For sub-venue operators: the sub-venues whose records this person may work on."),
+    )
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
+
+    def __str__(self) -> str:
+        full = self.get_full_name()
+        return f"{full} <{self.email}>" if full else self.email
+
+
+class Valley(BilingualNameMixin):
+    """The Shanxi Innovation Valley. There is one; it is a row so staff can edit its texts."""
+
+    opened_on = models.DateField(_("opened on"))
+    launch_venue_zh = models.CharField(_("launch venue (Chinese)"), max_length=200, blank=True)
+    launch_venue_en = models.CharField(_("launch venue (English)"), max_length=200, blank=True)
+    description_zh = models.TextField(_("description (Chinese)"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
+
+    class Meta:
+        verbose_name = _("valley")
+        verbose_name_plural = _("valley")
+
+    @property
+    def description(self) -> str:
+        return self.description_zh if (get_language() or "zh").startswith("zh") else self.description_en
+
+
+class SubVenue(BilingualNameMixin):
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("planned")
+        OPEN = "open", _("open")
+        CLOSED = "closed", _("closed")
+
+    valley = models.ForeignKey(Valley, on_delete=models.PROTECT, related_name="sub_venues", verbose_name=_("valley"))
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    city_zh = models.CharField(_("city (Chinese)"), max_length=60)
+    city_en = models.CharField(_("city (English)"), max_length=60)
+    host_institution = models.CharField(_("host institution"), max_length=200, blank=True)
+    opened_on = models.DateField(_("opened on"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PLANNED)
+
+    class Meta:
+        verbose_name = _("sub-venue")
+        verbose_name_plural = _("sub-venues")
+        ordering = ["opened_on", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status="open") | models.Q(opened_on__isnull=False),
+                name="subvenue_open_has_opening_date",
+            )
+        ]
+
+    @property
+    def city(self) -> str:
+        return self.city_zh if (get_language() or "zh").startswith("zh") else self.city_en
+
+
+class Institution(BilingualNameMixin):
+    class Kind(models.TextChoices):
+        UNIVERSITY = "university", _("university")
+        RESEARCH_INSTITUTE = "institute", _("research institute")
+
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    short_name = models.CharField(_("short name"), max_length=40, blank=True)
+    city_zh = models.CharField(_("city (Chinese)"), max_length=60, blank=True)
+    city_en = models.CharField(_("city (English)"), max_length=60, blank=True)
+
+    class Meta:
+        verbose_name = _("institution")
+        verbose_name_plural = _("institutions")
+        ordering = ["name_en"]
+        constraints = [models.UniqueConstraint(fields=["name_en"], name="institution_name_en_unique")]
+
+
+class FocusArea(BilingualNameMixin):
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+
+    class Meta:
+        verbose_name = _("focus area")
+        verbose_name_plural = _("focus areas")
+        ordering = ["code"]
+
+
+class ServiceLine(BilingualNameMixin):
+    """One of the services the valley offers its residents (achievement transformation, finance, ...)."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    description_zh = models.TextField(_("description (Chinese)"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
+
+    class Meta:
+        verbose_name = _("service line")
+        verbose_name_plural = _("service lines")
+        ordering = ["code"]
+
+    @property
+    def description(self) -> str:
+        return self.description_zh if (get_language() or "zh").startswith("zh") else self.description_en
+
+
+class Target(BilingualNameMixin):
+    """A goal of the valley, such as 1,000 transformed achievements. `measure` says how progress is counted."""
+
+    class Measure(models.TextChoices):
+        ACHIEVEMENTS_TRANSFORMED = "achievements_transformed", _("achievements at the transformed stage")
+        ENTERPRISES_CULTIVATED = "enterprises_cultivated", _("registered startups in the valley")
+        MANUAL = "manual", _("counted by staff (the recorded value)")
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    target_value = models.PositiveIntegerField(_("target value"))
+    measure = models.CharField(_("how progress is counted"), max_length=40, choices=Measure.choices)
+    recorded_value = models.PositiveIntegerField(
+        _("recorded value"), default=0, help_text=_("Used only when progress is counted by staff.")
+    )
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("target")
+        verbose_name_plural = _("targets")
+        ordering = ["sort_order", "code"]
+        constraints = [models.CheckConstraint(condition=models.Q(target_value__gt=0), name="target_value_positive")]
