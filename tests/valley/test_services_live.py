@@ -25,3 +25,31 @@ def test_a_real_worker_finishes_a_task_sent_through_redis(celery_worker_process)
 
 def test_a_real_worker_finishes_a_task_on_the_configured_broker(celery_worker_process):
     assert echo.delay("ping").get(timeout=60) == "ping"
+
+
+def test_mail_is_queued_after_commit_and_sent_by_the_worker(celery_worker_process, mail_dir):
+    from django.db import transaction
+
+    from valley.notifications import queue_mail
+
+    with transaction.atomic():
+        queue_mail(to="team@example.cn", subject="审批结果", body="您的申请已获批准。")
+        assert not list(mail_dir.iterdir())  # nothing leaves before the commit
+    sent = wait_for(lambda: list(mail_dir.iterdir()), what="the mail file")
+    text = sent[0].read_text()
+    assert "team@example.cn" in text
+
+
+def test_mail_is_not_sent_when_the_transaction_rolls_back(db, django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    from valley.notifications import queue_mail
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        try:
+            with transaction.atomic():
+                queue_mail(to="team@example.cn", subject="x", body="y")
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+    assert callbacks == []
