@@ -1,1 +1,337 @@
-"""Models of the funding app arrive with their issue."""
+"""The one-time start-up fund: policy, sub-venue budgets, applications and their history.
+
+Money rules live in the database, not only in forms:
+- an application carries the policy limits in force when it was submitted, and CHECK constraints keep
+  its amounts within them (and within the paid-in-capital share once the company is registered);
+- partial unique indexes allow one open application and one grant per entity, ever;
+- budgets and disbursed totals are counters guarded by CHECK constraints, updated under row locks.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class FundPolicy(models.Model):
+    """One version of the fund's rules. Versions are never edited: a change adds a new row."""
+
+    min_amount = models.DecimalField(_("minimum amount (yuan)"), **MONEY, default=Decimal("300000.00"))
+    max_amount = models.DecimalField(_("maximum amount (yuan)"), **MONEY, default=Decimal("1000000.00"))
+    max_paid_in_share = models.DecimalField(
+        _("maximum share of paid-in capital"),
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.500"),
+        help_text=_("0.500 means the grant may be at most 50% of the registered company's paid-in capital."),
+    )
+    notice_days = models.PositiveSmallIntegerField(_("public notice (days)"), default=7)
+    effective_from = models.DateTimeField(_("effective from"), auto_now_add=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    reason = models.TextField(_("reason for the change"), blank=True)
+
+    class Meta:
+        verbose_name = _("fund policy")
+        verbose_name_plural = _("fund policy versions")
+        ordering = ["-effective_from", "-pk"]
+        get_latest_by = ["effective_from", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_amount__gt=0) & Q(max_amount__gte=F("min_amount")), name="policy_limits_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_paid_in_share__gt=0) & Q(max_paid_in_share__lte=1), name="policy_share_fraction"
+            ),
+            models.CheckConstraint(condition=Q(notice_days__gte=1), name="policy_notice_at_least_a_day"),
+        ]
+
+    def __str__(self) -> str:
+        return _("%(min)s–%(max)s yuan, ≤%(share)s of paid-in, %(days)s days' notice") % {
+            "min": self.min_amount,
+            "max": self.max_amount,
+            "share": self.max_paid_in_share,
+            "days": self.notice_days,
+        }
+
+
+class SubVenueBudget(models.Model):
+    """A sub-venue's fund budget for one year. Approvals reserve from it; disbursements draw on the reserve."""
+
+    sub_venue = models.ForeignKey(
+        "valley.SubVenue", on_delete=models.PROTECT, related_name="fund_budgets", verbose_name=_("sub-venue")
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    amount = models.DecimalField(_("budget (yuan)"), **MONEY)
+    reserved = models.DecimalField(_("reserved by approvals (yuan)"), **MONEY, default=Decimal("0.00"))
+    disbursed = models.DecimalField(_("disbursed (yuan)"), **MONEY, default=Decimal("0.00"))
+
+    class Meta:
+        verbose_name = _("sub-venue budget")
+        verbose_name_plural = _("sub-venue budgets")
+        ordering = ["-year", "sub_venue"]
+        constraints = [
+            models.UniqueConstraint(fields=["sub_venue", "year"], name="budget_one_per_sub_venue_year"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="budget_amount_not_negative"),
+            models.CheckConstraint(
+                condition=Q(reserved__gte=0) & Q(reserved__lte=F("amount")), name="budget_never_overspent"
+            ),
+            models.CheckConstraint(
+                condition=Q(disbursed__gte=0) & Q(disbursed__lte=F("reserved")), name="budget_disbursed_within_reserved"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sub_venue} {self.year}"
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.amount - self.reserved
+
+
+class Application(models.Model):
+    class State(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        SUBMITTED = "submitted", _("submitted")
+        FORMAL_REVIEW = "formal_review", _("formal review")
+        EXPERT_REVIEW = "expert_review", _("expert review")
+        AWAITING_DECISION = "awaiting_decision", _("awaiting decision")
+        RETURNED = "returned", _("returned for changes")
+        REJECTED = "rejected", _("rejected")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+        PUBLIC_NOTICE = "public_notice", _("approved, public notice")
+        REGISTRATION = "registration", _("registration verification")
+        DISBURSEMENT = "disbursement", _("disbursement")
+        CLOSED = "closed", _("closed")
+
+    # Not open: the application is over. Granted: the entity has had the fund (or is getting it).
+    ENDED_STATES = (State.REJECTED, State.WITHDRAWN, State.CLOSED)
+    GRANTED_STATES = (State.PUBLIC_NOTICE, State.REGISTRATION, State.DISBURSEMENT, State.CLOSED)
+
+    entity = models.ForeignKey(
+        "teams.Entity", on_delete=models.PROTECT, related_name="fund_applications", verbose_name=_("entity")
+    )
+    sub_venue = models.ForeignKey(
+        "valley.SubVenue",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="fund_applications",
+        verbose_name=_("sub-venue"),
+        help_text=_("The sub-venue of the entity's residency when it submitted."),
+    )
+    state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.DRAFT)
+    amount = models.DecimalField(_("amount requested (yuan)"), **MONEY)
+    purpose = models.CharField(_("purpose"), max_length=300)
+    plan = models.TextField(_("plan"), help_text=_("How the money will turn the achievement into a company."))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+
+    # The policy in force at submission, copied so the limits below are row-level checks.
+    policy = models.ForeignKey(
+        FundPolicy, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("policy")
+    )
+    min_amount = models.DecimalField(_("policy minimum"), **MONEY, null=True, blank=True)
+    max_amount = models.DecimalField(_("policy maximum"), **MONEY, null=True, blank=True)
+    max_paid_in_share = models.DecimalField(
+        _("policy share of paid-in capital"), max_digits=4, decimal_places=3, null=True, blank=True
+    )
+
+    # The decision.
+    approved_amount = models.DecimalField(_("approved amount (yuan)"), **MONEY, null=True, blank=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    budget = models.ForeignKey(
+        SubVenueBudget,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="applications",
+        verbose_name=_("budget reserved from"),
+    )
+
+    # Public notice.
+    notice_ends_on = models.DateField(_("public notice ends on"), null=True, blank=True)
+    objection = models.TextField(_("objection during the notice"), blank=True)
+
+    # Registration verification: the paid-in capital verified by staff, against which the share is checked.
+    paid_in_capital = models.DecimalField(_("verified paid-in capital (yuan)"), **MONEY, null=True, blank=True)
+
+    disbursed_total = models.DecimalField(_("disbursed so far (yuan)"), **MONEY, default=Decimal("0.00"))
+
+    class Meta:
+        verbose_name = _("fund application")
+        verbose_name_plural = _("fund applications")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["state", "-created_at"]), models.Index(fields=["sub_venue", "state"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entity"],
+                condition=~Q(state__in=["rejected", "withdrawn", "closed"]),
+                name="application_one_open_per_entity",
+            ),
+            models.UniqueConstraint(
+                fields=["entity"],
+                condition=Q(state__in=["public_notice", "registration", "disbursement", "closed"]),
+                name="application_one_grant_per_entity",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="application_amount_positive"),
+            # Once submitted, the amount stays within the limits copied from the policy.
+            models.CheckConstraint(
+                condition=Q(state="draft")
+                | (
+                    Q(min_amount__isnull=False, max_amount__isnull=False, max_paid_in_share__isnull=False)
+                    & Q(amount__gte=F("min_amount"), amount__lte=F("max_amount"))
+                ),
+                name="application_amount_within_policy",
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_amount__isnull=True)
+                | (Q(approved_amount__gte=F("min_amount")) & Q(approved_amount__lte=F("amount"))),
+                name="application_approved_within_request_and_policy",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state__in=["public_notice", "registration", "disbursement", "closed"])
+                | Q(approved_amount__isnull=False, budget__isnull=False),
+                name="application_granted_has_amount_and_budget",
+            ),
+            models.CheckConstraint(
+                condition=Q(paid_in_capital__isnull=True)
+                | Q(approved_amount__lte=F("paid_in_capital") * F("max_paid_in_share")),
+                name="application_within_paid_in_share",
+            ),
+            models.CheckConstraint(
+                condition=Q(disbursed_total__gte=0)
+                & (Q(disbursed_total=0) | Q(disbursed_total__lte=F("approved_amount"))),
+                name="application_instalments_within_approval",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("Application #%(id)s — %(entity)s") % {"id": self.pk, "entity": self.entity}
+
+    @property
+    def is_open(self) -> bool:
+        return self.state not in self.ENDED_STATES
+
+    @property
+    def remaining_to_disburse(self) -> Decimal:
+        return (self.approved_amount or Decimal("0")) - self.disbursed_total
+
+
+class ApplicationEvent(models.Model):
+    """Append-only history: every transition and every money movement of an application."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.PROTECT, related_name="events", verbose_name=_("application")
+    )
+    action = models.CharField(_("action"), max_length=60)  # e.g. funding.application.approved
+    from_state = models.CharField(_("from state"), max_length=20, choices=Application.State.choices, blank=True)
+    to_state = models.CharField(_("to state"), max_length=20, choices=Application.State.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+        help_text=_("Empty when the portal acted on schedule."),
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    comment = models.TextField(_("comment"), blank=True, help_text=_("Shown to the applicant."))
+    internal_note = models.TextField(_("internal note"), blank=True, help_text=_("Seen by staff and auditors only."))
+
+    class Meta:
+        verbose_name = _("application event")
+        verbose_name_plural = _("application history")
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["application", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action}: {self.from_state or '-'} → {self.to_state}"
+
+
+class ExpertReview(models.Model):
+    class Recommendation(models.TextChoices):
+        APPROVE = "approve", _("approve")
+        REVISE = "revise", _("approve after changes")
+        REJECT = "reject", _("reject")
+
+    application = models.ForeignKey(
+        Application, on_delete=models.PROTECT, related_name="reviews", verbose_name=_("application")
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="fund_reviews", verbose_name=_("reviewer")
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("assigned by")
+    )
+    assigned_at = models.DateTimeField(_("assigned at"), auto_now_add=True)
+    score = models.PositiveSmallIntegerField(_("score (0–100)"), null=True, blank=True)
+    recommendation = models.CharField(_("recommendation"), max_length=10, choices=Recommendation.choices, blank=True)
+    opinion = models.TextField(_("opinion"), blank=True)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("expert review")
+        verbose_name_plural = _("expert reviews")
+        ordering = ["assigned_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "reviewer"], name="review_one_per_reviewer"),
+            models.CheckConstraint(condition=Q(score__isnull=True) | Q(score__lte=100), name="review_score_0_100"),
+            models.CheckConstraint(
+                condition=Q(submitted_at__isnull=True) | (Q(score__isnull=False) & ~Q(recommendation="")),
+                name="review_submitted_is_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} / {self.reviewer}"
+
+
+class Disbursement(models.Model):
+    """One instalment paid to the entity. Their sum never exceeds the approved amount."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.PROTECT, related_name="disbursements", verbose_name=_("application")
+    )
+    number = models.PositiveSmallIntegerField(_("instalment"))
+    amount = models.DecimalField(_("amount (yuan)"), **MONEY)
+    paid_on = models.DateField(_("paid on"))
+    reference = models.CharField(_("payment reference"), max_length=100)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("disbursement")
+        verbose_name_plural = _("disbursements")
+        ordering = ["application", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "number"], name="disbursement_instalment_unique"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="disbursement_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.application_id}-{self.number}: {self.amount}"

@@ -1,3 +1,24 @@
+from django.urls import path
+
+from funding import views
+
 app_name = "funding"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.my_applications, name="mine"),
+    path("new/", views.application_new, name="new"),
+    path("notices/", views.notices, name="notices"),
+    path("queues/", views.queues, name="queues"),
+    path("queues/<slug:queue>/", views.queue, name="queue"),
+    path("budgets/", views.budgets, name="budgets"),
+    path("<int:pk>/", views.application_detail, name="detail"),
+    path("<int:pk>/edit/", views.application_edit, name="edit"),
+    path("<int:pk>/act/<slug:name>/", views.application_transition, name="transition"),
+    path("<int:pk>/approve/", views.application_approve, name="approve"),
+    path("<int:pk>/objection/", views.application_object, name="object"),
+    path("<int:pk>/objection/clear/", views.application_clear_objection, name="clear_objection"),
+    path("<int:pk>/reviewers/", views.review_assign, name="assign_reviewer"),
+    path("<int:pk>/review/", views.review_submit, name="review"),
+    path("<int:pk>/registration/", views.registration_verify, name="verify_registration"),
+    path("<int:pk>/disburse/", views.disburse, name="disburse"),
+]

@@ -184,3 +184,9 @@ def residency_factory(db):
     from tests.factories import ResidencyFactory
 
     return ResidencyFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Hashing is not what these tests examine; PBKDF2's deliberate slowness would dominate the suite.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -51,8 +51,13 @@ ROLES: dict[str, Role] = {
                 "valley.change_*",
                 "teams.add_*",
                 "teams.change_*",
+                "!valley.add_user",  # accounts are kept by superusers: changing one could grant any role
+                "!valley.change_user",
                 "teams.delete_member",
                 "teams.delete_document",
+                "funding.add_fundpolicy",
+                "funding.add_subvenuebudget",
+                "funding.change_subvenuebudget",
             ],
         ),
         Role(
@@ -82,7 +87,7 @@ ROLES: dict[str, Role] = {
             _("Finance officer"),
             _("Records disbursements and keeps sub-venue budgets."),
             True,
-            [*_READ_ALL],
+            [*_READ_ALL, "funding.add_subvenuebudget", "funding.change_subvenuebudget"],
         ),
         Role(
             PORTFOLIO_MANAGER,
@@ -169,3 +174,19 @@ def sees_every_sub_venue(user) -> bool:
     return has_role(user, PROVINCIAL_STAFF, AUDITOR) or (
         is_staff_member(user) and SUB_VENUE_OPERATOR not in role_codes(user)
     )
+
+
+def operated_sub_venue_ids(user) -> frozenset[int]:
+    """Ids of the sub-venues an operator works on (one query per user object, then remembered)."""
+    cached = getattr(user, "_valley_sub_venue_ids", None)
+    if cached is None:
+        cached = frozenset(user.sub_venues.values_list("pk", flat=True)) if user.pk else frozenset()
+        user._valley_sub_venue_ids = cached
+    return cached
+
+
+def may_work_on_sub_venue(user, sub_venue_id: int | None) -> bool:
+    """Staff scoping: provincial staff (and auditors, for reading) reach every sub-venue, operators their own."""
+    if user is None or sees_every_sub_venue(user):
+        return True
+    return sub_venue_id is not None and sub_venue_id in operated_sub_venue_ids(user)

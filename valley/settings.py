@@ -173,7 +173,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Proof of life: the run command's log shows this every minute.
     "valley-heartbeat": {"task": "valley.tasks.heartbeat", "schedule": 60.0},
-    "valley-nightly-figures": {"task": "valley.tasks.heartbeat", "schedule": crontab(hour=2, minute=0)},
+    # Public notices end at midnight; check shortly after, and hourly in case the worker was down.
+    "funding-end-public-notices": {
+        "task": "funding.tasks.end_public_notices",
+        "schedule": env_int("FUNDING_NOTICE_CHECK_SECONDS", 0) or crontab(minute=5),
+    },
 }
 
 REST_FRAMEWORK = {

@@ -1,0 +1,201 @@
+"""Staff work on the fund in the admin through the same services as the web pages: no field that carries
+money or state is editable here, and every action takes a comment."""
+
+from django.contrib import admin, messages
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from funding import services
+from funding.forms import CommentForm
+from funding.models import Application, ApplicationEvent, Disbursement, ExpertReview, FundPolicy, SubVenueBudget
+from funding.workflow import WORKFLOW
+from valley import roles
+from valley.workflow import WorkflowError
+
+
+@admin.register(FundPolicy)
+class FundPolicyAdmin(admin.ModelAdmin):
+    """Versions are added, never edited, so each application keeps the rules it was judged by."""
+
+    list_display = ["effective_from", "min_amount", "max_amount", "max_paid_in_share", "notice_days", "changed_by"]
+    fields = ["min_amount", "max_amount", "max_paid_in_share", "notice_days", "reason"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        obj.changed_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(SubVenueBudget)
+class SubVenueBudgetAdmin(admin.ModelAdmin):
+    list_display = ["sub_venue", "year", "amount", "reserved", "disbursed", "remaining"]
+    list_filter = ["year", "sub_venue"]
+    list_select_related = ["sub_venue"]
+    readonly_fields = ["reserved", "disbursed"]
+    autocomplete_fields = ["sub_venue"]
+
+    @admin.display(description=gettext_lazy("remaining"))
+    def remaining(self, budget):
+        return budget.remaining
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if roles.sees_every_sub_venue(request.user):
+            return queryset
+        return queryset.filter(sub_venue__in=roles.operated_sub_venue_ids(request.user))
+
+
+class EventInline(admin.TabularInline):
+    model = ApplicationEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "action", "from_state", "to_state", "by", "comment", "internal_note"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class DisbursementInline(admin.TabularInline):
+    model = Disbursement
+    extra = 0
+    can_delete = False
+    readonly_fields = ["number", "amount", "paid_on", "reference", "recorded_by", "recorded_at"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def _transition_action(name: str):
+    transition = WORKFLOW[name]
+
+    def action(modeladmin, request, queryset):
+        form = CommentForm(request.POST if "apply" in request.POST else None)
+        if "apply" not in request.POST or not form.is_valid():
+            return render(
+                request,
+                "admin/funding/transition_confirm.html",
+                {
+                    **modeladmin.admin_site.each_context(request),
+                    "title": transition.label,
+                    "form": form,
+                    "applications": queryset,
+                    "action": f"do_{name}",
+                    "opts": modeladmin.model._meta,
+                },
+            )
+        done = 0
+        for application in queryset:
+            try:
+                if name == "approve":
+                    services.application_approve(application=application, by=request.user, **form.cleaned_data)
+                else:
+                    services.application_act(application=application, name=name, by=request.user, **form.cleaned_data)
+                done += 1
+            except WorkflowError as error:
+                modeladmin.message_user(request, f"#{application.pk}: {error.message}", messages.ERROR)
+        if done:
+            modeladmin.message_user(
+                request,
+                _("%(count)d application(s): %(action)s.") % {"count": done, "action": transition.label},
+                messages.SUCCESS,
+            )
+        return None
+
+    action.__name__ = f"do_{name}"
+    action.short_description = transition.label
+    return action
+
+
+@admin.register(Application)
+class ApplicationAdmin(admin.ModelAdmin):
+    list_display = [
+        "pk",
+        "entity",
+        "sub_venue",
+        "state",
+        "amount",
+        "approved_amount",
+        "disbursed_total",
+        "submitted_at",
+    ]
+    list_filter = ["state", "sub_venue"]
+    list_select_related = ["entity", "sub_venue"]
+    search_fields = ["=id", "entity__name_zh", "entity__name_en", "purpose"]
+    date_hierarchy = "submitted_at"
+    show_full_result_count = False
+    inlines = [EventInline, DisbursementInline]
+    actions = [
+        _transition_action(name)
+        for name in (
+            "start_formal_review",
+            "pass_formal_review",
+            "complete_expert_review",
+            "return_for_changes",
+            "approve",
+            "reject",
+            "close",
+        )
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in Application._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # applications come from applicants' forms
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if roles.sees_every_sub_venue(request.user):
+            return queryset
+        return queryset.filter(sub_venue__in=roles.operated_sub_venue_ids(request.user))
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if roles.is_auditor(request.user):
+            return {}
+        return actions
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ApplicationEvent)
+class ApplicationEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "application", "action", "from_state", "to_state", "by"]
+    list_filter = ["action", "to_state"]
+    list_select_related = ["application__entity", "by"]
+    search_fields = ["=application__id", "comment"]
+    show_full_result_count = False
+
+
+@admin.register(ExpertReview)
+class ExpertReviewAdmin(ReadOnlyAdmin):
+    list_display = ["application", "reviewer", "score", "recommendation", "submitted_at"]
+    list_filter = ["recommendation"]
+    list_select_related = ["application__entity", "reviewer"]
+
+
+@admin.register(Disbursement)
+class DisbursementAdmin(ReadOnlyAdmin):
+    list_display = ["application", "number", "amount", "paid_on", "reference", "recorded_by"]
+    list_select_related = ["application__entity", "recorded_by"]
+    search_fields = ["reference", "=application__id"]

@@ -1,0 +1,148 @@
+"""Demo data for the start-up fund: a budget per open sub-venue and applications in every state,
+walked there through the real services so their histories are complete. Idempotent: demo
+applications are found again by their purpose line."""
+
+import datetime
+from decimal import Decimal
+
+from django.utils import timezone
+
+from funding import services
+from funding.models import Application, ExpertReview, SubVenueBudget
+from teams.models import Entity, Registration
+from valley.models import SubVenue, User
+
+DEMO_PREFIX = "[demo] "
+S = Application.State
+
+# The state each demo application is walked to, in order along the workflow.
+DEMO_STATES = [
+    S.DRAFT,
+    S.SUBMITTED,
+    S.FORMAL_REVIEW,
+    S.EXPERT_REVIEW,
+    S.AWAITING_DECISION,
+    S.RETURNED,
+    S.REJECTED,
+    S.WITHDRAWN,
+    S.PUBLIC_NOTICE,
+    S.REGISTRATION,
+    S.DISBURSEMENT,
+    S.CLOSED,
+]
+
+
+def _user(local: str) -> User:
+    return User.objects.get(email=f"{local}@demo.valley.example.cn")
+
+
+def walk_to(application: Application, target: str, people: dict) -> Application:
+    """Take `application` from draft along the workflow until it reaches `target`."""
+    app = application
+    applicant, reviewer, approver = people["applicant"], people["reviewer"], people["approver"]
+    if target == S.DRAFT:
+        return app
+    if target == S.WITHDRAWN:
+        app = services.application_submit(application=app, by=applicant)
+        return services.application_withdraw(application=app, by=applicant, comment="团队决定下一年度再申请。")
+    app = services.application_submit(application=app, by=applicant)
+    if target == S.SUBMITTED:
+        return app
+    app = services.application_act(application=app, name="start_formal_review", by=reviewer)
+    if target == S.FORMAL_REVIEW:
+        return app
+    if target == S.RETURNED:
+        return services.application_act(
+            application=app, name="return_for_changes", by=reviewer, comment="请补充中试计划的时间表和预算明细。"
+        )
+    app = services.application_act(application=app, name="pass_formal_review", by=reviewer)
+    review = services.review_assign(application=app, reviewer=reviewer, by=reviewer)
+    if target == S.EXPERT_REVIEW:
+        return app
+    services.review_submit(
+        review=review,
+        by=reviewer,
+        score=86,
+        recommendation=ExpertReview.Recommendation.APPROVE,
+        opinion="技术路线清晰，市场前景较好。",
+    )
+    app = services.application_act(application=app, name="complete_expert_review", by=reviewer)
+    if target == S.AWAITING_DECISION:
+        return app
+    if target == S.REJECTED:
+        return services.application_act(
+            application=app, name="reject", by=approver, comment="成果尚处实验室阶段，建议完成中试后再申请。"
+        )
+    app = services.application_approve(application=app, by=approver, comment="同意资助。")
+    if target == S.PUBLIC_NOTICE:
+        return app
+    # The notice period is over for the older demo grants.
+    Application.objects.filter(pk=app.pk).update(notice_ends_on=timezone.localdate() - datetime.timedelta(days=1))
+    app = services.application_end_notice(application=app, by=None)
+    if target == S.REGISTRATION:
+        return app
+    registration = Registration.objects.filter(entity=app.entity).first()
+    paid_in = max(registration.paid_in_capital if registration else Decimal("0"), app.approved_amount * 2)
+    app = services.application_verify_registration(
+        application=app,
+        by=people["registration"],
+        company_name=registration.company_name if registration else f"{app.entity.name_zh}有限公司",
+        uscc=registration.uscc if registration else people["next_uscc"](),
+        registered_on=timezone.localdate(),
+        registered_capital=paid_in,
+        paid_in_capital=paid_in,
+        legal_representative=registration.legal_representative if registration else "王建国",
+    )
+    half = (app.approved_amount / 2).quantize(Decimal("0.01"))
+    services.application_disburse(
+        application=app, by=people["finance"], amount=half, paid_on=timezone.localdate(), reference=f"DEMO-{app.pk}-1"
+    )
+    if target == S.DISBURSEMENT:
+        return app
+    services.application_disburse(
+        application=app,
+        by=people["finance"],
+        amount=app.approved_amount - half,
+        paid_on=timezone.localdate(),
+        reference=f"DEMO-{app.pk}-2",
+    )
+    return app
+
+
+def seed(log) -> None:
+    year = timezone.localdate().year
+    for venue in SubVenue.objects.filter(status=SubVenue.Status.OPEN):
+        SubVenueBudget.objects.get_or_create(sub_venue=venue, year=year, defaults={"amount": Decimal("30000000.00")})
+    if Application.objects.filter(purpose__startswith=DEMO_PREFIX).exists():
+        log(f"funding: {Application.objects.count()} applications (demo already loaded)")
+        return
+    applicant = _user("applicant")
+    people = {
+        "applicant": applicant,
+        "reviewer": _user("reviewer"),
+        "approver": _user("approver"),
+        "registration": _user("registration"),
+        "finance": _user("finance"),
+    }
+    from teams.demo import demo_uscc
+
+    serial = iter(range(900, 999))
+    people["next_uscc"] = lambda: demo_uscc(next(serial))
+    # The demo applicant keeps the first entity; the other demo applications belong to staff-kept entities
+    # that we hand to the demo applicant account only for the walk.
+    entities = list(Entity.objects.filter(residencies__sub_venue__code="taiyuan").order_by("pk")[: len(DEMO_STATES)])
+    for index, (entity, state) in enumerate(zip(entities, DEMO_STATES, strict=False)):
+        original_owner = entity.owner_id
+        Entity.objects.filter(pk=entity.pk).update(owner=applicant)
+        entity.refresh_from_db()
+        application = services.application_create(
+            entity=entity,
+            by=applicant,
+            amount=Decimal(400000 + 50000 * index),
+            purpose=f"{DEMO_PREFIX}{entity.name_zh}中试与产业化",
+            plan="建设中试线，完成工艺放大，注册成立公司并实现首批销售。",
+        )
+        walk_to(application, state, people)
+        if index != 0:
+            Entity.objects.filter(pk=entity.pk).update(owner_id=original_owner)
+    log(f"funding: {Application.objects.count()} applications in {len(DEMO_STATES)} states")

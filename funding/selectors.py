@@ -1,0 +1,79 @@
+"""Reads of the start-up fund, each scoped to what the user may see. Fixed query counts per page."""
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from funding.models import Application, ApplicationEvent, ExpertReview, SubVenueBudget
+from funding.workflow import QUEUES
+from valley import roles
+
+S = Application.State
+
+
+def applications_visible_to(user) -> QuerySet[Application]:
+    """Applicants see their own entities' applications; staff their sub-venues'; auditors all."""
+    base = Application.objects.select_related("entity", "sub_venue")
+    if not user.is_authenticated:
+        return base.none()
+    if roles.is_auditor(user) or roles.sees_every_sub_venue(user):
+        return base
+    if roles.is_staff_member(user):
+        return base.filter(Q(sub_venue__in=roles.operated_sub_venue_ids(user)) | Q(entity__owner=user))
+    return base.filter(entity__owner=user)
+
+
+def applications_of_applicant(user) -> QuerySet[Application]:
+    return Application.objects.filter(entity__owner=user).select_related("entity", "sub_venue")
+
+
+def application_detail(*, user, pk: int) -> Application:
+    """The application with its timeline, reviews and instalments, or 404 if the user may not see it."""
+    events = ApplicationEvent.objects.select_related("by").order_by("at", "pk")
+    try:
+        return (
+            applications_visible_to(user)
+            .select_related("entity__owner", "policy", "budget", "decided_by")
+            .prefetch_related(
+                Prefetch("events", queryset=events),
+                Prefetch("reviews", queryset=ExpertReview.objects.select_related("reviewer")),
+                "disbursements",
+            )
+            .get(pk=pk)
+        )
+    except Application.DoesNotExist:
+        raise Http404 from None
+
+
+def work_queue(*, user, queue: str) -> QuerySet[Application]:
+    _label, _role, states = QUEUES[queue]
+    return applications_visible_to(user).filter(state__in=states).order_by("submitted_at", "pk")
+
+
+def queue_counts(*, user) -> dict[str, int]:
+    """How many applications wait in each queue: one query."""
+    counts = applications_visible_to(user).aggregate(
+        **{key: Count("pk", filter=Q(state__in=states)) for key, (_l, _r, states) in QUEUES.items()}
+    )
+    return counts
+
+
+def budgets_visible_to(user) -> QuerySet[SubVenueBudget]:
+    budgets = SubVenueBudget.objects.select_related("sub_venue").order_by("-year", "sub_venue__code")
+    if roles.is_auditor(user) or roles.sees_every_sub_venue(user):
+        return budgets
+    return budgets.filter(sub_venue__in=roles.operated_sub_venue_ids(user))
+
+
+def public_notices() -> QuerySet[Application]:
+    return (
+        Application.objects.filter(state=S.PUBLIC_NOTICE, notice_ends_on__gte=timezone.localdate())
+        .select_related("entity__institution", "sub_venue")
+        .order_by("notice_ends_on", "pk")
+    )
+
+
+def reviewers_for_assignment():
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(is_active=True, groups__name=roles.REVIEWER).order_by("email")

@@ -1,0 +1,494 @@
+"""Every write of the start-up fund. Each state change is one function: lock the row, check the
+state and the role (valley.workflow), change what it changes, append the history row and queue
+mail after commit. Views, admin actions, the API and Celery tasks all call these."""
+
+import datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from funding.models import Application, ApplicationEvent, Disbursement, ExpertReview, FundPolicy, SubVenueBudget
+from funding.notifications import notify_transition
+from funding.workflow import WORKFLOW
+from teams.models import Entity, Registration, Residency
+from valley import roles
+from valley.workflow import TransitionForbidden, TransitionNotAllowed, WorkflowError
+
+S = Application.State
+
+
+class FundingError(WorkflowError):
+    """A money or data rule refused the action; the message says what to fix."""
+
+
+# ---------------------------------------------------------------------------- policy
+
+
+def policy_current() -> FundPolicy:
+    return FundPolicy.objects.latest()
+
+
+def policy_change(
+    *, by, min_amount: Decimal, max_amount: Decimal, max_paid_in_share: Decimal, notice_days: int, reason: str
+) -> FundPolicy:
+    """Add a new policy version; earlier versions stay as they were (and keep governing their applications)."""
+    if not roles.has_role(by, roles.PROVINCIAL_STAFF):
+        raise TransitionForbidden(_("Only provincial staff may change the fund policy."))
+    if min_amount <= 0 or max_amount < min_amount:
+        raise FundingError(_("The minimum must be more than zero and not above the maximum."))
+    if not (Decimal("0") < max_paid_in_share <= Decimal("1")):
+        raise FundingError(_("The share of paid-in capital must be more than 0 and at most 1 (100%)."))
+    return FundPolicy.objects.create(
+        min_amount=min_amount,
+        max_amount=max_amount,
+        max_paid_in_share=max_paid_in_share,
+        notice_days=notice_days,
+        changed_by=by,
+        reason=reason,
+    )
+
+
+def amount_problem(amount: Decimal, policy: FundPolicy) -> str | None:
+    """The reason `amount` breaks the policy's limits, or None."""
+    if amount < policy.min_amount:
+        return _("The fund grants at least %(min)s yuan.") % {"min": f"{policy.min_amount:,.2f}"}
+    if amount > policy.max_amount:
+        return _("The fund grants at most %(max)s yuan.") % {"max": f"{policy.max_amount:,.2f}"}
+    return None
+
+
+# ---------------------------------------------------------------------------- applicant side
+
+
+def _active_residency(entity: Entity) -> Residency | None:
+    return entity.residencies.filter(status__in=Residency.ACTIVE_STATUSES).select_related("sub_venue").first()
+
+
+def _check_entity_may_apply(entity: Entity, *, exclude_pk=None) -> None:
+    others = Application.objects.filter(entity=entity).exclude(pk=exclude_pk)
+    if others.filter(state__in=Application.GRANTED_STATES).exists():
+        raise FundingError(
+            _("%(entity)s has already been granted the start-up fund; it is granted once only.") % {"entity": entity}
+        )
+    if others.exclude(state__in=Application.ENDED_STATES).exists():
+        raise FundingError(
+            _("%(entity)s already has an open application; finish or withdraw it first.") % {"entity": entity}
+        )
+
+
+def application_create(*, entity: Entity, by, amount: Decimal, purpose: str, plan: str) -> Application:
+    if entity.owner_id != by.pk:
+        raise TransitionForbidden(_("You can apply only for your own team or startup."))
+    if problem := amount_problem(amount, policy_current()):
+        raise FundingError(problem)
+    _check_entity_may_apply(entity)
+    try:
+        with transaction.atomic():
+            application = Application.objects.create(
+                entity=entity, amount=amount, purpose=purpose, plan=plan, created_by=by
+            )
+            ApplicationEvent.objects.create(
+                application=application, action="funding.application.created", to_state=S.DRAFT, by=by
+            )
+    except IntegrityError:
+        # Two drafts at once: the partial unique index caught what the check above could not see yet.
+        raise FundingError(
+            _("%(entity)s already has an open application; finish or withdraw it first.") % {"entity": entity}
+        ) from None
+    return application
+
+
+def application_update(*, application: Application, by, amount: Decimal, purpose: str, plan: str) -> Application:
+    with transaction.atomic():
+        locked = _lock(application)
+        if locked.entity.owner_id != by.pk:
+            raise TransitionForbidden(_("You can change only your own applications."))
+        if locked.state not in (S.DRAFT, S.RETURNED):
+            raise TransitionNotAllowed(
+                _("The application can be changed only as a draft or when returned for changes.")
+            )
+        if problem := amount_problem(amount, locked.policy if locked.state == S.RETURNED else policy_current()):
+            raise FundingError(problem)
+        locked.amount, locked.purpose, locked.plan = amount, purpose, plan
+        locked.save(update_fields=["amount", "purpose", "plan"])
+    return locked
+
+
+def application_submit(*, application: Application, by, comment: str = "") -> Application:
+    def apply(app: Application) -> list[str]:
+        residency = _active_residency(app.entity)
+        if residency is None:
+            raise FundingError(
+                _("%(entity)s must be resident in a sub-venue (selected or entered) to apply.") % {"entity": app.entity}
+            )
+        _check_entity_may_apply(app.entity, exclude_pk=app.pk)
+        policy = policy_current()
+        if problem := amount_problem(app.amount, policy):
+            raise FundingError(problem)
+        app.sub_venue = residency.sub_venue
+        app.policy = policy
+        app.min_amount, app.max_amount = policy.min_amount, policy.max_amount
+        app.max_paid_in_share = policy.max_paid_in_share
+        app.submitted_at = timezone.now()
+        return ["sub_venue", "policy", "min_amount", "max_amount", "max_paid_in_share", "submitted_at"]
+
+    return _transition(application, "submit", by=by, comment=comment, apply=apply)
+
+
+def application_withdraw(*, application: Application, by, comment: str = "") -> Application:
+    return _transition(application, "withdraw", by=by, comment=comment)
+
+
+# ---------------------------------------------------------------------------- review and decision
+
+
+def application_act(*, application: Application, name: str, by, comment: str = "", internal_note: str = ""):
+    """Transitions that change nothing but the state: reviews, returns, rejections, closing."""
+    simple = {
+        "start_formal_review",
+        "pass_formal_review",
+        "return_for_changes",
+        "complete_expert_review",
+        "reject",
+        "close",
+    }
+    if name not in simple:
+        raise ValueError(f"{name} has its own service function")
+    return _transition(application, name, by=by, comment=comment, internal_note=internal_note)
+
+
+def review_assign(*, application: Application, reviewer, by) -> ExpertReview:
+    with transaction.atomic():
+        locked = _lock(application)
+        if not roles.has_role(by, roles.REVIEWER, roles.PROVINCIAL_STAFF):
+            raise TransitionForbidden(_("Only reviewers and provincial staff may assign expert reviewers."))
+        _check_scope(by, locked)
+        if locked.state not in (S.FORMAL_REVIEW, S.EXPERT_REVIEW):
+            raise TransitionNotAllowed(_("Expert reviewers are assigned during the formal or expert review."))
+        if not roles.has_role(reviewer, roles.REVIEWER):
+            raise FundingError(_("%(user)s does not hold the reviewer role.") % {"user": reviewer})
+        review, created = ExpertReview.objects.get_or_create(
+            application=locked, reviewer=reviewer, defaults={"assigned_by": by}
+        )
+        if created:
+            _event(
+                locked,
+                "funding.review.assigned",
+                locked.state,
+                locked.state,
+                by,
+                internal_note=_("Expert reviewer assigned: %(user)s") % {"user": reviewer},
+            )
+    return review
+
+
+def review_submit(*, review: ExpertReview, by, score: int, recommendation: str, opinion: str) -> ExpertReview:
+    with transaction.atomic():
+        locked_app = _lock(review.application)
+        review = ExpertReview.objects.select_for_update().get(pk=review.pk)
+        if review.reviewer_id != by.pk:
+            raise TransitionForbidden(_("Only the assigned reviewer may submit this review."))
+        if locked_app.state != S.EXPERT_REVIEW:
+            raise TransitionNotAllowed(_("Reviews can be submitted only during the expert review."))
+        if not 0 <= score <= 100:
+            raise FundingError(_("The score must be between 0 and 100."))
+        review.score, review.recommendation, review.opinion = score, recommendation, opinion
+        review.submitted_at = timezone.now()
+        review.save(update_fields=["score", "recommendation", "opinion", "submitted_at"])
+        _event(
+            locked_app,
+            "funding.review.submitted",
+            locked_app.state,
+            locked_app.state,
+            by,
+            internal_note=_("Score %(score)s, recommendation: %(rec)s")
+            % {"score": score, "rec": review.get_recommendation_display()},
+        )
+    return review
+
+
+def application_approve(
+    *, application: Application, by, approved_amount: Decimal | None = None, comment: str = "", internal_note: str = ""
+) -> Application:
+    """Approve and reserve the amount from the sub-venue's budget for this year, under a row lock."""
+
+    def apply(app: Application) -> list[str]:
+        amount = approved_amount if approved_amount is not None else app.amount
+        if amount > app.amount:
+            raise FundingError(
+                _("The approved amount cannot exceed the %(amount)s yuan requested.") % {"amount": f"{app.amount:,.2f}"}
+            )
+        if problem := amount_problem(amount, app.policy):
+            raise FundingError(problem)
+        today = timezone.localdate()
+        budget = SubVenueBudget.objects.select_for_update().filter(sub_venue=app.sub_venue, year=today.year).first()
+        if budget is None:
+            raise FundingError(
+                _("%(venue)s has no fund budget for %(year)s; finance must set one first.")
+                % {"venue": app.sub_venue, "year": today.year}
+            )
+        if budget.remaining < amount:
+            raise FundingError(
+                _("The budget of %(venue)s for %(year)s has %(remaining)s yuan left, less than %(amount)s yuan.")
+                % {
+                    "venue": app.sub_venue,
+                    "year": today.year,
+                    "remaining": f"{budget.remaining:,.2f}",
+                    "amount": f"{amount:,.2f}",
+                }
+            )
+        SubVenueBudget.objects.filter(pk=budget.pk).update(reserved=F("reserved") + amount)
+        app.approved_amount, app.budget = amount, budget
+        app.decided_at, app.decided_by = timezone.now(), by
+        app.notice_ends_on = today + datetime.timedelta(days=app.policy.notice_days)
+        return ["approved_amount", "budget", "decided_at", "decided_by", "notice_ends_on"]
+
+    return _transition(application, "approve", by=by, comment=comment, internal_note=internal_note, apply=apply)
+
+
+def application_record_objection(*, application: Application, by, objection: str) -> Application:
+    with transaction.atomic():
+        locked = _lock(application)
+        if not roles.has_role(by, roles.APPROVER, roles.PROVINCIAL_STAFF):
+            raise TransitionForbidden(_("Only approvers and provincial staff may record objections."))
+        _check_scope(by, locked)
+        if locked.state != S.PUBLIC_NOTICE:
+            raise TransitionNotAllowed(_("Objections are recorded during the public notice."))
+        if not objection.strip():
+            raise FundingError(_("Describe the objection."))
+        locked.objection = objection.strip()
+        locked.save(update_fields=["objection"])
+        _event(
+            locked,
+            "funding.application.objection_recorded",
+            locked.state,
+            locked.state,
+            by,
+            internal_note=locked.objection,
+        )
+    return locked
+
+
+def application_clear_objection(*, application: Application, by, comment: str) -> Application:
+    with transaction.atomic():
+        locked = _lock(application)
+        if not roles.has_role(by, roles.APPROVER):
+            raise TransitionForbidden(_("Only approvers may clear an objection."))
+        _check_scope(by, locked)
+        if locked.state != S.PUBLIC_NOTICE or not locked.objection:
+            raise TransitionNotAllowed(_("There is no objection to clear."))
+        locked.objection = ""
+        locked.save(update_fields=["objection"])
+        _event(locked, "funding.application.objection_cleared", locked.state, locked.state, by, internal_note=comment)
+    return locked
+
+
+def application_revoke(*, application: Application, by, comment: str, internal_note: str = "") -> Application:
+    """Revoke an approval during the public notice; the reservation goes back to the budget."""
+
+    def apply(app: Application) -> list[str]:
+        SubVenueBudget.objects.filter(pk=app.budget_id).update(reserved=F("reserved") - app.approved_amount)
+        app.approved_amount, app.budget = None, None
+        return ["approved_amount", "budget"]
+
+    return _transition(application, "revoke", by=by, comment=comment, internal_note=internal_note, apply=apply)
+
+
+def application_end_notice(*, application: Application, by=None, comment: str = "") -> Application:
+    return _transition(application, "end_notice", by=by, comment=comment)
+
+
+def public_notices_end_due(*, today: datetime.date | None = None) -> list[int]:
+    """Move on every application whose notice period has ended without an objection. Safe to run twice."""
+    today = today or timezone.localdate()
+    due = Application.objects.filter(state=S.PUBLIC_NOTICE, notice_ends_on__lt=today, objection="")
+    moved = []
+    for pk in due.values_list("pk", flat=True):
+        try:
+            application_end_notice(application=Application(pk=pk), by=None)
+        except WorkflowError:
+            continue  # someone acted on it meanwhile; the next run looks again
+        moved.append(pk)
+    return moved
+
+
+# ---------------------------------------------------------------------------- registration and money
+
+
+def application_verify_registration(
+    *,
+    application: Application,
+    by,
+    company_name: str,
+    uscc: str,
+    registered_on: datetime.date,
+    registered_capital: Decimal,
+    paid_in_capital: Decimal,
+    legal_representative: str,
+    comment: str = "",
+) -> Application:
+    """Government staff record the company they registered for the entity. A research team becomes a startup
+    in place, so its members, achievements and history stay with it."""
+
+    def apply(app: Application) -> list[str]:
+        if paid_in_capital > registered_capital:
+            raise FundingError(_("Paid-in capital cannot exceed registered capital."))
+        limit = (paid_in_capital * app.max_paid_in_share).quantize(Decimal("0.01"))
+        if app.approved_amount > limit:
+            raise FundingError(
+                _(
+                    "The grant of %(amount)s yuan is more than %(share)s%% of the paid-in capital (at most %(limit)s "
+                    "yuan). Check the paid-in capital, or have the approver revise the grant."
+                )
+                % {
+                    "amount": f"{app.approved_amount:,.2f}",
+                    "share": f"{app.max_paid_in_share * 100:.0f}",
+                    "limit": f"{limit:,.2f}",
+                }
+            )
+        clash = Registration.objects.filter(uscc=uscc).exclude(entity=app.entity).first()
+        if clash:
+            raise FundingError(
+                _("The code %(uscc)s is already registered to %(entity)s.") % {"uscc": uscc, "entity": clash.entity}
+            )
+        Registration.objects.update_or_create(
+            entity=app.entity,
+            defaults={
+                "company_name": company_name,
+                "uscc": uscc,
+                "registered_on": registered_on,
+                "registered_capital": registered_capital,
+                "paid_in_capital": paid_in_capital,
+                "legal_representative": legal_representative,
+                "verified_by": by,
+                "verified_at": timezone.now(),
+            },
+        )
+        if app.entity.kind != Entity.Kind.STARTUP:
+            Entity.objects.filter(pk=app.entity_id).update(kind=Entity.Kind.STARTUP)
+        app.paid_in_capital = paid_in_capital
+        return ["paid_in_capital"]
+
+    return _transition(application, "verify_registration", by=by, comment=comment, apply=apply)
+
+
+def application_disburse(
+    *, application: Application, by, amount: Decimal, paid_on: datetime.date, reference: str
+) -> Disbursement:
+    """Record one instalment. The last one, that completes the approved amount, closes the application."""
+    created: list[Disbursement] = []
+
+    def apply(app: Application) -> list[str]:
+        if amount <= 0:
+            raise FundingError(_("The instalment must be more than zero."))
+        if amount > app.remaining_to_disburse:
+            raise FundingError(
+                _("Only %(remaining)s yuan of the approved amount is left to disburse.")
+                % {"remaining": f"{app.remaining_to_disburse:,.2f}"}
+            )
+        number = app.disbursements.count() + 1
+        created.append(
+            Disbursement.objects.create(
+                application=app, number=number, amount=amount, paid_on=paid_on, reference=reference, recorded_by=by
+            )
+        )
+        SubVenueBudget.objects.filter(pk=app.budget_id).update(disbursed=F("disbursed") + amount)
+        app.disbursed_total += amount
+        return ["disbursed_total"]
+
+    app = _transition(
+        application,
+        "disburse",
+        by=by,
+        apply=apply,
+        comment=_("Instalment of %(amount)s yuan paid on %(date)s.") % {"amount": f"{amount:,.2f}", "date": paid_on},
+        action="funding.disbursement.recorded",
+    )
+    if app.remaining_to_disburse == 0:
+        _transition(app, "close", by=None, comment=_("The approved amount has been paid in full."))
+    return created[0]
+
+
+# ---------------------------------------------------------------------------- the mechanism
+
+
+def _lock(application: Application) -> Application:
+    """Re-read the application under a row lock (PostgreSQL; SQLite serialises writers anyway)."""
+    return (
+        Application.objects.select_for_update(of=("self",))
+        .select_related("entity", "policy", "sub_venue")
+        .get(pk=application.pk)
+    )
+
+
+def _check_scope(by, application: Application) -> None:
+    if by is not None and not roles.may_work_on_sub_venue(by, application.sub_venue_id):
+        raise TransitionForbidden(_("This application belongs to a sub-venue you do not operate."))
+
+
+def _event(application, action, from_state, to_state, by, comment="", internal_note="") -> ApplicationEvent:
+    return ApplicationEvent.objects.create(
+        application=application,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        by=by,
+        comment=comment,
+        internal_note=internal_note,
+    )
+
+
+# Friendly words for the database's own guards, for the rare race that gets past the checks above.
+CONSTRAINT_MESSAGES = {
+    "application_one_open_per_entity": lambda: _("The entity already has an open application."),
+    "application_one_grant_per_entity": lambda: _("The entity has already been granted the fund; it is granted once."),
+    "budget_never_overspent": lambda: _("The sub-venue's budget does not have enough left for this approval."),
+    "application_instalments_within_approval": lambda: _("Instalments cannot add up to more than the approved amount."),
+    "application_within_paid_in_share": lambda: _("The grant would exceed the allowed share of paid-in capital."),
+}
+
+
+def _integrity_message(error: IntegrityError) -> str:
+    text = str(error)
+    for name, message in CONSTRAINT_MESSAGES.items():
+        if name in text:
+            return message()
+    return _("The change breaks a rule of the fund and was not saved.")
+
+
+def _transition(
+    application: Application,
+    name: str,
+    *,
+    by,
+    comment: str = "",
+    internal_note: str = "",
+    apply=None,
+    action: str | None = None,
+) -> Application:
+    try:
+        return _transition_locked(
+            application, name, by=by, comment=comment, internal_note=internal_note, apply=apply, action=action
+        )
+    except IntegrityError as error:
+        raise FundingError(_integrity_message(error)) from error
+
+
+def _transition_locked(application, name, *, by, comment, internal_note, apply, action) -> Application:
+    with transaction.atomic():
+        app = _lock(application)
+        transition = WORKFLOW.check(name, app, by)
+        if by is not None and app.entity.owner_id != by.pk:
+            _check_scope(by, app)
+        if transition.needs_comment and not comment.strip():
+            raise FundingError(_("Write a comment for the applicant: it says why."))
+        from_state = app.state
+        fields = apply(app) if apply else []
+        app.state = transition.target
+        app.save(update_fields=["state", *fields])
+        event = _event(app, action or f"funding.application.{name}", from_state, app.state, by, comment, internal_note)
+        notify_transition(app, event)
+    return app

@@ -1,0 +1,145 @@
+"""The start-up fund's workflow, as one table (see valley.workflow for the mechanism).
+
+draft → submitted → formal review → expert review → awaiting decision → (approved: public notice |
+rejected | returned for changes) → registration verification → disbursement → closed. The applicant
+may withdraw before the decision.
+"""
+
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from funding.models import Application
+from valley import roles
+from valley.workflow import OWNER, SYSTEM, Transition, Workflow
+
+S = Application.State
+
+
+def _reviews_complete(application) -> str | None:
+    reviews = list(application.reviews.all())
+    if not reviews:
+        return gettext("Assign at least one expert reviewer first.")
+    pending = [review for review in reviews if review.submitted_at is None]
+    if pending:
+        return gettext("%(count)d expert review(s) are not submitted yet.") % {"count": len(pending)}
+    return None
+
+
+def _notice_over(application) -> str | None:
+    if application.objection:
+        return gettext("An objection was recorded during the public notice; clear or uphold it first.")
+    if application.notice_ends_on and application.notice_ends_on >= timezone.localdate():
+        return gettext("The public notice runs until %(date)s.") % {"date": application.notice_ends_on}
+    return None
+
+
+def _fully_disbursed(application) -> str | None:
+    if application.remaining_to_disburse > 0:
+        return gettext("%(amount)s yuan of the approved amount is still to be disbursed.") % {
+            "amount": application.remaining_to_disburse
+        }
+    return None
+
+
+BEFORE_DECISION = (S.DRAFT, S.SUBMITTED, S.FORMAL_REVIEW, S.EXPERT_REVIEW, S.AWAITING_DECISION, S.RETURNED)
+
+TRANSITIONS = [
+    Transition("submit", (S.DRAFT, S.RETURNED), S.SUBMITTED, frozenset({OWNER}), _("submit")),
+    Transition("withdraw", BEFORE_DECISION, S.WITHDRAWN, frozenset({OWNER}), _("withdraw")),
+    Transition(
+        "start_formal_review",
+        (S.SUBMITTED,),
+        S.FORMAL_REVIEW,
+        frozenset({roles.REVIEWER}),
+        _("start the formal review"),
+    ),
+    Transition(
+        "pass_formal_review",
+        (S.FORMAL_REVIEW,),
+        S.EXPERT_REVIEW,
+        frozenset({roles.REVIEWER}),
+        _("pass the formal review"),
+    ),
+    Transition(
+        "return_for_changes",
+        (S.FORMAL_REVIEW, S.AWAITING_DECISION),
+        S.RETURNED,
+        frozenset({roles.REVIEWER, roles.APPROVER}),
+        _("return for changes"),
+        needs_comment=True,
+    ),
+    Transition(
+        "complete_expert_review",
+        (S.EXPERT_REVIEW,),
+        S.AWAITING_DECISION,
+        frozenset({roles.REVIEWER}),
+        _("complete the expert review"),
+        guard=_reviews_complete,
+    ),
+    Transition("approve", (S.AWAITING_DECISION,), S.PUBLIC_NOTICE, frozenset({roles.APPROVER}), _("approve")),
+    Transition(
+        "reject",
+        (S.FORMAL_REVIEW, S.AWAITING_DECISION),
+        S.REJECTED,
+        frozenset({roles.APPROVER}),
+        _("reject"),
+        needs_comment=True,
+    ),
+    Transition(
+        "revoke",
+        (S.PUBLIC_NOTICE,),
+        S.REJECTED,
+        frozenset({roles.APPROVER}),
+        _("revoke the approval after an objection"),
+        needs_comment=True,
+    ),
+    Transition(
+        "end_notice",
+        (S.PUBLIC_NOTICE,),
+        S.REGISTRATION,
+        frozenset({SYSTEM, roles.APPROVER}),
+        _("end the public notice"),
+        guard=_notice_over,
+    ),
+    Transition(
+        "verify_registration",
+        (S.REGISTRATION,),
+        S.DISBURSEMENT,
+        frozenset({roles.REGISTRATION_OFFICER}),
+        _("verify the company registration"),
+    ),
+    Transition(
+        "disburse", (S.DISBURSEMENT,), S.DISBURSEMENT, frozenset({roles.FINANCE_OFFICER}), _("record an instalment")
+    ),
+    Transition(
+        "close",
+        (S.DISBURSEMENT,),
+        S.CLOSED,
+        frozenset({roles.FINANCE_OFFICER, SYSTEM}),
+        _("close"),
+        guard=_fully_disbursed,
+    ),
+]
+
+WORKFLOW = Workflow(TRANSITIONS, owner_of=lambda application: application.entity.owner_id)
+
+# Friendlier names for the applicant where the staff name says more than they need.
+APPLICANT_STATE_LABELS = {
+    S.SUBMITTED: _("submitted, waiting for review"),
+    S.FORMAL_REVIEW: _("under review"),
+    S.EXPERT_REVIEW: _("under review"),
+    S.AWAITING_DECISION: _("under review"),
+    S.PUBLIC_NOTICE: _("approved (public notice)"),
+    S.REGISTRATION: _("approved, company registration in progress"),
+    S.DISBURSEMENT: _("approved, being paid out"),
+}
+
+# Staff work queues: which states each role works on.
+QUEUES = {
+    "formal": (_("Formal review"), roles.REVIEWER, (S.SUBMITTED, S.FORMAL_REVIEW)),
+    "expert": (_("Expert review"), roles.REVIEWER, (S.EXPERT_REVIEW,)),
+    "decision": (_("Decision"), roles.APPROVER, (S.AWAITING_DECISION, S.PUBLIC_NOTICE)),
+    "registration": (_("Registration verification"), roles.REGISTRATION_OFFICER, (S.REGISTRATION,)),
+    "disbursement": (_("Disbursement"), roles.FINANCE_OFFICER, (S.DISBURSEMENT,)),
+}
