@@ -1,8 +1,21 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+
+def _ensure_policy(sender, **kwargs):
+    # The fund always has a policy: the defaults of DOMAIN.md until staff add a new version.
+    # post_migrate (not a data migration) so that a flushed test database gets it back too.
+    from funding.models import FundPolicy
+
+    if not FundPolicy.objects.exists():
+        FundPolicy.objects.create(reason="Policy defaults: 300,000–1,000,000 yuan, at most 50% of paid-in capital.")
 
 
 class FundingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "funding"
     verbose_name = _("Start-up fund")
+
+    def ready(self):
+        post_migrate.connect(_ensure_policy, sender=self, dispatch_uid="funding.ensure_policy")

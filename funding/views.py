@@ -21,6 +21,7 @@ from funding.forms import (
     RegistrationVerificationForm,
     ReviewForm,
 )
+from funding.models import Application
 from funding.workflow import APPLICANT_STATE_LABELS, QUEUES, WORKFLOW
 from teams.models import Entity
 from valley import roles
@@ -143,8 +144,13 @@ def _act(request, pk, do):
     except WorkflowError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, _("Done."))
+        _report_done(request, pk)
     return redirect("funding:detail", pk=pk)
+
+
+def _report_done(request, pk):
+    state = Application.objects.get(pk=pk).get_state_display()
+    messages.success(request, _("Saved. The application is now “%(state)s”.") % {"state": state})
 
 
 def _simple_action(name: str):
@@ -245,7 +251,7 @@ def _form_page(request, pk, form_class, template, do, **form_kwargs):
         except WorkflowError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, _("Done."))
+            _report_done(request, pk)
             return redirect("funding:detail", pk=pk)
     return render(request, template, {"form": form, "application": application})
 

@@ -190,3 +190,43 @@ def residency_factory(db):
 def _fast_password_hashing(settings):
     # Hashing is not what these tests examine; PBKDF2's deliberate slowness would dominate the suite.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def start_celery_beat(tmp_path):
+    """start_celery_beat(**env) runs `celery beat` in its own process with extra environment (for example
+    a short schedule), on the configured broker; it is stopped after the test."""
+    started = []
+
+    def start(**extra_env):
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **{k: str(v) for k, v in extra_env.items()}}
+        log_path = tmp_path / f"beat-{len(started)}.log"
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "valley",
+                    "beat",
+                    "--loglevel=INFO",
+                    "--schedule",
+                    str(tmp_path / f"beat-schedule-{len(started)}"),
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        proc.log_path = log_path
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()

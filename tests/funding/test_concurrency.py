@@ -1,0 +1,119 @@
+"""Money rules under concurrent requests, on PostgreSQL with real row locks."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from funding import services
+from funding.models import Application, ApplicationEvent, SubVenueBudget
+from valley.workflow import WorkflowError
+
+pytestmark = pytest.mark.postgres
+S = Application.State
+
+
+def run_at_once(calls):
+    """Run each call in its own thread (its own database connection), released together by a barrier."""
+    barrier = threading.Barrier(len(calls))
+    outcomes = [None] * len(calls)
+
+    def worker(index, call):
+        try:
+            barrier.wait()
+            call()
+            outcomes[index] = "ok"
+        except WorkflowError as error:
+            outcomes[index] = error.message
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return outcomes
+
+
+def test_twenty_approvals_against_a_budget_for_seven(transactional_db, application_in, budget, people, make_user):
+    SubVenueBudget.objects.filter(pk=budget.pk).update(amount=Decimal("3500000.00"))  # 7 × 500,000
+    applications = [application_in(S.AWAITING_DECISION, amount=Decimal("500000.00")) for _ in range(20)]
+    approvers = [make_user("approver") for _ in range(20)]
+
+    outcomes = run_at_once(
+        [
+            (lambda app=app, by=by: services.application_approve(application=app, by=by))
+            for app, by in zip(applications, approvers, strict=True)
+        ]
+    )
+
+    assert outcomes.count("ok") == 7
+    refused = [outcome for outcome in outcomes if outcome != "ok"]
+    assert len(refused) == 13
+    assert all("yuan left" in message for message in refused), refused
+    assert Application.objects.filter(state=S.PUBLIC_NOTICE).count() == 7
+    assert Application.objects.filter(state=S.AWAITING_DECISION).count() == 13
+    budget.refresh_from_db()
+    assert budget.reserved == Decimal("3500000.00") == budget.amount
+
+
+def test_two_staff_approving_the_same_application_record_one_transition(
+    transactional_db, application_in, budget, make_user
+):
+    application = application_in(S.AWAITING_DECISION, amount=Decimal("600000.00"))
+    first, second = make_user("approver"), make_user("approver")
+
+    outcomes = run_at_once(
+        [
+            lambda: services.application_approve(application=application, by=first),
+            lambda: services.application_approve(application=application, by=second),
+        ]
+    )
+
+    assert sorted(outcome == "ok" for outcome in outcomes) == [False, True]
+    assert "not possible while" in next(outcome for outcome in outcomes if outcome != "ok")
+    assert ApplicationEvent.objects.filter(application=application, action="funding.application.approve").count() == 1
+    budget.refresh_from_db()
+    assert budget.reserved == Decimal("600000.00")
+
+
+def test_concurrent_instalments_never_exceed_the_approval(transactional_db, application_in, people, make_user):
+    from django.utils import timezone
+
+    paying = application_in(S.DISBURSEMENT, amount=Decimal("800000.00"))  # 400,000 paid, 400,000 left
+    officers = [make_user("finance_officer") for _ in range(5)]
+    outcomes = run_at_once(
+        [
+            (
+                lambda by=by, n=n: services.application_disburse(
+                    application=paying,
+                    by=by,
+                    amount=Decimal("150000.00"),
+                    paid_on=timezone.localdate(),
+                    reference=f"P{n}",
+                )
+            )
+            for n, by in enumerate(officers)
+        ]
+    )
+    paying.refresh_from_db()
+    assert outcomes.count("ok") == 2  # 2 × 150,000 fit in the 400,000 left; a third would not
+    assert paying.disbursed_total == Decimal("700000.00")
+    assert paying.disbursements.count() == 3
+
+
+def test_two_submissions_for_one_entity_leave_one_open_application(transactional_db, resident_entity, applicant):
+    entity = resident_entity()
+    drafts = []
+
+    def create():
+        drafts.append(
+            services.application_create(entity=entity, by=applicant, amount=Decimal("400000"), purpose="x", plan="y")
+        )
+
+    outcomes = run_at_once([create, create, create])
+    assert outcomes.count("ok") == 1
+    assert all("already has an open application" in o for o in outcomes if o != "ok")
+    assert Application.objects.filter(entity=entity).count() == 1
