@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy
 from funding import services
 from funding.forms import CommentForm
 from funding.models import Application, ApplicationEvent, Disbursement, ExpertReview, FundPolicy, SubVenueBudget
-from funding.workflow import WORKFLOW
+from funding.workflow import QUEUES, WORKFLOW
 from valley import roles
 from valley.workflow import WorkflowError
 
@@ -114,6 +114,21 @@ def _transition_action(name: str):
     return action
 
 
+class QueueFilter(admin.SimpleListFilter):
+    """The staff work queues, as in the web pages: which role's desk an application is on."""
+
+    title = gettext_lazy("work queue")
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [(key, label) for key, (label, _role, _states) in QUEUES.items()]
+
+    def queryset(self, request, queryset):
+        if self.value() in QUEUES:
+            return queryset.filter(state__in=QUEUES[self.value()][2])
+        return queryset
+
+
 @admin.register(Application)
 class ApplicationAdmin(admin.ModelAdmin):
     list_display = [
@@ -126,7 +141,7 @@ class ApplicationAdmin(admin.ModelAdmin):
         "disbursed_total",
         "submitted_at",
     ]
-    list_filter = ["state", "sub_venue"]
+    list_filter = [QueueFilter, "state", "sub_venue"]
     list_select_related = ["entity", "sub_venue"]
     search_fields = ["=id", "entity__name_zh", "entity__name_en", "purpose"]
     date_hierarchy = "submitted_at"

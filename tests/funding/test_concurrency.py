@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from funding import services
 from funding.models import Application, ApplicationEvent, SubVenueBudget
@@ -21,6 +22,7 @@ def run_at_once(calls):
 
     def worker(index, call):
         try:
+            translation.activate("en")  # thread-local: each thread chooses its language
             barrier.wait()
             call()
             outcomes[index] = "ok"
