@@ -6,7 +6,6 @@ import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -240,7 +239,8 @@ def application_approve(
                     "amount": f"{amount:,.2f}",
                 }
             )
-        SubVenueBudget.objects.filter(pk=budget.pk).update(reserved=F("reserved") + amount)
+        budget.reserved += amount  # under the row lock taken above; the CHECK constraint is the backstop
+        budget.save(update_fields=["reserved"])
         app.approved_amount, app.budget = amount, budget
         app.decided_at, app.decided_by = timezone.now(), by
         app.notice_ends_on = today + datetime.timedelta(days=app.policy.notice_days)
@@ -290,7 +290,9 @@ def application_revoke(*, application: Application, by, comment: str, internal_n
     """Revoke an approval during the public notice; the reservation goes back to the budget."""
 
     def apply(app: Application) -> list[str]:
-        SubVenueBudget.objects.filter(pk=app.budget_id).update(reserved=F("reserved") - app.approved_amount)
+        budget = SubVenueBudget.objects.select_for_update().get(pk=app.budget_id)
+        budget.reserved -= app.approved_amount
+        budget.save(update_fields=["reserved"])
         app.approved_amount, app.budget = None, None
         return ["approved_amount", "budget"]
 
@@ -395,7 +397,9 @@ def application_disburse(
                 application=app, number=number, amount=amount, paid_on=paid_on, reference=reference, recorded_by=by
             )
         )
-        SubVenueBudget.objects.filter(pk=app.budget_id).update(disbursed=F("disbursed") + amount)
+        budget = SubVenueBudget.objects.select_for_update().get(pk=app.budget_id)
+        budget.disbursed += amount
+        budget.save(update_fields=["disbursed"])
         app.disbursed_total += amount
         return ["disbursed_total"]
 

@@ -76,7 +76,8 @@ def seed(log) -> None:
         )
         if is_startup:
             capital = Decimal(1_000_000 + (index % 7) * 500_000)
-            Registration.objects.update_or_create(
+            # get_or_create: the fund's registration verification may have updated it since.
+            Registration.objects.get_or_create(
                 entity=entity,
                 defaults={
                     "company_name": entity.name_zh,

@@ -17,4 +17,8 @@ class ValleyConfig(AppConfig):
     verbose_name = _("Valley")
 
     def ready(self):
+        from valley import audit
+
         post_migrate.connect(_sync_roles_after_migrate, dispatch_uid="valley.sync_roles")
+        post_migrate.connect(audit.ensure_chain_head, sender=self, dispatch_uid="valley.audit_head")
+        audit.connect_signals()

@@ -192,3 +192,48 @@ class Target(BilingualNameMixin):
         verbose_name_plural = _("targets")
         ordering = ["sort_order", "code"]
         constraints = [models.CheckConstraint(condition=models.Q(target_value__gt=0), name="target_value_positive")]
+
+
+class AuditEntry(models.Model):
+    """One line of the tamper-evident audit log. Rows are appended by valley.audit.record, never changed.
+
+    `hash` is SHA-256 over the entry's content and the previous entry's hash (see valley.audit.entry_digest),
+    so changing or deleting any row breaks the chain from there on. Ids are assigned by the chain, without gaps.
+    """
+
+    id = models.BigIntegerField(primary_key=True)
+    at = models.DateTimeField(_("at"), db_index=True)
+    actor = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("actor")
+    )
+    actor_email = models.CharField(_("actor e-mail"), max_length=254, blank=True)
+    action = models.CharField(_("action"), max_length=80, db_index=True)
+    object_type = models.CharField(_("object type"), max_length=60, blank=True)
+    object_id = models.CharField(_("object id"), max_length=40, blank=True)
+    before = models.JSONField(_("values before"), null=True, blank=True)
+    after = models.JSONField(_("values after"), null=True, blank=True)
+    prev_hash = models.CharField(_("previous hash"), max_length=64)
+    hash = models.CharField(_("hash"), max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = _("audit log entry")
+        verbose_name_plural = _("audit log")
+        ordering = ["id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.action}"
+
+
+class AuditChainHead(models.Model):
+    """The single row that holds the end of the chain; locking it serialises appends."""
+
+    last_id = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("audit chain head")
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_head_single_row")]
+
+    def __str__(self) -> str:
+        return f"#{self.last_id} {self.last_hash[:12]}"

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from valley import views
+from valley import audit_views, views
 
 admin.site.site_header = _("Shanxi Innovation Valley — staff")
 admin.site.site_title = _("Valley Portal administration")
@@ -14,6 +14,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    path("exports/", audit_views.export_list, name="export_list"),
+    path("exports/<slug:name>.csv", audit_views.export_download, name="export_download"),
+    path("audit/check/", audit_views.audit_check, name="audit_check"),
     path("teams/", include("teams.urls")),
     path("funding/", include("funding.urls")),
     path("tolerance/", include("tolerance.urls")),

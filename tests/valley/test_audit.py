@@ -1,0 +1,124 @@
+"""The audit log: what is recorded, and that changing or deleting an entry is detected."""
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from django.urls import reverse
+
+from funding.models import Application
+from valley import audit
+from valley.models import AuditEntry
+
+S = Application.State
+
+
+@pytest.fixture
+def logged_history(application_in, people):
+    application_in(S.DISBURSEMENT)
+    assert AuditEntry.objects.count() > 20
+    return AuditEntry.objects.count()
+
+
+def test_a_transition_is_recorded_with_who_and_the_values_before_and_after(application_in, people):
+    application = application_in(S.PUBLIC_NOTICE)
+    approval = AuditEntry.objects.get(action="funding.application.approve", object_id=str(application.pk))
+    assert approval.actor == people["approver"]
+    assert approval.before == {"state": "awaiting_decision"}
+    assert approval.after["state"] == "public_notice"
+    change = AuditEntry.objects.filter(action="funding.application.changed", object_id=str(application.pk)).last()
+    assert change.before["state"] == "awaiting_decision"
+    assert change.after["approved_amount"] == "500000.00"
+    budget_change = AuditEntry.objects.filter(action="funding.budget.changed").last()
+    assert (budget_change.before, budget_change.after) == ({"reserved": "0.00"}, {"reserved": "500000.00"})
+
+
+def test_the_chain_of_a_real_history_is_intact(logged_history):
+    check = audit.verify_chain()
+    assert check.ok and check.entries == logged_history
+    call_command("verify_audit_log")
+
+
+def test_an_entry_changed_with_raw_sql_is_named(logged_history):
+    victim = AuditEntry.objects.filter(action="funding.budget.changed").first()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE valley_auditentry SET after = %s WHERE id = %s", ['{"reserved": "1.00"}', victim.pk])
+    check = audit.verify_chain()
+    assert (check.ok, check.first_bad_id) == (False, victim.pk)
+    assert "altered" in check.problem
+    with pytest.raises(CommandError, match=f"entry #{victim.pk}"):
+        call_command("verify_audit_log")
+
+
+def test_a_deleted_entry_is_detected(logged_history):
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM valley_auditentry WHERE id = %s", [7])
+    check = audit.verify_chain()
+    assert (check.ok, check.first_bad_id) == (False, 8)
+    assert "#7" in check.problem and "missing" in check.problem
+
+
+def test_deleting_the_newest_entries_is_detected(logged_history):
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM valley_auditentry WHERE id > %s", [logged_history - 2])
+    check = audit.verify_chain()
+    assert not check.ok and "missing" in check.problem
+
+
+def test_a_rewritten_chain_is_detected_even_with_consistent_ids(logged_history):
+    # Change an entry and recompute its own hash: the next entry's previous hash no longer matches.
+    victim = AuditEntry.objects.get(id=5)
+    victim.action = "funding.application.nothing_happened"
+    fields = {
+        f: getattr(victim, f)
+        for f in (
+            "id",
+            "at",
+            "actor_id",
+            "actor_email",
+            "action",
+            "object_type",
+            "object_id",
+            "before",
+            "after",
+            "prev_hash",
+        )
+    }
+    AuditEntry.objects.filter(id=5).update(action=victim.action, hash=audit.entry_digest(**fields))
+    check = audit.verify_chain()
+    assert (check.ok, check.first_bad_id) == (False, 6)
+
+
+def test_staff_logins_and_failed_logins_are_recorded(client, provincial_staff, applicant):
+    client.post(reverse("login"), {"username": provincial_staff.email, "password": "pw-Valley-2026!"})
+    client.post(reverse("login"), {"username": "nobody@example.cn", "password": "wrong"})
+    client.logout()
+    client.post(reverse("login"), {"username": applicant.email, "password": "pw-Valley-2026!"})
+    actions = list(AuditEntry.objects.values_list("action", "actor_email"))
+    assert ("auth.login", provincial_staff.email) in actions
+    assert ("auth.login_failed", "") in actions
+    assert ("auth.login", applicant.email) not in actions  # applicants' logins are not audit matters
+    assert "wrong" not in str(list(AuditEntry.objects.values_list("after", flat=True)))
+
+
+def test_the_auditor_page_shows_the_state_of_the_chain(client, auditor, logged_history):
+    client.force_login(auditor)
+    page = client.get(reverse("audit_check"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-audit="intact"' in page
+    AuditEntry.objects.filter(id=3).update(object_id="999")
+    page = client.get(reverse("audit_check"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-first-bad="3"' in page and "NOT intact" in page
+
+
+def test_applicants_cannot_reach_the_audit_pages(client, applicant):
+    client.force_login(applicant)
+    assert client.get(reverse("audit_check")).status_code == 404
+    assert client.get(reverse("export_download", args=["audit-log"])).status_code == 404
+
+
+@pytest.fixture(autouse=True)
+def _english_messages():
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

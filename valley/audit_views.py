@@ -1,0 +1,50 @@
+"""Auditors' pages: the export catalogue, the CSV downloads and the audit-log check."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from valley import audit, csv_export, roles
+
+
+def _may_export(user) -> bool:
+    return roles.is_auditor(user) or roles.is_staff_member(user)
+
+
+@login_required
+@require_GET
+def export_list(request):
+    if not _may_export(request.user):
+        raise Http404
+    exports = sorted(csv_export.catalogue().values(), key=lambda export: str(export.label))
+    return render(request, "valley/exports.html", {"exports": exports})
+
+
+@login_required
+@require_GET
+def export_download(request, name):
+    export = csv_export.catalogue().get(name)
+    if export is None or not _may_export(request.user):
+        raise Http404
+    queryset = export.queryset(request.user)
+    if export.filterset_class is not None:
+        filterset = export.filterset_class(request.GET, queryset=queryset, request=request)
+        if not filterset.is_valid():
+            return render(
+                request, "valley/export_filters_invalid.html", {"export": export, "filterset": filterset}, status=400
+            )
+        queryset = filterset.qs
+    filters = {key: value for key, value in request.GET.items() if key != "header"}
+    audit.record(
+        action="export.csv", actor=request.user, object_type="export", object_id=export.name, after={"filters": filters}
+    )
+    return csv_export.response(export, queryset, machine_header=request.GET.get("header") == "machine")
+
+
+@login_required
+@require_GET
+def audit_check(request):
+    if not (roles.is_auditor(request.user) or roles.has_role(request.user, roles.PROVINCIAL_STAFF)):
+        raise Http404
+    return render(request, "valley/audit_check.html", {"check": audit.verify_chain()})
