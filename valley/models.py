@@ -115,7 +115,7 @@ class SubVenue(BilingualNameMixin):
     class Meta:
         verbose_name = _("sub-venue")
         verbose_name_plural = _("sub-venues")
-        ordering = ["opened_on", "code"]
+        ordering = [models.F("opened_on").asc(nulls_last=True), "code"]
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(status="open") | models.Q(opened_on__isnull=False),

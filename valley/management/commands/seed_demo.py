@@ -4,6 +4,7 @@ import importlib.util
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import translation
 
 from valley.roles import sync_roles
 
@@ -25,7 +26,8 @@ class Command(BaseCommand):
                 "Refusing to create demo users with DEBUG off. Pass --allow-production if this really is a demo."
             )
         sync_roles()
-        with transaction.atomic():
+        # Demo texts written by the services (history notes, mail) in the portal's own language.
+        with translation.override(settings.LANGUAGE_CODE), transaction.atomic():
             for module_name in DEMO_MODULES:
                 if importlib.util.find_spec(module_name) is None:
                     continue
