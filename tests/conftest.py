@@ -184,3 +184,16 @@ def residency_factory(db):
     from tests.factories import ResidencyFactory
 
     return ResidencyFactory
+
+
+@pytest.fixture
+def media_root(tmp_path, settings):
+    """Uploaded files go to a fresh folder for the test, so a test can see exactly what was stored."""
+    folder = tmp_path / "media"
+    folder.mkdir()
+    settings.MEDIA_ROOT = folder
+    return folder
+
+
+def files_under(folder) -> set[str]:
+    return {str(path.relative_to(folder)) for path in Path(folder).rglob("*") if path.is_file()}
