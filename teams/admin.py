@@ -5,7 +5,9 @@ sub-venues), state changes go through `teams.services` so they leave the same hi
 the web forms, and domain errors come back as admin messages instead of 500s.
 """
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -148,6 +150,7 @@ class EntityAdmin(ScopedAdminMixin, admin.ModelAdmin):
                 residency_sub_venue_zh=Subquery(latest.values("sub_venue__name_zh")[:1]),
                 residency_sub_venue_en=Subquery(latest.values("sub_venue__name_en")[:1]),
             )
+            .order_by("name_zh", "pk")
         )
 
     @admin.display(description=_("residency"))
@@ -189,8 +192,27 @@ class EntityAdmin(ScopedAdminMixin, admin.ModelAdmin):
 # --- residencies ----------------------------------------------------------------------------------
 
 
+class ResidencyForm(forms.ModelForm):
+    """Repeats the one-active-residency rule so staff get a message instead of an error page."""
+
+    class Meta:
+        model = Residency
+        fields = ["entity", "sub_venue", "selected_on", "note"]
+
+    def clean(self):
+        data = super().clean()
+        entity = data.get("entity")
+        if self.instance.pk is None and entity is not None and selectors.entity_has_active_residency(entity):
+            raise ValidationError(
+                _("This entity already has an active residency; end it before selecting it again."),
+                code="active_residency",
+            )
+        return data
+
+
 @admin.register(Residency)
 class ResidencyAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    form = ResidencyForm
     list_display = ["entity", "sub_venue", "status", "selected_on", "entered_on", "ended_on", "decided_by"]
     list_filter = ["status", "sub_venue"]
     list_select_related = ["entity", "sub_venue", "decided_by"]

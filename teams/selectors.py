@@ -114,9 +114,8 @@ def documents_for_user(user) -> QuerySet[Document]:
     return Document.objects.filter(entity__in=_scope(user, Entity.objects.all()).values("pk"))
 
 
-def achievements_by_stage() -> dict[str, int]:
-    rows = Achievement.objects.values("stage").annotate(count=Count("pk"))
-    return {row["stage"]: row["count"] for row in rows}
+def entity_has_active_residency(entity: Entity) -> bool:
+    return Residency.objects.filter(entity=entity, status__in=Residency.ACTIVE_STATUSES).exists()
 
 
 def residency_filter_q(status: str) -> Q:

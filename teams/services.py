@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from teams.documents import inspect_upload
 from teams.models import Achievement, AchievementStageChange, Document, Entity, Member, Registration, Residency
-from teams.selectors import user_may_edit_entity
+from teams.selectors import entity_has_active_residency, user_may_edit_entity
 from teams.uscc import validate_uscc
 from valley import roles
 from valley.models import FocusArea, Institution, SubVenue
@@ -236,7 +236,7 @@ def residency_select(
     """Staff record that `entity` was selected to enter `sub_venue`. One active residency at a time."""
     _require_staff_for(by, sub_venue=sub_venue)
     Entity.objects.select_for_update().filter(pk=entity.pk).first()
-    if Residency.objects.filter(entity=entity, status__in=Residency.ACTIVE_STATUSES).exists():
+    if entity_has_active_residency(entity):
         raise WrongState(_("This entity already has an active residency; end it before selecting it again."))
     residency = Residency(
         entity=entity,
