@@ -134,10 +134,17 @@ class EntityAdmin(ScopedAdminMixin, admin.ModelAdmin):
     ]
     list_select_related = ["institution", "focus_area"]
     search_fields = ["name_zh", "name_en", "members__name", "registration__uscc", "registration__company_name"]
-    autocomplete_fields = ["institution", "focus_area", "owner"]
+    autocomplete_fields = ["institution", "focus_area"]
     inlines = [MemberInline, ResidencyInline]
     actions = ["mark_as_resident"]
     list_per_page = 50
+
+    def get_autocomplete_fields(self, request):
+        # Accounts are read only by superusers (valley.roles), so only they can search them.
+        return [*self.autocomplete_fields, "owner"] if request.user.is_superuser else self.autocomplete_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if request.user.is_superuser else ["owner"]
 
     def get_queryset(self, request):
         latest = Residency.objects.filter(entity=OuterRef("pk")).order_by("-selected_on", "-pk")

@@ -113,7 +113,10 @@ MEMBER_FIELDS = ("name", "role", "email", "phone", "is_lead")
 
 
 def _clear_other_leads(entity: Entity, keep: Member | None) -> None:
-    leads = Member.objects.select_for_update().filter(entity=entity, is_lead=True)
+    # Lock the entity, not only the current lead: with no lead yet there would be no row to lock,
+    # and two people naming a lead at once would both pass.
+    Entity.objects.select_for_update().filter(pk=entity.pk).first()
+    leads = Member.objects.filter(entity=entity, is_lead=True)
     if keep is not None and keep.pk:
         leads = leads.exclude(pk=keep.pk)
     leads.update(is_lead=False)
@@ -235,6 +238,7 @@ def residency_select(
 ) -> Residency:
     """Staff record that `entity` was selected to enter `sub_venue`. One active residency at a time."""
     _require_staff_for(by, sub_venue=sub_venue)
+    # Serialise decisions about one entity; the partial unique constraint is the last line of defence.
     Entity.objects.select_for_update().filter(pk=entity.pk).first()
     if entity_has_active_residency(entity):
         raise WrongState(_("This entity already has an active residency; end it before selecting it again."))

@@ -192,3 +192,12 @@ def test_the_auditor_reads_the_admin_lists_but_changes_nothing(client, auditor, 
     assert len(_names(client.get(reverse("admin:teams_entity_changelist")))) == 4
     assert client.get(reverse("admin:teams_residency_add")).status_code == 403
     assert Achievement.objects.count() == 0
+
+
+def test_staff_see_the_owner_but_only_superusers_change_it(client, provincial_staff, entity_factory, applicant):
+    entity = entity_factory(owner=applicant)
+    client.force_login(provincial_staff)
+    response = client.get(reverse("admin:teams_entity_change", args=[entity.pk]))
+    assert response.status_code == 200
+    assert "owner" not in response.context["adminform"].form.fields
+    assert applicant.email in response.content.decode()

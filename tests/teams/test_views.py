@@ -232,3 +232,13 @@ def test_the_achievement_factory_is_scoped_too(client, confirmed, entity_factory
     mine = entity_factory(owner=confirmed)
     # Someone else's achievement under my entity's URL is still a 404.
     assert client.get(reverse("teams:achievement_edit", args=[mine.pk, achievement.pk])).status_code == 404
+
+
+def test_the_pages_speak_chinese_by_default(client, confirmed, profile):
+    client.force_login(confirmed)
+    client.defaults.pop("HTTP_ACCEPT_LANGUAGE")
+    body = client.get(profile.get_absolute_url()).content.decode()
+    assert '<html lang="zh-Hans">' in body
+    for text in ["成员", "成果", "文件", "入驻情况", "负责人", "实验室"]:
+        assert text in body, text
+    assert "我的团队和企业" in client.get(reverse("teams:entity_list")).content.decode()
