@@ -54,3 +54,42 @@ def test_seeding_again_changes_no_teams_rows(seeded):
     call_command("seed_demo", verbosity=0)
     assert [model.objects.count() for model in (Entity, Member, Achievement, Registration)] == counts
     assert list(Achievement.objects.order_by("pk").values_list("stage", flat=True)) == history
+
+
+STAFF_PAGES = [
+    "admin:teams_entity_changelist",
+    "admin:teams_residency_changelist",
+    "admin:teams_achievement_changelist",
+    "admin:teams_registration_changelist",
+    "admin:teams_document_changelist",
+]
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_demo_logins_reach_their_pages(client, seeded, language):
+    from django.urls import reverse
+
+    from valley.models import User
+
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
+    applicant = User.objects.get(email="applicant@demo.valley.example.cn")
+    client.force_login(applicant)
+    entity = Entity.objects.get(owner=applicant)
+    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("teams:entity_list")).status_code == 200
+    detail = client.get(entity.get_absolute_url())
+    assert detail.status_code == 200 and entity.members.get(is_lead=True).name in detail.content.decode()
+
+    operator = User.objects.get(email="operator@demo.valley.example.cn")
+    staff = User.objects.get(email="staff@demo.valley.example.cn")
+    for user, expected in [(operator, 68), (staff, 68)]:
+        client.force_login(user)
+        for page in STAFF_PAGES:
+            assert client.get(reverse(page)).status_code == 200, (user, page)
+        assert client.get(reverse("admin:teams_entity_changelist")).context["cl"].result_count == expected
+        for model, pk in [("entity", entity.pk), ("achievement", entity.achievements.first().pk)]:
+            assert client.get(reverse(f"admin:teams_{model}_change", args=[pk])).status_code == 200
+    client.force_login(staff)
+    registration = Registration.objects.first()
+    assert client.get(reverse("admin:teams_registration_change", args=[registration.pk])).status_code == 200
+    assert client.get(reverse("admin:teams_residency_add")).status_code == 200
