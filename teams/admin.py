@@ -106,6 +106,17 @@ class ResidencyInline(admin.TabularInline):
         return False
 
 
+def _is_residency_autocomplete(request) -> bool:
+    match = getattr(request, "resolver_match", None)
+    return bool(
+        match
+        and match.url_name == "autocomplete"
+        and request.GET.get("app_label") == "teams"
+        and request.GET.get("model_name") == "residency"
+        and request.GET.get("field_name") == "entity"
+    )
+
+
 def _run(modeladmin, request, rows, call, done_message):
     """Apply `call` to each row, collecting domain errors as messages rather than failing the batch."""
     done = 0
@@ -147,6 +158,9 @@ class EntityAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return [] if request.user.is_superuser else ["owner"]
 
     def get_queryset(self, request):
+        if _is_residency_autocomplete(request):
+            # Choosing an entity to select into a sub-venue: the candidates, not the residents.
+            return selectors.entities_selectable_by(request.user).order_by("name_zh", "pk")
         latest = Residency.objects.filter(entity=OuterRef("pk")).order_by("-selected_on", "-pk")
         return (
             super()
@@ -234,6 +248,12 @@ class ResidencyAdmin(ScopedAdminMixin, admin.ModelAdmin):
         if request.user.is_superuser or roles.sees_every_sub_venue(request.user):
             return queryset
         return queryset.filter(sub_venue__operators=request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "entity":
+            field.queryset = selectors.entities_selectable_by(request.user) | selectors.entities_for_user(request.user)
+        return field
 
     def get_fields(self, request, obj=None):
         if obj is None:

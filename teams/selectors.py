@@ -58,7 +58,7 @@ def entities_editable_by(user) -> QuerySet[Entity]:
         return Entity.objects.none()
     if roles.is_staff_member(user) or getattr(user, "is_superuser", False):
         return entities_for_user(user)
-    return Entity.objects.select_related("institution", "focus_area").filter(owner=user, owner__is_active=True)
+    return _scope(user, Entity.objects.select_related("institution", "focus_area").filter(owner=user))
 
 
 def user_may_edit_entity(user, entity: Entity) -> bool:
@@ -112,6 +112,18 @@ def entity_detail_for_user(user) -> QuerySet[Entity]:
 def documents_for_user(user) -> QuerySet[Document]:
     """Documents of the entities `user` may see; the download view serves nothing else."""
     return Document.objects.filter(entity__in=_scope(user, Entity.objects.all()).values("pk"))
+
+
+def entities_selectable_by(user) -> QuerySet[Entity]:
+    """Candidates for a residency decision: entities with no active residency, for any staff member.
+
+    Operators need to see candidates before they are resident anywhere, or they could never select
+    one into their own sub-venue; entities resident elsewhere stay hidden from them.
+    """
+    if not (getattr(user, "is_superuser", False) or roles.is_staff_member(user)):
+        return Entity.objects.none()
+    active = Residency.objects.filter(entity=OuterRef("pk"), status__in=Residency.ACTIVE_STATUSES)
+    return Entity.objects.select_related("institution", "focus_area").filter(~Exists(active))
 
 
 def entity_has_active_residency(entity: Entity) -> bool:

@@ -201,3 +201,21 @@ def test_staff_see_the_owner_but_only_superusers_change_it(client, provincial_st
     assert response.status_code == 200
     assert "owner" not in response.context["adminform"].form.fields
     assert applicant.email in response.content.decode()
+
+
+def test_an_operator_finds_candidates_and_selects_one_into_their_sub_venue(client, operator, two_venues):
+    taiyuan, _datong, _in_taiyuan, _in_datong, nowhere = two_venues
+    client.force_login(operator)
+    response = client.get(
+        reverse("admin:autocomplete"),
+        {"term": "Team", "app_label": "teams", "model_name": "residency", "field_name": "entity"},
+    )
+    assert [row["text"] for row in json.loads(response.content)["results"]] == [str(nowhere)]
+    response = client.post(
+        reverse("admin:teams_residency_add"),
+        {"entity": nowhere.pk, "sub_venue": taiyuan.pk, "selected_on": "2025-03-01"},
+    )
+    assert response.status_code == 302
+    assert Residency.objects.get(entity=nowhere).decided_by == operator
+    # Now resident in Taiyuan, the entity is in the operator's list.
+    assert "Nowhere Team" in _names(client.get(reverse("admin:teams_entity_changelist")))
