@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef, Subquery
+from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -19,7 +20,19 @@ from valley import roles
 from valley.models import SubVenue
 
 
-class ScopedAdminMixin:
+class ServiceErrorsAsMessagesMixin:
+    """A domain error raised while saving (e.g. a race lost to another staff member) rolls the change
+    back and comes back as a message on the same form, never as an error page."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except services.TeamsError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+class ScopedAdminMixin(ServiceErrorsAsMessagesMixin):
     """Limit the queryset to what the person may see; `entity_path` leads from the row to its entity."""
 
     entity_path = "entity"
@@ -270,14 +283,10 @@ class ResidencyAdmin(ScopedAdminMixin, admin.ModelAdmin):
         if change:
             obj.save(update_fields=["note"])
             return
-        try:
-            created = services.residency_select(
-                entity=obj.entity, sub_venue=obj.sub_venue, by=request.user, on=obj.selected_on, note=obj.note
-            )
-        except services.TeamsError as error:
-            # The form's own validation catches the common case (an active residency exists); this is the race.
-            self.message_user(request, error.message, messages.ERROR)
-            raise
+        # The form catches the common case (an active residency exists); a lost race raises WrongState.
+        created = services.residency_select(
+            entity=obj.entity, sub_venue=obj.sub_venue, by=request.user, on=obj.selected_on, note=obj.note
+        )
         obj.pk = created.pk
 
     @admin.action(description=_("Mark as resident (entered today)"))
@@ -356,12 +365,9 @@ class AchievementAdmin(ScopedAdminMixin, admin.ModelAdmin):
         obj.stage = form.initial.get("stage", obj.stage)
         obj.save(update_fields=["title", "kind", "description", "entity"])
         if new_stage != obj.stage:
-            try:
-                services.achievement_change_stage(
-                    achievement=obj, to_stage=new_stage, on=timezone.localdate(), by=request.user
-                )
-            except services.TeamsError as error:
-                self.message_user(request, error.message, messages.ERROR)
+            services.achievement_change_stage(
+                achievement=obj, to_stage=new_stage, on=timezone.localdate(), by=request.user
+            )
 
     @admin.action(description=_("Move to the next stage (today)"))
     def advance_stage(self, request, queryset):
@@ -403,20 +409,16 @@ class RegistrationAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return services.may_record_registration(request.user) and super().has_change_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
-        try:
-            saved = services.registration_record(
-                entity=obj.entity,
-                by=request.user,
-                company_name=obj.company_name,
-                uscc=obj.uscc,
-                registered_on=obj.registered_on,
-                registered_capital=obj.registered_capital,
-                paid_in_capital=obj.paid_in_capital,
-                legal_representative=obj.legal_representative,
-            )
-        except services.TeamsError as error:
-            self.message_user(request, error.message, messages.ERROR)
-            raise
+        saved = services.registration_record(
+            entity=obj.entity,
+            by=request.user,
+            company_name=obj.company_name,
+            uscc=obj.uscc,
+            registered_on=obj.registered_on,
+            registered_capital=obj.registered_capital,
+            paid_in_capital=obj.paid_in_capital,
+            legal_representative=obj.legal_representative,
+        )
         obj.pk = saved.pk
 
 

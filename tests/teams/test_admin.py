@@ -219,3 +219,22 @@ def test_an_operator_finds_candidates_and_selects_one_into_their_sub_venue(clien
     assert Residency.objects.get(entity=nowhere).decided_by == operator
     # Now resident in Taiyuan, the entity is in the operator's list.
     assert "Nowhere Team" in _names(client.get(reverse("admin:teams_entity_changelist")))
+
+
+def test_a_selection_lost_to_a_concurrent_one_is_a_message_not_an_error_page(client, provincial_staff, entity_factory):
+    from unittest import mock
+
+    from teams import services
+
+    entity, venue = entity_factory(), SubVenueFactory()
+    client.force_login(provincial_staff)
+    lost = services.WrongState("This entity already has an active residency.")
+    with mock.patch.object(services, "residency_select", side_effect=lost):
+        response = client.post(
+            reverse("admin:teams_residency_add"),
+            {"entity": entity.pk, "sub_venue": venue.pk, "selected_on": "2025-03-01"},
+            follow=True,
+        )
+    assert response.status_code == 200
+    assert "already has an active residency" in response.content.decode()
+    assert not Residency.objects.exists()
