@@ -65,6 +65,12 @@ def test_a_new_applicant_signs_up_confirms_and_builds_a_startup_profile(
     response = client.get(link.group(1), follow=True, HTTP_ACCEPT_LANGUAGE="en")
     assert "founder@example.cn is confirmed" in response.content.decode()
 
+    # Log out and back in through the login form, with the address typed as they like.
+    client.post(reverse("logout"))
+    assert client.get(reverse("teams:entity_list")).status_code == 302
+    response = client.post(reverse("login"), {"username": "FOUNDER@example.cn", "password": PASSWORD})
+    assert response.status_code == 302, response.content.decode()[:2000]
+
     # 4. Create a startup.
     response = client.post(
         reverse("teams:entity_create"),
