@@ -39,6 +39,8 @@ class ScopedAdminMixin(ServiceErrorsAsMessagesMixin):
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
+        if request.user.is_superuser or roles.sees_every_sub_venue(request.user):
+            return queryset
         visible = selectors.entities_for_user(request.user).values("pk")
         if not self.entity_path:
             return queryset.filter(pk__in=visible)
