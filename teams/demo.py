@@ -62,7 +62,7 @@ def seed(log) -> None:
     for index in range(TAIYUAN_ENTITY_COUNT):
         institution = institutions[index % len(institutions)]
         area_code, topic_zh, topic_en = TOPICS[(index // len(institutions)) % len(TOPICS)]
-        is_startup = index % 5 in (1, 3)  # 28 startups, 40 research teams
+        is_startup = index % 5 in (1, 3)  # 27 startups, 41 research teams
         suffix_zh, suffix_en = ("科技有限公司", "Technology Co., Ltd.") if is_startup else ("研究团队", "Research Team")
         name_en = f"{institution.short_name} {topic_en} {suffix_en}"
         entity, _created = Entity.objects.update_or_create(
