@@ -7,7 +7,7 @@ running the seed again finds the same rows by their English name.
 import datetime
 from decimal import Decimal
 
-from teams.models import Entity, Registration, Residency
+from teams.models import Achievement, AchievementStageChange, Entity, Member, Registration, Residency
 from teams.uscc import check_character
 from valley.models import FocusArea, Institution, SubVenue, User
 
@@ -33,6 +33,18 @@ TOPICS = [
 
 LEGAL_REPRESENTATIVES = ["王建国", "李海燕", "张志强", "刘芳", "陈晓东", "杨帆", "赵磊", "黄静"]
 
+FAMILY_NAMES = ["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭"]
+GIVEN_NAMES = ["伟", "敏", "静", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超", "霞", "平", "刚"]
+MEMBER_ROLES = [("首席科学家", True), ("研发工程师", False), ("中试负责人", False), ("市场与运营", False)]
+
+# (kind, Chinese title pattern, English title pattern)
+ACHIEVEMENT_KINDS = [
+    (Achievement.Kind.PATENT, "{topic}制备方法发明专利", "Invention patent: preparing {topic}"),
+    (Achievement.Kind.SOFTWARE_COPYRIGHT, "{topic}工艺控制软件", "Process-control software for {topic}"),
+    (Achievement.Kind.KNOW_HOW, "{topic}中试工艺技术秘密", "Pilot-scale know-how for {topic}"),
+]
+STAGES = list(Achievement.Stage)
+
 
 def demo_uscc(index: int) -> str:
     """A valid Unified Social Credit Code for demo startup number `index` (Taiyuan region)."""
@@ -50,7 +62,7 @@ def seed(log) -> None:
     for index in range(TAIYUAN_ENTITY_COUNT):
         institution = institutions[index % len(institutions)]
         area_code, topic_zh, topic_en = TOPICS[(index // len(institutions)) % len(TOPICS)]
-        is_startup = index % 5 in (1, 3)  # 28 startups, 40 research teams
+        is_startup = index % 5 in (1, 3)  # 27 startups, 41 research teams
         suffix_zh, suffix_en = ("科技有限公司", "Technology Co., Ltd.") if is_startup else ("研究团队", "Research Team")
         name_en = f"{institution.short_name} {topic_en} {suffix_en}"
         entity, _created = Entity.objects.update_or_create(
@@ -88,7 +100,50 @@ def seed(log) -> None:
                     "legal_representative": LEGAL_REPRESENTATIVES[index % len(LEGAL_REPRESENTATIVES)],
                 },
             )
+        seed_members(entity, index)
+        seed_achievements(entity, index, topic_zh, topic_en, selected_on)
     log(
         f"teams: {Entity.objects.count()} teams and startups, "
-        f"{Residency.objects.filter(sub_venue=taiyuan).count()} residencies in Taiyuan"
+        f"{Residency.objects.filter(sub_venue=taiyuan).count()} residencies in Taiyuan, "
+        f"{Member.objects.count()} members, {Achievement.objects.count()} achievements"
     )
+
+
+def seed_members(entity: Entity, index: int) -> None:
+    """Two to four members per entity; the first is the lead."""
+    for position, (role, is_lead) in enumerate(MEMBER_ROLES[: 2 + index % 3]):
+        family = FAMILY_NAMES[(index + position * 5) % len(FAMILY_NAMES)]
+        given = GIVEN_NAMES[(index * 3 + position) % len(GIVEN_NAMES)]
+        Member.objects.update_or_create(
+            entity=entity,
+            role=role,
+            defaults={
+                "name": f"{family}{given}",
+                "is_lead": is_lead,
+                "email": f"member{index}-{position}@demo.valley.example.cn",
+                "phone": f"0351-{7000000 + index * 10 + position}",
+            },
+        )
+
+
+def seed_achievements(entity: Entity, index: int, topic_zh: str, topic_en: str, since: datetime.date) -> None:
+    """One to three achievements per entity, spread over every stage, each with its dated history."""
+    for position, (kind, title_zh, title_en) in enumerate(ACHIEVEMENT_KINDS[: 1 + index % 3]):
+        stage_index = (index + position) % len(STAGES)
+        achievement, _created = Achievement.objects.update_or_create(
+            entity=entity,
+            title=title_zh.format(topic=topic_zh),
+            defaults={
+                "kind": kind,
+                "stage": STAGES[stage_index],
+                "description": title_en.format(topic=topic_en.lower()),
+            },
+        )
+        previous = ""
+        for step, stage in enumerate(STAGES[: stage_index + 1]):
+            AchievementStageChange.objects.update_or_create(
+                achievement=achievement,
+                to_stage=stage,
+                defaults={"from_stage": previous, "changed_on": since + datetime.timedelta(days=60 * step)},
+            )
+            previous = stage

@@ -11,6 +11,7 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from teams.uscc import validate_uscc
@@ -48,6 +49,9 @@ class Entity(BilingualNameMixin):
         verbose_name_plural = _("teams and startups")
         ordering = ["name_zh"]
         indexes = [models.Index(fields=["kind", "focus_area"]), models.Index(fields=["institution"])]
+
+    def get_absolute_url(self) -> str:
+        return reverse("teams:entity_detail", args=[self.pk])
 
 
 class Member(models.Model):
@@ -114,6 +118,14 @@ class Residency(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=["selected", "entered"]) | Q(ended_on__isnull=False),
                 name="residency_ended_has_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["entered", "graduated"]) | Q(entered_on__isnull=False),
+                name="residency_entered_has_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("selected_on")),
+                name="residency_ended_after_selected",
             ),
         ]
         indexes = [models.Index(fields=["sub_venue", "status"])]

@@ -298,3 +298,16 @@ def application_in(resident_entity, people):
         return type(application).objects.get(pk=application.pk)
 
     return make
+
+
+@pytest.fixture
+def media_root(tmp_path, settings):
+    """Uploaded files go to a fresh folder for the test, so a test can see exactly what was stored."""
+    folder = tmp_path / "media"
+    folder.mkdir()
+    settings.MEDIA_ROOT = folder
+    return folder
+
+
+def files_under(folder) -> set[str]:
+    return {str(path.relative_to(folder)) for path in Path(folder).rglob("*") if path.is_file()}

@@ -1,10 +1,11 @@
 """factory_boy factories shared by the tests of every app."""
 
 import datetime
+from decimal import Decimal
 
 import factory
 
-from teams.models import Entity, Residency
+from teams.models import Achievement, Entity, Member, Registration, Residency
 from valley.models import FocusArea, Institution, SubVenue, Valley
 
 
@@ -73,3 +74,51 @@ class ResidencyFactory(factory.django.DjangoModelFactory):
     status = Residency.Status.ENTERED
     selected_on = datetime.date(2024, 1, 10)
     entered_on = datetime.date(2024, 1, 20)
+
+
+class MemberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Member
+
+    entity = factory.SubFactory(EntityFactory)
+    name = factory.Sequence(lambda n: f"成员{n}")
+    role = "研发工程师"
+    email = factory.Sequence(lambda n: f"member{n}@example.cn")
+
+
+class AchievementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Achievement
+
+    entity = factory.SubFactory(EntityFactory)
+    title = factory.Sequence(lambda n: f"成果{n}")
+    kind = Achievement.Kind.PATENT
+    stage = Achievement.Stage.LAB
+
+
+class RegistrationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Registration
+
+    entity = factory.SubFactory(EntityFactory, kind=Entity.Kind.STARTUP)
+    company_name = factory.Sequence(lambda n: f"测试科技有限公司{n}")
+    uscc = factory.Sequence(lambda n: valid_uscc(f"91140105MA{n:07d}"))
+    registered_on = datetime.date(2024, 3, 1)
+    registered_capital = Decimal("2000000.00")
+    paid_in_capital = Decimal("1200000.00")
+    legal_representative = "王建国"
+
+
+def valid_uscc(first17: str) -> str:
+    """A code with a correct check character, computed here independently of teams.uscc."""
+    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    total = sum(alphabet.index(char) * pow(3, position, 31) for position, char in enumerate(first17))
+    return first17 + alphabet[(31 - total % 31) % 31]
+
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PNG_BYTES = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + b"\x00" * 32
+# The start of a Windows executable ("MZ" header with the PE offset), as a renamed .exe would have.
+EXE_BYTES = (
+    b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 44 + b"\x80\x00\x00\x00" + b"\x00" * 200
+)

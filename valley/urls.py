@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from valley import audit_views, views
+from valley import account_views, audit_views, views
 
 admin.site.site_header = _("Shanxi Innovation Valley — staff")
 admin.site.site_title = _("Valley Portal administration")
@@ -12,6 +12,10 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/signup/", account_views.signup, name="signup"),
+    path("accounts/signup/done/", account_views.signup_done, name="signup_done"),
+    path("accounts/confirm/again/", account_views.resend_confirmation, name="resend_confirmation"),
+    path("accounts/confirm/<str:token>/", account_views.confirm_email, name="confirm_email"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("exports/", audit_views.export_list, name="export_list"),

@@ -8,13 +8,14 @@ from valley.models import ServiceLine
 
 
 def home(request):
+    figures = selectors.valley_figures()
     return render(
         request,
         "valley/home.html",
         {
-            "figures": selectors.valley_figures(),
-            "sub_venues": selectors.sub_venue_list(),
-            "focus_areas": selectors.focus_area_list(),
+            "figures": figures,
+            "sub_venues": figures.sub_venues,
+            "focus_areas": figures.focus_areas,
             "service_lines": ServiceLine.objects.all(),
         },
     )

@@ -58,3 +58,38 @@ def test_home_runs_the_same_queries_whatever_the_data_size(
 def test_home_without_data_tells_what_to_do(client, db):
     body = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "seed_demo" in body
+
+
+def test_home_splits_target_progress_by_sub_venue_and_focus_area(
+    client, demo_valley, entity_factory, residency_factory
+):
+    from valley.models import FocusArea, SubVenue
+
+    taiyuan = SubVenue.objects.get(code="taiyuan")
+    datong = SubVenue.objects.get(code="datong")
+    energy = FocusArea.objects.get(code="energy")
+    materials = FocusArea.objects.get(code="new-materials")
+    startup = entity_factory(kind=Entity.Kind.STARTUP, focus_area=energy)
+    residency_factory(entity=startup, sub_venue=taiyuan)
+    team = entity_factory(kind=Entity.Kind.RESEARCH_TEAM, focus_area=materials)
+    # The team moved from Datong (graduated) to Taiyuan: its latest residency counts.
+    residency_factory(entity=team, sub_venue=datong, status="graduated", ended_on="2024-06-01")
+    residency_factory(entity=team, sub_venue=taiyuan, selected_on="2024-07-01", entered_on="2024-07-02")
+    unplaced = entity_factory(kind=Entity.Kind.STARTUP, focus_area=materials)
+    for entity, stage in [(startup, "transformed"), (team, "transformed"), (team, "pilot"), (unplaced, "transformed")]:
+        Achievement.objects.create(entity=entity, title="x", kind=Achievement.Kind.PATENT, stage=stage)
+
+    response = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en")
+    figures = response.context["figures"]
+    by_venue = {row.label: (row.achievements_transformed, row.enterprises) for row in figures.by_sub_venue}
+    assert by_venue["Shanxi Innovation Valley·Taiyuan"] == (2, 1)
+    assert by_venue["Shanxi Innovation Valley·Datong"] == (0, 0)
+    assert by_venue["not resident in a sub-venue"] == (1, 1)
+    by_area = {row.label: (row.achievements_transformed, row.enterprises) for row in figures.by_focus_area}
+    assert by_area["Energy and new energy"] == (1, 1)
+    assert by_area["New materials"] == (2, 1)
+    assert by_area["Semiconductors"] == (0, 0)
+    body = response.content.decode()
+    assert 'id="target-breakdown"' in body and "By focus area" in body
+    assert "3 / 1,000" in body  # achievements transformed toward the target
+    assert "2 / 1,000" in body  # enterprises cultivated toward the target

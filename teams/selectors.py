@@ -1,0 +1,138 @@
+"""Reads for the teams app, always scoped to the person asking.
+
+Who sees what:
+- applicants: the entities whose `owner` they are, and nothing else;
+- provincial staff, auditors and staff without a sub-venue scope: every entity;
+- sub-venue operators: the entities with an active residency in one of their sub-venues.
+
+Views, the admin and (later) the API build on these querysets, so a record missing from them is a
+404 everywhere. Editing rights are narrower than reading rights: auditors read, never write.
+"""
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+
+from teams.models import Achievement, AchievementStageChange, Document, Entity, Member, Residency
+from valley import roles
+
+
+def _operated_sub_venue_ids(user) -> list[int]:
+    cached = getattr(user, "_valley_sub_venue_ids", None)
+    if cached is None:
+        cached = list(user.sub_venues.values_list("pk", flat=True))
+        user._valley_sub_venue_ids = cached
+    return cached
+
+
+def _entity_q(user) -> Q | None:
+    """The condition on Entity that limits `user` to their scope; None means every entity."""
+    if user.is_superuser or roles.sees_every_sub_venue(user):
+        return None
+    if roles.has_role(user, roles.SUB_VENUE_OPERATOR):
+        return Q(
+            Exists(
+                Residency.objects.filter(
+                    entity=OuterRef("pk"),
+                    status__in=Residency.ACTIVE_STATUSES,
+                    sub_venue__in=_operated_sub_venue_ids(user),
+                )
+            )
+        )
+    return Q(owner=user)
+
+
+def _scope(user, queryset: QuerySet) -> QuerySet:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return queryset.none()
+    condition = _entity_q(user)
+    return queryset if condition is None else queryset.filter(condition)
+
+
+def entities_for_user(user) -> QuerySet[Entity]:
+    """The entities `user` may see, with what lists need (institution, focus area) joined in."""
+    return _scope(user, Entity.objects.select_related("institution", "focus_area"))
+
+
+def entities_editable_by(user) -> QuerySet[Entity]:
+    """The entities `user` may change: their own (applicants) or those in their scope (staff)."""
+    if roles.is_auditor(user):
+        return Entity.objects.none()
+    if roles.is_staff_member(user) or getattr(user, "is_superuser", False):
+        return entities_for_user(user)
+    return _scope(user, Entity.objects.select_related("institution", "focus_area").filter(owner=user))
+
+
+def user_may_edit_entity(user, entity: Entity) -> bool:
+    """The same rule as `entities_editable_by`, for one entity already in hand (at most one query)."""
+    if not getattr(user, "is_authenticated", False) or roles.is_auditor(user):
+        return False
+    if roles.is_staff_member(user) or user.is_superuser:
+        return entities_for_user(user).filter(pk=entity.pk).exists()
+    return entity.owner_id == user.pk
+
+
+def _current_residency_subquery(field: str):
+    """The latest residency's `field` for the entity in the outer query (newest selection first)."""
+    return Subquery(Residency.objects.filter(entity=OuterRef("pk")).order_by("-selected_on", "-pk").values(field)[:1])
+
+
+def entity_list_for_user(user) -> QuerySet[Entity]:
+    """The entities for a list page: counts and the current residency annotated, one query per page."""
+    return (
+        entities_for_user(user)
+        .annotate(
+            member_count=Count("members", distinct=True),
+            achievement_count=Count("achievements", distinct=True),
+            residency_status=_current_residency_subquery("status"),
+            residency_sub_venue_zh=_current_residency_subquery("sub_venue__name_zh"),
+            residency_sub_venue_en=_current_residency_subquery("sub_venue__name_en"),
+        )
+        .order_by("name_zh", "pk")
+    )
+
+
+def entity_detail_for_user(user) -> QuerySet[Entity]:
+    """Entities with everything the detail page shows, prefetched: a fixed number of queries."""
+    return (
+        entities_for_user(user)
+        .select_related("registration", "owner")
+        .prefetch_related(
+            Prefetch("members", queryset=Member.objects.order_by("-is_lead", "name", "pk")),
+            Prefetch(
+                "achievements",
+                queryset=Achievement.objects.order_by("title", "pk").prefetch_related(
+                    Prefetch("stage_changes", queryset=AchievementStageChange.objects.order_by("changed_on", "pk"))
+                ),
+            ),
+            Prefetch("residencies", queryset=Residency.objects.select_related("sub_venue").order_by("-selected_on")),
+            Prefetch("documents", queryset=Document.objects.order_by("-uploaded_at", "-pk")),
+        )
+    )
+
+
+def documents_for_user(user) -> QuerySet[Document]:
+    """Documents of the entities `user` may see; the download view serves nothing else."""
+    return Document.objects.filter(entity__in=_scope(user, Entity.objects.all()).values("pk"))
+
+
+def entities_selectable_by(user) -> QuerySet[Entity]:
+    """Candidates for a residency decision: entities with no active residency, for any staff member.
+
+    Operators need to see candidates before they are resident anywhere, or they could never select
+    one into their own sub-venue; entities resident elsewhere stay hidden from them.
+    """
+    if not (getattr(user, "is_superuser", False) or roles.is_staff_member(user)):
+        return Entity.objects.none()
+    active = Residency.objects.filter(entity=OuterRef("pk"), status__in=Residency.ACTIVE_STATUSES)
+    return Entity.objects.select_related("institution", "focus_area").filter(~Exists(active))
+
+
+def entity_has_active_residency(entity: Entity) -> bool:
+    return Residency.objects.filter(entity=entity, status__in=Residency.ACTIVE_STATUSES).exists()
+
+
+def residency_filter_q(status: str) -> Q:
+    """Entities whose current (active) residency has `status`; "none" means no active residency."""
+    active = Residency.objects.filter(entity=OuterRef("pk"), status__in=Residency.ACTIVE_STATUSES)
+    if status == "none":
+        return ~Q(Exists(active))
+    return Q(Exists(Residency.objects.filter(entity=OuterRef("pk"), status=status)))

@@ -1,0 +1,394 @@
+"""Writes for the teams app: one function per change, each in a transaction, with history rows.
+
+Views, admin actions and (later) the API call these, so every door enforces the same rules.
+Callers have already found the object through a scoped selector (so it exists for them); these
+functions check the *right* to change it and the *state* it is in, and raise `TeamsError`
+subclasses with a translated message the door shows the user.
+"""
+
+import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from teams.documents import inspect_upload
+from teams.models import Achievement, AchievementStageChange, Document, Entity, Member, Registration, Residency
+from teams.selectors import entity_has_active_residency, user_may_edit_entity
+from teams.uscc import validate_uscc
+from valley import roles
+from valley.models import FocusArea, Institution, SubVenue
+
+STAGE_ORDER = [stage.value for stage in Achievement.Stage]
+
+
+class TeamsError(Exception):
+    """A rule of the teams domain was broken; `message` is translated and meant for the user."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class NotAllowed(TeamsError):
+    """The person may not make this change (a role or ownership question)."""
+
+
+class WrongState(TeamsError):
+    """The record is not in a state that allows this change."""
+
+
+def _require_editor(by, entity: Entity) -> None:
+    if not user_may_edit_entity(by, entity):
+        raise NotAllowed(_("You may not change this team or startup."))
+
+
+def _require_staff_for(by, entity: Entity | None = None, sub_venue: SubVenue | None = None) -> None:
+    """Residency decisions are staff work; operators only for their own sub-venues."""
+    if not (getattr(by, "is_superuser", False) or roles.is_staff_member(by)):
+        raise NotAllowed(_("Only valley staff record residency decisions."))
+    in_scope = sub_venue is None or by.is_superuser or roles.sees_every_sub_venue(by)
+    if not in_scope and not by.sub_venues.filter(pk=sub_venue.pk).exists():
+        raise NotAllowed(_("You may record decisions only for the sub-venues you operate."))
+
+
+# --- entities -------------------------------------------------------------------------------------
+
+ENTITY_FIELDS = ("kind", "name_zh", "name_en", "institution", "focus_area", "summary", "contact_email")
+
+
+@transaction.atomic
+def entity_create(
+    *,
+    owner,
+    kind: str,
+    name_zh: str,
+    name_en: str,
+    institution: Institution,
+    focus_area: FocusArea,
+    summary: str = "",
+    contact_email: str = "",
+) -> Entity:
+    """An applicant creates their own team or startup profile. Their e-mail must be confirmed first."""
+    if roles.is_auditor(owner):
+        raise NotAllowed(_("Auditors read records; they do not create them."))
+    if owner.email_confirmed_at is None:
+        raise NotAllowed(_("Confirm your e-mail address first: open the link in the mail we sent you, then try again."))
+    entity = Entity(
+        owner=owner,
+        kind=kind,
+        name_zh=name_zh,
+        name_en=name_en,
+        institution=institution,
+        focus_area=focus_area,
+        summary=summary,
+        contact_email=contact_email or owner.email,
+    )
+    entity.full_clean()
+    entity.save()
+    return entity
+
+
+@transaction.atomic
+def entity_update(*, entity: Entity, by, **fields) -> Entity:
+    """Change the profile fields in `fields` (only those of ENTITY_FIELDS)."""
+    _require_editor(by, entity)
+    unknown = set(fields) - set(ENTITY_FIELDS)
+    if unknown:
+        raise TypeError(f"entity_update() cannot change {sorted(unknown)}")
+    if fields.get("kind") == Entity.Kind.RESEARCH_TEAM and Registration.objects.filter(entity=entity).exists():
+        raise WrongState(_("A registered startup cannot become a research team again."))
+    for name, value in fields.items():
+        setattr(entity, name, value)
+    entity.full_clean()
+    entity.save(update_fields=[*fields, "updated_at"])
+    return entity
+
+
+# --- members --------------------------------------------------------------------------------------
+
+MEMBER_FIELDS = ("name", "role", "email", "phone", "is_lead")
+
+
+def _clear_other_leads(entity: Entity, keep: Member | None) -> None:
+    # Lock the entity, not only the current lead: with no lead yet there would be no row to lock,
+    # and two people naming a lead at once would both pass.
+    Entity.objects.select_for_update().filter(pk=entity.pk).first()
+    leads = Member.objects.filter(entity=entity, is_lead=True)
+    if keep is not None and keep.pk:
+        leads = leads.exclude(pk=keep.pk)
+    leads.update(is_lead=False)
+
+
+@transaction.atomic
+def member_add(
+    *, entity: Entity, by, name: str, role: str = "", email: str = "", phone: str = "", is_lead: bool = False
+) -> Member:
+    """Add a member; marking them as the lead takes the mark from the previous lead."""
+    _require_editor(by, entity)
+    if is_lead:
+        _clear_other_leads(entity, None)
+    member = Member(entity=entity, name=name, role=role, email=email, phone=phone, is_lead=is_lead)
+    member.full_clean()
+    member.save()
+    return member
+
+
+@transaction.atomic
+def member_update(*, member: Member, by, **fields) -> Member:
+    _require_editor(by, member.entity)
+    unknown = set(fields) - set(MEMBER_FIELDS)
+    if unknown:
+        raise TypeError(f"member_update() cannot change {sorted(unknown)}")
+    if fields.get("is_lead"):
+        _clear_other_leads(member.entity, member)
+    for name, value in fields.items():
+        setattr(member, name, value)
+    member.full_clean()
+    member.save(update_fields=list(fields))
+    return member
+
+
+@transaction.atomic
+def member_remove(*, member: Member, by) -> None:
+    _require_editor(by, member.entity)
+    member.delete()
+
+
+# --- achievements ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def achievement_create(
+    *,
+    entity: Entity,
+    by,
+    title: str,
+    kind: str,
+    description: str = "",
+    stage: str = Achievement.Stage.LAB,
+    on: datetime.date | None = None,
+) -> Achievement:
+    """Record an achievement at its current stage; the history starts with that stage on `on`."""
+    _require_editor(by, entity)
+    on = on or timezone.localdate()
+    if on > timezone.localdate():
+        raise WrongState(_("The date of the stage cannot be in the future."))
+    achievement = Achievement(entity=entity, title=title, kind=kind, stage=stage, description=description)
+    achievement.full_clean()
+    achievement.save()
+    AchievementStageChange.objects.create(
+        achievement=achievement, from_stage="", to_stage=stage, changed_on=on, changed_by=by
+    )
+    return achievement
+
+
+@transaction.atomic
+def achievement_update(*, achievement: Achievement, by, title: str, kind: str, description: str = "") -> Achievement:
+    """Change what the achievement is; its stage changes only through `achievement_change_stage`."""
+    _require_editor(by, achievement.entity)
+    achievement.title, achievement.kind, achievement.description = title, kind, description
+    achievement.full_clean()
+    achievement.save(update_fields=["title", "kind", "description"])
+    return achievement
+
+
+@transaction.atomic
+def achievement_change_stage(
+    *, achievement: Achievement, to_stage: str, on: datetime.date, by, note: str = ""
+) -> AchievementStageChange:
+    """Move an achievement to another stage on date `on`, leaving a history row.
+
+    Stages move forward (lab → pilot-scale → incubation → transformed); staff may move one back to
+    correct a mistake. The date may not be in the future nor before the previous change.
+    """
+    _require_editor(by, achievement.entity)
+    locked = Achievement.objects.select_for_update().get(pk=achievement.pk)
+    if to_stage not in STAGE_ORDER:
+        raise WrongState(_("Choose one of the stages."))
+    if to_stage == locked.stage:
+        raise WrongState(_("The achievement is already at this stage."))
+    is_staff = roles.is_staff_member(by) or by.is_superuser
+    if STAGE_ORDER.index(to_stage) < STAGE_ORDER.index(locked.stage) and not is_staff:
+        raise WrongState(_("Stages only move forward. Ask valley staff if a stage was recorded by mistake."))
+    if on > timezone.localdate():
+        raise WrongState(_("The date of the stage change cannot be in the future."))
+    last = locked.stage_changes.order_by("-changed_on", "-pk").first()
+    if last is not None and on < last.changed_on:
+        raise WrongState(
+            _("The date cannot be before the previous stage change (%(date)s).") % {"date": last.changed_on}
+        )
+    change = AchievementStageChange.objects.create(
+        achievement=locked, from_stage=locked.stage, to_stage=to_stage, changed_on=on, changed_by=by, note=note
+    )
+    locked.stage = to_stage
+    locked.save(update_fields=["stage"])
+    achievement.stage = to_stage
+    return change
+
+
+# --- residency (staff decisions) ------------------------------------------------------------------
+
+
+@transaction.atomic
+def residency_select(
+    *, entity: Entity, sub_venue: SubVenue, by, on: datetime.date | None = None, note: str = ""
+) -> Residency:
+    """Staff record that `entity` was selected to enter `sub_venue`. One active residency at a time."""
+    _require_staff_for(by, sub_venue=sub_venue)
+    # Serialise decisions about one entity; the partial unique constraint is the last line of defence.
+    Entity.objects.select_for_update().filter(pk=entity.pk).first()
+    if entity_has_active_residency(entity):
+        raise WrongState(_("This entity already has an active residency; end it before selecting it again."))
+    residency = Residency(
+        entity=entity,
+        sub_venue=sub_venue,
+        status=Residency.Status.SELECTED,
+        selected_on=on or timezone.localdate(),
+        decided_by=by,
+        note=note,
+    )
+    try:
+        with transaction.atomic():
+            residency.save()
+    except IntegrityError as error:  # a concurrent selection won the race
+        raise WrongState(_("This entity already has an active residency.")) from error
+    return residency
+
+
+def _lock_residency(residency: Residency) -> Residency:
+    return Residency.objects.select_for_update().select_related("sub_venue").get(pk=residency.pk)
+
+
+@transaction.atomic
+def residency_enter(*, residency: Residency, by, on: datetime.date | None = None) -> Residency:
+    """A selected entity moves in: it is now resident."""
+    _require_staff_for(by, sub_venue=residency.sub_venue)
+    locked = _lock_residency(residency)
+    if locked.status != Residency.Status.SELECTED:
+        raise WrongState(
+            _("Only a selected entity can enter; this residency is “%(status)s”.")
+            % {"status": locked.get_status_display()}
+        )
+    on = on or timezone.localdate()
+    if on < locked.selected_on:
+        raise WrongState(_("The entry date cannot be before the selection date."))
+    locked.status, locked.entered_on, locked.decided_by = Residency.Status.ENTERED, on, by
+    locked.save(update_fields=["status", "entered_on", "decided_by"])
+    return locked
+
+
+@transaction.atomic
+def residency_end(
+    *, residency: Residency, by, status: str, on: datetime.date | None = None, note: str = ""
+) -> Residency:
+    """End an active residency: graduated (after entering) or exited."""
+    _require_staff_for(by, sub_venue=residency.sub_venue)
+    locked = _lock_residency(residency)
+    if locked.status not in Residency.ACTIVE_STATUSES:
+        raise WrongState(_("This residency has already ended."))
+    if status not in (Residency.Status.GRADUATED, Residency.Status.EXITED):
+        raise WrongState(_("A residency ends as graduated or exited."))
+    if status == Residency.Status.GRADUATED and locked.status != Residency.Status.ENTERED:
+        raise WrongState(_("Only an entity that entered the sub-venue can graduate."))
+    on = on or timezone.localdate()
+    if on < (locked.entered_on or locked.selected_on):
+        raise WrongState(_("The end date cannot be before the residency began."))
+    locked.status, locked.ended_on, locked.decided_by = status, on, by
+    if note:
+        locked.note = f"{locked.note}\n{note}".strip()
+    locked.save(update_fields=["status", "ended_on", "decided_by", "note"])
+    return locked
+
+
+# --- company registration -------------------------------------------------------------------------
+
+
+def may_record_registration(user) -> bool:
+    """Government work: registration officers and provincial staff, not operators or applicants."""
+    return bool(
+        getattr(user, "is_superuser", False) or roles.has_role(user, roles.REGISTRATION_OFFICER, roles.PROVINCIAL_STAFF)
+    )
+
+
+@transaction.atomic
+def registration_record(
+    *,
+    entity: Entity,
+    by,
+    company_name: str,
+    uscc: str,
+    registered_on: datetime.date,
+    registered_capital: Decimal,
+    paid_in_capital: Decimal,
+    legal_representative: str,
+) -> Registration:
+    """Government staff record the registered company; the entity becomes (or stays) a startup."""
+    if not may_record_registration(by):
+        raise NotAllowed(_("Only registration officers and provincial staff record company registrations."))
+    try:
+        validate_uscc(uscc)
+    except ValidationError as error:
+        raise WrongState(error.messages[0]) from error
+    if paid_in_capital > registered_capital:
+        raise WrongState(_("Paid-in capital cannot exceed registered capital."))
+    locked = Entity.objects.select_for_update().get(pk=entity.pk)
+    registration, _created = Registration.objects.update_or_create(
+        entity=locked,
+        defaults={
+            "company_name": company_name,
+            "uscc": uscc,
+            "registered_on": registered_on,
+            "registered_capital": registered_capital,
+            "paid_in_capital": paid_in_capital,
+            "legal_representative": legal_representative,
+            "verified_by": by,
+            "verified_at": timezone.now(),
+        },
+    )
+    if locked.kind != Entity.Kind.STARTUP:
+        locked.kind = Entity.Kind.STARTUP
+        locked.save(update_fields=["kind", "updated_at"])
+        entity.kind = Entity.Kind.STARTUP
+    return registration
+
+
+# --- documents ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def document_upload(*, entity: Entity, by, title: str, upload) -> Document:
+    """Store an uploaded PDF or image under a random name, after checking its size and real type."""
+    _require_editor(by, entity)
+    try:
+        detected = inspect_upload(upload)
+    except ValidationError as error:
+        raise WrongState(error.messages[0]) from error
+    original_name = (getattr(upload, "name", "") or "")[:255]
+    # The stored name's extension comes from the detected content, never from the user's file name.
+    upload.name = f"document.{detected.extension}"
+    document = Document(
+        entity=entity,
+        title=title,
+        original_name=original_name,
+        content_type=detected.mime,
+        size=upload.size,
+        uploaded_by=by,
+    )
+    document.file.save(upload.name, upload, save=False)
+    try:
+        document.save()
+    except Exception:
+        document.file.delete(save=False)
+        raise
+    return document
+
+
+@transaction.atomic
+def document_delete(*, document: Document, by) -> None:
+    _require_editor(by, document.entity)
+    storage, name = document.file.storage, document.file.name
+    document.delete()
+    transaction.on_commit(lambda: storage.delete(name))

@@ -1,0 +1,82 @@
+"""Applicant accounts: sign-up and e-mail confirmation.
+
+The confirmation link carries a signed, timestamped token (django.core.signing) naming the user
+and the address it was sent to, so it stops working when it expires or the address changes, and
+the database stores no token. Confirming twice is harmless.
+"""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core import signing
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from valley import roles
+from valley.notifications import queue_mail
+
+CONFIRMATION_SALT = "valley.accounts.confirm-email"
+CONFIRMATION_MAX_AGE = 3 * 24 * 3600  # seconds: three days
+
+
+class AccountError(Exception):
+    """A sign-up or confirmation rule was broken; `message` is translated and meant for the user."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def confirmation_token(user) -> str:
+    return signing.TimestampSigner(salt=CONFIRMATION_SALT).sign_object({"user": user.pk, "email": user.email})
+
+
+def confirmation_url(user) -> str:
+    return settings.SITE_URL + reverse("confirm_email", args=[confirmation_token(user)])
+
+
+def user_send_confirmation(*, user) -> None:
+    """Queue the confirmation mail (sent by a Celery worker once the transaction commits)."""
+    if user.email_confirmed_at is not None:
+        return
+    body = _(
+        "Welcome to the Shanxi Innovation Valley portal.\n\n"
+        "Please confirm your e-mail address by opening this link (valid for three days):\n\n"
+        "%(url)s\n\n"
+        "If you did not sign up, ignore this mail."
+    ) % {"url": confirmation_url(user)}
+    queue_mail(to=user.email, subject=_("Confirm your e-mail address"), body=body)
+
+
+@transaction.atomic
+def user_sign_up(*, email: str, password: str, first_name: str = "", last_name: str = ""):
+    """Create an applicant account and send the confirmation mail. The password is already validated."""
+    user_model = get_user_model()
+    email = user_model.objects.normalize_email(email).lower()
+    if user_model.objects.filter(email__iexact=email).exists():
+        raise AccountError(_("An account with this e-mail address already exists. Log in instead."))
+    user = user_model.objects.create_user(email=email, password=password, first_name=first_name, last_name=last_name)
+    user.groups.add(Group.objects.get(name=roles.APPLICANT))
+    user_send_confirmation(user=user)
+    return user
+
+
+@transaction.atomic
+def user_confirm_email(*, token: str):
+    """Mark the address in `token` as confirmed. Raises AccountError for a bad or expired link."""
+    try:
+        data = signing.TimestampSigner(salt=CONFIRMATION_SALT).unsign_object(token, max_age=CONFIRMATION_MAX_AGE)
+    except signing.SignatureExpired as error:
+        raise AccountError(_("This confirmation link has expired. Log in and ask for a new one.")) from error
+    except signing.BadSignature as error:
+        raise AccountError(_("This confirmation link is not valid. Copy the whole link from the mail.")) from error
+    user_model = get_user_model()
+    user = user_model.objects.select_for_update().filter(pk=data.get("user"), is_active=True).first()
+    if user is None or user.email != data.get("email"):
+        raise AccountError(_("This confirmation link is for an address that is no longer in use."))
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = timezone.now()
+        user.save(update_fields=["email_confirmed_at"])
+    return user
