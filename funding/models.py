@@ -178,6 +178,13 @@ class Application(models.Model):
     paid_in_capital = models.DecimalField(_("verified paid-in capital (yuan)"), **MONEY, null=True, blank=True)
 
     disbursed_total = models.DecimalField(_("disbursed so far (yuan)"), **MONEY, default=Decimal("0.00"))
+    documents = models.ManyToManyField(
+        "teams.Document",
+        blank=True,
+        related_name="fund_applications",
+        verbose_name=_("documents"),
+        help_text=_("Files of the entity attached to this application (business plan, budget, patents)."),
+    )
 
     class Meta:
         verbose_name = _("fund application")

@@ -38,6 +38,7 @@ def application_detail(*, user, pk: int) -> Application:
                 Prefetch("events", queryset=events),
                 Prefetch("reviews", queryset=ExpertReview.objects.select_related("reviewer")),
                 "disbursements",
+                "documents",
             )
             .get(pk=pk)
         )

@@ -141,6 +141,51 @@ def application_withdraw(*, application: Application, by, comment: str = "") -> 
     return _transition(application, "withdraw", by=by, comment=comment)
 
 
+def application_attach_document(*, application: Application, by, title: str, upload):
+    """Store an uploaded file with the entity's documents (checked by teams.documents) and attach it."""
+    from teams.services import document_upload
+
+    with transaction.atomic():
+        locked = _lock(application)
+        if locked.entity.owner_id != by.pk:
+            raise TransitionForbidden(_("You can change only your own applications."))
+        if locked.state not in (S.DRAFT, S.RETURNED):
+            raise TransitionNotAllowed(
+                _("Documents can be attached only to a draft or an application returned for changes.")
+            )
+        document = document_upload(entity=locked.entity, by=by, title=title, upload=upload)
+        locked.documents.add(document)
+        _event(
+            locked,
+            "funding.application.document_attached",
+            locked.state,
+            locked.state,
+            by,
+            comment=_("Document attached: %(title)s") % {"title": title},
+        )
+    return document
+
+
+def application_detach_document(*, application: Application, by, document) -> None:
+    with transaction.atomic():
+        locked = _lock(application)
+        if locked.entity.owner_id != by.pk:
+            raise TransitionForbidden(_("You can change only your own applications."))
+        if locked.state not in (S.DRAFT, S.RETURNED):
+            raise TransitionNotAllowed(
+                _("Documents can be removed only from a draft or an application returned for changes.")
+            )
+        locked.documents.remove(document)
+        _event(
+            locked,
+            "funding.application.document_detached",
+            locked.state,
+            locked.state,
+            by,
+            comment=_("Document removed: %(title)s") % {"title": document.title},
+        )
+
+
 # ---------------------------------------------------------------------------- review and decision
 
 

@@ -19,6 +19,8 @@ urlpatterns = [
     path("<int:pk>/objection/clear/", views.application_clear_objection, name="clear_objection"),
     path("<int:pk>/reviewers/", views.review_assign, name="assign_reviewer"),
     path("<int:pk>/review/", views.review_submit, name="review"),
+    path("<int:pk>/documents/", views.document_attach, name="attach_document"),
+    path("<int:pk>/documents/<int:document_pk>/remove/", views.document_detach, name="detach_document"),
     path("<int:pk>/registration/", views.registration_verify, name="verify_registration"),
     path("<int:pk>/disburse/", views.disburse, name="disburse"),
 ]

@@ -23,9 +23,10 @@ from funding.forms import (
 )
 from funding.models import Application
 from funding.workflow import APPLICANT_STATE_LABELS, QUEUES, WORKFLOW
+from teams.forms import DocumentForm
 from teams.models import Entity
 from valley import roles
-from valley.workflow import WorkflowError
+from valley.errors import DomainError
 
 PAGE_SIZE = 50
 
@@ -69,7 +70,7 @@ def application_new(request):
     if request.method == "POST" and form.is_valid():
         try:
             application = services.application_create(by=request.user, **form.cleaned_data)
-        except WorkflowError as error:
+        except DomainError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, _("The draft is saved. Check it, then submit it when it is complete."))
@@ -87,7 +88,7 @@ def application_edit(request, pk):
         data = {key: form.cleaned_data[key] for key in ("amount", "purpose", "plan")}
         try:
             services.application_update(application=application, by=request.user, **data)
-        except WorkflowError as error:
+        except DomainError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, _("Your changes are saved."))
@@ -141,7 +142,7 @@ def _act(request, pk, do):
     application = selectors.application_detail(user=request.user, pk=pk)
     try:
         do(application)
-    except WorkflowError as error:
+    except DomainError as error:
         messages.error(request, error.message)
     else:
         _report_done(request, pk)
@@ -248,12 +249,48 @@ def _form_page(request, pk, form_class, template, do, **form_kwargs):
     if request.method == "POST" and form.is_valid():
         try:
             do(application, form.cleaned_data)
-        except WorkflowError as error:
+        except DomainError as error:
             form.add_error(None, error.message)
         else:
             _report_done(request, pk)
             return redirect("funding:detail", pk=pk)
     return render(request, template, {"form": form, "application": application})
+
+
+@login_required
+def document_attach(request, pk):
+    application = selectors.application_detail(user=request.user, pk=pk)
+    if application.entity.owner_id != request.user.pk:
+        raise Http404
+    form = DocumentForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.application_attach_document(
+                application=application,
+                by=request.user,
+                title=form.cleaned_data["title"],
+                upload=form.cleaned_data["file"],
+            )
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("The document is attached."))
+            return redirect("funding:detail", pk=pk)
+    return render(request, "funding/action_form.html", {"form": form, "application": application, "multipart": True})
+
+
+@require_POST
+@login_required
+def document_detach(request, pk, document_pk):
+    application = selectors.application_detail(user=request.user, pk=pk)
+    document = next((d for d in application.documents.all() if d.pk == document_pk), None)
+    if document is None or application.entity.owner_id != request.user.pk:
+        raise Http404
+    return _act(
+        request,
+        pk,
+        lambda app: services.application_detach_document(application=app, by=request.user, document=document),
+    )
 
 
 @login_required

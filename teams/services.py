@@ -19,17 +19,14 @@ from teams.models import Achievement, AchievementStageChange, Document, Entity, 
 from teams.selectors import entity_has_active_residency, user_may_edit_entity
 from teams.uscc import validate_uscc
 from valley import roles
+from valley.errors import DomainError
 from valley.models import FocusArea, Institution, SubVenue
 
 STAGE_ORDER = [stage.value for stage in Achievement.Stage]
 
 
-class TeamsError(Exception):
+class TeamsError(DomainError):
     """A rule of the teams domain was broken; `message` is translated and meant for the user."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 class NotAllowed(TeamsError):

@@ -14,17 +14,14 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from valley import roles
+from valley.errors import DomainError
 
 OWNER = "owner"  # the applicant who owns the record
 SYSTEM = "system"  # scheduled work: Celery beat, by=None
 
 
-class WorkflowError(Exception):
-    """A domain error whose message is shown to the user as it is (already translated)."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class WorkflowError(DomainError):
+    """A workflow refused a transition; the message is shown to the user as it is (already translated)."""
 
 
 class TransitionNotAllowed(WorkflowError):
