@@ -1,11 +1,13 @@
 """factory_boy factories shared by the tests of every app."""
 
 import datetime
+from decimal import Decimal
 
 import factory
 
 from teams.models import Entity, Residency
-from valley.models import FocusArea, Institution, SubVenue, Valley
+from tolerance.models import STANDARDS, Fund, Investment, InvestmentParty, StandardsChecklist
+from valley.models import FocusArea, Institution, SubVenue, User, Valley
 
 
 class ValleyFactory(factory.django.DjangoModelFactory):
@@ -73,3 +75,92 @@ class ResidencyFactory(factory.django.DjangoModelFactory):
     status = Residency.Status.ENTERED
     selected_on = datetime.date(2024, 1, 10)
     entered_on = datetime.date(2024, 1, 20)
+
+
+# --- tolerance ---------------------------------------------------------------------------------
+
+
+def checklist_confirmer() -> User:
+    user, _created = User.objects.get_or_create(email="confirmer@example.cn", defaults={"is_staff": True})
+    return user
+
+
+class StartupFactory(EntityFactory):
+    kind = Entity.Kind.STARTUP
+    name_zh = factory.Sequence(lambda n: f"测试科技有限公司{n}")
+    name_en = factory.Sequence(lambda n: f"Test Technology Co. {n}")
+
+
+class FundFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Fund
+
+    name_zh = factory.Sequence(lambda n: f"测试投资基金{n}")
+    name_en = factory.Sequence(lambda n: f"Test Investment Fund {n}")
+    manager = "山西省创新投资管理有限公司"
+    entrusted_institution = "山西省科技成果转化基金管理中心"
+    size = Decimal("500000000.00")
+
+
+class StandardsChecklistFactory(factory.django.DjangoModelFactory):
+    """A complete checklist; pass complete=False for an empty one, or e.g. no_fraud=False for one gap."""
+
+    class Meta:
+        model = StandardsChecklist
+
+    class Params:
+        complete = True
+
+    investment = None
+
+    @classmethod
+    def _create(cls, model_class, *args, complete=True, **kwargs):
+        fields = {}
+        for code, _label in STANDARDS:
+            met = kwargs.pop(code, complete)
+            fields[code] = met
+            if met:
+                fields[f"{code}_evidence"] = f"档案 {code}"
+                fields[f"{code}_confirmed_by"] = checklist_confirmer()
+        return super()._create(model_class, *args, **fields, **kwargs)
+
+
+class InvestmentFactory(factory.django.DjangoModelFactory):
+    """An active investment with its five parties and a complete checklist.
+
+    Traits: failed=True (liquidated, nothing recovered). Post-generation: checklist=False for no
+    checklist, checklist={"no_fraud": False} for a gap; parties=0 for none.
+    """
+
+    class Meta:
+        model = Investment
+        skip_postgeneration_save = True
+
+    class Params:
+        failed = factory.Trait(
+            state=Investment.State.FAILED,
+            failure_kind=Investment.FailureKind.LIQUIDATED,
+            failed_on=datetime.date(2025, 6, 30),
+        )
+
+    fund = factory.SubFactory(FundFactory)
+    startup = factory.SubFactory(StartupFactory)
+    invested_on = datetime.date(2024, 3, 1)
+    principal = Decimal("1000000.00")
+    stake = Decimal("10.00")
+
+    @factory.post_generation
+    def checklist(obj, create, extracted, **kwargs):
+        if not create or extracted is False:
+            return
+        options = extracted if isinstance(extracted, dict) else {}
+        StandardsChecklistFactory(investment=obj, **options, **kwargs)
+
+    @factory.post_generation
+    def parties(obj, create, extracted, **kwargs):
+        if not create or extracted == 0:
+            return
+        InvestmentParty.objects.bulk_create(
+            InvestmentParty(investment=obj, role=role, organisation=f"{label} {obj.pk}", person="张三")
+            for role, label in InvestmentParty.Role.choices
+        )

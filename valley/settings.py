@@ -170,10 +170,19 @@ CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# The failure-tolerance compliance checks run nightly; TOLERANCE_CHECK_INTERVAL_SECONDS (a positive
+# whole number) replaces the nightly time with "every N seconds", for tests and demonstrations.
+TOLERANCE_CHECK_INTERVAL_SECONDS = env_int("TOLERANCE_CHECK_INTERVAL_SECONDS", 0)
+if TOLERANCE_CHECK_INTERVAL_SECONDS < 0:
+    raise ImproperlyConfigured("TOLERANCE_CHECK_INTERVAL_SECONDS must be a positive number of seconds (or unset).")
 CELERY_BEAT_SCHEDULE = {
     # Proof of life: the run command's log shows this every minute.
     "valley-heartbeat": {"task": "valley.tasks.heartbeat", "schedule": 60.0},
     "valley-nightly-figures": {"task": "valley.tasks.heartbeat", "schedule": crontab(hour=2, minute=0)},
+    "tolerance-compliance-checks": {
+        "task": "tolerance.tasks.run_compliance_checks",
+        "schedule": float(TOLERANCE_CHECK_INTERVAL_SECONDS) or crontab(hour=1, minute=30),
+    },
 }
 
 REST_FRAMEWORK = {
