@@ -6,7 +6,7 @@ from decimal import Decimal
 import factory
 
 from teams.models import Entity, Residency
-from tolerance.models import STANDARDS, Fund, Investment, InvestmentParty, StandardsChecklist
+from tolerance.models import Fund, Investment, InvestmentParty
 from valley.models import FocusArea, Institution, SubVenue, User, Valley
 
 
@@ -102,34 +102,26 @@ class FundFactory(factory.django.DjangoModelFactory):
     size = Decimal("500000000.00")
 
 
-class StandardsChecklistFactory(factory.django.DjangoModelFactory):
-    """A complete checklist; pass complete=False for an empty one, or e.g. no_fraud=False for one gap."""
+def _checklist_item(code: str, part: str):
+    """A checklist field of InvestmentFactory, following its `checklist` parameter."""
 
-    class Meta:
-        model = StandardsChecklist
+    def value(investment):
+        options = investment.checklist
+        met = options.get(code, True) if isinstance(options, dict) else bool(options)
+        if part == "met":
+            return met
+        if part == "evidence":
+            return f"档案 {code}" if met else ""
+        return checklist_confirmer() if met else None
 
-    class Params:
-        complete = True
-
-    investment = None
-
-    @classmethod
-    def _create(cls, model_class, *args, complete=True, **kwargs):
-        fields = {}
-        for code, _label in STANDARDS:
-            met = kwargs.pop(code, complete)
-            fields[code] = met
-            if met:
-                fields[f"{code}_evidence"] = f"档案 {code}"
-                fields[f"{code}_confirmed_by"] = checklist_confirmer()
-        return super()._create(model_class, *args, **fields, **kwargs)
+    return factory.LazyAttribute(value)
 
 
 class InvestmentFactory(factory.django.DjangoModelFactory):
     """An active investment with its five parties and a complete checklist.
 
-    Traits: failed=True (liquidated, nothing recovered). Post-generation: checklist=False for no
-    checklist, checklist={"no_fraud": False} for a gap; parties=0 for none.
+    Traits: failed=True (liquidated, nothing recovered). Parameters: checklist=False for no standard
+    met, checklist={"no_fraud": False} for one gap; parties=0 for no parties.
     """
 
     class Meta:
@@ -137,6 +129,7 @@ class InvestmentFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     class Params:
+        checklist = True
         failed = factory.Trait(
             state=Investment.State.FAILED,
             failure_kind=Investment.FailureKind.LIQUIDATED,
@@ -148,13 +141,21 @@ class InvestmentFactory(factory.django.DjangoModelFactory):
     invested_on = datetime.date(2024, 3, 1)
     principal = Decimal("1000000.00")
     stake = Decimal("10.00")
-
-    @factory.post_generation
-    def checklist(obj, create, extracted, **kwargs):
-        if not create or extracted is False:
-            return
-        options = extracted if isinstance(extracted, dict) else {}
-        StandardsChecklistFactory(investment=obj, **options, **kwargs)
+    decision_procedure = _checklist_item("decision_procedure", "met")
+    decision_procedure_evidence = _checklist_item("decision_procedure", "evidence")
+    decision_procedure_confirmed_by = _checklist_item("decision_procedure", "confirmed_by")
+    due_diligence = _checklist_item("due_diligence", "met")
+    due_diligence_evidence = _checklist_item("due_diligence", "evidence")
+    due_diligence_confirmed_by = _checklist_item("due_diligence", "confirmed_by")
+    risks_disclosed = _checklist_item("risks_disclosed", "met")
+    risks_disclosed_evidence = _checklist_item("risks_disclosed", "evidence")
+    risks_disclosed_confirmed_by = _checklist_item("risks_disclosed", "confirmed_by")
+    no_conflict = _checklist_item("no_conflict", "met")
+    no_conflict_evidence = _checklist_item("no_conflict", "evidence")
+    no_conflict_confirmed_by = _checklist_item("no_conflict", "confirmed_by")
+    no_fraud = _checklist_item("no_fraud", "met")
+    no_fraud_evidence = _checklist_item("no_fraud", "evidence")
+    no_fraud_confirmed_by = _checklist_item("no_fraud", "confirmed_by")
 
     @factory.post_generation
     def parties(obj, create, extracted, **kwargs):

@@ -16,7 +16,6 @@ from tolerance.models import (
     Investment,
     InvestmentDocument,
     InvestmentParty,
-    StandardsChecklist,
     Verdict,
 )
 from tolerance.services import compliance_check_run
@@ -107,21 +106,6 @@ class FundAdmin(ComplianceBannerMixin, admin.ModelAdmin):
         )
 
 
-class StandardsChecklistInline(admin.StackedInline):
-    model = StandardsChecklist
-    can_delete = False
-    max_num = 1
-    fieldsets = [(label, {"fields": [code, f"{code}_evidence", f"{code}_confirmed_by"]}) for code, label in STANDARDS]
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        # Confirmers are staff; a plain list, since the roles do not let staff browse user accounts.
-        if db_field.name.endswith("_confirmed_by"):
-            from valley.models import User
-
-            kwargs["queryset"] = User.objects.filter(is_staff=True, is_active=True).order_by("email")
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-
 class InvestmentPartyInline(admin.TabularInline):
     model = InvestmentParty
     extra = 0
@@ -137,12 +121,45 @@ class InvestmentDocumentInline(admin.TabularInline):
 @admin.register(Investment)
 class InvestmentAdmin(admin.ModelAdmin):
     list_display = ["startup", "fund", "invested_on", "principal", "stake", "state", "failure_kind", "failed_on"]
-    list_filter = ["state", "failure_kind", "fund"]
+    list_filter = ["state", "meets_standards", "failure_kind", "fund"]
     list_select_related = ["startup", "fund"]
     search_fields = ["startup__name_zh", "startup__name_en", "fund__name_zh", "fund__name_en"]
     autocomplete_fields = ["fund", "startup"]
     date_hierarchy = "invested_on"
-    inlines = [StandardsChecklistInline, InvestmentPartyInline, InvestmentDocumentInline]
+    readonly_fields = ["meets_standards"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "fund",
+                    "startup",
+                    "invested_on",
+                    "principal",
+                    "stake",
+                    "state",
+                    "recovered",
+                    "failure_kind",
+                    "failed_on",
+                    "note",
+                ]
+            },
+        ),
+        (_("Standards checklist"), {"fields": ["meets_standards"]}),
+        *((label, {"fields": [code, f"{code}_evidence", f"{code}_confirmed_by"]}) for code, label in STANDARDS),
+    ]
+    inlines = [InvestmentPartyInline, InvestmentDocumentInline]
+
+    def get_list_display(self, request):
+        return [*self.list_display, "meets_standards"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Confirmers are staff; a plain list, since the roles do not let staff browse user accounts.
+        if db_field.name.endswith("_confirmed_by"):
+            from valley.models import User
+
+            kwargs["queryset"] = User.objects.filter(is_staff=True, is_active=True).order_by("email")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(InvestmentParty)
@@ -152,16 +169,6 @@ class InvestmentPartyAdmin(admin.ModelAdmin):
     list_select_related = ["investment__fund", "investment__startup"]
     search_fields = ["organisation", "person", "investment__startup__name_zh", "investment__startup__name_en"]
     autocomplete_fields = ["investment"]
-
-
-@admin.register(StandardsChecklist)
-class StandardsChecklistAdmin(admin.ModelAdmin):
-    list_display = ["investment", *(code for code, _label in STANDARDS)]
-    list_filter = [code for code, _label in STANDARDS]
-    list_select_related = ["investment__fund", "investment__startup"]
-    search_fields = ["investment__startup__name_zh", "investment__startup__name_en"]
-    autocomplete_fields = ["investment"]
-    formfield_for_foreignkey = StandardsChecklistInline.formfield_for_foreignkey
 
 
 @admin.register(InvestmentDocument)

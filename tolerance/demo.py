@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from teams.models import Entity
-from tolerance.models import STANDARDS, Fund, GoverningBasis, Investment, InvestmentParty, StandardsChecklist
+from tolerance.models import STANDARDS, Fund, GoverningBasis, Investment, InvestmentParty
 from tolerance.services import compliance_check_run
 from valley.models import User
 
@@ -192,10 +192,8 @@ def seed(log) -> None:
                     "recovered": Decimal(spec.recovered),
                     "failure_kind": spec.failure_kind,
                     "failed_on": spec.failed_on,
+                    **_checklist_fields(spec.gaps, confirmer),
                 },
-            )
-            StandardsChecklist.objects.update_or_create(
-                investment=investment, defaults=_checklist_fields(spec.gaps, confirmer)
             )
             for role, organisation, person, position in _parties(fund_spec, spec, index):
                 InvestmentParty.objects.update_or_create(

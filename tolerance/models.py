@@ -1,9 +1,13 @@
 """The equity-investment portfolio held against the 80% failure-tolerance rule.
 
-A fund invests in valley startups. Each investment names its five accountable parties and keeps a
-standards checklist; only investments whose checklist is complete ("qualifying") are covered by the
-tolerance. A compliance report is the dated result of one check of one fund; the exemption
-determinations it records are the accountability exemptions the rule grants.
+A fund invests in valley startups. Each investment names its five accountable parties and keeps its
+standards checklist (five items, each with evidence and who confirmed it); only investments whose
+checklist is complete ("qualifying") are covered by the tolerance. A compliance report is the dated
+result of one check of one fund; the exemption determinations it records are the accountability
+exemptions the rule grants.
+
+Whether an investment "meets the standards" is a column PostgreSQL (or SQLite) computes from the
+checklist, so the compliance check is one aggregate over one table and its covering index.
 
 The database guards the invariants (check and unique constraints); services.py is the only writer
 of reports and exemptions.
@@ -16,13 +20,34 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import ExpressionWrapper, F, Q
 from django.utils.translation import gettext_lazy as _
 
 from valley.models import BilingualNameMixin
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 PERCENT = {"max_digits": 5, "decimal_places": 2}
+
+
+# The five standards a project must meet to be covered by the tolerance: (field name, label).
+STANDARDS = [
+    ("decision_procedure", _("decision procedure followed")),
+    ("due_diligence", _("due diligence on file")),
+    ("risks_disclosed", _("known risks disclosed")),
+    ("no_conflict", _("no conflict of interest or personal gain")),
+    ("no_fraud", _("no fraud")),
+]
+
+
+def _confirmer(label):
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=label,
+    )
 
 
 class GoverningBasis(models.TextChoices):
@@ -109,6 +134,34 @@ class Investment(models.Model):
     failure_kind = models.CharField(_("failure kind"), max_length=12, choices=FailureKind.choices, blank=True)
     failed_on = models.DateField(_("failure date"), null=True, blank=True)
     note = models.TextField(_("note"), blank=True)
+
+    # The standards checklist. It lives on the investment row so that "meets the standards" is a
+    # column the database computes (meets_standards) and the compliance check aggregates without a
+    # join. An item counts as met only with evidence and a confirmer: the database refuses a bare tick.
+    decision_procedure = models.BooleanField(_("decision procedure followed"), default=False)
+    decision_procedure_evidence = models.TextField(_("evidence: decision procedure"), blank=True)
+    decision_procedure_confirmed_by = _confirmer(_("confirmed by: decision procedure"))
+    due_diligence = models.BooleanField(_("due diligence on file"), default=False)
+    due_diligence_evidence = models.TextField(_("evidence: due diligence"), blank=True)
+    due_diligence_confirmed_by = _confirmer(_("confirmed by: due diligence"))
+    risks_disclosed = models.BooleanField(_("known risks disclosed"), default=False)
+    risks_disclosed_evidence = models.TextField(_("evidence: risks disclosed"), blank=True)
+    risks_disclosed_confirmed_by = _confirmer(_("confirmed by: risks disclosed"))
+    no_conflict = models.BooleanField(_("no conflict of interest or personal gain"), default=False)
+    no_conflict_evidence = models.TextField(_("evidence: no conflict of interest"), blank=True)
+    no_conflict_confirmed_by = _confirmer(_("confirmed by: no conflict of interest"))
+    no_fraud = models.BooleanField(_("no fraud"), default=False)
+    no_fraud_evidence = models.TextField(_("evidence: no fraud"), blank=True)
+    no_fraud_confirmed_by = _confirmer(_("confirmed by: no fraud"))
+    meets_standards = models.GeneratedField(
+        expression=ExpressionWrapper(
+            Q(decision_procedure=True, due_diligence=True, risks_disclosed=True, no_conflict=True, no_fraud=True),
+            output_field=models.BooleanField(),
+        ),
+        output_field=models.BooleanField(),
+        db_persist=True,
+        verbose_name=_("meets the standards"),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -116,7 +169,15 @@ class Investment(models.Model):
         verbose_name = _("investment")
         verbose_name_plural = _("investments")
         ordering = ["-invested_on", "pk"]
-        indexes = [models.Index(fields=["fund", "state"]), models.Index(fields=["fund", "invested_on"])]
+        indexes = [
+            models.Index(fields=["fund", "state"]),
+            # Covers the compliance check: its aggregate of one fund reads this index alone (PostgreSQL).
+            models.Index(
+                fields=["fund", "invested_on"],
+                include=["id", "state", "failed_on", "principal", "recovered", "meets_standards"],
+                name="investment_compliance_idx",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(principal__gt=0), name="investment_principal_positive"),
             models.CheckConstraint(condition=Q(recovered__gte=0), name="investment_recovered_not_negative"),
@@ -145,10 +206,23 @@ class Investment(models.Model):
                 condition=Q(failed_on__isnull=True) | Q(failed_on__gte=F("invested_on")),
                 name="investment_fails_after_investment",
             ),
+            *(
+                models.CheckConstraint(
+                    condition=Q(**{code: False})
+                    | (~Q(**{f"{code}_evidence": ""}) & Q(**{f"{code}_confirmed_by__isnull": False})),
+                    name=f"investment_{code}_has_evidence_and_confirmer",
+                )
+                for code, _label in STANDARDS
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.fund} → {self.startup} ({self.invested_on:%Y-%m-%d})"
+
+    @property
+    def standards_gaps(self) -> list[str]:
+        """Labels of the standards not (yet) met."""
+        return [str(label) for code, label in STANDARDS if not getattr(self, code)]
 
     def clean(self):
         errors = {}
@@ -166,6 +240,12 @@ class Investment(models.Model):
                 errors["failed_on"] = _("Only a failed investment has a failure date; clear it or mark it failed.")
         if self.failed_on and self.invested_on and self.failed_on < self.invested_on:
             errors["failed_on"] = _("The failure date cannot be before the investment date.")
+        for code, label in STANDARDS:
+            if getattr(self, code):
+                if not getattr(self, f"{code}_evidence").strip():
+                    errors[f"{code}_evidence"] = _("Say what shows that “%(item)s” holds.") % {"item": label}
+                if getattr(self, f"{code}_confirmed_by_id") is None:
+                    errors[f"{code}_confirmed_by"] = _("Name who confirmed “%(item)s”.") % {"item": label}
         if errors:
             raise ValidationError(errors)
 
@@ -232,116 +312,6 @@ class InvestmentParty(models.Model):
     def __str__(self) -> str:
         who = " · ".join(part for part in (self.organisation, self.person) if part)
         return f"{self.get_role_display()}: {who}"
-
-
-# The five standards a project must meet to be covered by the tolerance: (field name, label).
-STANDARDS = [
-    ("decision_procedure", _("decision procedure followed")),
-    ("due_diligence", _("due diligence on file")),
-    ("risks_disclosed", _("known risks disclosed")),
-    ("no_conflict", _("no conflict of interest or personal gain")),
-    ("no_fraud", _("no fraud")),
-]
-
-
-class StandardsChecklist(models.Model):
-    """Whether an investment "meets the standards": five items, each with its evidence and who confirmed it.
-
-    An item counts as met only with evidence and a confirmer (the database refuses a bare tick).
-    Only an investment whose five items are all met qualifies for the tolerance.
-    """
-
-    STANDARDS = STANDARDS
-
-    investment = models.OneToOneField(
-        Investment, on_delete=models.CASCADE, related_name="checklist", verbose_name=_("investment")
-    )
-    decision_procedure = models.BooleanField(_("decision procedure followed"), default=False)
-    decision_procedure_evidence = models.TextField(_("evidence: decision procedure"), blank=True)
-    decision_procedure_confirmed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("confirmed by: decision procedure"),
-    )
-    due_diligence = models.BooleanField(_("due diligence on file"), default=False)
-    due_diligence_evidence = models.TextField(_("evidence: due diligence"), blank=True)
-    due_diligence_confirmed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("confirmed by: due diligence"),
-    )
-    risks_disclosed = models.BooleanField(_("known risks disclosed"), default=False)
-    risks_disclosed_evidence = models.TextField(_("evidence: risks disclosed"), blank=True)
-    risks_disclosed_confirmed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("confirmed by: risks disclosed"),
-    )
-    no_conflict = models.BooleanField(_("no conflict of interest or personal gain"), default=False)
-    no_conflict_evidence = models.TextField(_("evidence: no conflict of interest"), blank=True)
-    no_conflict_confirmed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("confirmed by: no conflict of interest"),
-    )
-    no_fraud = models.BooleanField(_("no fraud"), default=False)
-    no_fraud_evidence = models.TextField(_("evidence: no fraud"), blank=True)
-    no_fraud_confirmed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("confirmed by: no fraud"),
-    )
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-
-    class Meta:
-        verbose_name = _("standards checklist")
-        verbose_name_plural = _("standards checklists")
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(**{code: False})
-                | (~Q(**{f"{code}_evidence": ""}) & Q(**{f"{code}_confirmed_by__isnull": False})),
-                name=f"checklist_{code}_has_evidence_and_confirmer",
-            )
-            for code, _label in STANDARDS
-        ]
-
-    def __str__(self) -> str:
-        return str(_("Standards checklist of %(investment)s") % {"investment": self.investment})
-
-    @classmethod
-    def complete_q(cls, prefix: str = "") -> Q:
-        """The condition "all five standards met", usable from Investment with prefix="checklist__"."""
-        return Q(**{f"{prefix}{code}": True for code, _label in cls.STANDARDS})
-
-    @property
-    def gaps(self) -> list[str]:
-        return [str(label) for code, label in self.STANDARDS if not getattr(self, code)]
-
-    def clean(self):
-        errors = {}
-        for code, label in self.STANDARDS:
-            if getattr(self, code):
-                if not getattr(self, f"{code}_evidence").strip():
-                    errors[f"{code}_evidence"] = _("Say what shows that “%(item)s” holds.") % {"item": label}
-                if getattr(self, f"{code}_confirmed_by_id") is None:
-                    errors[f"{code}_confirmed_by"] = _("Name who confirmed “%(item)s”.") % {"item": label}
-        if errors:
-            raise ValidationError(errors)
 
 
 class Verdict(models.TextChoices):
@@ -425,6 +395,8 @@ class ExemptionDetermination(models.Model):
     The compliance check records a determination (exempt) for every party of every failed qualifying
     investment when the fund is within tolerance, and none otherwise: above the threshold, or for a
     project that did not meet the standards, exemption is a matter for people, not for the scheduler.
+    A party is determined once, by the first report that grants it; a rerun of that report revises
+    it, and withdraws it if the rule no longer allows it.
     """
 
     report = models.ForeignKey(
@@ -445,10 +417,9 @@ class ExemptionDetermination(models.Model):
         verbose_name_plural = _("exemption determinations")
         ordering = ["report", "investment", "party"]
         constraints = [
-            models.UniqueConstraint(fields=["report", "party"], name="exemption_one_per_party_and_report"),
+            models.UniqueConstraint(fields=["party"], name="exemption_one_per_party"),
             models.CheckConstraint(condition=~Q(reason=""), name="exemption_has_reason"),
         ]
-        indexes = [models.Index(fields=["investment", "report"])]
 
     def __str__(self) -> str:
         return f"{self.party}: {_('exempt') if self.exempt else _('not exempt')}"

@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import (
-    BooleanField,
-    Case,
     Count,
     DecimalField,
     ExpressionWrapper,
@@ -22,7 +20,6 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
-    When,
 )
 from django.db.models.functions import Coalesce
 
@@ -32,7 +29,6 @@ from tolerance.models import (
     Fund,
     Investment,
     InvestmentParty,
-    StandardsChecklist,
     Verdict,
 )
 from valley import roles
@@ -82,10 +78,10 @@ def fund_compliance_figures(*, fund_id: int, as_of: datetime.date) -> Compliance
     """Counts and amounts of one fund's portfolio as of a date, aggregated by the database in ONE query.
 
     In scope: investments made on or before `as_of`. Failed: failed on or before `as_of` (a later
-    failure does not count yet). Qualifying: the standards checklist exists and all five items are met.
+    failure does not count yet). Qualifying: all five standards met (the generated meets_standards column).
     Loss of a failed investment = principal - recovered.
     """
-    qualifying = StandardsChecklist.complete_q("checklist__")
+    qualifying = Q(meets_standards=True)
     failed = _failed_by(as_of)
     money = DecimalField(max_digits=16, decimal_places=2)
     figures = Investment.objects.filter(fund_id=fund_id, invested_on__lte=as_of).aggregate(
@@ -111,20 +107,10 @@ def fund_compliance_figures(*, fund_id: int, as_of: datetime.date) -> Compliance
 
 
 def exemptible_parties(*, fund_id: int, as_of: datetime.date) -> QuerySet:
-    """Parties of the fund's failed qualifying investments as of a date, as (investment id, party id) rows.
-
-    A lazy queryset: the compliance check turns it into one INSERT ... SELECT, so no party is loaded
-    into Python.
-    """
-    return (
-        InvestmentParty.objects.filter(
-            Q(investment__fund_id=fund_id, investment__invested_on__lte=as_of)
-            & _failed_by(as_of, "investment__")
-            & StandardsChecklist.complete_q("investment__checklist__")
-        )
-        .annotate(exempt_investment=F("investment_id"), exempt_party=F("pk"))
-        .values_list("exempt_investment", "exempt_party")
-        .order_by()
+    """Parties of the fund's failed qualifying investments as of a date (lazy: the check uses it inside SQL)."""
+    return InvestmentParty.objects.filter(
+        Q(investment__fund_id=fund_id, investment__invested_on__lte=as_of, investment__meets_standards=True)
+        & _failed_by(as_of, "investment__")
     )
 
 
@@ -272,10 +258,8 @@ def fund_dashboard(*, fund_id: int) -> FundDashboard:
     reports = list(reversed(ComplianceReport.objects.filter(fund=fund).order_by("-as_of")[:CHART_REPORTS]))
     latest = reports[-1] if reports else None
 
-    qualifying = StandardsChecklist.complete_q("checklist__")
     exempt_parties = (
-        ExemptionDetermination.objects.filter(investment=OuterRef("pk"), report=latest.pk if latest else None)
-        .filter(exempt=True)
+        ExemptionDetermination.objects.filter(investment=OuterRef("pk"), exempt=True)
         .order_by()
         .values("investment")
         .annotate(n=Count("pk"))
@@ -292,7 +276,6 @@ def fund_dashboard(*, fund_id: int) -> FundDashboard:
         Investment.objects.filter(fund=fund, state=Investment.State.FAILED)
         .select_related("startup")
         .annotate(
-            qualifying=Case(When(qualifying, then=Value(True)), default=Value(False), output_field=BooleanField()),
             exempt_parties=Coalesce(Subquery(exempt_parties, output_field=IntegerField()), Value(0)),
             party_total=Coalesce(Subquery(party_count, output_field=IntegerField()), Value(0)),
         )
@@ -301,13 +284,8 @@ def fund_dashboard(*, fund_id: int) -> FundDashboard:
     for investment in failed:
         investment.exemption_status = _exemption_status(investment, latest)
 
-    incomplete = Investment.objects.filter(fund=fund).exclude(pk__in=_complete_ids(fund.pk))
-    gaps = list(incomplete.select_related("startup", "checklist").order_by("-invested_on", "pk")[:GAP_ROWS])
-    for investment in gaps:
-        checklist = getattr(investment, "checklist", None)
-        investment.gap_items = (
-            checklist.gaps if checklist else [str(label) for _code, label in StandardsChecklist.STANDARDS]
-        )
+    incomplete = Investment.objects.filter(fund=fund, meets_standards=False)
+    gaps = list(incomplete.select_related("startup").order_by("-invested_on", "pk")[:GAP_ROWS])
     gap_total = len(gaps) if len(gaps) < GAP_ROWS else incomplete.count()
     return FundDashboard(
         fund=fund,
@@ -320,10 +298,6 @@ def fund_dashboard(*, fund_id: int) -> FundDashboard:
     )
 
 
-def _complete_ids(fund_id: int) -> QuerySet:
-    return Investment.objects.filter(StandardsChecklist.complete_q("checklist__"), fund_id=fund_id).values("pk")
-
-
 class ExemptionStatus:
     EXEMPT = "exempt"
     STANDARDS_NOT_MET = "standards_not_met"
@@ -332,12 +306,12 @@ class ExemptionStatus:
 
 
 def _exemption_status(investment: Investment, latest: ComplianceReport | None) -> str:
-    if not investment.qualifying:
+    if not investment.meets_standards:
         return ExemptionStatus.STANDARDS_NOT_MET
-    if latest is None or investment.failed_on > latest.as_of:
-        return ExemptionStatus.NOT_CHECKED
     if investment.exempt_parties:
         return ExemptionStatus.EXEMPT
+    if latest is None or investment.failed_on > latest.as_of:
+        return ExemptionStatus.NOT_CHECKED
     if latest.verdict == Verdict.BREACH:
         return ExemptionStatus.ABOVE_TOLERANCE
     return ExemptionStatus.NOT_CHECKED

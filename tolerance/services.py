@@ -11,6 +11,7 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -58,10 +59,11 @@ def _outcome(report: ComplianceReport) -> tuple:
 def compliance_check_run(*, fund: Fund, as_of: datetime.date, by=None) -> ComplianceReport:
     """Check one fund against its failure-tolerance policy as of a date; returns the one report for that date.
 
-    Idempotent: the fund row is locked, the (fund, as_of) report is created or updated in place and
-    its exemption determinations are replaced, so running twice leaves one report and the same
+    Idempotent: the fund row is locked and the (fund, as_of) report is created or updated in place,
+    with its exemption determinations revised, so running twice leaves one report and the same
     exemptions. Within tolerance (governing rate <= threshold), every party of every failed
-    qualifying investment gets an exemption determination; in breach, none is recorded. Portfolio
+    qualifying investment has an exemption determination (made by this report, or by an earlier
+    one); in breach, this report records none and withdraws any it had made. Portfolio
     managers are mailed (after commit) when the verdict is a warning or a breach, or failed projects
     did not meet the standards - only when that outcome is new for this report, so a rerun does not
     mail twice. A fixed number of queries, whatever the number of investments.
@@ -99,15 +101,12 @@ def compliance_check_run(*, fund: Fund, as_of: datetime.date, by=None) -> Compli
         },
     )
     report.fund = fund  # the locked row, so nothing below queries it again
-    ExemptionDetermination.objects.filter(report=report).delete()
-    report.exemptions_recorded = 0
-    if verdict != Verdict.BREACH:
-        report.exemptions_recorded = _record_exemptions(report=report, at=now)
+    report.exemptions_recorded = _settle_exemptions(report=report, at=now)
 
     if (verdict != Verdict.WITHIN or report.unqualified_failed_count) and _outcome(report) != previous_outcome:
         _alert_portfolio_managers(report=report)
     logger.info(
-        "tolerance check: fund %s as of %s: %s (count %s%%, amount %s%%), %s exemptions",
+        "tolerance check: fund %s as of %s: %s (count %s%%, amount %s%%), %s new exemptions",
         fund.pk,
         as_of,
         verdict,
@@ -118,8 +117,19 @@ def compliance_check_run(*, fund: Fund, as_of: datetime.date, by=None) -> Compli
     return report
 
 
-def _record_exemptions(*, report: ComplianceReport, at: datetime.datetime) -> int:
-    """One INSERT ... SELECT: an exemption for each party of each failed qualifying investment."""
+def _settle_exemptions(*, report: ComplianceReport, at: datetime.datetime) -> int:
+    """Bring the exemption determinations of `report` in line with its verdict; returns how many it added.
+
+    Each party is determined once, by the first report that finds its failed project qualifying
+    within tolerance; later reports leave that determination alone, and a rerun of the same report
+    withdraws what no longer holds and adds what is new. Three or four statements, whatever the size.
+    """
+    mine = ExemptionDetermination.objects.filter(report=report)
+    if report.verdict == Verdict.BREACH:
+        mine.delete()
+        return 0
+    eligible = selectors.exemptible_parties(fund_id=report.fund_id, as_of=report.as_of)
+    mine.exclude(party__in=eligible.values("pk")).delete()
     with translation.override(settings.LANGUAGE_CODE):
         reason = _(
             "Within the failure tolerance as of %(as_of)s: failure rate %(basis)s %(rate)s%% does not exceed "
@@ -130,18 +140,20 @@ def _record_exemptions(*, report: ComplianceReport, at: datetime.datetime) -> in
             "rate": report.governing_rate,
             "threshold": report.tolerance_threshold,
         }
-    parties = selectors.exemptible_parties(fund_id=report.fund_id, as_of=report.as_of)
-    parties_sql, parties_params = parties.query.sql_with_params()
+    mine.exclude(reason=reason).update(reason=reason, determined_at=at)
+    rows = eligible.annotate(exempt_investment=F("investment_id"), exempt_party=F("pk")).values_list(
+        "exempt_investment", "exempt_party"
+    )
+    rows_sql, rows_params = rows.order_by().query.sql_with_params()
     table = connection.ops.quote_name(ExemptionDetermination._meta.db_table)
+    # One INSERT ... SELECT: no party is loaded into Python.
     sql = (
         f"INSERT INTO {table} (report_id, investment_id, party_id, exempt, reason, determined_at) "  # noqa: S608 - names are ours
-        f"SELECT %s, parties.exempt_investment, parties.exempt_party, %s, %s, %s FROM ({parties_sql}) parties"
+        f"SELECT %s, parties.exempt_investment, parties.exempt_party, %s, %s, %s FROM ({rows_sql}) parties "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {table} determined WHERE determined.party_id = parties.exempt_party)"
     )
     with connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            [report.pk, True, reason, connection.ops.adapt_datetimefield_value(at), *parties_params],
-        )
+        cursor.execute(sql, [report.pk, True, reason, connection.ops.adapt_datetimefield_value(at), *rows_params])
         return cursor.rowcount
 
 

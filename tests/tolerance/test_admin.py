@@ -10,7 +10,7 @@ from tolerance.models import ComplianceReport, Investment, Verdict
 from tolerance.services import compliance_check_run
 from valley import roles
 
-MODELS = ["fund", "investment", "investmentparty", "standardschecklist", "investmentdocument"]
+MODELS = ["fund", "investment", "investmentparty", "investmentdocument"]
 COMPUTED = ["compliancereport", "exemptiondetermination"]
 
 

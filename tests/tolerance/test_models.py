@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from tests.factories import FundFactory, InvestmentFactory, StandardsChecklistFactory, checklist_confirmer
-from tolerance.models import ComplianceReport, ExemptionDetermination, Investment, StandardsChecklist
+from tests.factories import FundFactory, InvestmentFactory, checklist_confirmer
+from tolerance.models import ComplianceReport, ExemptionDetermination, Investment
 from tolerance.services import compliance_check_run
 
 
@@ -38,18 +38,19 @@ def test_investment_amounts_and_failure_facts(db):
 
 
 def test_a_checklist_item_is_met_only_with_evidence_and_a_confirmer(db):
+    refused(lambda: InvestmentFactory(no_fraud=True, no_fraud_evidence="", no_fraud_confirmed_by=None))
+    refused(lambda: InvestmentFactory(no_fraud=True, no_fraud_evidence="审计意见", no_fraud_confirmed_by=None))
     investment = InvestmentFactory(checklist=False)
-    refused(lambda: StandardsChecklist.objects.create(investment=investment, no_fraud=True))
-    refused(
-        lambda: StandardsChecklist.objects.create(investment=investment, no_fraud=True, no_fraud_evidence="审计意见")
+    assert investment.meets_standards is False
+    Investment.objects.filter(pk=investment.pk).update(
+        no_fraud=True, no_fraud_evidence="审计意见", no_fraud_confirmed_by=checklist_confirmer()
     )
-    StandardsChecklist.objects.create(
-        investment=investment, no_fraud=True, no_fraud_evidence="审计意见", no_fraud_confirmed_by=checklist_confirmer()
-    )
-    refused(lambda: StandardsChecklistFactory(investment=investment))  # one checklist per investment
+    investment.refresh_from_db()
+    assert investment.meets_standards is False and investment.standards_gaps[0] == "decision procedure followed"
+    assert InvestmentFactory().meets_standards is True  # computed by the database, returned on insert
 
 
-def test_one_report_per_fund_and_date_and_one_exemption_per_party_and_report(db):
+def test_one_report_per_fund_and_date_and_one_exemption_per_party(db):
     investment = InvestmentFactory(failed=True)
     InvestmentFactory(fund=investment.fund)
     report = compliance_check_run(fund=investment.fund, as_of=datetime.date(2026, 6, 30))

@@ -197,3 +197,23 @@ def test_the_check_runs_the_same_number_of_queries_for_10_or_200_investments(db,
     with django_assert_max_num_queries(len(counted.captured_queries)):
         report = compliance_check_run(fund=large, as_of=AS_OF)
     assert report.exemptions.count() == 50 * 5
+
+
+def test_each_party_is_determined_once_by_the_first_report_that_grants_it(db):
+    fund = FundFactory()
+    portfolio(fund, active=3, failed=1)
+    first = compliance_check_run(fund=fund, as_of=datetime.date(2025, 12, 31))
+    later = compliance_check_run(fund=fund, as_of=AS_OF)
+    assert (first.exemptions_recorded, later.exemptions_recorded) == (5, 0)
+    assert set(ExemptionDetermination.objects.values_list("report", flat=True)) == {first.pk}
+
+
+def test_a_rerun_withdraws_the_exemption_of_a_project_whose_checklist_was_reopened(db):
+    fund = FundFactory()
+    portfolio(fund, active=3)
+    failed = InvestmentFactory(fund=fund, failed=True)
+    compliance_check_run(fund=fund, as_of=AS_OF)
+    Investment.objects.filter(pk=failed.pk).update(no_fraud=False, no_fraud_evidence="", no_fraud_confirmed_by=None)
+    report = compliance_check_run(fund=fund, as_of=AS_OF)
+    assert report.unqualified_failed_count == 1
+    assert not ExemptionDetermination.objects.exists()
