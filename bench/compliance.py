@@ -7,8 +7,8 @@ Creates its own database (DATABASE_URL's name + "_bench_tol", or --database), mi
 it with generate_series INSERT ... SELECT (1,000,000 investments in 100 funds by default, each with
 its standards checklist and five accountable parties), then times:
 
-  1. the check itself, `compliance_check_run` for every fund (aggregate + report + exemptions),
-     once from scratch and once more as a rerun that replaces the same reports;
+  1. the check itself, `compliance_check_run` for every fund (aggregate + report + exemptions):
+     from scratch, rerun for the same date, and for the next night's date;
   2. only the check's aggregate step (`fund_compliance_figures`) for every fund;
   3. ONE hand-written SQL aggregate (GROUP BY fund) computing the same counts and sums;
 
@@ -204,9 +204,9 @@ def measure(args) -> None:
 
     funds = list(Fund.objects.order_by("pk"))
 
-    def check_all():
+    def check_all(as_of=AS_OF):
         for fund in funds:
-            compliance_check_run(fund=fund, as_of=AS_OF)
+            compliance_check_run(fund=fund, as_of=as_of)
 
     def aggregate_all():
         return [selectors.fund_compliance_figures(fund_id=fund.pk, as_of=AS_OF) for fund in funds]
@@ -240,9 +240,11 @@ def measure(args) -> None:
     print(f"  the check's aggregate step, {len(funds)} funds (one query each):       {aggregate:.2f}s")
     ComplianceReport.objects.all().delete()
     full = timed(check_all, 1)
-    print(f"  the whole check (report + exemptions), {len(funds)} funds, first run:    {full:.2f}s")
+    print(f"  the whole check, {len(funds)} funds, first run (determines every exemption): {full:.2f}s")
     rerun = timed(check_all, 1)
-    print(f"  the whole check again (replacing the reports' exemptions):       {rerun:.2f}s")
+    print(f"  the whole check rerun for the same date (nothing to change):        {rerun:.2f}s")
+    next_night = timed(lambda: check_all(AS_OF + datetime.timedelta(days=1)), 1)
+    print(f"  the next night's check (new reports, no new failures):              {next_night:.2f}s")
     verdicts = dict.fromkeys(("within", "warning", "breach"), 0)
     for verdict in ComplianceReport.objects.values_list("verdict", flat=True):
         verdicts[verdict] += 1
@@ -252,7 +254,8 @@ def measure(args) -> None:
         f"{len(one_check.captured_queries)} queries per fund's check"
     )
     print(f"ratio aggregate step / hand-written SQL: {aggregate / hand:.2f}x (target <= 2x)")
-    print(f"ratio whole check   / hand-written SQL: {full / hand:.2f}x (includes writing the exemptions)")
+    print(f"ratio next night's whole check / hand-written SQL: {next_night / hand:.2f}x")
+    print(f"ratio first whole check / hand-written SQL: {full / hand:.2f}x (writes every exemption determination)")
 
 
 def main() -> int:

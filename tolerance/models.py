@@ -422,4 +422,5 @@ class ExemptionDetermination(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.party}: {_('exempt') if self.exempt else _('not exempt')}"
+        status = _("exempt") if self.exempt else _("not exempt")
+        return f"{self.party}: {status}"

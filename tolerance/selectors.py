@@ -242,15 +242,16 @@ class FundDashboard:
     latest: ComplianceReport | None
     chart: RateChart
     failed: list[Investment]
+    failed_total: int
     gaps: list[Investment]
     gap_total: int
 
 
-GAP_ROWS = 100  # checklist gaps listed on the page; the total is always shown
+LIST_ROWS = 200  # failed projects and checklist gaps listed on the page (the most recent); totals always shown
 
 
 def fund_dashboard(*, fund_id: int) -> FundDashboard:
-    """Everything the fund page shows, in five queries whatever the number of investments or reports.
+    """Everything the fund page shows, in at most six queries whatever the number of investments or reports.
 
     Raises Fund.DoesNotExist for an unknown id.
     """
@@ -272,27 +273,29 @@ def fund_dashboard(*, fund_id: int) -> FundDashboard:
         .annotate(n=Count("pk"))
         .values("n")
     )
+    all_failed = Investment.objects.filter(fund=fund, state=Investment.State.FAILED)
     failed = list(
-        Investment.objects.filter(fund=fund, state=Investment.State.FAILED)
-        .select_related("startup")
+        all_failed.select_related("startup")
         .annotate(
             exempt_parties=Coalesce(Subquery(exempt_parties, output_field=IntegerField()), Value(0)),
             party_total=Coalesce(Subquery(party_count, output_field=IntegerField()), Value(0)),
         )
-        .order_by("-failed_on", "pk")
+        .order_by("-failed_on", "pk")[:LIST_ROWS]
     )
+    failed_total = len(failed) if len(failed) < LIST_ROWS else all_failed.count()
     for investment in failed:
         investment.exemption_status = _exemption_status(investment, latest)
 
     incomplete = Investment.objects.filter(fund=fund, meets_standards=False)
-    gaps = list(incomplete.select_related("startup").order_by("-invested_on", "pk")[:GAP_ROWS])
-    gap_total = len(gaps) if len(gaps) < GAP_ROWS else incomplete.count()
+    gaps = list(incomplete.select_related("startup").order_by("-invested_on", "pk")[:LIST_ROWS])
+    gap_total = len(gaps) if len(gaps) < LIST_ROWS else incomplete.count()
     return FundDashboard(
         fund=fund,
         reports=reports,
         latest=latest,
         chart=rate_chart(fund=fund, reports=reports),
         failed=failed,
+        failed_total=failed_total,
         gaps=gaps,
         gap_total=gap_total,
     )

@@ -52,7 +52,8 @@ def _money(value: Decimal) -> Decimal:
 
 
 def _outcome(report: ComplianceReport) -> tuple:
-    return (report.verdict, report.rate_by_count, report.rate_by_amount, report.unqualified_failed_count)
+    """What an alert is about: a new verdict, a new failure, or a new failure outside the standards."""
+    return (report.verdict, report.failed_count, report.unqualified_failed_count)
 
 
 @transaction.atomic
@@ -65,8 +66,9 @@ def compliance_check_run(*, fund: Fund, as_of: datetime.date, by=None) -> Compli
     qualifying investment has an exemption determination (made by this report, or by an earlier
     one); in breach, this report records none and withdraws any it had made. Portfolio
     managers are mailed (after commit) when the verdict is a warning or a breach, or failed projects
-    did not meet the standards - only when that outcome is new for this report, so a rerun does not
-    mail twice. A fixed number of queries, whatever the number of investments.
+    did not meet the standards - only when that differs from the fund's previous report (or from this
+    report's previous run), so neither a rerun nor a quiet night mails twice. A fixed number of
+    queries, whatever the number of investments.
     """
     fund = Fund.objects.select_for_update().get(pk=fund.pk)
     figures = selectors.fund_compliance_figures(fund_id=fund.pk, as_of=as_of)
@@ -77,7 +79,8 @@ def compliance_check_run(*, fund: Fund, as_of: datetime.date, by=None) -> Compli
     governing_rate = rate_by_amount if fund.governing_basis == GoverningBasis.AMOUNT else rate_by_count
     verdict = verdict_for(rate=governing_rate, threshold=fund.tolerance_threshold, warning_level=fund.warning_level)
 
-    previous = ComplianceReport.objects.filter(fund=fund, as_of=as_of).first()
+    # The report this one follows: its own earlier run, or else the fund's last report before it.
+    previous = ComplianceReport.objects.filter(fund=fund, as_of__lte=as_of).order_by("-as_of").first()
     previous_outcome = _outcome(previous) if previous else None
     now = timezone.now()
     report, _created = ComplianceReport.objects.update_or_create(

@@ -108,3 +108,60 @@ def test_startup_autocomplete_offers_only_startups(client, portfolio_manager, en
     assert response.status_code == 200
     names = [item["text"] for item in response.json()["results"]]
     assert len(names) == 1
+
+
+def investment_form(fund, startup, **changes):
+    data = {
+        "fund": fund.pk,
+        "startup": startup.pk,
+        "invested_on": "2025-03-01",
+        "principal": "2000000.00",
+        "stake": "10.00",
+        "state": "active",
+        "recovered": "0.00",
+        "failure_kind": "",
+        "failed_on": "",
+        "note": "",
+        "parties-TOTAL_FORMS": "1",
+        "parties-INITIAL_FORMS": "0",
+        "parties-0-role": "decision_body",
+        "parties-0-organisation": "投资决策委员会",
+        "documents-TOTAL_FORMS": "0",
+        "documents-INITIAL_FORMS": "0",
+    }
+    data.update(changes)
+    return data
+
+
+def test_a_manager_records_an_investment_and_a_bare_tick_is_refused_with_a_message(client, portfolio_manager):
+    fund, startup = FundFactory(), StartupFactory()
+    client.force_login(portfolio_manager)
+    url = reverse("admin:tolerance_investment_add")
+    response = client.post(url, investment_form(fund, startup, no_fraud="on"), HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert "Say what shows that “no fraud” holds." in response.content.decode()
+    assert not Investment.objects.exists()
+
+    response = client.post(
+        url,
+        investment_form(
+            fund, startup, no_fraud="on", no_fraud_evidence="审计意见", no_fraud_confirmed_by=portfolio_manager.pk
+        ),
+    )
+    assert response.status_code == 302
+    investment = Investment.objects.get()
+    assert investment.no_fraud and not investment.meets_standards
+    assert investment.parties.count() == 1
+
+
+def test_a_failed_investment_without_its_failure_facts_is_refused_with_a_message(client, portfolio_manager):
+    fund, startup = FundFactory(), StartupFactory()
+    client.force_login(portfolio_manager)
+    response = client.post(
+        reverse("admin:tolerance_investment_add"),
+        investment_form(fund, startup, state="failed"),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 200
+    assert "A failed investment needs its failure date." in response.content.decode()
+    assert not Investment.objects.exists()

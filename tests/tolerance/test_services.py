@@ -170,11 +170,17 @@ def test_warnings_and_breaches_mail_portfolio_managers_once(
             compliance_check_run(fund=fund, as_of=AS_OF)
         with django_capture_on_commit_callbacks(execute=True):
             compliance_check_run(fund=fund, as_of=AS_OF)  # same outcome: no second mail
+        with django_capture_on_commit_callbacks(execute=True):
+            compliance_check_run(fund=fund, as_of=AS_OF + datetime.timedelta(days=1))  # a quiet night: none
+        InvestmentFactory(fund=fund, failed=True)  # a new failure: a new alert
+        with django_capture_on_commit_callbacks(execute=True):
+            compliance_check_run(fund=fund, as_of=AS_OF + datetime.timedelta(days=2))
     finally:
         app.conf.task_always_eager = False
-    assert len(mailoutbox) == 1
+    assert len(mailoutbox) == 2
     assert mailoutbox[0].to == [manager.email]
     assert "83.34" in mailoutbox[0].body
+    assert "85.72" in mailoutbox[1].body
 
 
 def test_within_tolerance_with_every_project_qualifying_sends_no_mail(

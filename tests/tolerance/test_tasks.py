@@ -25,6 +25,20 @@ def test_the_nightly_entry_is_in_the_beat_schedule(settings):
     assert entry["task"] == "tolerance.tasks.run_compliance_checks"
 
 
+@pytest.mark.parametrize(("raw", "message"), [("-5", "positive number"), ("soon", "not a whole number")])
+def test_a_bad_check_interval_stops_start_up(raw, message):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**os.environ, "TOLERANCE_CHECK_INTERVAL_SECONDS": raw},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "TOLERANCE_CHECK_INTERVAL_SECONDS" in result.stderr and message in result.stderr
+
+
 def test_the_task_for_a_fund_that_is_gone_does_nothing(db):
     assert check_fund_compliance.run(fund_id=987654, as_of="2026-06-30") is None
     assert not ComplianceReport.objects.exists()
