@@ -38,6 +38,7 @@ def test_every_fund_today_by_default(db):
     [
         (["--as-of", "30/06/2026"], "YYYY-MM-DD"),
         (["--fund", "424242"], "no fund with id 424242"),
+        (["--as-of", "2999-01-01"], "in the future"),
     ],
 )
 def test_bad_input_says_what_to_fix(db, args, message):

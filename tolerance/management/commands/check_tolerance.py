@@ -25,7 +25,12 @@ class Command(BaseCommand):
         parser.add_argument("--as-of", metavar="YYYY-MM-DD", help="The date the check is made as of.")
 
     def handle(self, *args, fund=None, as_of=None, **options):
-        day = _as_of(as_of) if as_of else timezone.localdate()
+        today = timezone.localdate()
+        day = _as_of(as_of) if as_of else today
+        if day > today:
+            raise CommandError(
+                f"--as-of {day} is in the future; a check can only be made as of today ({today}) or before."
+            )
         funds = Fund.objects.order_by("pk")
         if fund is not None:
             funds = funds.filter(pk=fund)
