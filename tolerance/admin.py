@@ -8,6 +8,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from tolerance import selectors
+from tolerance.forms import InvestmentDocumentForm
 from tolerance.models import (
     STANDARDS,
     ComplianceReport,
@@ -113,14 +114,25 @@ class InvestmentPartyInline(admin.TabularInline):
 
 class InvestmentDocumentInline(admin.TabularInline):
     model = InvestmentDocument
+    form = InvestmentDocumentForm
     extra = 0
-    fields = ["title", "file", "uploaded_at"]
-    readonly_fields = ["uploaded_at"]
+    fields = ["title", "file", "original_name", "uploaded_at"]
+    readonly_fields = ["original_name", "uploaded_at"]
 
 
 @admin.register(Investment)
 class InvestmentAdmin(admin.ModelAdmin):
-    list_display = ["startup", "fund", "invested_on", "principal", "stake", "state", "failure_kind", "failed_on"]
+    list_display = [
+        "startup",
+        "fund",
+        "invested_on",
+        "principal",
+        "stake",
+        "state",
+        "failure_kind",
+        "failed_on",
+        "meets_standards",
+    ]
     list_filter = ["state", "meets_standards", "failure_kind", "fund"]
     list_select_related = ["startup", "fund"]
     search_fields = ["startup__name_zh", "startup__name_en", "fund__name_zh", "fund__name_en"]
@@ -150,9 +162,6 @@ class InvestmentAdmin(admin.ModelAdmin):
     ]
     inlines = [InvestmentPartyInline, InvestmentDocumentInline]
 
-    def get_list_display(self, request):
-        return [*self.list_display, "meets_standards"]
-
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         # Confirmers are staff; a plain list, since the roles do not let staff browse user accounts.
         if db_field.name.endswith("_confirmed_by"):
@@ -173,6 +182,9 @@ class InvestmentPartyAdmin(admin.ModelAdmin):
 
 @admin.register(InvestmentDocument)
 class InvestmentDocumentAdmin(admin.ModelAdmin):
+    form = InvestmentDocumentForm
+    fields = ["investment", "title", "file", "original_name", "uploaded_at"]
+    readonly_fields = ["original_name", "uploaded_at"]
     list_display = ["title", "investment", "uploaded_at"]
     list_filter = ["investment__fund"]
     list_select_related = ["investment__fund", "investment__startup"]

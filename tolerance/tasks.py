@@ -7,14 +7,17 @@ from django.utils import timezone
 
 
 @shared_task
-def run_compliance_checks(as_of: str | None = None) -> int:
-    """Scheduled nightly by beat: queue one check per fund for `as_of` (default: today). Returns how many."""
+def run_compliance_checks(as_of: str | None = None, by_id: int | None = None) -> int:
+    """Scheduled nightly by beat: queue one check per fund for `as_of` (default: today). Returns how many.
+
+    `by_id` is the staff member who asked for it ("run every fund's check now"); None for the scheduler.
+    """
     from tolerance.models import Fund
 
     day = as_of or timezone.localdate().isoformat()
     fund_ids = list(Fund.objects.order_by("pk").values_list("pk", flat=True))
     for fund_id in fund_ids:
-        check_fund_compliance.delay(fund_id=fund_id, as_of=day)
+        check_fund_compliance.delay(fund_id=fund_id, as_of=day, by_id=by_id)
     return len(fund_ids)
 
 

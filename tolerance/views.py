@@ -88,7 +88,8 @@ def fund_check_run_all(request):
     from tolerance.tasks import run_compliance_checks
 
     as_of = timezone.localdate().isoformat()
-    transaction.on_commit(lambda: run_compliance_checks.delay(as_of=as_of))
+    by_id = request.user.pk
+    transaction.on_commit(lambda: run_compliance_checks.delay(as_of=as_of, by_id=by_id))
     messages.success(
         request, _("The checks of every fund as of %(as_of)s are queued; reload in a moment.") % {"as_of": as_of}
     )

@@ -187,3 +187,31 @@ def test_managers_remove_a_wrong_party_but_not_one_an_exemption_rests_on(client,
     assert InvestmentParty.objects.filter(pk=exempt_party.pk).exists()  # protected by its determination
     client.post(reverse("admin:tolerance_investmentparty_delete", args=[wrong.pk]), {"post": "yes"})
     assert not InvestmentParty.objects.filter(pk=wrong.pk).exists()
+
+
+def test_an_uploaded_document_keeps_its_name_and_an_oversized_one_is_refused(
+    client, portfolio_manager, settings, tmp_path
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tolerance.models import InvestmentDocument
+
+    settings.MEDIA_ROOT = tmp_path
+    settings.DOCUMENT_MAX_BYTES = 1000
+    investment = InvestmentFactory()
+    client.force_login(portfolio_manager)
+    url = reverse("admin:tolerance_investmentdocument_add")
+    big = SimpleUploadedFile("尽调报告.pdf", b"x" * 1001, content_type="application/pdf")
+    response = client.post(
+        url, {"investment": investment.pk, "title": "尽职调查报告", "file": big}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.status_code == 200
+    assert "documents may be at most" in response.content.decode()
+    assert not InvestmentDocument.objects.exists()
+
+    small = SimpleUploadedFile("尽调报告.pdf", b"%PDF-1.4 demo", content_type="application/pdf")
+    response = client.post(url, {"investment": investment.pk, "title": "尽职调查报告", "file": small})
+    assert response.status_code == 302
+    document = InvestmentDocument.objects.get()
+    assert document.original_name == "尽调报告.pdf"
+    assert document.file.name.startswith("tolerance/") and "尽调" not in document.file.name
