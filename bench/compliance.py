@@ -14,6 +14,13 @@ its standards checklist and five accountable parties), then times:
 
 and prints the times and the ratios to (3). The target is the check's aggregate within 2x of the
 hand-written SQL. The database is dropped at the end unless --keep is given.
+
+Measured 2026-11-28 on the 2-core development machine (PostgreSQL 15, shared with other work),
+1,000,000 investments in 100 funds, 5,000,000 parties: building 2.5 min; hand-written GROUP BY
+0.69 s; the check's aggregate step for 100 funds 1.15 s (1.66x); the whole check 103 s the first
+time (it writes 2,057,000 exemption determinations), 13.4 s rerun for the same date, 12.9 s the
+next night (18.6x: the anti-join that finds parties not yet determined dominates); 15 queries per
+fund's check whatever its size.
 """
 
 import argparse
