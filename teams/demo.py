@@ -65,16 +65,17 @@ def seed(log) -> None:
         is_startup = index % 5 in (1, 3)  # 27 startups, 41 research teams
         suffix_zh, suffix_en = ("科技有限公司", "Technology Co., Ltd.") if is_startup else ("研究团队", "Research Team")
         name_en = f"{institution.short_name} {topic_en} {suffix_en}"
+        fields = {
+            "name_zh": f"{institution.name_zh}{topic_zh}{suffix_zh}",
+            "institution": institution,
+            "focus_area": areas[area_code],
+            "summary": f"{topic_zh}方向的成果转化 / Transforming research in {topic_en.lower()}.",
+            "owner": applicant if index == 0 else None,
+        }
+        # The kind only when created: a team the fund registered as a company stays a startup.
+        kind = Entity.Kind.STARTUP if is_startup else Entity.Kind.RESEARCH_TEAM
         entity, _created = Entity.objects.update_or_create(
-            name_en=name_en,
-            defaults={
-                "name_zh": f"{institution.name_zh}{topic_zh}{suffix_zh}",
-                "kind": Entity.Kind.STARTUP if is_startup else Entity.Kind.RESEARCH_TEAM,
-                "institution": institution,
-                "focus_area": areas[area_code],
-                "summary": f"{topic_zh}方向的成果转化 / Transforming research in {topic_en.lower()}.",
-                "owner": applicant if index == 0 else None,
-            },
+            name_en=name_en, defaults=fields, create_defaults={**fields, "kind": kind}
         )
         selected_on = opened + datetime.timedelta(days=index * 3)
         Residency.objects.update_or_create(

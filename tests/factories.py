@@ -6,7 +6,8 @@ from decimal import Decimal
 import factory
 
 from teams.models import Achievement, Entity, Member, Registration, Residency
-from valley.models import FocusArea, Institution, SubVenue, Valley
+from tolerance.models import Fund, Investment, InvestmentParty
+from valley.models import FocusArea, Institution, SubVenue, User, Valley
 
 
 class ValleyFactory(factory.django.DjangoModelFactory):
@@ -122,3 +123,93 @@ PNG_BYTES = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060
 EXE_BYTES = (
     b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 44 + b"\x80\x00\x00\x00" + b"\x00" * 200
 )
+
+
+# --- tolerance ---------------------------------------------------------------------------------
+
+
+def checklist_confirmer() -> User:
+    user, _created = User.objects.get_or_create(email="confirmer@example.cn", defaults={"is_staff": True})
+    return user
+
+
+class StartupFactory(EntityFactory):
+    kind = Entity.Kind.STARTUP
+    name_zh = factory.Sequence(lambda n: f"测试科技有限公司{n}")
+    name_en = factory.Sequence(lambda n: f"Test Technology Co. {n}")
+
+
+class FundFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Fund
+
+    name_zh = factory.Sequence(lambda n: f"测试投资基金{n}")
+    name_en = factory.Sequence(lambda n: f"Test Investment Fund {n}")
+    manager = "山西省创新投资管理有限公司"
+    entrusted_institution = "山西省科技成果转化基金管理中心"
+    size = Decimal("500000000.00")
+
+
+def _checklist_item(code: str, part: str):
+    """A checklist field of InvestmentFactory, following its `checklist` parameter."""
+
+    def value(investment):
+        options = investment.checklist
+        met = options.get(code, True) if isinstance(options, dict) else bool(options)
+        if part == "met":
+            return met
+        if part == "evidence":
+            return f"档案 {code}" if met else ""
+        return checklist_confirmer() if met else None
+
+    return factory.LazyAttribute(value)
+
+
+class InvestmentFactory(factory.django.DjangoModelFactory):
+    """An active investment with its five parties and a complete checklist.
+
+    Traits: failed=True (liquidated, nothing recovered). Parameters: checklist=False for no standard
+    met, checklist={"no_fraud": False} for one gap; parties=0 for no parties.
+    """
+
+    class Meta:
+        model = Investment
+        skip_postgeneration_save = True
+
+    class Params:
+        checklist = True
+        failed = factory.Trait(
+            state=Investment.State.FAILED,
+            failure_kind=Investment.FailureKind.LIQUIDATED,
+            failed_on=datetime.date(2025, 6, 30),
+        )
+
+    fund = factory.SubFactory(FundFactory)
+    startup = factory.SubFactory(StartupFactory)
+    invested_on = datetime.date(2024, 3, 1)
+    principal = Decimal("1000000.00")
+    stake = Decimal("10.00")
+    decision_procedure = _checklist_item("decision_procedure", "met")
+    decision_procedure_evidence = _checklist_item("decision_procedure", "evidence")
+    decision_procedure_confirmed_by = _checklist_item("decision_procedure", "confirmed_by")
+    due_diligence = _checklist_item("due_diligence", "met")
+    due_diligence_evidence = _checklist_item("due_diligence", "evidence")
+    due_diligence_confirmed_by = _checklist_item("due_diligence", "confirmed_by")
+    risks_disclosed = _checklist_item("risks_disclosed", "met")
+    risks_disclosed_evidence = _checklist_item("risks_disclosed", "evidence")
+    risks_disclosed_confirmed_by = _checklist_item("risks_disclosed", "confirmed_by")
+    no_conflict = _checklist_item("no_conflict", "met")
+    no_conflict_evidence = _checklist_item("no_conflict", "evidence")
+    no_conflict_confirmed_by = _checklist_item("no_conflict", "confirmed_by")
+    no_fraud = _checklist_item("no_fraud", "met")
+    no_fraud_evidence = _checklist_item("no_fraud", "evidence")
+    no_fraud_confirmed_by = _checklist_item("no_fraud", "confirmed_by")
+
+    @factory.post_generation
+    def parties(obj, create, extracted, **kwargs):
+        if not create or extracted == 0:
+            return
+        InvestmentParty.objects.bulk_create(
+            InvestmentParty(investment=obj, role=role, organisation=f"{label} {obj.pk}", person="张三")
+            for role, label in InvestmentParty.Role.choices
+        )

@@ -1,1 +1,426 @@
-"""Models of the tolerance app arrive with their issue."""
+"""The equity-investment portfolio held against the 80% failure-tolerance rule.
+
+A fund invests in valley startups. Each investment names its five accountable parties and keeps its
+standards checklist (five items, each with evidence and who confirmed it); only investments whose
+checklist is complete ("qualifying") are covered by the tolerance. A compliance report is the dated
+result of one check of one fund; the exemption determinations it records are the accountability
+exemptions the rule grants.
+
+Whether an investment "meets the standards" is a column PostgreSQL (or SQLite) computes from the
+checklist, so the compliance check is one aggregate over one table and its covering index.
+
+The database guards the invariants (check and unique constraints); services.py is the only writer
+of reports and exemptions.
+"""
+
+import uuid
+from decimal import Decimal
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import ExpressionWrapper, F, Q
+from django.utils.translation import gettext_lazy as _
+
+from valley.models import BilingualNameMixin
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+PERCENT = {"max_digits": 5, "decimal_places": 2}
+
+
+# The five standards a project must meet to be covered by the tolerance: (field name, label).
+STANDARDS = [
+    ("decision_procedure", _("decision procedure followed")),
+    ("due_diligence", _("due diligence on file")),
+    ("risks_disclosed", _("known risks disclosed")),
+    ("no_conflict", _("no conflict of interest or personal gain")),
+    ("no_fraud", _("no fraud")),
+]
+
+
+def _confirmer(label):
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=label,
+    )
+
+
+class GoverningBasis(models.TextChoices):
+    COUNT = "count", _("by count")
+    AMOUNT = "amount", _("by amount")
+
+
+class Fund(BilingualNameMixin):
+    """An equity-investment fund and its tolerance policy."""
+
+    manager = models.CharField(_("fund manager"), max_length=200)
+    entrusted_institution = models.CharField(_("entrusted management institution"), max_length=200)
+    size = models.DecimalField(_("fund size (yuan)"), **MONEY)
+    tolerance_threshold = models.DecimalField(
+        _("failure-tolerance threshold (%)"),
+        **PERCENT,
+        default=Decimal("80.00"),
+        help_text=_("Up to this failure rate the parties of failed qualifying projects are exempt. 80% by policy."),
+    )
+    governing_basis = models.CharField(
+        _("governing basis"),
+        max_length=6,
+        choices=GoverningBasis.choices,
+        default=GoverningBasis.COUNT,
+        help_text=_("Which failure rate decides the verdict; both are always shown."),
+    )
+    warning_level = models.DecimalField(
+        _("warning level (%)"),
+        **PERCENT,
+        default=Decimal("70.00"),
+        help_text=_("From this failure rate up to the threshold, portfolio managers are warned."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("fund")
+        verbose_name_plural = _("funds")
+        ordering = ["name_zh"]
+        constraints = [
+            models.UniqueConstraint(fields=["name_en"], name="fund_name_en_unique"),
+            models.CheckConstraint(condition=Q(size__gt=0), name="fund_size_positive"),
+            models.CheckConstraint(
+                condition=Q(tolerance_threshold__gte=0) & Q(tolerance_threshold__lte=100),
+                name="fund_threshold_between_0_and_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(warning_level__gte=0) & Q(warning_level__lte=F("tolerance_threshold")),
+                name="fund_warning_within_threshold",
+            ),
+            models.CheckConstraint(condition=Q(governing_basis__in=["count", "amount"]), name="fund_basis_valid"),
+        ]
+
+
+class Investment(models.Model):
+    class State(models.TextChoices):
+        ACTIVE = "active", _("active")
+        EXITED = "exited", _("exited")
+        FAILED = "failed", _("failed")
+
+    class FailureKind(models.TextChoices):
+        BANKRUPT = "bankrupt", _("bankrupt")
+        LIQUIDATED = "liquidated", _("liquidated")
+        DEREGISTERED = "deregistered", _("deregistered")
+        WRITTEN_OFF = "written_off", _("written off")
+
+    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="investments", verbose_name=_("fund"))
+    startup = models.ForeignKey(
+        "teams.Entity",
+        on_delete=models.PROTECT,
+        related_name="investments",
+        limit_choices_to={"kind": "startup"},
+        verbose_name=_("startup"),
+    )
+    invested_on = models.DateField(_("investment date"))
+    principal = models.DecimalField(_("principal (yuan)"), **MONEY)
+    stake = models.DecimalField(_("stake (%)"), **PERCENT)
+    state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.ACTIVE)
+    recovered = models.DecimalField(
+        _("proceeds or recovered amount (yuan)"),
+        **MONEY,
+        default=Decimal("0.00"),
+        help_text=_("Proceeds of an exit, or what was recovered from a failed project."),
+    )
+    failure_kind = models.CharField(_("failure kind"), max_length=12, choices=FailureKind.choices, blank=True)
+    failed_on = models.DateField(_("failure date"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+
+    # The standards checklist. It lives on the investment row so that "meets the standards" is a
+    # column the database computes (meets_standards) and the compliance check aggregates without a
+    # join. An item counts as met only with evidence and a confirmer: the database refuses a bare tick.
+    decision_procedure = models.BooleanField(_("decision procedure followed"), default=False)
+    decision_procedure_evidence = models.TextField(_("evidence: decision procedure"), blank=True)
+    decision_procedure_confirmed_by = _confirmer(_("confirmed by: decision procedure"))
+    due_diligence = models.BooleanField(_("due diligence on file"), default=False)
+    due_diligence_evidence = models.TextField(_("evidence: due diligence"), blank=True)
+    due_diligence_confirmed_by = _confirmer(_("confirmed by: due diligence"))
+    risks_disclosed = models.BooleanField(_("known risks disclosed"), default=False)
+    risks_disclosed_evidence = models.TextField(_("evidence: risks disclosed"), blank=True)
+    risks_disclosed_confirmed_by = _confirmer(_("confirmed by: risks disclosed"))
+    no_conflict = models.BooleanField(_("no conflict of interest or personal gain"), default=False)
+    no_conflict_evidence = models.TextField(_("evidence: no conflict of interest"), blank=True)
+    no_conflict_confirmed_by = _confirmer(_("confirmed by: no conflict of interest"))
+    no_fraud = models.BooleanField(_("no fraud"), default=False)
+    no_fraud_evidence = models.TextField(_("evidence: no fraud"), blank=True)
+    no_fraud_confirmed_by = _confirmer(_("confirmed by: no fraud"))
+    meets_standards = models.GeneratedField(
+        expression=ExpressionWrapper(
+            Q(decision_procedure=True, due_diligence=True, risks_disclosed=True, no_conflict=True, no_fraud=True),
+            output_field=models.BooleanField(),
+        ),
+        output_field=models.BooleanField(),
+        db_persist=True,
+        verbose_name=_("meets the standards"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("investment")
+        verbose_name_plural = _("investments")
+        ordering = ["-invested_on", "pk"]
+        indexes = [
+            models.Index(fields=["fund", "state"]),
+            # Covers the compliance check: its aggregate of one fund reads this index alone (PostgreSQL).
+            models.Index(
+                fields=["fund", "invested_on"],
+                include=["id", "state", "failed_on", "principal", "recovered", "meets_standards"],
+                name="investment_compliance_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(principal__gt=0), name="investment_principal_positive"),
+            models.CheckConstraint(condition=Q(recovered__gte=0), name="investment_recovered_not_negative"),
+            models.CheckConstraint(
+                condition=Q(stake__gt=0) & Q(stake__lte=100), name="investment_stake_between_0_and_100"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=["active", "exited", "failed"]), name="investment_state_valid"
+            ),
+            # A failed investment says how and when it failed; one that has not failed says neither.
+            models.CheckConstraint(
+                condition=(
+                    Q(state="failed")
+                    & Q(failure_kind__in=["bankrupt", "liquidated", "deregistered", "written_off"])
+                    & Q(failed_on__isnull=False)
+                )
+                | (~Q(state="failed") & Q(failure_kind="") & Q(failed_on__isnull=True)),
+                name="investment_failure_kind_and_date_iff_failed",
+            ),
+            # A loss is never negative: a failed project cannot recover more than was put in.
+            models.CheckConstraint(
+                condition=~Q(state="failed") | Q(recovered__lte=F("principal")),
+                name="investment_failed_recovers_at_most_principal",
+            ),
+            models.CheckConstraint(
+                condition=Q(failed_on__isnull=True) | Q(failed_on__gte=F("invested_on")),
+                name="investment_fails_after_investment",
+            ),
+            *(
+                models.CheckConstraint(
+                    condition=Q(**{code: False})
+                    | (~Q(**{f"{code}_evidence": ""}) & Q(**{f"{code}_confirmed_by__isnull": False})),
+                    name=f"investment_{code}_has_evidence_and_confirmer",
+                )
+                for code, _label in STANDARDS
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fund} → {self.startup} ({self.invested_on:%Y-%m-%d})"
+
+    @property
+    def standards_gaps(self) -> list[str]:
+        """Labels of the standards not (yet) met."""
+        return [str(label) for code, label in STANDARDS if not getattr(self, code)]
+
+    def clean(self):
+        errors = {}
+        if self.state == self.State.FAILED:
+            if not self.failure_kind:
+                errors["failure_kind"] = _("A failed investment needs its failure kind.")
+            if not self.failed_on:
+                errors["failed_on"] = _("A failed investment needs its failure date.")
+            if self.recovered is not None and self.principal is not None and self.recovered > self.principal:
+                errors["recovered"] = _("A failed project cannot recover more than its principal.")
+        else:
+            if self.failure_kind:
+                errors["failure_kind"] = _("Only a failed investment has a failure kind; clear it or mark it failed.")
+            if self.failed_on:
+                errors["failed_on"] = _("Only a failed investment has a failure date; clear it or mark it failed.")
+        if self.failed_on and self.invested_on and self.failed_on < self.invested_on:
+            errors["failed_on"] = _("The failure date cannot be before the investment date.")
+        for code, label in STANDARDS:
+            if getattr(self, code):
+                if not getattr(self, f"{code}_evidence").strip():
+                    errors[f"{code}_evidence"] = _("Say what shows that “%(item)s” holds.") % {"item": label}
+                if getattr(self, f"{code}_confirmed_by_id") is None:
+                    errors[f"{code}_confirmed_by"] = _("Name who confirmed “%(item)s”.") % {"item": label}
+        if errors:
+            raise ValidationError(errors)
+
+
+def document_upload_to(instance, filename: str) -> str:
+    # A random name: the original is kept in `original_name`, never used as a path.
+    suffix = PurePosixPath(filename).suffix.lower()[:8]
+    return f"tolerance/{uuid.uuid4().hex}{suffix}"
+
+
+class InvestmentDocument(models.Model):
+    """A file on record for an investment: decision minutes, due-diligence report, agreement, liquidation papers."""
+
+    investment = models.ForeignKey(
+        Investment, on_delete=models.CASCADE, related_name="documents", verbose_name=_("investment")
+    )
+    title = models.CharField(_("title"), max_length=200)
+    file = models.FileField(_("file"), upload_to=document_upload_to, max_length=200)
+    original_name = models.CharField(_("original file name"), max_length=255, blank=True)
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("investment document")
+        verbose_name_plural = _("investment documents")
+        ordering = ["-uploaded_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class InvestmentParty(models.Model):
+    """One of the five accountable parties the policy names for an investment: an organisation, a person, or both."""
+
+    class Role(models.TextChoices):
+        DECISION_BODY = "decision_body", _("decision-making body")
+        SUPERVISORY_DEPARTMENT = "supervisory", _("business supervisory department")
+        INVESTMENT_REPRESENTATIVE = "representative", _("investment representative")
+        ENTRUSTED_INSTITUTION = "entrusted", _("entrusted management institution")
+        PRACTITIONER = "practitioner", _("practitioner")
+
+    investment = models.ForeignKey(
+        Investment, on_delete=models.CASCADE, related_name="parties", verbose_name=_("investment")
+    )
+    role = models.CharField(_("accountable party"), max_length=14, choices=Role.choices)
+    organisation = models.CharField(_("organisation"), max_length=200, blank=True)
+    person = models.CharField(_("person"), max_length=100, blank=True)
+    position = models.CharField(_("position"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("accountable party")
+        verbose_name_plural = _("accountable parties")
+        ordering = ["investment", "role", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=["decision_body", "supervisory", "representative", "entrusted", "practitioner"]),
+                name="party_role_valid",
+            ),
+            models.CheckConstraint(condition=~Q(organisation="", person=""), name="party_names_someone"),
+            models.UniqueConstraint(
+                fields=["investment", "role", "organisation", "person"], name="party_unique_per_investment"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = " · ".join(part for part in (self.organisation, self.person) if part)
+        return f"{self.get_role_display()}: {who}"
+
+
+class Verdict(models.TextChoices):
+    WITHIN = "within", _("within tolerance")
+    WARNING = "warning", _("warning")
+    BREACH = "breach", _("breach")
+
+
+class ComplianceReport(models.Model):
+    """The dated result of one compliance check of one fund. One per fund and as-of date; a rerun updates it.
+
+    The policy in force (threshold, warning level, basis) is copied in, so an old report still reads
+    the way it was decided after the fund's policy changes.
+    """
+
+    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="reports", verbose_name=_("fund"))
+    as_of = models.DateField(_("as of"))
+    investment_count = models.PositiveIntegerField(_("investments"))
+    qualifying_count = models.PositiveIntegerField(_("qualifying investments"))
+    failed_count = models.PositiveIntegerField(_("failed qualifying investments"))
+    unqualified_failed_count = models.PositiveIntegerField(
+        _("failed investments that did not meet the standards"), default=0
+    )
+    qualifying_principal = models.DecimalField(_("qualifying principal (yuan)"), **MONEY)
+    qualifying_loss = models.DecimalField(_("losses on failed qualifying investments (yuan)"), **MONEY)
+    rate_by_count = models.DecimalField(_("failure rate by count (%)"), **PERCENT)
+    rate_by_amount = models.DecimalField(_("failure rate by amount (%)"), **PERCENT)
+    governing_basis = models.CharField(_("governing basis"), max_length=6, choices=GoverningBasis.choices)
+    tolerance_threshold = models.DecimalField(_("threshold (%)"), **PERCENT)
+    warning_level = models.DecimalField(_("warning level (%)"), **PERCENT)
+    verdict = models.CharField(_("verdict"), max_length=8, choices=Verdict.choices)
+    computed_at = models.DateTimeField(_("computed at"))
+    computed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("run by"),
+        help_text=_("Empty when the scheduler ran the check."),
+    )
+
+    class Meta:
+        verbose_name = _("compliance report")
+        verbose_name_plural = _("compliance reports")
+        ordering = ["fund", "-as_of"]
+        constraints = [
+            models.UniqueConstraint(fields=["fund", "as_of"], name="report_one_per_fund_and_date"),
+            models.CheckConstraint(
+                condition=Q(failed_count__lte=F("qualifying_count")), name="report_failed_le_qualifying"
+            ),
+            models.CheckConstraint(
+                condition=Q(qualifying_count__lte=F("investment_count")), name="report_qualifying_le_investments"
+            ),
+            models.CheckConstraint(
+                condition=Q(qualifying_loss__gte=0) & Q(qualifying_loss__lte=F("qualifying_principal")),
+                name="report_loss_within_principal",
+            ),
+            models.CheckConstraint(
+                condition=Q(rate_by_count__gte=0) & Q(rate_by_count__lte=100), name="report_rate_by_count_0_100"
+            ),
+            models.CheckConstraint(
+                condition=Q(rate_by_amount__gte=0) & Q(rate_by_amount__lte=100), name="report_rate_by_amount_0_100"
+            ),
+            models.CheckConstraint(
+                condition=Q(verdict__in=["within", "warning", "breach"]), name="report_verdict_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fund} @ {self.as_of:%Y-%m-%d}: {self.get_verdict_display()}"
+
+    @property
+    def governing_rate(self) -> Decimal:
+        return self.rate_by_amount if self.governing_basis == GoverningBasis.AMOUNT else self.rate_by_count
+
+
+class ExemptionDetermination(models.Model):
+    """The determination, from one report, on whether one party of a failed investment is exempt from accountability.
+
+    The compliance check records a determination (exempt) for every party of every failed qualifying
+    investment when the fund is within tolerance, and none otherwise: above the threshold, or for a
+    project that did not meet the standards, exemption is a matter for people, not for the scheduler.
+    A party is determined once, by the first report that grants it; a rerun of that report revises
+    it, and withdraws it if the rule no longer allows it.
+    """
+
+    report = models.ForeignKey(
+        ComplianceReport, on_delete=models.CASCADE, related_name="exemptions", verbose_name=_("compliance report")
+    )
+    investment = models.ForeignKey(
+        Investment, on_delete=models.PROTECT, related_name="exemptions", verbose_name=_("failed investment")
+    )
+    party = models.ForeignKey(
+        InvestmentParty, on_delete=models.PROTECT, related_name="exemptions", verbose_name=_("accountable party")
+    )
+    exempt = models.BooleanField(_("exempt from accountability"), default=True)
+    reason = models.TextField(_("reason"))
+    determined_at = models.DateTimeField(_("determined at"))
+
+    class Meta:
+        verbose_name = _("exemption determination")
+        verbose_name_plural = _("exemption determinations")
+        ordering = ["report", "investment", "party"]
+        constraints = [
+            models.UniqueConstraint(fields=["party"], name="exemption_one_per_party"),
+            models.CheckConstraint(condition=~Q(reason=""), name="exemption_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        status = _("exempt") if self.exempt else _("not exempt")
+        return f"{self.party}: {status}"

@@ -1,3 +1,12 @@
+from django.urls import path
+
+from tolerance import views
+
 app_name = "tolerance"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("funds/", views.fund_list, name="fund_list"),
+    path("funds/check/", views.fund_check_run_all, name="fund_check_run_all"),
+    path("funds/<int:fund_id>/", views.fund_dashboard, name="fund_dashboard"),
+    path("funds/<int:fund_id>/check/", views.fund_check_run, name="fund_check_run"),
+]

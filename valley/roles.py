@@ -94,7 +94,13 @@ ROLES: dict[str, Role] = {
             _("Portfolio manager"),
             _("Keeps the equity-investment portfolio and acts on compliance alerts."),
             True,
-            [*_READ_ALL, "tolerance.add_*", "tolerance.change_*"],
+            [
+                *_READ_ALL,
+                "tolerance.add_*",
+                "tolerance.change_*",
+                "tolerance.delete_investmentparty",
+                "tolerance.delete_investmentdocument",
+            ],
         ),
         Role(
             APPLICANT,

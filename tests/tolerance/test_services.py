@@ -1,0 +1,225 @@
+"""The compliance check: the 80% boundary, the standards, the governing basis, idempotency, alerts, query count."""
+
+import datetime
+from decimal import Decimal
+
+from tests.factories import FundFactory, InvestmentFactory
+from tolerance.models import ComplianceReport, ExemptionDetermination, GoverningBasis, Investment, Verdict
+from tolerance.services import compliance_check_run, failure_rate, verdict_for
+from valley import roles
+
+AS_OF = datetime.date(2026, 6, 30)
+
+
+def portfolio(fund, *, active=0, failed=0, principal="1000000.00", **failed_fields):
+    for _ in range(active):
+        InvestmentFactory(fund=fund, principal=Decimal(principal))
+    for _ in range(failed):
+        InvestmentFactory(fund=fund, failed=True, principal=Decimal(principal), **failed_fields)
+
+
+def test_failure_rate_rounds_up_to_the_next_hundredth():
+    assert failure_rate(part=4, whole=5) == Decimal("80.00")
+    assert failure_rate(part=2, whole=3) == Decimal("66.67")
+    assert failure_rate(part=1, whole=3) == Decimal("33.34")  # up, never hiding a rate above a line
+    assert failure_rate(part=Decimal("800000.01"), whole=Decimal("1000000.00")) == Decimal("80.01")
+    assert failure_rate(part=0, whole=0) == Decimal("0.00")
+
+
+def test_verdict_boundaries():
+    t, w = Decimal("80.00"), Decimal("70.00")
+    assert verdict_for(rate=Decimal("80.00"), threshold=t, warning_level=w) == Verdict.WARNING
+    assert verdict_for(rate=Decimal("80.01"), threshold=t, warning_level=w) == Verdict.BREACH
+    assert verdict_for(rate=Decimal("70.00"), threshold=t, warning_level=w) == Verdict.WARNING
+    assert verdict_for(rate=Decimal("69.99"), threshold=t, warning_level=w) == Verdict.WITHIN
+
+
+def test_exactly_80_percent_by_count_is_within_tolerance_and_exemptions_are_recorded(db):
+    fund = FundFactory()
+    portfolio(fund, active=1, failed=4)
+
+    report = compliance_check_run(fund=fund, as_of=AS_OF)
+
+    assert report.rate_by_count == Decimal("80.00")
+    assert report.verdict == Verdict.WARNING  # within tolerance, and past the 70% warning level
+    assert report.verdict != Verdict.BREACH
+    exemptions = ExemptionDetermination.objects.filter(report=report)
+    assert exemptions.count() == 4 * 5  # five parties of each of the four failed projects
+    assert all(e.exempt and "80.00" in e.reason for e in exemptions)
+    assert set(exemptions.values_list("investment__state", flat=True)) == {Investment.State.FAILED}
+
+
+def test_exactly_80_percent_by_amount_is_within_and_80_01_is_a_breach_with_no_exemptions(db):
+    within = FundFactory(governing_basis=GoverningBasis.AMOUNT)
+    portfolio(within, active=1, principal="2000.00")
+    portfolio(within, failed=1, principal="8000.00")  # loss 8,000 of 10,000 = 80.00%
+    report = compliance_check_run(fund=within, as_of=AS_OF)
+    assert (report.rate_by_amount, report.verdict) == (Decimal("80.00"), Verdict.WARNING)
+    assert report.exemptions.count() == 5
+
+    breach = FundFactory(governing_basis=GoverningBasis.AMOUNT)
+    portfolio(breach, active=1, principal="1999.00")
+    portfolio(breach, failed=1, principal="8001.00")  # loss 8,001 of 10,000 = 80.01%
+    report = compliance_check_run(fund=breach, as_of=AS_OF)
+    assert (report.rate_by_amount, report.verdict) == (Decimal("80.01"), Verdict.BREACH)
+    assert report.exemptions.count() == 0
+    assert not ExemptionDetermination.objects.filter(investment__fund=breach).exists()
+
+
+def test_a_rate_a_hair_above_80_percent_is_a_breach_not_rounded_down_to_80(db):
+    fund = FundFactory(governing_basis=GoverningBasis.AMOUNT)
+    portfolio(fund, active=1, principal="199999.99")
+    portfolio(fund, failed=1, principal="800000.01")  # 80.000001%
+    report = compliance_check_run(fund=fund, as_of=AS_OF)
+    assert (report.rate_by_amount, report.verdict) == (Decimal("80.01"), Verdict.BREACH)
+    assert report.exemptions.count() == 0
+
+
+def test_a_failed_project_whose_checklist_is_incomplete_is_never_exempt(db):
+    fund = FundFactory()
+    portfolio(fund, active=8, failed=1)
+    gap = InvestmentFactory(fund=fund, failed=True, checklist={"no_conflict": False})
+    missing = InvestmentFactory(fund=fund, failed=True, checklist=False)
+
+    report = compliance_check_run(fund=fund, as_of=AS_OF)
+
+    assert report.qualifying_count == 9 and report.failed_count == 1
+    assert report.unqualified_failed_count == 2
+    assert report.rate_by_count == Decimal("11.12")
+    assert report.verdict == Verdict.WITHIN
+    assert report.exemptions.count() == 5
+    assert not ExemptionDetermination.objects.filter(investment__in=[gap, missing]).exists()
+
+
+def test_when_count_and_amount_disagree_the_funds_basis_decides(db):
+    def crafted(basis):
+        # 1 of 5 failed by count (20%), but it was the big one: 9,000 of 13,000 lost (69.24% by amount)
+        fund = FundFactory(governing_basis=basis, tolerance_threshold=Decimal("50.00"), warning_level=Decimal("40.00"))
+        portfolio(fund, active=4, principal="1000.00")
+        portfolio(fund, failed=1, principal="9000.00")
+        return compliance_check_run(fund=fund, as_of=AS_OF)
+
+    by_count = crafted(GoverningBasis.COUNT)
+    by_amount = crafted(GoverningBasis.AMOUNT)
+    for report in (by_count, by_amount):
+        assert (report.rate_by_count, report.rate_by_amount) == (Decimal("20.00"), Decimal("69.24"))
+    assert by_count.verdict == Verdict.WITHIN and by_count.exemptions.count() == 5
+    assert by_amount.verdict == Verdict.BREACH and by_amount.exemptions.count() == 0
+
+
+def test_loss_is_principal_minus_what_was_recovered(db):
+    fund = FundFactory(governing_basis=GoverningBasis.AMOUNT)
+    portfolio(fund, active=1, principal="5000.00")
+    portfolio(fund, failed=1, principal="5000.00", recovered=Decimal("1000.00"))
+    report = compliance_check_run(fund=fund, as_of=AS_OF)
+    assert report.qualifying_loss == Decimal("4000.00")
+    assert report.rate_by_amount == Decimal("40.00")
+
+
+def test_the_as_of_date_decides_what_has_been_invested_and_what_has_failed(db):
+    fund = FundFactory()
+    InvestmentFactory(fund=fund, invested_on=datetime.date(2024, 1, 1))
+    InvestmentFactory(
+        fund=fund, failed=True, invested_on=datetime.date(2024, 1, 1), failed_on=datetime.date(2025, 1, 1)
+    )
+    InvestmentFactory(fund=fund, invested_on=datetime.date(2025, 6, 1))
+
+    early = compliance_check_run(fund=fund, as_of=datetime.date(2024, 12, 31))
+    assert (early.investment_count, early.failed_count, early.rate_by_count) == (2, 0, Decimal("0.00"))
+    late = compliance_check_run(fund=fund, as_of=datetime.date(2025, 12, 31))
+    assert (late.investment_count, late.failed_count, late.rate_by_count) == (3, 1, Decimal("33.34"))
+
+
+def test_running_twice_for_the_same_fund_and_date_leaves_one_report_and_the_same_exemptions(db):
+    fund = FundFactory()
+    portfolio(fund, active=3, failed=1)
+    first = compliance_check_run(fund=fund, as_of=AS_OF)
+    second = compliance_check_run(fund=fund, as_of=AS_OF)
+    assert first.pk == second.pk
+    assert ComplianceReport.objects.filter(fund=fund).count() == 1
+    assert ExemptionDetermination.objects.filter(report__fund=fund).count() == 5
+
+
+def test_a_rerun_after_the_portfolio_changes_updates_the_report_and_withdraws_exemptions(db):
+    fund = FundFactory()
+    portfolio(fund, active=1, failed=1)
+    assert compliance_check_run(fund=fund, as_of=AS_OF).exemptions.count() == 5
+    InvestmentFactory(fund=fund, failed=True)
+    InvestmentFactory(fund=fund, failed=True)  # 3 of 4 failed: 75% warning
+    InvestmentFactory(fund=fund, failed=True)  # 4 of 5: 80% still within
+    InvestmentFactory(fund=fund, failed=True)  # 5 of 6: 83.34% breach
+    report = compliance_check_run(fund=fund, as_of=AS_OF)
+    assert report.verdict == Verdict.BREACH
+    assert ComplianceReport.objects.filter(fund=fund).count() == 1
+    assert ExemptionDetermination.objects.filter(report__fund=fund).count() == 0
+
+
+def test_warnings_and_breaches_mail_portfolio_managers_once(
+    db, make_user, mailoutbox, django_capture_on_commit_callbacks, settings
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    from valley.celery import app
+
+    app.conf.task_always_eager = True
+    try:
+        manager = make_user(roles.PORTFOLIO_MANAGER, email="pm@example.cn")
+        make_user(roles.PROVINCIAL_STAFF, email="someone-else@example.cn")
+        fund = FundFactory(name_en="Breach Fund")
+        portfolio(fund, active=1, failed=5)
+        with django_capture_on_commit_callbacks(execute=True):
+            compliance_check_run(fund=fund, as_of=AS_OF)
+        with django_capture_on_commit_callbacks(execute=True):
+            compliance_check_run(fund=fund, as_of=AS_OF)  # same outcome: no second mail
+        with django_capture_on_commit_callbacks(execute=True):
+            compliance_check_run(fund=fund, as_of=AS_OF + datetime.timedelta(days=1))  # a quiet night: none
+        InvestmentFactory(fund=fund, failed=True)  # a new failure: a new alert
+        with django_capture_on_commit_callbacks(execute=True):
+            compliance_check_run(fund=fund, as_of=AS_OF + datetime.timedelta(days=2))
+    finally:
+        app.conf.task_always_eager = False
+    assert len(mailoutbox) == 2
+    assert mailoutbox[0].to == [manager.email]
+    assert "83.34" in mailoutbox[0].body
+    assert "85.72" in mailoutbox[1].body
+
+
+def test_within_tolerance_with_every_project_qualifying_sends_no_mail(
+    db, make_user, django_capture_on_commit_callbacks
+):
+    make_user(roles.PORTFOLIO_MANAGER)
+    fund = FundFactory()
+    portfolio(fund, active=9, failed=1)
+    with django_capture_on_commit_callbacks() as callbacks:
+        compliance_check_run(fund=fund, as_of=AS_OF)
+    assert callbacks == []
+
+
+def test_the_check_runs_the_same_number_of_queries_for_10_or_200_investments(db, django_assert_max_num_queries):
+    small, large = FundFactory(), FundFactory()
+    portfolio(small, active=8, failed=2)
+    portfolio(large, active=150, failed=50)
+    with django_assert_max_num_queries(20) as counted:
+        compliance_check_run(fund=small, as_of=AS_OF)
+    with django_assert_max_num_queries(len(counted.captured_queries)):
+        report = compliance_check_run(fund=large, as_of=AS_OF)
+    assert report.exemptions.count() == 50 * 5
+
+
+def test_each_party_is_determined_once_by_the_first_report_that_grants_it(db):
+    fund = FundFactory()
+    portfolio(fund, active=3, failed=1)
+    first = compliance_check_run(fund=fund, as_of=datetime.date(2025, 12, 31))
+    later = compliance_check_run(fund=fund, as_of=AS_OF)
+    assert (first.exemptions_recorded, later.exemptions_recorded) == (5, 0)
+    assert set(ExemptionDetermination.objects.values_list("report", flat=True)) == {first.pk}
+
+
+def test_a_rerun_withdraws_the_exemption_of_a_project_whose_checklist_was_reopened(db):
+    fund = FundFactory()
+    portfolio(fund, active=3)
+    failed = InvestmentFactory(fund=fund, failed=True)
+    compliance_check_run(fund=fund, as_of=AS_OF)
+    Investment.objects.filter(pk=failed.pk).update(no_fraud=False, no_fraud_evidence="", no_fraud_confirmed_by=None)
+    report = compliance_check_run(fund=fund, as_of=AS_OF)
+    assert report.unqualified_failed_count == 1
+    assert not ExemptionDetermination.objects.exists()

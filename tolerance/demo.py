@@ -1,0 +1,211 @@
+"""Demo data for the tolerance app: three funds investing in the demo startups, one well within the
+tolerance, one in warning and one in breach, each with four half-yearly compliance reports.
+
+Idempotent: funds are found by English name, investments by (fund, startup), parties by their
+names, and the reports by (fund, as-of date), so running it again changes no counts.
+"""
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from teams.models import Entity
+from tolerance.models import STANDARDS, Fund, GoverningBasis, Investment, InvestmentParty
+from tolerance.services import compliance_check_run
+from valley.models import User
+
+REPORT_DATES = [
+    datetime.date(2024, 12, 31),
+    datetime.date(2025, 6, 30),
+    datetime.date(2025, 12, 31),
+    datetime.date(2026, 6, 30),
+]
+
+EVIDENCE = {
+    "decision_procedure": "投资决策委员会会议纪要及表决记录",
+    "due_diligence": "尽职调查报告（法律、财务、技术）已归档",
+    "risks_disclosed": "投资风险提示书已由决策机构签收",
+    "no_conflict": "相关人员利益冲突申报表及无利益输送承诺书",
+    "no_fraud": "审计及纪检部门核查意见：未发现弄虚作假",
+}
+
+PRACTITIONERS = ["王建国", "李海燕", "张志强", "刘芳", "陈晓东", "杨帆", "赵磊", "黄静"]
+REPRESENTATIVES = ["孙立新", "周敏", "吴海涛", "郑丽娟"]
+
+
+@dataclass(frozen=True)
+class DemoInvestment:
+    startup: int  # index into the demo startups ordered by English name
+    invested_on: datetime.date
+    principal: str
+    stake: str
+    state: str = Investment.State.ACTIVE
+    recovered: str = "0.00"
+    failure_kind: str = ""
+    failed_on: datetime.date | None = None
+    gaps: tuple[str, ...] = ()  # standards not (yet) met
+
+
+def d(text: str) -> datetime.date:
+    return datetime.date.fromisoformat(text)
+
+
+FAILED, EXITED = Investment.State.FAILED, Investment.State.EXITED
+K = Investment.FailureKind
+
+FUNDS = [
+    {
+        "name_zh": "山西省天使投资基金",
+        "name_en": "Shanxi Provincial Angel Investment Fund",
+        "manager": "山西省创新投资管理有限公司",
+        "entrusted_institution": "山西省科技成果转化服务中心",
+        "size": "500000000.00",
+        "governing_basis": GoverningBasis.COUNT,
+        "decision_body": "山西省天使投资基金投资决策委员会",
+        "investments": [
+            DemoInvestment(0, d("2024-02-20"), "3000000.00", "12.00"),
+            DemoInvestment(1, d("2024-03-15"), "2000000.00", "8.50"),
+            DemoInvestment(
+                2, d("2024-04-10"), "2500000.00", "10.00", FAILED, "400000.00", K.LIQUIDATED, d("2025-03-18")
+            ),
+            DemoInvestment(3, d("2024-05-08"), "1500000.00", "6.00"),
+            DemoInvestment(4, d("2024-06-12"), "3000000.00", "15.00", EXITED, "5200000.00"),
+            DemoInvestment(5, d("2024-07-01"), "2000000.00", "9.00"),
+            DemoInvestment(6, d("2024-08-19"), "1800000.00", "7.50", FAILED, "0.00", K.DEREGISTERED, d("2025-11-05")),
+            DemoInvestment(7, d("2024-09-09"), "2200000.00", "11.00"),
+            DemoInvestment(8, d("2024-10-21"), "2600000.00", "10.00"),
+            DemoInvestment(9, d("2024-11-28"), "1200000.00", "5.00", gaps=("due_diligence",)),
+        ],
+    },
+    {
+        "name_zh": "山西省科技成果转化引导基金",
+        "name_en": "Shanxi Achievement Transformation Guidance Fund",
+        "manager": "山西省科技投资集团有限公司",
+        "entrusted_institution": "山西转型综改示范区投资管理有限公司",
+        "size": "300000000.00",
+        "governing_basis": GoverningBasis.COUNT,
+        "decision_body": "山西省科技成果转化引导基金理事会",
+        "investments": [
+            DemoInvestment(
+                10, d("2024-01-18"), "5000000.00", "18.00", FAILED, "600000.00", K.BANKRUPT, d("2024-11-30")
+            ),
+            DemoInvestment(11, d("2024-02-26"), "4000000.00", "15.00", FAILED, "0.00", K.WRITTEN_OFF, d("2025-02-14")),
+            DemoInvestment(
+                12, d("2024-03-30"), "3500000.00", "12.00", FAILED, "350000.00", K.LIQUIDATED, d("2025-05-20")
+            ),
+            DemoInvestment(13, d("2024-05-06"), "3000000.00", "10.00"),
+            DemoInvestment(14, d("2024-06-17"), "4500000.00", "16.00", FAILED, "0.00", K.DEREGISTERED, d("2025-10-09")),
+            DemoInvestment(15, d("2024-07-22"), "2500000.00", "9.00", EXITED, "3100000.00"),
+            DemoInvestment(
+                16, d("2024-09-03"), "3000000.00", "11.00", FAILED, "200000.00", K.BANKRUPT, d("2026-03-12")
+            ),
+            # Failed, but the conflict-of-interest declaration was never cleared: outside the tolerance.
+            DemoInvestment(
+                17,
+                d("2024-10-15"),
+                "2000000.00",
+                "8.00",
+                FAILED,
+                "0.00",
+                K.WRITTEN_OFF,
+                d("2025-09-01"),
+                gaps=("no_conflict",),
+            ),
+        ],
+    },
+    {
+        "name_zh": "晋创谷创业投资基金",
+        "name_en": "Jinchuanggu Venture Capital Fund",
+        "manager": "晋创谷创业投资管理有限公司",
+        "entrusted_institution": "山西省中小企业创业投资服务中心",
+        "size": "200000000.00",
+        "governing_basis": GoverningBasis.AMOUNT,
+        "decision_body": "晋创谷创业投资基金投资决策委员会",
+        "investments": [
+            DemoInvestment(
+                18, d("2024-02-05"), "8000000.00", "20.00", FAILED, "500000.00", K.BANKRUPT, d("2025-04-22")
+            ),
+            DemoInvestment(19, d("2024-03-12"), "6000000.00", "18.00", FAILED, "0.00", K.LIQUIDATED, d("2025-12-01")),
+            DemoInvestment(
+                20, d("2024-04-25"), "5000000.00", "15.00", FAILED, "300000.00", K.WRITTEN_OFF, d("2026-05-15")
+            ),
+            DemoInvestment(21, d("2024-06-03"), "1000000.00", "5.00"),
+            DemoInvestment(22, d("2024-07-29"), "1500000.00", "6.00"),
+            DemoInvestment(23, d("2024-09-16"), "500000.00", "3.00", EXITED, "2000000.00"),
+        ],
+    },
+]
+
+
+def _checklist_fields(gaps: tuple[str, ...], confirmer: User | None) -> dict:
+    fields = {}
+    for code, _label in STANDARDS:
+        met = code not in gaps and confirmer is not None
+        fields[code] = met
+        fields[f"{code}_evidence"] = EVIDENCE[code] if met else ""
+        fields[f"{code}_confirmed_by"] = confirmer if met else None
+    return fields
+
+
+def _parties(fund_spec: dict, spec: DemoInvestment, index: int) -> list[tuple[str, str, str, str]]:
+    """(role, organisation, person, position) of the five accountable parties."""
+    R = InvestmentParty.Role
+    return [
+        (R.DECISION_BODY, fund_spec["decision_body"], "", ""),
+        (R.SUPERVISORY_DEPARTMENT, "山西省科学技术厅", "", "成果转化与区域创新处"),
+        (R.INVESTMENT_REPRESENTATIVE, fund_spec["manager"], REPRESENTATIVES[index % len(REPRESENTATIVES)], "投资代表"),
+        (R.ENTRUSTED_INSTITUTION, fund_spec["entrusted_institution"], "", ""),
+        (R.PRACTITIONER, fund_spec["manager"], PRACTITIONERS[(spec.startup + index) % len(PRACTITIONERS)], "投资经理"),
+    ]
+
+
+def seed(log) -> None:
+    startups = list(Entity.objects.filter(kind=Entity.Kind.STARTUP).order_by("name_en"))
+    needed = 1 + max(spec.startup for fund in FUNDS for spec in fund["investments"])
+    if len(startups) < needed:
+        log(f"tolerance: skipped, the demo needs {needed} startups and there are {len(startups)}")
+        return
+    confirmer = User.objects.filter(email__startswith="portfolio@").first()
+
+    for fund_spec in FUNDS:
+        fund, _created = Fund.objects.update_or_create(
+            name_en=fund_spec["name_en"],
+            defaults={
+                "name_zh": fund_spec["name_zh"],
+                "manager": fund_spec["manager"],
+                "entrusted_institution": fund_spec["entrusted_institution"],
+                "size": Decimal(fund_spec["size"]),
+                "governing_basis": fund_spec["governing_basis"],
+                "tolerance_threshold": Decimal("80.00"),
+                "warning_level": Decimal("70.00"),
+            },
+        )
+        for index, spec in enumerate(fund_spec["investments"]):
+            investment, _created = Investment.objects.update_or_create(
+                fund=fund,
+                startup=startups[spec.startup],
+                defaults={
+                    "invested_on": spec.invested_on,
+                    "principal": Decimal(spec.principal),
+                    "stake": Decimal(spec.stake),
+                    "state": spec.state,
+                    "recovered": Decimal(spec.recovered),
+                    "failure_kind": spec.failure_kind,
+                    "failed_on": spec.failed_on,
+                    **_checklist_fields(spec.gaps, confirmer),
+                },
+            )
+            for role, organisation, person, position in _parties(fund_spec, spec, index):
+                InvestmentParty.objects.update_or_create(
+                    investment=investment,
+                    role=role,
+                    organisation=organisation,
+                    person=person,
+                    defaults={"position": position},
+                )
+        for as_of in REPORT_DATES:
+            report = compliance_check_run(fund=fund, as_of=as_of)
+        log(
+            f"tolerance: {fund.name_en}: {len(fund_spec['investments'])} investments, as of {report.as_of} "
+            f"{report.verdict} (by count {report.rate_by_count}%, by amount {report.rate_by_amount}%)"
+        )

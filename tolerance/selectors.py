@@ -1,0 +1,320 @@
+"""Reads for the portfolio: compliance figures, the fund list, a fund's dashboard, alerts.
+
+Every function runs a fixed number of queries whatever the number of investments; the cost is
+stated in each docstring.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import (
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+
+from tolerance.models import (
+    ComplianceReport,
+    ExemptionDetermination,
+    Fund,
+    Investment,
+    InvestmentParty,
+    Verdict,
+)
+from valley import roles
+
+ZERO = Decimal("0.00")
+CHART_REPORTS = 120  # the most recent reports drawn in a fund's chart
+
+
+def user_can_view_portfolio(user) -> bool:
+    """Staff and auditors read the portfolio; applicants never do."""
+    return roles.is_staff_member(user) or roles.is_auditor(user)
+
+
+def user_can_run_checks(user) -> bool:
+    """Any staff member may run a check now (it only applies the rule); auditors only read."""
+    return roles.is_staff_member(user)
+
+
+def portfolio_manager_emails() -> list[str]:
+    """Addresses of active portfolio managers, who receive compliance alerts. One query."""
+    from valley.models import User
+
+    return list(
+        User.objects.filter(groups__name=roles.PORTFOLIO_MANAGER, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+        .distinct()
+        .order_by("email")
+    )
+
+
+@dataclass(frozen=True)
+class ComplianceFigures:
+    investment_count: int
+    qualifying_count: int
+    failed_count: int
+    unqualified_failed_count: int
+    qualifying_principal: Decimal
+    qualifying_loss: Decimal
+
+
+def _failed_by(as_of: datetime.date, prefix: str = "") -> Q:
+    return Q(**{f"{prefix}state": Investment.State.FAILED, f"{prefix}failed_on__lte": as_of})
+
+
+def fund_compliance_figures(*, fund_id: int, as_of: datetime.date) -> ComplianceFigures:
+    """Counts and amounts of one fund's portfolio as of a date, aggregated by the database in ONE query.
+
+    In scope: investments made on or before `as_of`. Failed: failed on or before `as_of` (a later
+    failure does not count yet). Qualifying: all five standards met (the generated meets_standards column).
+    Loss of a failed investment = principal - recovered.
+    """
+    qualifying = Q(meets_standards=True)
+    failed = _failed_by(as_of)
+    money = DecimalField(max_digits=16, decimal_places=2)
+    figures = Investment.objects.filter(fund_id=fund_id, invested_on__lte=as_of).aggregate(
+        investment_count=Count("pk"),
+        qualifying_count=Count("pk", filter=qualifying),
+        failed_count=Count("pk", filter=qualifying & failed),
+        all_failed_count=Count("pk", filter=failed),
+        qualifying_principal=Coalesce(Sum("principal", filter=qualifying), Value(ZERO), output_field=money),
+        qualifying_loss=Coalesce(
+            Sum(ExpressionWrapper(F("principal") - F("recovered"), output_field=money), filter=qualifying & failed),
+            Value(ZERO),
+            output_field=money,
+        ),
+    )
+    return ComplianceFigures(
+        investment_count=figures["investment_count"],
+        qualifying_count=figures["qualifying_count"],
+        failed_count=figures["failed_count"],
+        unqualified_failed_count=figures["all_failed_count"] - figures["failed_count"],
+        qualifying_principal=Decimal(figures["qualifying_principal"]),
+        qualifying_loss=Decimal(figures["qualifying_loss"]),
+    )
+
+
+def exemptible_parties(*, fund_id: int, as_of: datetime.date) -> QuerySet:
+    """Parties of the fund's failed qualifying investments as of a date (lazy: the check uses it inside SQL)."""
+    return InvestmentParty.objects.filter(
+        Q(investment__fund_id=fund_id, investment__invested_on__lte=as_of, investment__meets_standards=True)
+        & _failed_by(as_of, "investment__")
+    )
+
+
+def _latest_report(field_name: str):
+    return Subquery(ComplianceReport.objects.filter(fund=OuterRef("pk")).order_by("-as_of").values(field_name)[:1])
+
+
+def fund_list() -> QuerySet:
+    """Funds with their investment count and their latest report's date, rates and verdict. One query."""
+    investments = (
+        Investment.objects.filter(fund=OuterRef("pk")).order_by().values("fund").annotate(n=Count("pk")).values("n")
+    )
+    return Fund.objects.annotate(
+        investment_total=Coalesce(Subquery(investments, output_field=IntegerField()), Value(0)),
+        latest_as_of=_latest_report("as_of"),
+        latest_verdict=_latest_report("verdict"),
+        latest_rate_by_count=_latest_report("rate_by_count"),
+        latest_rate_by_amount=_latest_report("rate_by_amount"),
+    ).order_by("name_zh")
+
+
+def fund_alerts() -> list[ComplianceReport]:
+    """The latest report of every fund whose latest report is a warning or a breach, or names failed
+    projects that did not meet the standards. One query."""
+    latest = ComplianceReport.objects.filter(fund=OuterRef("fund")).order_by("-as_of").values("pk")[:1]
+    return list(
+        ComplianceReport.objects.filter(pk=Subquery(latest))
+        .filter(~Q(verdict=Verdict.WITHIN) | Q(unqualified_failed_count__gt=0))
+        .select_related("fund")
+        .order_by("fund__name_zh")
+    )
+
+
+@dataclass
+class ChartPoint:
+    as_of: datetime.date
+    rate_by_count: Decimal
+    rate_by_amount: Decimal
+    verdict: str
+    x: float
+    y_count: float
+    y_amount: float
+
+
+@dataclass
+class RateChart:
+    """Geometry for the failure-rate chart, drawn by the template as inline SVG (no script)."""
+
+    width: int = 640
+    height: int = 260
+    left: int = 48
+    right: int = 16
+    top: int = 16
+    bottom: int = 40
+    threshold: Decimal = Decimal("80.00")
+    warning_level: Decimal = Decimal("70.00")
+    points: list[ChartPoint] = field(default_factory=list)
+
+    @property
+    def plot_width(self) -> int:
+        return self.width - self.left - self.right
+
+    @property
+    def plot_height(self) -> int:
+        return self.height - self.top - self.bottom
+
+    @property
+    def baseline(self) -> int:
+        return self.top + self.plot_height
+
+    @property
+    def x_end(self) -> int:
+        return self.left + self.plot_width
+
+    def y(self, rate: Decimal) -> float:
+        return round(self.top + self.plot_height * (1 - float(rate) / 100), 1)
+
+    @property
+    def threshold_y(self) -> float:
+        return self.y(self.threshold)
+
+    @property
+    def warning_y(self) -> float:
+        return self.y(self.warning_level)
+
+    @property
+    def ticks(self) -> list[tuple[int, float]]:
+        return [(value, self.y(Decimal(value))) for value in range(0, 101, 20)]
+
+    @property
+    def count_polyline(self) -> str:
+        return " ".join(f"{p.x},{p.y_count}" for p in self.points)
+
+    @property
+    def amount_polyline(self) -> str:
+        return " ".join(f"{p.x},{p.y_amount}" for p in self.points)
+
+    @property
+    def labelled_points(self) -> list[ChartPoint]:
+        """Date labels under the axis: at most about eight, always the first and the last."""
+        step = max(1, -(-len(self.points) // 8))
+        return [p for i, p in enumerate(self.points) if i % step == 0 or i == len(self.points) - 1]
+
+
+def rate_chart(*, fund: Fund, reports: list[ComplianceReport]) -> RateChart:
+    """Place reports (oldest first) on the chart; evenly spaced, one point per report. No queries."""
+    chart = RateChart(threshold=fund.tolerance_threshold, warning_level=fund.warning_level)
+    count = len(reports)
+    for index, report in enumerate(reports):
+        x = chart.left + (chart.plot_width * (index / (count - 1)) if count > 1 else chart.plot_width / 2)
+        chart.points.append(
+            ChartPoint(
+                as_of=report.as_of,
+                rate_by_count=report.rate_by_count,
+                rate_by_amount=report.rate_by_amount,
+                verdict=report.verdict,
+                x=round(x, 1),
+                y_count=chart.y(report.rate_by_count),
+                y_amount=chart.y(report.rate_by_amount),
+            )
+        )
+    return chart
+
+
+@dataclass
+class FundDashboard:
+    fund: Fund
+    reports: list[ComplianceReport]
+    latest: ComplianceReport | None
+    chart: RateChart
+    failed: list[Investment]
+    failed_total: int
+    gaps: list[Investment]
+    gap_total: int
+
+
+LIST_ROWS = 200  # failed projects and checklist gaps listed on the page (the most recent); totals always shown
+
+
+def fund_dashboard(*, fund_id: int) -> FundDashboard:
+    """Everything the fund page shows, in at most six queries whatever the number of investments or reports.
+
+    Raises Fund.DoesNotExist for an unknown id.
+    """
+    fund = Fund.objects.get(pk=fund_id)
+    reports = list(reversed(ComplianceReport.objects.filter(fund=fund).order_by("-as_of")[:CHART_REPORTS]))
+    latest = reports[-1] if reports else None
+
+    exempt_parties = (
+        ExemptionDetermination.objects.filter(investment=OuterRef("pk"), exempt=True)
+        .order_by()
+        .values("investment")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    party_count = (
+        InvestmentParty.objects.filter(investment=OuterRef("pk"))
+        .order_by()
+        .values("investment")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    all_failed = Investment.objects.filter(fund=fund, state=Investment.State.FAILED)
+    failed = list(
+        all_failed.select_related("startup")
+        .annotate(
+            exempt_parties=Coalesce(Subquery(exempt_parties, output_field=IntegerField()), Value(0)),
+            party_total=Coalesce(Subquery(party_count, output_field=IntegerField()), Value(0)),
+        )
+        .order_by("-failed_on", "pk")[:LIST_ROWS]
+    )
+    failed_total = len(failed) if len(failed) < LIST_ROWS else all_failed.count()
+    for investment in failed:
+        investment.exemption_status = _exemption_status(investment, latest)
+
+    incomplete = Investment.objects.filter(fund=fund, meets_standards=False)
+    gaps = list(incomplete.select_related("startup").order_by("-invested_on", "pk")[:LIST_ROWS])
+    gap_total = len(gaps) if len(gaps) < LIST_ROWS else incomplete.count()
+    return FundDashboard(
+        fund=fund,
+        reports=reports,
+        latest=latest,
+        chart=rate_chart(fund=fund, reports=reports),
+        failed=failed,
+        failed_total=failed_total,
+        gaps=gaps,
+        gap_total=gap_total,
+    )
+
+
+class ExemptionStatus:
+    EXEMPT = "exempt"
+    STANDARDS_NOT_MET = "standards_not_met"
+    ABOVE_TOLERANCE = "above_tolerance"
+    NOT_CHECKED = "not_checked"
+
+
+def _exemption_status(investment: Investment, latest: ComplianceReport | None) -> str:
+    if not investment.meets_standards:
+        return ExemptionStatus.STANDARDS_NOT_MET
+    if investment.exempt_parties:
+        return ExemptionStatus.EXEMPT
+    if latest is None or investment.failed_on > latest.as_of:
+        return ExemptionStatus.NOT_CHECKED
+    if latest.verdict == Verdict.BREACH:
+        return ExemptionStatus.ABOVE_TOLERANCE
+    return ExemptionStatus.NOT_CHECKED

@@ -1,0 +1,197 @@
+"""Writes for the portfolio: the compliance check, the one function every door calls.
+
+The Celery task, the admin action, the dashboard button and `manage.py check_tolerance` all call
+`compliance_check_run`, so a check behaves the same whoever starts it.
+"""
+
+import datetime
+import decimal
+import logging
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from tolerance import selectors
+from tolerance.models import ComplianceReport, ExemptionDetermination, Fund, GoverningBasis, Verdict
+from valley.notifications import queue_mail
+
+logger = logging.getLogger(__name__)
+
+HUNDREDTH = Decimal("0.01")
+
+
+def failure_rate(*, part: Decimal | int, whole: Decimal | int) -> Decimal:
+    """part / whole as a percentage with two decimals, rounded UP (towards the breach).
+
+    Rounding up means a rate above the threshold can never print as equal to it: 80.004% shows as
+    80.01% and is a breach, while exactly 80% stays 80.00% and within tolerance. Nothing over nothing is 0.
+    """
+    if not whole:
+        return Decimal("0.00")
+    with decimal.localcontext() as context:
+        context.prec = 40  # exact enough for any sum that fits DecimalField(14, 2)
+        return (Decimal(part) * 100 / Decimal(whole)).quantize(HUNDREDTH, rounding=ROUND_CEILING)
+
+
+def verdict_for(*, rate: Decimal, threshold: Decimal, warning_level: Decimal) -> str:
+    """Up to and including the threshold is within tolerance; a warning from the warning level on."""
+    if rate > threshold:
+        return Verdict.BREACH
+    if rate >= warning_level:
+        return Verdict.WARNING
+    return Verdict.WITHIN
+
+
+def _money(value: Decimal) -> Decimal:
+    # SQLite sums decimals as floats; PostgreSQL sums them exactly. Either way: two places.
+    return Decimal(value).quantize(HUNDREDTH, rounding=ROUND_HALF_UP)
+
+
+def _outcome(report: ComplianceReport) -> tuple:
+    """What an alert is about: a new verdict, a new failure, or a new failure outside the standards."""
+    return (report.verdict, report.failed_count, report.unqualified_failed_count)
+
+
+@transaction.atomic
+def compliance_check_run(*, fund: Fund, as_of: datetime.date, by=None) -> ComplianceReport:
+    """Check one fund against its failure-tolerance policy as of a date; returns the one report for that date.
+
+    Idempotent: the fund row is locked and the (fund, as_of) report is created or updated in place,
+    with its exemption determinations revised, so running twice leaves one report and the same
+    exemptions. Within tolerance (governing rate <= threshold), every party of every failed
+    qualifying investment has an exemption determination (made by this report, or by an earlier
+    one); in breach, this report records none and withdraws any it had made. Portfolio
+    managers are mailed (after commit) when the verdict is a warning or a breach, or failed projects
+    did not meet the standards - only when that differs from the fund's previous report (or from this
+    report's previous run), so neither a rerun nor a quiet night mails twice. A fixed number of
+    queries, whatever the number of investments.
+    """
+    fund = Fund.objects.select_for_update().get(pk=fund.pk)
+    figures = selectors.fund_compliance_figures(fund_id=fund.pk, as_of=as_of)
+    principal = _money(figures.qualifying_principal)
+    loss = _money(figures.qualifying_loss)
+    rate_by_count = failure_rate(part=figures.failed_count, whole=figures.qualifying_count)
+    rate_by_amount = failure_rate(part=loss, whole=principal)
+    governing_rate = rate_by_amount if fund.governing_basis == GoverningBasis.AMOUNT else rate_by_count
+    verdict = verdict_for(rate=governing_rate, threshold=fund.tolerance_threshold, warning_level=fund.warning_level)
+
+    # The report this one follows: its own earlier run, or else the fund's last report before it.
+    previous = ComplianceReport.objects.filter(fund=fund, as_of__lte=as_of).order_by("-as_of").first()
+    previous_outcome = _outcome(previous) if previous else None
+    now = timezone.now()
+    report, _created = ComplianceReport.objects.update_or_create(
+        fund=fund,
+        as_of=as_of,
+        defaults={
+            "investment_count": figures.investment_count,
+            "qualifying_count": figures.qualifying_count,
+            "failed_count": figures.failed_count,
+            "unqualified_failed_count": figures.unqualified_failed_count,
+            "qualifying_principal": principal,
+            "qualifying_loss": loss,
+            "rate_by_count": rate_by_count,
+            "rate_by_amount": rate_by_amount,
+            "governing_basis": fund.governing_basis,
+            "tolerance_threshold": fund.tolerance_threshold,
+            "warning_level": fund.warning_level,
+            "verdict": verdict,
+            "computed_at": now,
+            "computed_by": by,
+        },
+    )
+    report.fund = fund  # the locked row, so nothing below queries it again
+    report.exemptions_recorded = _settle_exemptions(report=report, at=now)
+
+    if (verdict != Verdict.WITHIN or report.unqualified_failed_count) and _outcome(report) != previous_outcome:
+        _alert_portfolio_managers(report=report)
+    logger.info(
+        "tolerance check: fund %s as of %s: %s (count %s%%, amount %s%%), %s new exemptions",
+        fund.pk,
+        as_of,
+        verdict,
+        rate_by_count,
+        rate_by_amount,
+        report.exemptions_recorded,
+    )
+    return report
+
+
+def _settle_exemptions(*, report: ComplianceReport, at: datetime.datetime) -> int:
+    """Bring the exemption determinations of `report` in line with its verdict; returns how many it added.
+
+    Each party is determined once, by the first report that finds its failed project qualifying
+    within tolerance; later reports leave that determination alone, and a rerun of the same report
+    withdraws what no longer holds and adds what is new. Three or four statements, whatever the size.
+    """
+    mine = ExemptionDetermination.objects.filter(report=report)
+    if report.verdict == Verdict.BREACH:
+        mine.delete()
+        return 0
+    eligible = selectors.exemptible_parties(fund_id=report.fund_id, as_of=report.as_of)
+    mine.exclude(party__in=eligible.values("pk")).delete()
+    with translation.override(settings.LANGUAGE_CODE):
+        reason = _(
+            "Within the failure tolerance as of %(as_of)s: failure rate %(basis)s %(rate)s%% does not exceed "
+            "%(threshold)s%%, and the project met all five standards."
+        ) % {
+            "as_of": report.as_of.isoformat(),
+            "basis": report.get_governing_basis_display(),
+            "rate": report.governing_rate,
+            "threshold": report.tolerance_threshold,
+        }
+    mine.exclude(reason=reason).update(reason=reason, determined_at=at)
+    rows = eligible.annotate(exempt_investment=F("investment_id"), exempt_party=F("pk")).values_list(
+        "exempt_investment", "exempt_party"
+    )
+    rows_sql, rows_params = rows.order_by().query.sql_with_params()
+    table = connection.ops.quote_name(ExemptionDetermination._meta.db_table)
+    # One INSERT ... SELECT: no party is loaded into Python.
+    sql = (
+        f"INSERT INTO {table} (report_id, investment_id, party_id, exempt, reason, determined_at) "  # noqa: S608 - names are ours
+        f"SELECT %s, parties.exempt_investment, parties.exempt_party, %s, %s, %s FROM ({rows_sql}) parties "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {table} determined WHERE determined.party_id = parties.exempt_party)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [report.pk, True, reason, connection.ops.adapt_datetimefield_value(at), *rows_params])
+        return cursor.rowcount
+
+
+def _alert_portfolio_managers(*, report: ComplianceReport) -> None:
+    recipients = selectors.portfolio_manager_emails()
+    with translation.override(settings.LANGUAGE_CODE):
+        facts = {
+            "fund": report.fund.name,
+            "as_of": report.as_of.isoformat(),
+            "verdict": report.get_verdict_display(),
+            "count": report.rate_by_count,
+            "amount": report.rate_by_amount,
+            "basis": report.get_governing_basis_display(),
+            "threshold": report.tolerance_threshold,
+            "warning": report.warning_level,
+            "unqualified": report.unqualified_failed_count,
+            "url": f"{settings.SITE_URL}/tolerance/funds/{report.fund_id}/",
+        }
+        subject = _("Failure tolerance: %(fund)s is %(verdict)s as of %(as_of)s") % facts
+        lines = [
+            _("Compliance check of %(fund)s as of %(as_of)s: %(verdict)s.") % facts,
+            _("Failure rate by count: %(count)s%%; by amount: %(amount)s%% (governing: %(basis)s).") % facts,
+            _("Threshold %(threshold)s%%, warning level %(warning)s%%.") % facts,
+        ]
+        if report.verdict == Verdict.BREACH:
+            lines.append(_("The fund is above its tolerance: no exemption has been recorded."))
+        if report.unqualified_failed_count:
+            lines.append(
+                _("%(unqualified)s failed project(s) did not meet the standards and are not covered by the tolerance.")
+                % facts
+            )
+        lines.append(_("Dashboard: %(url)s") % facts)
+    queue_mail(to=recipients, subject=subject, body="\n".join(lines))
+
+
+def compliance_check_run_all(*, as_of: datetime.date, by=None) -> list[ComplianceReport]:
+    """Check every fund, each in its own transaction (one fund's failure does not undo the others)."""
+    return [compliance_check_run(fund=fund, as_of=as_of, by=by) for fund in Fund.objects.order_by("pk")]

@@ -1,0 +1,96 @@
+"""The portfolio pages: the fund list, a fund's dashboard, and "run the check now" for staff."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from tolerance import selectors
+from tolerance.models import Fund, Verdict
+from tolerance.services import compliance_check_run
+
+
+def portfolio_reader(view):
+    """Staff and auditors only: applicants get 403, visitors the login page."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not selectors.user_can_view_portfolio(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@require_GET
+@portfolio_reader
+def fund_list(request):
+    return render(
+        request,
+        "tolerance/fund_list.html",
+        {"funds": selectors.fund_list(), "can_run": selectors.user_can_run_checks(request.user)},
+    )
+
+
+@require_GET
+@portfolio_reader
+def fund_dashboard(request, fund_id: int):
+    try:
+        dashboard = selectors.fund_dashboard(fund_id=fund_id)
+    except Fund.DoesNotExist:
+        raise Http404(_("There is no such fund.")) from None
+    return render(
+        request,
+        "tolerance/fund_dashboard.html",
+        {"dashboard": dashboard, "can_run": selectors.user_can_run_checks(request.user)},
+    )
+
+
+def _report_message(request, report) -> None:
+    text = _("%(fund)s as of %(as_of)s: %(verdict)s (by count %(count)s%%, by amount %(amount)s%%).") % {
+        "fund": report.fund.name,
+        "as_of": report.as_of.isoformat(),
+        "verdict": report.get_verdict_display(),
+        "count": report.rate_by_count,
+        "amount": report.rate_by_amount,
+    }
+    level = {Verdict.WITHIN: messages.SUCCESS, Verdict.WARNING: messages.WARNING}.get(report.verdict, messages.ERROR)
+    messages.add_message(request, level, text)
+
+
+@require_POST
+@login_required
+def fund_check_run(request, fund_id: int):
+    if not selectors.user_can_run_checks(request.user):
+        raise PermissionDenied
+    fund = Fund.objects.filter(pk=fund_id).first()
+    if fund is None:
+        raise Http404(_("There is no such fund."))
+    report = compliance_check_run(fund=fund, as_of=timezone.localdate(), by=request.user)
+    _report_message(request, report)
+    return redirect("tolerance:fund_dashboard", fund_id=fund.pk)
+
+
+@require_POST
+@login_required
+def fund_check_run_all(request):
+    """Every fund at once goes to the worker (one task per fund), so the page answers at once."""
+    if not selectors.user_can_run_checks(request.user):
+        raise PermissionDenied
+    from tolerance.tasks import run_compliance_checks
+
+    as_of = timezone.localdate().isoformat()
+    by_id = request.user.pk
+    transaction.on_commit(lambda: run_compliance_checks.delay(as_of=as_of, by_id=by_id))
+    messages.success(
+        request, _("The checks of every fund as of %(as_of)s are queued; reload in a moment.") % {"as_of": as_of}
+    )
+    return redirect("tolerance:fund_list")
