@@ -40,6 +40,12 @@ AUDITED_MODELS = {
     "funding.Disbursement": "funding.disbursement",
     "teams.Registration": "teams.registration",
     "teams.Residency": "teams.residency",
+    "tolerance.Fund": "tolerance.fund",
+    "tolerance.Investment": "tolerance.investment",
+    "tolerance.InvestmentParty": "tolerance.party",
+    # Each compliance run's verdict and figures; its exemption rows are written in bulk from the report
+    # (INSERT … SELECT) and are traced through the report they name rather than one entry each.
+    "tolerance.ComplianceReport": "tolerance.report",
 }
 # History rows are themselves the record of a transition: logged under their own action code.
 TRANSITION_MODELS = {"funding.ApplicationEvent"}

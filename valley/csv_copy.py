@@ -24,6 +24,7 @@ _SQL = {
     "raw": "NULLIF({c}::text, '')",
     "money": "to_char({c}, 'FM999999999999990.00')",
     "number": "{c}::text",
+    "bool": "CASE WHEN {c} THEN 'true' WHEN NOT {c} THEN 'false' END",
     "date": "to_char({c}, 'YYYY-MM-DD')",
     "datetime": "to_char({c} AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD\"T\"HH24:MI:SS') || '+08:00'",
     "utc_exact": "to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '+00:00'",

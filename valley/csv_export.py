@@ -72,7 +72,12 @@ def _canonical_json(value) -> str:
     return canonical_json(value)
 
 
+def _bool(value) -> str:
+    return "" if value is None else ("true" if value else "false")
+
+
 FORMATTERS: dict[str, Callable] = {
+    "bool": _bool,
     "utc_exact": _utc_exact,
     "canonical_json": _canonical_json,
     "text": _text,

@@ -88,8 +88,21 @@ def test_every_export_is_recorded_in_the_audit_log(auditor_client, auditor):
     assert (entry.actor, entry.object_id, entry.after) == (auditor, "budgets", {"filters": {"year": "2026"}})
 
 
+def a_portfolio_with_a_report():
+    import datetime
+
+    from tests.factories import FundFactory, InvestmentFactory
+    from tolerance.services import compliance_check_run
+
+    fund = FundFactory()
+    InvestmentFactory(fund=fund)
+    InvestmentFactory(fund=fund, failed=True)
+    compliance_check_run(fund=fund, as_of=datetime.date(2025, 12, 31))
+
+
 def test_every_listed_export_downloads(auditor_client, application_in):
     application_in(S.CLOSED)
+    a_portfolio_with_a_report()
     page = auditor_client.get(reverse("export_list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     from valley.csv_export import catalogue
 
@@ -197,6 +210,7 @@ def test_postgresql_copy_path_writes_the_same_file_as_the_python_path(transactio
     application.entity.name_en = ""  # empty text
     application.entity.save()
     application_in(S.DRAFT)
+    a_portfolio_with_a_report()
     for export in csv_export.catalogue().values():
         if not csv_copy.supported(export):
             continue

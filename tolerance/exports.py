@@ -1,0 +1,87 @@
+"""The portfolio's CSV exports (format: valley.csv_export): investments, compliance reports, exemptions."""
+
+from django.utils.translation import gettext_lazy as _
+
+from tolerance import selectors
+from tolerance.filters import ComplianceReportFilter, ExemptionFilter, InvestmentFilter
+from tolerance.models import (
+    ComplianceReport,
+    ExemptionDetermination,
+    GoverningBasis,
+    Investment,
+    InvestmentParty,
+    Verdict,
+)
+from valley.csv_export import Column, Export
+
+
+def _readable(queryset):
+    """Staff and auditors read the whole portfolio; anyone else gets nothing."""
+    return lambda user: queryset if selectors.user_can_view_portfolio(user) else queryset.none()
+
+
+INVESTMENTS = Export(
+    name="investments",
+    label=_("Equity investments"),
+    queryset=lambda user: _readable(Investment.objects.all())(user),
+    filterset_class=InvestmentFilter,
+    columns=[
+        Column("id", _("investment"), "id", "number"),
+        Column("fund", _("fund"), "fund__name_zh"),
+        Column("startup_id", _("startup id"), "startup_id", "number"),
+        Column("startup", _("startup"), "startup__name_zh"),
+        Column("invested_on", _("investment date"), "invested_on", "date"),
+        Column("principal", _("principal (yuan)"), "principal", "money"),
+        Column("stake", _("stake (%)"), "stake", "money"),
+        Column("state", _("state"), "state", choices=dict(Investment.State.choices)),
+        Column("recovered", _("recovered (yuan)"), "recovered", "money"),
+        Column("failure_kind", _("failure kind"), "failure_kind", choices=dict(Investment.FailureKind.choices)),
+        Column("failed_on", _("failure date"), "failed_on", "date"),
+        Column("meets_standards", _("meets the standards"), "meets_standards", "bool"),
+    ],
+)
+
+REPORTS = Export(
+    name="compliance-reports",
+    label=_("Compliance reports"),
+    queryset=lambda user: _readable(ComplianceReport.objects.all())(user),
+    filterset_class=ComplianceReportFilter,
+    order_by=("fund_id", "as_of"),
+    columns=[
+        Column("id", _("report"), "id", "number"),
+        Column("fund", _("fund"), "fund__name_zh"),
+        Column("as_of", _("as of"), "as_of", "date"),
+        Column("investment_count", _("investments"), "investment_count", "number"),
+        Column("qualifying_count", _("qualifying investments"), "qualifying_count", "number"),
+        Column("failed_count", _("failed qualifying investments"), "failed_count", "number"),
+        Column("qualifying_principal", _("qualifying principal (yuan)"), "qualifying_principal", "money"),
+        Column("qualifying_loss", _("losses on failed qualifying investments (yuan)"), "qualifying_loss", "money"),
+        Column("rate_by_count", _("failure rate by count (%)"), "rate_by_count", "money"),
+        Column("rate_by_amount", _("failure rate by amount (%)"), "rate_by_amount", "money"),
+        Column("governing_basis", _("governing basis"), "governing_basis", choices=dict(GoverningBasis.choices)),
+        Column("tolerance_threshold", _("threshold (%)"), "tolerance_threshold", "money"),
+        Column("warning_level", _("warning level (%)"), "warning_level", "money"),
+        Column("verdict", _("verdict"), "verdict", choices=dict(Verdict.choices)),
+        Column("computed_at", _("computed at"), "computed_at", "datetime"),
+    ],
+)
+
+EXEMPTIONS = Export(
+    name="exemptions",
+    label=_("Accountability exemption determinations"),
+    queryset=lambda user: _readable(ExemptionDetermination.objects.all())(user),
+    filterset_class=ExemptionFilter,
+    columns=[
+        Column("id", _("determination"), "id", "number"),
+        Column("report_id", _("compliance report"), "report_id", "number"),
+        Column("investment_id", _("failed investment"), "investment_id", "number"),
+        Column("party_role", _("accountable party"), "party__role", choices=dict(InvestmentParty.Role.choices)),
+        Column("party_organisation", _("organisation"), "party__organisation"),
+        Column("party_person", _("person"), "party__person"),
+        Column("exempt", _("exempt from accountability"), "exempt", "bool"),
+        Column("reason", _("reason"), "reason"),
+        Column("determined_at", _("determined at"), "determined_at", "datetime"),
+    ],
+)
+
+EXPORTS = [INVESTMENTS, REPORTS, EXEMPTIONS]
