@@ -216,7 +216,9 @@ def _after_save(sender, instance, created, raw=False, update_fields=None, **kwar
     if created or before is None:
         record(action=f"{prefix}.created", object_type=_object_type(sender), object_id=instance.pk, after=after)
         return
-    changed = sorted(name for name in after if before.get(name) != after[name])
+    # A save that only touched auto-updated timestamps changed nothing anyone decided.
+    stamps = {f.attname for f in sender._meta.concrete_fields if getattr(f, "auto_now", False)}
+    changed = sorted(name for name in after if name not in stamps and before.get(name) != after[name])
     if not changed:
         return
     record(
