@@ -1,0 +1,69 @@
+"""List filters of the start-up fund, shared by the API and (later) the CSV exports.
+
+Plain FilterSets: pass them a queryset from funding.selectors, so that filtering never widens what the
+user may see. Related records are filtered by id (a number), never by a choice among all rows, so an
+invalid id cannot tell that someone else's record exists."""
+
+import django_filters
+
+from funding.models import Application, ApplicationEvent, Disbursement, ExpertReview, FundPolicy, SubVenueBudget
+
+
+class ApplicationFilter(django_filters.FilterSet):
+    state = django_filters.MultipleChoiceFilter(choices=Application.State.choices)
+    sub_venue = django_filters.NumberFilter()
+    entity = django_filters.NumberFilter()
+    created_at = django_filters.DateFromToRangeFilter()
+    submitted_at = django_filters.DateFromToRangeFilter()
+    decided_at = django_filters.DateFromToRangeFilter()
+
+    class Meta:
+        model = Application
+        fields = ["state", "sub_venue", "entity", "created_at", "submitted_at", "decided_at"]
+
+
+class ApplicationEventFilter(django_filters.FilterSet):
+    application = django_filters.NumberFilter()
+    sub_venue = django_filters.NumberFilter(field_name="application__sub_venue")
+    action = django_filters.CharFilter()
+    to_state = django_filters.MultipleChoiceFilter(choices=Application.State.choices)
+    at = django_filters.DateFromToRangeFilter()
+
+    class Meta:
+        model = ApplicationEvent
+        fields = ["application", "sub_venue", "action", "to_state", "at"]
+
+
+class ExpertReviewFilter(django_filters.FilterSet):
+    application = django_filters.NumberFilter()
+    submitted = django_filters.BooleanFilter(field_name="submitted_at", lookup_expr="isnull", exclude=True)
+
+    class Meta:
+        model = ExpertReview
+        fields = ["application", "recommendation", "submitted"]
+
+
+class DisbursementFilter(django_filters.FilterSet):
+    application = django_filters.NumberFilter()
+    sub_venue = django_filters.NumberFilter(field_name="application__sub_venue")
+    paid_on = django_filters.DateFromToRangeFilter()
+
+    class Meta:
+        model = Disbursement
+        fields = ["application", "sub_venue", "paid_on"]
+
+
+class BudgetFilter(django_filters.FilterSet):
+    sub_venue = django_filters.NumberFilter()
+
+    class Meta:
+        model = SubVenueBudget
+        fields = ["sub_venue", "year"]
+
+
+class FundPolicyFilter(django_filters.FilterSet):
+    effective_from = django_filters.DateFromToRangeFilter()
+
+    class Meta:
+        model = FundPolicy
+        fields = ["effective_from"]

@@ -1,0 +1,53 @@
+"""Read-only API of teams and startups: applicants read their own, staff their sub-venues', auditors all."""
+
+from rest_framework import viewsets
+
+from teams import selectors
+from teams.filters import AchievementFilter, EntityFilter, MemberFilter, RegistrationFilter, ResidencyFilter
+from teams.serializers import (
+    AchievementSerializer,
+    EntitySerializer,
+    MemberSerializer,
+    RegistrationSerializer,
+    ResidencySerializer,
+)
+
+
+class EntityViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = EntitySerializer
+    filterset_class = EntityFilter
+
+    def get_queryset(self):
+        return selectors.entities_visible_to(self.request.user).order_by("name_zh", "pk")
+
+
+class MemberViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = MemberSerializer
+    filterset_class = MemberFilter
+
+    def get_queryset(self):
+        return selectors.members_visible_to(self.request.user)
+
+
+class ResidencyViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ResidencySerializer
+    filterset_class = ResidencyFilter
+
+    def get_queryset(self):
+        return selectors.residencies_visible_to(self.request.user)
+
+
+class AchievementViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = AchievementSerializer
+    filterset_class = AchievementFilter
+
+    def get_queryset(self):
+        return selectors.achievements_visible_to(self.request.user)
+
+
+class RegistrationViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = RegistrationSerializer
+    filterset_class = RegistrationFilter
+
+    def get_queryset(self):
+        return selectors.registrations_visible_to(self.request.user)

@@ -1,0 +1,54 @@
+"""List filters for teams and startups, shared by the API and (later) the CSV exports.
+
+Plain FilterSets: pass them a queryset from teams.selectors, so filtering never widens what the user sees."""
+
+import django_filters
+
+from teams.models import Achievement, Entity, Member, Registration, Residency
+
+
+class EntityFilter(django_filters.FilterSet):
+    sub_venue = django_filters.NumberFilter(field_name="residencies__sub_venue", distinct=True)
+    created_at = django_filters.DateFromToRangeFilter()
+
+    class Meta:
+        model = Entity
+        fields = ["kind", "institution", "focus_area", "sub_venue", "created_at"]
+
+
+class MemberFilter(django_filters.FilterSet):
+    entity = django_filters.NumberFilter()
+
+    class Meta:
+        model = Member
+        fields = ["entity", "is_lead"]
+
+
+class ResidencyFilter(django_filters.FilterSet):
+    # An id, not a choice among all entities: an invalid choice would tell that someone else's entity exists.
+    entity = django_filters.NumberFilter()
+    selected_on = django_filters.DateFromToRangeFilter()
+
+    class Meta:
+        model = Residency
+        fields = ["entity", "sub_venue", "status", "selected_on"]
+
+
+class AchievementFilter(django_filters.FilterSet):
+    # An id, not a choice among all entities: an invalid choice would tell that someone else's entity exists.
+    entity = django_filters.NumberFilter()
+    created_at = django_filters.DateFromToRangeFilter()
+
+    class Meta:
+        model = Achievement
+        fields = ["entity", "kind", "stage", "created_at"]
+
+
+class RegistrationFilter(django_filters.FilterSet):
+    # An id, not a choice among all entities: an invalid choice would tell that someone else's entity exists.
+    entity = django_filters.NumberFilter()
+    registered_on = django_filters.DateFromToRangeFilter()
+
+    class Meta:
+        model = Registration
+        fields = ["entity", "registered_on"]
