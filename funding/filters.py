@@ -7,15 +7,16 @@ invalid id cannot tell that someone else's record exists."""
 import django_filters
 
 from funding.models import Application, ApplicationEvent, Disbursement, ExpertReview, FundPolicy, SubVenueBudget
+from valley.filters import DateRangeFilter, IdFilter
 
 
 class ApplicationFilter(django_filters.FilterSet):
     state = django_filters.MultipleChoiceFilter(choices=Application.State.choices)
-    sub_venue = django_filters.NumberFilter()
-    entity = django_filters.NumberFilter()
-    created_at = django_filters.DateFromToRangeFilter()
-    submitted_at = django_filters.DateFromToRangeFilter()
-    decided_at = django_filters.DateFromToRangeFilter()
+    sub_venue = IdFilter()
+    entity = IdFilter()
+    created_at = DateRangeFilter()
+    submitted_at = DateRangeFilter()
+    decided_at = DateRangeFilter()
 
     class Meta:
         model = Application
@@ -23,11 +24,11 @@ class ApplicationFilter(django_filters.FilterSet):
 
 
 class ApplicationEventFilter(django_filters.FilterSet):
-    application = django_filters.NumberFilter()
-    sub_venue = django_filters.NumberFilter(field_name="application__sub_venue")
+    application = IdFilter()
+    sub_venue = IdFilter(field_name="application__sub_venue")
     action = django_filters.CharFilter()
     to_state = django_filters.MultipleChoiceFilter(choices=Application.State.choices)
-    at = django_filters.DateFromToRangeFilter()
+    at = DateRangeFilter()
 
     class Meta:
         model = ApplicationEvent
@@ -35,7 +36,7 @@ class ApplicationEventFilter(django_filters.FilterSet):
 
 
 class ExpertReviewFilter(django_filters.FilterSet):
-    application = django_filters.NumberFilter()
+    application = IdFilter()
     submitted = django_filters.BooleanFilter(field_name="submitted_at", lookup_expr="isnull", exclude=True)
 
     class Meta:
@@ -44,9 +45,9 @@ class ExpertReviewFilter(django_filters.FilterSet):
 
 
 class DisbursementFilter(django_filters.FilterSet):
-    application = django_filters.NumberFilter()
-    sub_venue = django_filters.NumberFilter(field_name="application__sub_venue")
-    paid_on = django_filters.DateFromToRangeFilter()
+    application = IdFilter()
+    sub_venue = IdFilter(field_name="application__sub_venue")
+    paid_on = DateRangeFilter()
 
     class Meta:
         model = Disbursement
@@ -54,7 +55,7 @@ class DisbursementFilter(django_filters.FilterSet):
 
 
 class BudgetFilter(django_filters.FilterSet):
-    sub_venue = django_filters.NumberFilter()
+    sub_venue = IdFilter()
 
     class Meta:
         model = SubVenueBudget
@@ -62,7 +63,7 @@ class BudgetFilter(django_filters.FilterSet):
 
 
 class FundPolicyFilter(django_filters.FilterSet):
-    effective_from = django_filters.DateFromToRangeFilter()
+    effective_from = DateRangeFilter()
 
     class Meta:
         model = FundPolicy

@@ -5,11 +5,12 @@ Plain FilterSets: pass them a queryset from teams.selectors, so filtering never 
 import django_filters
 
 from teams.models import Achievement, Entity, Member, Registration, Residency
+from valley.filters import DateRangeFilter, IdFilter
 
 
 class EntityFilter(django_filters.FilterSet):
-    sub_venue = django_filters.NumberFilter(field_name="residencies__sub_venue", distinct=True)
-    created_at = django_filters.DateFromToRangeFilter()
+    sub_venue = IdFilter(field_name="residencies__sub_venue", distinct=True)
+    created_at = DateRangeFilter()
 
     class Meta:
         model = Entity
@@ -17,7 +18,7 @@ class EntityFilter(django_filters.FilterSet):
 
 
 class MemberFilter(django_filters.FilterSet):
-    entity = django_filters.NumberFilter()
+    entity = IdFilter()
 
     class Meta:
         model = Member
@@ -26,8 +27,8 @@ class MemberFilter(django_filters.FilterSet):
 
 class ResidencyFilter(django_filters.FilterSet):
     # An id, not a choice among all entities: an invalid choice would tell that someone else's entity exists.
-    entity = django_filters.NumberFilter()
-    selected_on = django_filters.DateFromToRangeFilter()
+    entity = IdFilter()
+    selected_on = DateRangeFilter()
 
     class Meta:
         model = Residency
@@ -36,8 +37,8 @@ class ResidencyFilter(django_filters.FilterSet):
 
 class AchievementFilter(django_filters.FilterSet):
     # An id, not a choice among all entities: an invalid choice would tell that someone else's entity exists.
-    entity = django_filters.NumberFilter()
-    created_at = django_filters.DateFromToRangeFilter()
+    entity = IdFilter()
+    created_at = DateRangeFilter()
 
     class Meta:
         model = Achievement
@@ -46,8 +47,8 @@ class AchievementFilter(django_filters.FilterSet):
 
 class RegistrationFilter(django_filters.FilterSet):
     # An id, not a choice among all entities: an invalid choice would tell that someone else's entity exists.
-    entity = django_filters.NumberFilter()
-    registered_on = django_filters.DateFromToRangeFilter()
+    entity = IdFilter()
+    registered_on = DateRangeFilter()
 
     class Meta:
         model = Registration

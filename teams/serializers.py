@@ -6,8 +6,14 @@ from teams.models import Achievement, Entity, Member, Registration, Residency
 from valley.api_base import StaffOnlyFieldsMixin, UserEmailField, YuanField
 
 
+def optional_email():
+    # An e-mail address or "" when none was given: a plain string, since "" is not a valid `format: email`.
+    return serializers.CharField(read_only=True)
+
+
 class EntitySerializer(serializers.ModelSerializer):
     owner = UserEmailField(source="owner.email")
+    contact_email = optional_email()
 
     class Meta:
         model = Entity
@@ -27,6 +33,8 @@ class EntitySerializer(serializers.ModelSerializer):
 
 
 class MemberSerializer(serializers.ModelSerializer):
+    email = optional_email()
+
     class Meta:
         model = Member
         fields = ["id", "entity", "name", "role", "email", "phone", "is_lead"]

@@ -4,10 +4,12 @@ Each app keeps its serializers, filters and viewsets; this module only registers
 registered here is picked up by the schema, by schemathesis and by the test that every write answers
 an auditor 403."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
+from rest_framework.views import APIView
 
 from funding import api as funding_api
 from teams import api as teams_api
@@ -33,6 +35,24 @@ router.register("fund-policies", funding_api.FundPolicyViewSet, basename="fund-p
 
 app_name = "api"
 
+
+class NoSuchEndpoint(APIView):
+    """Any other URL under /api/ (an id that is not a number, a misspelt resource) answers 404 in JSON, like
+    the rest of the API, rather than with the site's HTML page."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    schema = None
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        raise NotFound
+
+    def get(self, request, *args, **kwargs):
+        raise NotFound
+
+    post = put = patch = delete = get
+
+
 urlpatterns = [
     # The schema describes endpoints, not data: it and its docs page are open, the endpoints are not.
     path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
@@ -42,4 +62,6 @@ urlpatterns = [
         name="docs",
     ),
     path("", include(router.urls)),
+    # Only URLs ending in a slash: the others still get Django's redirect to the slash-ended form.
+    re_path(r"^.*/$", NoSuchEndpoint.as_view()),
 ]
