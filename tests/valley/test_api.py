@@ -249,3 +249,21 @@ def test_amounts_are_strings_with_two_decimals(closed_application, auditor):
     budget_row = results(client.get("/api/budgets/"))[0]
     assert budget_row["remaining"].count(".") == 1 and len(budget_row["remaining"].split(".")[1]) == 2
     assert datetime.date.fromisoformat(results(client.get("/api/disbursements/"))[0]["paid_on"])
+
+
+def test_an_auditor_is_told_why_in_their_language(auditor, application_in, people):
+    application = application_in(S.SUBMITTED)
+    client = token_client(auditor)
+    chinese = client.post(f"/api/applications/{application.pk}/transitions/withdraw/", {}, format="json")
+    assert chinese.json() == {"detail": "审计人员只有只读权限。"}
+    english = client.post(
+        f"/api/applications/{application.pk}/transitions/withdraw/", {}, format="json", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert english.json() == {"detail": "Auditors have read-only access."}
+
+
+def test_a_url_under_api_that_matches_nothing_answers_404_in_json(applicant):
+    for path in ("/api/applications/1.5/", "/api/no-such-thing/", "/api/applications/1/transitions/"):
+        response = token_client(applicant).get(path)
+        assert response.status_code == 404, path
+        assert response["Content-Type"] == "application/json", path
