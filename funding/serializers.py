@@ -4,9 +4,11 @@ Serializers only shape data: every write goes through funding.services, exactly 
 Amounts are strings with two decimals; users appear only as e-mail addresses."""
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from funding.models import Application, ApplicationEvent, Disbursement, ExpertReview, FundPolicy, SubVenueBudget
+from funding.workflow import WORKFLOW
 from teams.models import Entity
 from teams.uscc import validate_uscc
 from valley.api_base import StaffOnlyFieldsMixin, UserEmailField, YuanField
@@ -23,6 +25,9 @@ class ApplicationSerializer(StaffOnlyFieldsMixin, serializers.ModelSerializer):
     decided_by = UserEmailField(source="decided_by.email")
     objection = serializers.CharField(read_only=True, allow_null=True)
     budget = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    actions = serializers.SerializerMethodField(
+        help_text=_("The transitions you may take now (a transition's own conditions are checked when you take it).")
+    )
 
     class Meta:
         model = Application
@@ -47,9 +52,18 @@ class ApplicationSerializer(StaffOnlyFieldsMixin, serializers.ModelSerializer):
             "objection",
             "paid_in_capital",
             "disbursed_total",
+            "actions",
         ]
         read_only_fields = fields
         staff_only_fields = ["decided_by", "budget", "objection"]
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_actions(self, application) -> list[str]:
+        # No query: the entity's owner id comes with the application, the user's roles are read once per request.
+        request = self.context.get("request")
+        if request is None:
+            return []
+        return [transition.name for transition in WORKFLOW.available(application, request.user)]
 
 
 class ApplicationCreateSerializer(serializers.Serializer):

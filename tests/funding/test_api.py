@@ -30,6 +30,7 @@ def test_applicant_creates_edits_and_submits_an_application(applicant, resident_
     assert body["state"] == "draft"
     assert body["amount"] == "500000.00"
     assert body["created_by"] == applicant.email
+    assert body["actions"] == ["submit", "withdraw"]
     application = Application.objects.get(pk=body["id"])
 
     edited = client.patch(url(application), {"amount": 650000}, format="json")
@@ -107,6 +108,7 @@ def test_a_reviewer_takes_a_transition_and_the_history_names_them(application_in
     )
     assert response.status_code == 200, response.content
     assert response.json()["state"] == "formal_review"
+    assert set(response.json()["actions"]) == {"pass_formal_review", "return_for_changes"}
     last = results(client.get("/api/application-events/", {"application": application.pk}))[-1]
     assert (last["by"], last["internal_note"]) == (people["reviewer"].email, "材料齐全")
     assert last["comment"] == "开始形式审查"
