@@ -63,5 +63,5 @@ urlpatterns = [
     ),
     path("", include(router.urls)),
     # Only URLs ending in a slash: the others still get Django's redirect to the slash-ended form.
-    re_path(r"^.*/$", NoSuchEndpoint.as_view()),
+    re_path(r"^[\s\S]*/$", NoSuchEndpoint.as_view()),  # [\s\S]: "." would stop at a newline
 ]

@@ -98,7 +98,9 @@ _ERROR_CODES = {
     "401": _("Not signed in: send a session cookie or the header “Authorization: Token <key>”."),
     "403": _("Your role may not do this (auditors never change anything)."),
     "404": _("No such record, or not one you may see."),
+    "406": _("None of the formats in the Accept header can be answered; ask for JSON."),
     "409": _("The record is not in a state that allows this."),
+    "415": _("The body is not in a format the operation reads: send JSON."),
 }
 
 
@@ -107,7 +109,7 @@ def add_error_responses(result, generator, request, public):
     for path_item in result.get("paths", {}).values():
         for method, operation in path_item.items():
             responses = operation.setdefault("responses", {})
-            codes = ["401", "403", "404", "400"] if method == "get" else list(_ERROR_CODES)
+            codes = ["400", "401", "403", "404", "406"] if method == "get" else list(_ERROR_CODES)
             for code in codes:
                 responses.setdefault(
                     code,

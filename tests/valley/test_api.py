@@ -263,7 +263,7 @@ def test_an_auditor_is_told_why_in_their_language(auditor, application_in, peopl
 
 
 def test_a_url_under_api_that_matches_nothing_answers_404_in_json(applicant):
-    for path in ("/api/applications/1.5/", "/api/no-such-thing/", "/api/applications/1/transitions/"):
+    for path in ("/api/applications/1.5/", "/api/no-such-thing/", "/api/applications/1/transitions/", "/api/a%0Ab/"):
         response = token_client(applicant).get(path)
         assert response.status_code == 404, path
         assert response["Content-Type"] == "application/json", path
