@@ -7,6 +7,7 @@ the same service as the matching web page; a service's refusal answers 403 (role
 before any service runs (valley.api_base.AuditorsReadOnly)."""
 
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -44,7 +45,7 @@ _TRANSITION_NAME = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.PATH,
     enum=list(services.COMMENT_ONLY_TRANSITIONS),
-    description="A transition that takes only a comment (and an internal note).",
+    description=_("A transition that takes only a comment (and an internal note)."),
 )
 
 

@@ -5,6 +5,8 @@ schema, schemathesis generates a bounded number of requests and sends them to th
 process (no server), inside the test's database transaction. Each answer must be no 5xx, carry a status
 code the schema documents, and match the schema's content type and body schema."""
 
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -25,7 +27,9 @@ from valley import roles
 from valley.api import router
 from valley.wsgi import application as wsgi_app
 
-EXAMPLES_PER_OPERATION = 8
+# Small, so that CI takes seconds. For a deeper search:
+#   VALLEY_SCHEMATHESIS_EXAMPLES=200 python3 dev.py test -k schemathesis
+EXAMPLES_PER_OPERATION = int(os.environ.get("VALLEY_SCHEMATHESIS_EXAMPLES", "8"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 S = Application.State
 # The fund's fixtures, used here for records across every app (pytest finds them by these names).

@@ -50,8 +50,9 @@ class StaffOnlyFieldsMixin:
 @extend_schema_field(
     {
         "type": "string",
-        "description": "Yuan with fen. Answers always have two decimals; requests may also use thousands commas "
-        "(500,000.00).",
+        "description": _(
+            "Yuan with fen. Answers always have two decimals; requests may also use thousands commas (500,000.00)."
+        ),
         "example": "500000.00",
     }
 )
@@ -76,7 +77,7 @@ class YuanField(serializers.Field):
     default_error_messages = {"invalid": _("Enter an amount in yuan, for example 500000 or 500,000.00.")}
 
 
-@extend_schema_field({"type": "string", "nullable": True, "description": "The user's e-mail address."})
+@extend_schema_field({"type": "string", "nullable": True, "description": _("The user's e-mail address.")})
 class UserEmailField(serializers.ReadOnlyField):
     """A user appears in the API only as an e-mail address (never names, passwords or tokens).
 
@@ -90,7 +91,7 @@ class UserEmailField(serializers.ReadOnlyField):
 # Answers every operation may give besides its success: documented once here, added to the schema by the hook below.
 _ERROR_SCHEMA = {
     "type": "object",
-    "description": '{"detail": message} for refusals; {field: [messages]} for invalid input.',
+    "description": _('{"detail": message} for refusals; {field: [messages]} for invalid input.'),
     "additionalProperties": True,
 }
 _ERROR_CODES = {

@@ -203,8 +203,8 @@ REST_FRAMEWORK = {
 # The OpenAPI 3 schema at /api/schema/ and its documentation page at /api/docs/, served from our own
 # static files (drf-spectacular-sidecar), never from a CDN.
 SPECTACULAR_SETTINGS = {
-    "TITLE": "Valley Portal API",
-    "DESCRIPTION": (
+    "TITLE": _("Valley Portal API"),
+    "DESCRIPTION": _(
         "The Shanxi Innovation Valley (晋创谷) portal's data for programs: the valley's reference data, teams "
         "and startups, and the start-up fund. Sign in with a session or send `Authorization: Token <key>`."
     ),
