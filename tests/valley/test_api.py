@@ -284,3 +284,16 @@ def test_every_list_and_record_renders_in_the_browsable_api(closed_application, 
         first = results(client.get(f"/api/{prefix}/"))
         if first:
             assert client.get(f"/api/{prefix}/{first[0]['id']}/", HTTP_ACCEPT="text/html").status_code == 200, prefix
+
+
+def test_a_session_write_without_the_csrf_token_is_refused(applicant, resident_entity):
+    entity = resident_entity()
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(applicant)
+    body = {"entity": entity.pk, "amount": "500000", "purpose": "p", "plan": "p"}
+    refused = client.post("/api/applications/", body, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert refused.status_code == 403
+    assert "CSRF" in refused.json()["detail"]
+    assert not Application.objects.exists()
+    # A token is not a cookie a browser sends by itself, so token clients need no CSRF token.
+    assert token_client(applicant).post("/api/applications/", body, format="json").status_code == 201
