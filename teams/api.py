@@ -3,9 +3,19 @@
 from rest_framework import viewsets
 
 from teams import selectors
-from teams.filters import AchievementFilter, EntityFilter, MemberFilter, RegistrationFilter, ResidencyFilter
+from teams.filters import (
+    AchievementFilter,
+    AchievementStageChangeFilter,
+    DocumentFilter,
+    EntityFilter,
+    MemberFilter,
+    RegistrationFilter,
+    ResidencyFilter,
+)
 from teams.serializers import (
     AchievementSerializer,
+    AchievementStageChangeSerializer,
+    DocumentSerializer,
     EntitySerializer,
     MemberSerializer,
     RegistrationSerializer,
@@ -51,3 +61,19 @@ class RegistrationViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return selectors.registrations_visible_to(self.request.user)
+
+
+class AchievementStageChangeViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = AchievementStageChangeSerializer
+    filterset_class = AchievementStageChangeFilter
+
+    def get_queryset(self):
+        return selectors.achievement_stage_changes_visible_to(self.request.user)
+
+
+class DocumentViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = DocumentSerializer
+    filterset_class = DocumentFilter
+
+    def get_queryset(self):
+        return selectors.documents_visible_to(self.request.user)

@@ -4,7 +4,7 @@ Plain FilterSets: pass them a queryset from teams.selectors, so filtering never 
 
 import django_filters
 
-from teams.models import Achievement, Entity, Member, Registration, Residency
+from teams.models import Achievement, AchievementStageChange, Document, Entity, Member, Registration, Residency
 from valley.filters import DateRangeFilter, IdFilter
 
 
@@ -53,3 +53,22 @@ class RegistrationFilter(django_filters.FilterSet):
     class Meta:
         model = Registration
         fields = ["entity", "registered_on"]
+
+
+class AchievementStageChangeFilter(django_filters.FilterSet):
+    achievement = IdFilter()
+    entity = IdFilter(field_name="achievement__entity")
+    changed_on = DateRangeFilter()
+
+    class Meta:
+        model = AchievementStageChange
+        fields = ["achievement", "entity", "to_stage", "changed_on"]
+
+
+class DocumentFilter(django_filters.FilterSet):
+    entity = IdFilter()
+    uploaded_at = DateRangeFilter()
+
+    class Meta:
+        model = Document
+        fields = ["entity", "uploaded_at"]

@@ -2,7 +2,7 @@
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from teams.models import Achievement, Entity, Member, Registration, Residency
+from teams.models import Achievement, AchievementStageChange, Document, Entity, Member, Registration, Residency
 from valley import roles
 
 
@@ -38,3 +38,16 @@ def achievements_visible_to(user) -> QuerySet[Achievement]:
 
 def registrations_visible_to(user) -> QuerySet[Registration]:
     return _of_visible_entities(Registration.objects.select_related("verified_by").order_by("pk"), user)
+
+
+def achievement_stage_changes_visible_to(user) -> QuerySet[AchievementStageChange]:
+    visible = achievements_visible_to(user).values("pk")
+    return (
+        AchievementStageChange.objects.filter(achievement__in=visible)
+        .select_related("changed_by")
+        .order_by("changed_on", "pk")
+    )
+
+
+def documents_visible_to(user) -> QuerySet[Document]:
+    return _of_visible_entities(Document.objects.select_related("uploaded_by").order_by("-uploaded_at", "-pk"), user)

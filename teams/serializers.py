@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from teams.models import Achievement, Entity, Member, Registration, Residency
+from teams.models import Achievement, AchievementStageChange, Document, Entity, Member, Registration, Residency
 from valley.api_base import StaffOnlyFieldsMixin, UserEmailField, YuanField
 
 
@@ -76,3 +76,22 @@ class RegistrationSerializer(StaffOnlyFieldsMixin, serializers.ModelSerializer):
             "verified_at",
         ]
         staff_only_fields = ["verified_by"]
+
+
+class AchievementStageChangeSerializer(StaffOnlyFieldsMixin, serializers.ModelSerializer):
+    changed_by = UserEmailField(source="changed_by.email")
+
+    class Meta:
+        model = AchievementStageChange
+        fields = ["id", "achievement", "from_stage", "to_stage", "changed_on", "changed_at", "changed_by", "note"]
+        staff_only_fields = ["changed_by"]
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    """A document's description only: the file itself is served by a page that checks permission first."""
+
+    uploaded_by = UserEmailField(source="uploaded_by.email")
+
+    class Meta:
+        model = Document
+        fields = ["id", "entity", "title", "original_name", "content_type", "size", "uploaded_by", "uploaded_at"]

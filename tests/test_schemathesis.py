@@ -9,6 +9,7 @@ import os
 
 import pytest
 import schemathesis
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
@@ -42,7 +43,8 @@ def api_user(request, make_user, application_in, people, auditor):
     for state in (S.DRAFT, S.SUBMITTED, S.EXPERT_REVIEW, S.AWAITING_DECISION, S.REGISTRATION, S.DISBURSEMENT):
         application = application_in(state)
     Member.objects.create(entity=application.entity, name="李明", is_lead=True)
-    Achievement.objects.create(entity=application.entity, title="煤基新材料", kind=Achievement.Kind.PATENT)
+    achievement = Achievement.objects.create(entity=application.entity, title="成果", kind=Achievement.Kind.PATENT)
+    achievement.stage_changes.create(from_stage="lab", to_stage="pilot", changed_on=timezone.localdate())
     if request.param == "applicant":
         return people["applicant"]
     if request.param == "auditor":

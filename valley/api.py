@@ -16,6 +16,7 @@ from teams import api as teams_api
 from valley import api_views as valley_api
 
 router = DefaultRouter()
+router.register("valley", valley_api.ValleyViewSet, basename="valley")
 router.register("sub-venues", valley_api.SubVenueViewSet, basename="sub-venue")
 router.register("institutions", valley_api.InstitutionViewSet, basename="institution")
 router.register("focus-areas", valley_api.FocusAreaViewSet, basename="focus-area")
@@ -25,7 +26,11 @@ router.register("entities", teams_api.EntityViewSet, basename="entity")
 router.register("members", teams_api.MemberViewSet, basename="member")
 router.register("residencies", teams_api.ResidencyViewSet, basename="residency")
 router.register("achievements", teams_api.AchievementViewSet, basename="achievement")
+router.register(
+    "achievement-stage-changes", teams_api.AchievementStageChangeViewSet, basename="achievement-stage-change"
+)
 router.register("registrations", teams_api.RegistrationViewSet, basename="registration")
+router.register("documents", teams_api.DocumentViewSet, basename="document")
 router.register("applications", funding_api.ApplicationViewSet, basename="application")
 router.register("application-events", funding_api.ApplicationEventViewSet, basename="application-event")
 router.register("expert-reviews", funding_api.ExpertReviewViewSet, basename="expert-review")

@@ -3,14 +3,20 @@
 from rest_framework import viewsets
 
 from valley.filters import InstitutionFilter, SubVenueFilter, TargetFilter
-from valley.models import FocusArea, Institution, ServiceLine, SubVenue, Target
+from valley.models import FocusArea, Institution, ServiceLine, SubVenue, Target, Valley
 from valley.serializers import (
     FocusAreaSerializer,
     InstitutionSerializer,
     ServiceLineSerializer,
     SubVenueSerializer,
     TargetSerializer,
+    ValleySerializer,
 )
+
+
+class ValleyViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Valley.objects.order_by("pk")
+    serializer_class = ValleySerializer
 
 
 class SubVenueViewSet(viewsets.ReadOnlyModelViewSet):

@@ -2,7 +2,22 @@
 
 from rest_framework import serializers
 
-from valley.models import FocusArea, Institution, ServiceLine, SubVenue, Target
+from valley.models import FocusArea, Institution, ServiceLine, SubVenue, Target, Valley
+
+
+class ValleySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Valley
+        fields = [
+            "id",
+            "name_zh",
+            "name_en",
+            "opened_on",
+            "launch_venue_zh",
+            "launch_venue_en",
+            "description_zh",
+            "description_en",
+        ]
 
 
 class SubVenueSerializer(serializers.ModelSerializer):

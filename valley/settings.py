@@ -214,7 +214,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"ApplicationStateEnum": "funding.models.Application.State"},
+    "ENUM_NAME_OVERRIDES": {
+        "ApplicationStateEnum": "funding.models.Application.State",
+        "AchievementStageEnum": "teams.models.Achievement.Stage",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "valley.api_base.add_error_responses",

@@ -14,7 +14,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from funding.models import Application, ApplicationEvent, Disbursement
-from teams.models import Achievement, Member
+from teams.models import Achievement, AchievementStageChange, Document, Member
 from tests.api_support import results, session_client, token_client
 from tests.funding.conftest import application_in, budget, people, resident_entity, sub_venue
 from valley import roles
@@ -23,7 +23,7 @@ from valley.api import router
 S = Application.State
 # The fund's fixtures, used here for records across every app (pytest finds them by these names).
 FUND_FIXTURES = (application_in, budget, people, resident_entity, sub_venue)
-REFERENCE_DATA = {"sub-venue", "institution", "focus-area", "service-line", "target", "fund-policy"}
+REFERENCE_DATA = {"valley", "sub-venue", "institution", "focus-area", "service-line", "target", "fund-policy"}
 
 
 @pytest.fixture
@@ -47,8 +47,29 @@ def closed_application(application_in, people):
     """An application of the applicant that went all the way: it has history, reviews and instalments."""
     application = application_in(S.CLOSED)
     Member.objects.create(entity=application.entity, name="李明", is_lead=True, phone="13800000000")
-    Achievement.objects.create(entity=application.entity, title="煤基新材料", kind=Achievement.Kind.PATENT)
+    add_achievement_and_document(application.entity, people["reviewer"])
     return application
+
+
+def add_achievement_and_document(entity, staff):
+    achievement = Achievement.objects.create(entity=entity, title="煤基新材料", kind=Achievement.Kind.PATENT)
+    AchievementStageChange.objects.create(
+        achievement=achievement,
+        from_stage="lab",
+        to_stage="pilot",
+        changed_on=datetime.date(2026, 3, 1),
+        changed_by=staff,
+    )
+    # The row only: no file is written, and the API never shows where a file lies.
+    Document.objects.create(
+        entity=entity,
+        title="中试方案",
+        file="documents/0123456789abcdef.pdf",
+        original_name="方案.pdf",
+        content_type="application/pdf",
+        size=1024,
+        uploaded_by=entity.owner,
+    )
 
 
 # ---------------------------------------------------------------- authentication, schema, docs
@@ -92,6 +113,7 @@ def test_no_user_secret_appears_in_any_answer(closed_application, people, provin
     for prefix, _viewset, _basename in router.registry:
         text = client.get(f"/api/{prefix}/").content.decode()
         assert "password" not in text and "pbkdf2" not in text and "md5$" not in text, prefix
+        assert "documents/0123456789abcdef" not in text, prefix
         assert Token.objects.get(user=provincial_staff).key not in text, prefix
 
 
@@ -110,6 +132,8 @@ def records_of(owner) -> dict[str, list[int]]:
             lookup = {"owner": owner}
         elif "entity" in fields:
             lookup = {"entity__owner": owner}
+        elif "achievement" in fields:
+            lookup = {"achievement__entity__owner": owner}
         elif "application" in fields:
             lookup = {"application__entity__owner": owner}
         elif "sub_venue" in fields:  # budgets: kept by staff, no applicant owns one
@@ -122,7 +146,16 @@ def records_of(owner) -> dict[str, list[int]]:
 
 def test_another_applicant_reaches_none_of_the_first_ones_records(closed_application, other_applicant, schema):
     mine = records_of(closed_application.entity.owner)
-    for prefix in ("entities", "members", "residencies", "achievements", "registrations", "applications"):
+    for prefix in (
+        "entities",
+        "members",
+        "residencies",
+        "achievements",
+        "achievement-stage-changes",
+        "documents",
+        "registrations",
+        "applications",
+    ):
         assert mine[prefix], f"the fixture should give the applicant some {prefix}"
     assert mine["application-events"] and mine["expert-reviews"] and mine["disbursements"]
 
@@ -215,7 +248,7 @@ def _more_data(application_in, people, count):
     for _ in range(count):
         application = application_in(S.CLOSED)
         Member.objects.create(entity=application.entity, name="成员", is_lead=True)
-        Achievement.objects.create(entity=application.entity, title="成果", kind=Achievement.Kind.OTHER)
+        add_achievement_and_document(application.entity, people["reviewer"])
 
 
 @pytest.mark.parametrize("who", ["applicant", "auditor", "operator"])
