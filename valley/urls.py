@@ -24,4 +24,5 @@ urlpatterns = [
     path("teams/", include("teams.urls")),
     path("funding/", include("funding.urls")),
     path("tolerance/", include("tolerance.urls")),
+    path("api/", include("valley.api")),
 ]
