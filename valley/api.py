@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from funding import api as funding_api
 from teams import api as teams_api
+from tolerance import api as tolerance_api
 from valley import api_views as valley_api
 
 router = DefaultRouter()
@@ -37,6 +38,11 @@ router.register("expert-reviews", funding_api.ExpertReviewViewSet, basename="exp
 router.register("disbursements", funding_api.DisbursementViewSet, basename="disbursement")
 router.register("budgets", funding_api.BudgetViewSet, basename="budget")
 router.register("fund-policies", funding_api.FundPolicyViewSet, basename="fund-policy")
+router.register("funds", tolerance_api.FundViewSet, basename="fund")
+router.register("investments", tolerance_api.InvestmentViewSet, basename="investment")
+router.register("investment-parties", tolerance_api.InvestmentPartyViewSet, basename="investment-party")
+router.register("compliance-reports", tolerance_api.ComplianceReportViewSet, basename="compliance-report")
+router.register("exemptions", tolerance_api.ExemptionDeterminationViewSet, basename="exemption")
 
 app_name = "api"
 
