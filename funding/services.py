@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 from funding.models import Application, ApplicationEvent, Disbursement, ExpertReview, FundPolicy, SubVenueBudget
 from funding.notifications import notify_transition
 from funding.workflow import WORKFLOW
-from teams.models import Entity, Registration, Residency
+from teams.models import Entity, Residency
+from teams.services import document_upload, registration_record
 from valley import roles
 from valley.workflow import TransitionForbidden, TransitionNotAllowed, WorkflowError
 
@@ -143,8 +144,6 @@ def application_withdraw(*, application: Application, by, comment: str = "") -> 
 
 def application_attach_document(*, application: Application, by, title: str, upload):
     """Store an uploaded file with the entity's documents (checked by teams.documents) and attach it."""
-    from teams.services import document_upload
-
     with transaction.atomic():
         locked = _lock(application)
         if locked.entity.owner_id != by.pk:
@@ -427,26 +426,17 @@ def application_verify_registration(
                     "limit": f"{limit:,.2f}",
                 }
             )
-        clash = Registration.objects.filter(uscc=uscc).exclude(entity=app.entity).first()
-        if clash:
-            raise FundingError(
-                _("The code %(uscc)s is already registered to %(entity)s.") % {"uscc": uscc, "entity": clash.entity}
-            )
-        Registration.objects.update_or_create(
+        # The company itself is recorded by the teams app, the one place that knows registrations.
+        registration_record(
             entity=app.entity,
-            defaults={
-                "company_name": company_name,
-                "uscc": uscc,
-                "registered_on": registered_on,
-                "registered_capital": registered_capital,
-                "paid_in_capital": paid_in_capital,
-                "legal_representative": legal_representative,
-                "verified_by": by,
-                "verified_at": timezone.now(),
-            },
+            by=by,
+            company_name=company_name,
+            uscc=uscc,
+            registered_on=registered_on,
+            registered_capital=registered_capital,
+            paid_in_capital=paid_in_capital,
+            legal_representative=legal_representative,
         )
-        if app.entity.kind != Entity.Kind.STARTUP:
-            Entity.objects.filter(pk=app.entity_id).update(kind=Entity.Kind.STARTUP)
         app.paid_in_capital = paid_in_capital
         return ["paid_in_capital"]
 

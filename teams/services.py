@@ -331,6 +331,11 @@ def registration_record(
         raise WrongState(error.messages[0]) from error
     if paid_in_capital > registered_capital:
         raise WrongState(_("Paid-in capital cannot exceed registered capital."))
+    clash = Registration.objects.filter(uscc=uscc).exclude(entity=entity).select_related("entity").first()
+    if clash:
+        raise WrongState(
+            _("The code %(uscc)s is already registered to %(entity)s.") % {"uscc": uscc, "entity": clash.entity}
+        )
     locked = Entity.objects.select_for_update().get(pk=entity.pk)
     registration, _created = Registration.objects.update_or_create(
         entity=locked,
