@@ -1,7 +1,7 @@
 """Auditors' pages: the export catalogue, the CSV downloads and the audit-log check."""
 
 from django.contrib.auth.decorators import login_required
-from django.forms import MultiWidget
+from django.forms import MultiWidget, SelectMultiple
 from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -34,6 +34,8 @@ def _filter_form(export, request):
     for name, form_field in list(form.fields.items()):
         if isinstance(form_field.widget, MultiWidget):
             del form.fields[name]
+        elif isinstance(form_field.widget, SelectMultiple):
+            form_field.widget.attrs["size"] = min(len(form_field.choices), 13)  # every choice in sight
     return form if form.fields else None
 
 

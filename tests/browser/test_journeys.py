@@ -120,6 +120,8 @@ def test_applicant_signs_up_applies_answers_a_return_and_sees_the_approval(
     page.locator("main button[type=submit]").click()
     expect(field(page, "amount").locator(".error")).to_be_visible()
     expect(field(page, "amount")).to_have_class(re.compile("has-error"))
+    expect(page.locator("[name=amount]")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("[name=amount]")).to_have_attribute("aria-describedby", re.compile(r"\bid_amount_error\b"))
     expect(page.locator("[name=plan]")).to_have_value("建设一条中试线，验证工艺后注册公司。")
     me.look("application-form-error")
     page.fill("[name=amount]", "800,000")
@@ -353,3 +355,57 @@ def test_auditor_filters_downloads_and_checks_the_audit_log(language, visit, mak
     # TODO(issue 7, after the tolerance merge): run a compliance report download here, e.g. open the
     # compliance reports page, run a check, download its report and assert the rate shown; the tolerance
     # app is built on another branch and is not on this one yet.
+
+
+# ------------------------------------------------------------------ keyboard only
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_fund_application_form_is_filled_and_submitted_with_the_keyboard_alone(
+    language, visit, resident_entity, applicant
+):
+    entity = resident_entity()
+    me = visit(language, "keyboard")
+    me.log_in_quickly(applicant)
+    page = me.page
+    page.goto(reverse("funding:new"))
+
+    def focused():
+        return page.evaluate("document.activeElement.name || document.activeElement.className")
+
+    # The first Tab reaches the skip link, which shows itself.
+    page.keyboard.press("Tab")
+    assert focused() == "skip-link"
+    expect(page.locator(".skip-link")).to_be_in_viewport()
+    for _ in range(30):  # on through the header to the form's first field
+        page.keyboard.press("Tab")
+        if focused() == "entity":
+            break
+    else:
+        pytest.fail("Tab never reached the first field of the form")
+    page.keyboard.press("ArrowDown")  # the first (only) team, after the empty choice
+    expect(page.locator("[name=entity]")).to_have_value(str(entity.pk))
+    page.keyboard.press("Tab")
+    assert focused() == "amount"
+    page.keyboard.type("800,000")
+    page.keyboard.press("Tab")
+    assert focused() == "purpose"
+    page.keyboard.type("中试线建设")
+    page.keyboard.press("Tab")
+    assert focused() == "plan"
+    page.keyboard.type("建设中试线并注册公司。")
+    page.keyboard.press("Tab")
+    expect(page.locator("main button[type=submit]")).to_be_focused()
+    me.look("application-form-focus")
+    page.keyboard.press("Enter")
+
+    expect(page.locator(".message.success")).to_have_text(
+        me.t("The draft is saved. Check it, then submit it when it is complete.")
+    )
+    application = Application.objects.get(entity=entity)
+    assert (application.amount, application.purpose, application.plan, application.state) == (
+        Decimal("800000.00"),
+        "中试线建设",
+        "建设中试线并注册公司。",
+        S.DRAFT,
+    )
