@@ -82,7 +82,12 @@ def test_applicant_signs_up_applies_answers_a_return_and_sees_the_approval(
     page.goto(link)
     expect(page.locator(".message.success")).to_contain_text(address)
     expect(page.locator(".message.warning")).to_have_count(0)
-    expect(page.locator("main .empty")).to_be_visible()
+    expect(page.locator("main .empty")).to_have_text(
+        me.t(
+            "You have no team or startup yet. Create its profile with “New team or startup”; once staff select it "
+            "into a sub-venue, you can apply for the start-up fund."
+        )
+    )
     me.look("teams-empty")
 
     # The startup profile.
@@ -108,7 +113,11 @@ def test_applicant_signs_up_applies_answers_a_return_and_sees_the_approval(
 
     # No application yet: the empty state says how to start one.
     page.goto(reverse("funding:mine"))
-    expect(page.locator("main .empty")).to_be_visible()
+    expect(page.locator("main .empty")).to_have_text(
+        me.t(
+            "You have no applications yet. Start one with “New application”: you can save a draft and submit it later."
+        )
+    )
     me.look("applications-empty")
 
     # Apply: an amount over the limit is refused next to the amount field, then corrected.
