@@ -32,6 +32,18 @@ AXE_JS = ROOT / "static" / "vendor" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 LANGUAGES = ["zh-hans", "en"]
 BLOCKING_IMPACTS = {"serious", "critical"}
+AXE_REPORT: list[str] = []  # every page checked in this run, printed at the end and kept in artifacts/
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not AXE_REPORT:
+        return
+    terminalreporter.section("axe-core accessibility report")
+    for line in AXE_REPORT:
+        terminalreporter.write_line(line)
+    report = SCREENSHOTS.parent / "axe-report.txt"
+    report.write_text("\n".join(AXE_REPORT) + "\n", encoding="utf-8")
+    terminalreporter.write_line(f"(kept in {report.relative_to(ROOT)}, next to the screenshots)")
 
 
 def t(language: str, message: str) -> str:
@@ -81,7 +93,6 @@ class Visit:
         self.context.set_default_timeout(15_000)
         self.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": base_url}])
         self.page = self.context.new_page()
-        self.reports: list[str] = []
 
     def t(self, message: str) -> str:
         return t(self.language, message)
@@ -109,10 +120,9 @@ class Visit:
         summary = ", ".join(f"{v['id']}({v['impact']}×{len(v['nodes'])})" for v in violations) or "none"
         passed = len(results["passes"])
         line = f"axe [{self.language}] {self.journey}-{name} {page.url}: {passed} rules passed; violations: {summary}"
-        print(line)
-        for v in violations:
-            print(f"    {v['impact']}: {v['id']} ({v['help']}): {v['nodes'][0]['html'][:160]}")
-        self.reports.append(line)
+        details = [f"    {v['impact']}: {v['id']} ({v['help']}): {v['nodes'][0]['html'][:160]}" for v in violations]
+        print("\n".join([line, *details]))
+        AXE_REPORT.extend([line, *details])
         blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
         assert not blocking, f"{line}\n" + json.dumps(
             [
