@@ -300,7 +300,8 @@ def test_staff_take_an_application_from_the_queue_to_paid_out(
     # Registration verification, found through the staff admin's work-queue filter.
     page.locator("header a[href$='/admin/']").click()
     page.locator("a[href$='/admin/funding/application/']").first.click()
-    page.goto(reverse("admin:funding_application_changelist") + "?queue=registration")
+    page.locator("#changelist-filter a[href='?queue=registration']").click()
+    expect(page).to_have_url(re.compile(r"\?queue=registration$"))
     me.look("admin-registration-queue")
     page.locator(f"#result_list a[href*='/admin/funding/application/{application.pk}/']").click()
     page.locator("a.viewsitelink").click()
