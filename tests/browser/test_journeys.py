@@ -158,6 +158,11 @@ def test_applicant_signs_up_applies_answers_a_return_and_sees_the_approval(
     page.goto(reverse("funding:mine"))
     page.locator(f"main a[href$='/funding/{application.pk}/']").click()
     expect(page.locator("main .badge[data-state]")).to_have_attribute("data-state", S.RETURNED)
+    returned = page.locator("main [data-returned]")
+    expect(returned).to_contain_text(
+        me.t("Staff returned the application for changes. Edit it as they ask, then submit it again:")
+    )
+    expect(returned.locator("blockquote")).to_have_text("请补充中试预算明细。")
     expect(page.locator(".timeline")).to_contain_text("请补充中试预算明细。")
     me.look("application-returned")
     page.locator(f"main a[href$='/funding/{application.pk}/edit/']").click()
