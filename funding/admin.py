@@ -3,6 +3,7 @@ money or state is editable here, and every action takes a comment."""
 
 from django.contrib import admin, messages
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -162,6 +163,10 @@ class ApplicationAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in Application._meta.fields]
+
+    def view_on_site(self, obj):
+        # The application's page holds the forms for its next step (registration, instalments).
+        return reverse("funding:detail", args=[obj.pk])
 
     def has_add_permission(self, request):
         return False  # applications come from applicants' forms

@@ -129,6 +129,13 @@ def application_detail(request, pk):
         and application.state in (application.State.FORMAL_REVIEW, application.State.EXPERT_REVIEW),
         "my_review": next((r for r in application.reviews.all() if r.reviewer_id == user.pk), None),
         "may_edit": is_owner and application.state in (application.State.DRAFT, application.State.RETURNED),
+        # What the applicant must change, at the top of the page rather than down in the timeline.
+        "return_comment": next(
+            (e.comment for e in reversed(list(application.events.all())) if e.to_state == application.State.RETURNED),
+            "",
+        )
+        if application.state == application.State.RETURNED
+        else "",
     }
     if context["may_assign"]:
         context["assign_form"] = AssignReviewerForm(reviewers=selectors.reviewers_for_assignment())

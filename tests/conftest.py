@@ -20,6 +20,7 @@ from valley import roles
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRE_SERVICES = os.environ.get("VALLEY_REQUIRE_SERVICES") == "1"
+CHROMIUM = "/usr/bin/chromium"  # Debian's build; Playwright's own browser download is not used
 
 
 def _missing(reason: str):
@@ -39,6 +40,8 @@ def pytest_runtest_setup(item):
         _missing("needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/valley")
     if item.get_closest_marker("redis") and not broker_is_redis():
         _missing("needs Redis as the broker: set CELERY_BROKER_URL=redis://127.0.0.1:6379/0")
+    if item.get_closest_marker("browser") and not Path(CHROMIUM).exists():
+        _missing(f"needs Chromium at {CHROMIUM}: apt-get install -y chromium fonts-noto-cjk")
 
 
 def pytest_report_header(config):

@@ -1,6 +1,7 @@
 """Auditors' pages: the export catalogue, the CSV downloads and the audit-log check."""
 
 from django.contrib.auth.decorators import login_required
+from django.forms import MultiWidget, SelectMultiple
 from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -18,7 +19,24 @@ def export_list(request):
     if not _may_export(request.user):
         raise Http404
     exports = sorted(csv_export.catalogue().values(), key=lambda export: str(export.label))
-    return render(request, "valley/exports.html", {"exports": exports})
+    return render(
+        request, "valley/exports.html", {"exports": [(export, _filter_form(export, request)) for export in exports]}
+    )
+
+
+def _filter_form(export, request):
+    """The export's filters as a form that downloads the filtered file; date ranges stay URL parameters,
+    since their two inputs would share one label."""
+    if export.filterset_class is None:
+        return None
+    form = export.filterset_class(request=request).form
+    form.auto_id = f"id_{export.name}_%s"  # several forms on one page: keep every id unique
+    for name, form_field in list(form.fields.items()):
+        if isinstance(form_field.widget, MultiWidget):
+            del form.fields[name]
+        elif isinstance(form_field.widget, SelectMultiple):
+            form_field.widget.attrs["size"] = min(len(form_field.choices), 13)  # every choice in sight
+    return form if form.fields else None
 
 
 @login_required
