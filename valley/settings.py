@@ -229,3 +229,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 PORTAL_NAME = _("Shanxi Innovation Valley Portal")
+
+# The home dashboard's figures are recomputed at most this often (per worker); 0 computes them on every view.
+HOME_FIGURES_CACHE_SECONDS = env_int("HOME_FIGURES_CACHE_SECONDS", 60)
+
+# Load tests only (bench/loadtest.py): mounts a minimal view and stock ModelAdmins to compare against,
+# under /bench/. Never on in production.
+VALLEY_BENCH = env_bool("VALLEY_BENCH", False)

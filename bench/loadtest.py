@@ -1,0 +1,280 @@
+#!/usr/bin/env python
+"""Load test: the portal's key pages under gunicorn, driven by wrk, beside a minimal view and stock admins.
+
+    .venv/bin/python bench/loadtest.py                          # needs the data of generate_province
+    .venv/bin/python bench/loadtest.py --duration 5 --connections 16
+
+Starts the portal under gunicorn with production settings (DEBUG off, WhiteNoise) on 127.0.0.1 against
+the generated province (SCALE_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/valley_scale),
+with VALLEY_BENCH=1 so that /bench/minimal/ (the smallest Django view through the same middleware)
+and /bench/stock-admin/ (ModelAdmins as a newcomer writes them, valley/bench_site.py) exist. Each page
+is driven for --duration seconds by wrk with --connections connections and a signed-in session. Then
+the same admin lists are driven against the small data set (SMALL_DATABASE_URL, default
+valley_scale_small, made by `generate_province --size small`), served the same way.
+
+Prints one markdown table: throughput, p50 and p99 latency, the ratio to the minimal view's
+throughput in the same run, and for admin lists the ratio to the stock ModelAdmin and to the same
+list over the small data set. wrk comes from Debian (`apt-get install -y wrk`); the script tries to
+install it when it is missing and says how otherwise.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+SCALE_URL = os.environ.get("SCALE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/valley_scale")
+SMALL_URL = os.environ.get("SMALL_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/valley_scale_small")
+PRODUCTION_ENV = {
+    "DEBUG": "0",
+    "SECRET_KEY": "bench-only-secret-" + "x" * 40,
+    "ALLOWED_HOSTS": "127.0.0.1",
+    "SECURE_SSL_REDIRECT": "0",
+    "LOG_LEVEL": "WARNING",
+    "VALLEY_BENCH": "1",
+}
+EMAIL_DOMAIN = "scale.valley.example.cn"
+
+
+def say(message: str) -> None:
+    print(f"[loadtest] {message}", file=sys.stderr, flush=True)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per page")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "8851")))
+    parser.add_argument("--skip-small", action="store_true", help="do not measure the admin lists at 1,000 rows")
+    return parser.parse_args()
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    say("wrk is missing; trying apt-get install -y wrk")
+    for command in (["apt-get", "install", "-y", "wrk"], ["sudo", "-n", "apt-get", "install", "-y", "wrk"]):
+        try:
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except (OSError, subprocess.CalledProcessError):
+            continue
+        if shutil.which("wrk"):
+            return shutil.which("wrk")
+    sys.exit("bench/loadtest.py needs wrk: install it with `sudo apt-get install -y wrk` (Debian/Ubuntu).")
+
+
+def django_env(url: str) -> dict:
+    return {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "valley.settings", **PRODUCTION_ENV}
+
+
+def sessions_and_paths(url: str) -> dict:
+    """Signed-in session cookies and the object ids the pages need, read from the database at `url`.
+
+    Runs in a child process so each data set gets its own Django setup.
+    """
+    code = f"""
+import json, django
+django.setup()
+from django.test import Client
+from funding.models import Application
+from tolerance.models import Fund
+from valley.models import User
+
+def cookie(email):
+    client = Client()
+    client.force_login(User.objects.get(email=email))
+    return client.cookies["sessionid"].value
+
+applicant = User.objects.get(email="applicant00000@{EMAIL_DOMAIN}")
+application = Application.objects.filter(entity__owner=applicant).order_by("-pk").first()
+print(json.dumps({{
+    "staff": cookie("staff@{EMAIL_DOMAIN}"),
+    "applicant": cookie(applicant.email),
+    "application": application.pk,
+    "fund": Fund.objects.order_by("pk").values_list("pk", flat=True).first(),
+}}))
+"""
+    done = subprocess.run(
+        [PYTHON, "-c", code], cwd=ROOT, env=django_env(url), check=True, capture_output=True, text=True
+    )
+    import json
+
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def start_portal(url: str, port: int, workers: int) -> subprocess.Popen:
+    env = django_env(url)
+    subprocess.run([PYTHON, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "gunicorn", "valley.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers), "--timeout", "120"],
+        cwd=ROOT,
+        env=env,
+    )
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)  # noqa: S310 - loopback only
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def stop_portal(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def check_page(port: int, path: str, cookie: str) -> None:
+    """One request first: the page must answer 200 for the session, or the figures would mean nothing."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Cookie": f"sessionid={cookie}"})
+    with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 - loopback only
+        if response.status != 200 or "/login/" in response.url:
+            raise SystemExit(f"{path} answered {response.status} at {response.url}: not measurable")
+
+
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(number) * UNITS[unit]
+
+
+def drive(wrk: str, args, port: int, path: str, cookie: str) -> dict:
+    check_page(port, path, cookie)
+    command = [
+        wrk,
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{args.duration}s",
+        "--timeout",
+        "60s",
+        "--latency",
+        "-H",
+        f"Cookie: sessionid={cookie}",
+        f"http://127.0.0.1:{port}{path}",
+    ]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", output).group(1))
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", output).group(1))
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = re.search(r"Socket errors: .*timeout (\d+)", output)
+    failed = (int(bad.group(1)) if bad else 0) + (int(errors.group(1)) if errors else 0)
+    say(f"{path}: {rps:.1f} req/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, {requests} requests, {failed} failed")
+    return {"rps": rps, "p50": p50, "p99": p99, "requests": requests, "failed": failed}
+
+
+def api_paths() -> list[tuple[str, str]]:
+    """The REST API's list endpoints, when the API is part of this checkout."""
+    if not (ROOT / "valley" / "api.py").exists() and not (ROOT / "api").exists():
+        return []
+    candidates = [
+        ("API: applications", "/api/v1/applications/"),
+        ("API: entities", "/api/v1/entities/"),
+        ("API: investments", "/api/v1/investments/"),
+    ]
+    return candidates
+
+
+PAGES = [
+    # label, path (with {application} / {fund}), session, kind
+    ("minimal Django view", "/bench/minimal/", "staff", "minimal"),
+    ("home dashboard", "/", "applicant", "page"),
+    ("applicant's application page", "/funding/{application}/", "applicant", "page"),
+    ("applicant's applications list", "/funding/", "applicant", "page"),
+    ("staff work queue (formal review)", "/funding/queues/formal/", "staff", "page"),
+    ("fund dashboard", "/tolerance/funds/{fund}/", "staff", "page"),
+    ("admin: applications", "/admin/funding/application/", "staff", "admin"),
+    ("admin: application history", "/admin/funding/applicationevent/", "staff", "admin"),
+    ("admin: investments", "/admin/tolerance/investment/", "staff", "admin"),
+]
+STOCK = {
+    "/admin/funding/application/": "/bench/stock-admin/funding/application/",
+    "/admin/funding/applicationevent/": "/bench/stock-admin/funding/applicationevent/",
+    "/admin/tolerance/investment/": "/bench/stock-admin/tolerance/investment/",
+}
+
+
+def run_set(wrk, args, url: str, pages) -> dict:
+    info = sessions_and_paths(url)
+    portal = start_portal(url, args.port, args.workers)
+    results = {}
+    try:
+        for label, path, who, _kind in pages:
+            path = path.format(**info)
+            try:
+                results[label] = drive(wrk, args, args.port, path, info[who])
+            except (SystemExit, OSError, subprocess.CalledProcessError) as error:
+                say(f"{path}: not measured ({error})")
+                results[label] = None
+    finally:
+        stop_portal(portal)
+    return results
+
+
+def main() -> None:
+    args = parse_args()
+    wrk = ensure_wrk()
+    pages = list(PAGES)
+    for label, path in api_paths():
+        pages.append((label, path, "staff", "page"))
+    for path, stock in STOCK.items():
+        label = next(label for label, p, _w, _k in PAGES if p == path)
+        pages.append((f"{label} (stock ModelAdmin)", stock, "staff", "stock"))
+    say(f"large data set: {SCALE_URL}")
+    large = run_set(wrk, args, SCALE_URL, pages)
+    small = {}
+    if not args.skip_small:
+        say(f"small data set: {SMALL_URL}")
+        small_pages = [page for page in PAGES if page[3] in ("admin", "minimal")]
+        small = run_set(wrk, args, SMALL_URL, small_pages)
+
+    minimal = large["minimal Django view"]
+    print(
+        f"| page ({args.connections} connections, {args.duration} s each, gunicorn {args.workers} workers) "
+        "| req/s | p50 ms | p99 ms | × minimal view | × stock admin | large ÷ small (req/s) | failed |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for label, _path, _who, kind in pages:
+        result = large.get(label)
+        if result is None:
+            print(f"| {label} | not measured | | | | | | |")
+            continue
+        ratio = f"{result['rps'] / minimal['rps']:.3f}" if minimal else ""
+        stock = small_ratio = ""
+        if kind == "admin":
+            stock_result = large.get(f"{label} (stock ModelAdmin)")
+            if stock_result:
+                stock = f"{result['rps'] / stock_result['rps']:.1f}"
+            if small.get(label):
+                small_ratio = f"{result['rps'] / small[label]['rps']:.2f}"
+        print(
+            f"| {label} | {result['rps']:.1f} | {result['p50']:.1f} | {result['p99']:.1f} | {ratio} "
+            f"| {stock} | {small_ratio} | {result['failed']} |"
+        )
+    for label, result in small.items():
+        if result:
+            print(
+                f"| {label}, small data set | {result['rps']:.1f} | {result['p50']:.1f} | {result['p99']:.1f} "
+                f"| {result['rps'] / small['minimal Django view']['rps']:.3f} | | | {result['failed']} |"
+            )
+
+
+if __name__ == "__main__":
+    main()
