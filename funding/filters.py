@@ -1,61 +1,70 @@
-"""django-filter FilterSets for the fund's lists, exports and API: one definition for every door."""
+"""List filters of the start-up fund, shared by the API and (later) the CSV exports.
+
+Plain FilterSets: pass them a queryset from funding.selectors, so that filtering never widens what the
+user may see. Related records are filtered by id (a number), never by a choice among all rows, so an
+invalid id cannot tell that someone else's record exists."""
 
 import django_filters
-from django.utils.translation import gettext_lazy as _
 
-from funding.models import Application, ApplicationEvent, Disbursement, ExpertReview, SubVenueBudget
-from valley.models import SubVenue
+from funding.models import Application, ApplicationEvent, Disbursement, ExpertReview, FundPolicy, SubVenueBudget
+from valley.filters import DateRangeFilter, IdFilter
 
 
 class ApplicationFilter(django_filters.FilterSet):
-    state = django_filters.MultipleChoiceFilter(choices=Application.State.choices, label=_("state"))
-    sub_venue = django_filters.ModelChoiceFilter(queryset=SubVenue.objects.all(), label=_("sub-venue"))
-    submitted_at = django_filters.IsoDateTimeFromToRangeFilter(label=_("submitted between"))
-    decided_at = django_filters.IsoDateTimeFromToRangeFilter(label=_("decided between"))
-    entity = django_filters.NumberFilter(label=_("entity id"))
+    state = django_filters.MultipleChoiceFilter(choices=Application.State.choices)
+    sub_venue = IdFilter()
+    entity = IdFilter()
+    created_at = DateRangeFilter()
+    submitted_at = DateRangeFilter()
+    decided_at = DateRangeFilter()
 
     class Meta:
         model = Application
-        fields = ["state", "sub_venue", "submitted_at", "decided_at", "entity"]
+        fields = ["state", "sub_venue", "entity", "created_at", "submitted_at", "decided_at"]
 
 
 class ApplicationEventFilter(django_filters.FilterSet):
-    at = django_filters.IsoDateTimeFromToRangeFilter(label=_("between"))
-    action = django_filters.CharFilter(lookup_expr="startswith", label=_("action starts with"))
-    to_state = django_filters.MultipleChoiceFilter(choices=Application.State.choices, label=_("to state"))
-    sub_venue = django_filters.ModelChoiceFilter(
-        field_name="application__sub_venue", queryset=SubVenue.objects.all(), label=_("sub-venue")
-    )
-    application = django_filters.NumberFilter(label=_("application id"))
+    application = IdFilter()
+    sub_venue = IdFilter(field_name="application__sub_venue")
+    action = django_filters.CharFilter()
+    to_state = django_filters.MultipleChoiceFilter(choices=Application.State.choices)
+    at = DateRangeFilter()
 
     class Meta:
         model = ApplicationEvent
-        fields = ["at", "action", "to_state", "sub_venue", "application"]
+        fields = ["application", "sub_venue", "action", "to_state", "at"]
 
 
 class ExpertReviewFilter(django_filters.FilterSet):
-    submitted_at = django_filters.IsoDateTimeFromToRangeFilter(label=_("submitted between"))
-    sub_venue = django_filters.ModelChoiceFilter(
-        field_name="application__sub_venue", queryset=SubVenue.objects.all(), label=_("sub-venue")
-    )
+    application = IdFilter()
+    submitted = django_filters.BooleanFilter(field_name="submitted_at", lookup_expr="isnull", exclude=True)
 
     class Meta:
         model = ExpertReview
-        fields = ["submitted_at", "recommendation", "sub_venue"]
+        fields = ["application", "recommendation", "submitted"]
 
 
 class DisbursementFilter(django_filters.FilterSet):
-    paid_on = django_filters.DateFromToRangeFilter(label=_("paid between"))
-    sub_venue = django_filters.ModelChoiceFilter(
-        field_name="application__sub_venue", queryset=SubVenue.objects.all(), label=_("sub-venue")
-    )
+    application = IdFilter()
+    sub_venue = IdFilter(field_name="application__sub_venue")
+    paid_on = DateRangeFilter()
 
     class Meta:
         model = Disbursement
-        fields = ["paid_on", "sub_venue", "application"]
+        fields = ["application", "sub_venue", "paid_on"]
 
 
 class BudgetFilter(django_filters.FilterSet):
+    sub_venue = IdFilter()
+
     class Meta:
         model = SubVenueBudget
-        fields = ["year", "sub_venue"]
+        fields = ["sub_venue", "year"]
+
+
+class FundPolicyFilter(django_filters.FilterSet):
+    effective_from = DateRangeFilter()
+
+    class Meta:
+        model = FundPolicy
+        fields = ["effective_from"]

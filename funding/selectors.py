@@ -61,6 +61,8 @@ def queue_counts(*, user) -> dict[str, int]:
 
 def budgets_visible_to(user) -> QuerySet[SubVenueBudget]:
     budgets = SubVenueBudget.objects.select_related("sub_venue").order_by("-year", "sub_venue__code")
+    if not user.is_authenticated:
+        return budgets.none()
     if roles.is_auditor(user) or roles.sees_every_sub_venue(user):
         return budgets
     return budgets.filter(sub_venue__in=roles.operated_sub_venue_ids(user))

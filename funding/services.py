@@ -204,6 +204,37 @@ def application_act(*, application: Application, name: str, by, comment: str = "
     return _transition(application, name, by=by, comment=comment, internal_note=internal_note)
 
 
+# Transitions that take nothing but a comment (and an internal note, where the transition keeps one): the web
+# pages and the API offer exactly these by name, through application_take.
+COMMENT_ONLY_TRANSITIONS = (
+    "submit",
+    "withdraw",
+    "end_notice",
+    "revoke",
+    "start_formal_review",
+    "pass_formal_review",
+    "return_for_changes",
+    "complete_expert_review",
+    "reject",
+    "close",
+)
+
+
+def application_take(
+    *, application: Application, name: str, by, comment: str = "", internal_note: str = ""
+) -> Application:
+    """Take the comment-only transition `name` (one of COMMENT_ONLY_TRANSITIONS) through its own service."""
+    if name == "submit":
+        return application_submit(application=application, by=by, comment=comment)
+    if name == "withdraw":
+        return application_withdraw(application=application, by=by, comment=comment)
+    if name == "end_notice":
+        return application_end_notice(application=application, by=by, comment=comment)
+    if name == "revoke":
+        return application_revoke(application=application, by=by, comment=comment, internal_note=internal_note)
+    return application_act(application=application, name=name, by=by, comment=comment, internal_note=internal_note)
+
+
 def review_assign(*, application: Application, reviewer, by) -> ExpertReview:
     with transaction.atomic():
         locked = _lock(application)

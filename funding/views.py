@@ -154,44 +154,10 @@ def _report_done(request, pk):
     messages.success(request, _("Saved. The application is now “%(state)s”.") % {"state": state})
 
 
-def _simple_action(name: str):
-    """The service call for a transition that takes nothing but a comment."""
-
-    def run(application, by, data):
-        if name == "submit":
-            return services.application_submit(application=application, by=by, comment=data["comment"])
-        if name == "withdraw":
-            return services.application_withdraw(application=application, by=by, comment=data["comment"])
-        if name == "end_notice":
-            return services.application_end_notice(application=application, by=by, comment=data["comment"])
-        if name == "revoke":
-            return services.application_revoke(application=application, by=by, **data)
-        return services.application_act(application=application, name=name, by=by, **data)
-
-    return run
-
-
-SIMPLE_ACTIONS = {
-    name: _simple_action(name)
-    for name in (
-        "submit",
-        "withdraw",
-        "end_notice",
-        "revoke",
-        "start_formal_review",
-        "pass_formal_review",
-        "return_for_changes",
-        "complete_expert_review",
-        "reject",
-        "close",
-    )
-}
-
-
 @require_POST
 @login_required
 def application_transition(request, pk, name):
-    if name not in SIMPLE_ACTIONS:
+    if name not in services.COMMENT_ONLY_TRANSITIONS:
         raise Http404
     form = CommentForm(request.POST)
     form.is_valid()
@@ -199,7 +165,7 @@ def application_transition(request, pk, name):
         "comment": form.cleaned_data.get("comment", ""),
         "internal_note": form.cleaned_data.get("internal_note", ""),
     }
-    return _act(request, pk, lambda app: SIMPLE_ACTIONS[name](app, request.user, data))
+    return _act(request, pk, lambda app: services.application_take(application=app, name=name, by=request.user, **data))
 
 
 @require_POST

@@ -11,16 +11,8 @@ Views, the admin and (later) the API build on these querysets, so a record missi
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 
-from teams.models import Achievement, AchievementStageChange, Document, Entity, Member, Residency
+from teams.models import Achievement, AchievementStageChange, Document, Entity, Member, Registration, Residency
 from valley import roles
-
-
-def _operated_sub_venue_ids(user) -> list[int]:
-    cached = getattr(user, "_valley_sub_venue_ids", None)
-    if cached is None:
-        cached = list(user.sub_venues.values_list("pk", flat=True))
-        user._valley_sub_venue_ids = cached
-    return cached
 
 
 def _entity_q(user) -> Q | None:
@@ -33,7 +25,7 @@ def _entity_q(user) -> Q | None:
                 Residency.objects.filter(
                     entity=OuterRef("pk"),
                     status__in=Residency.ACTIVE_STATUSES,
-                    sub_venue__in=_operated_sub_venue_ids(user),
+                    sub_venue__in=roles.operated_sub_venue_ids(user),
                 )
             )
         )
@@ -136,3 +128,43 @@ def residency_filter_q(status: str) -> Q:
     if status == "none":
         return ~Q(Exists(active))
     return Q(Exists(Residency.objects.filter(entity=OuterRef("pk"), status=status)))
+
+
+# --- the API's lists: the same scope as the pages (_scope), one queryset per resource ------------------
+
+
+def entities_visible_to(user) -> QuerySet[Entity]:
+    return _scope(user, Entity.objects.select_related("owner"))
+
+
+def _of_visible_entities(queryset: QuerySet, user) -> QuerySet:
+    return queryset.filter(entity__in=entities_visible_to(user).values("pk"))
+
+
+def members_visible_to(user) -> QuerySet[Member]:
+    return _of_visible_entities(Member.objects.order_by("entity_id", "-is_lead", "name", "pk"), user)
+
+
+def residencies_visible_to(user) -> QuerySet[Residency]:
+    return _of_visible_entities(Residency.objects.select_related("decided_by").order_by("-selected_on", "pk"), user)
+
+
+def achievements_visible_to(user) -> QuerySet[Achievement]:
+    return _of_visible_entities(Achievement.objects.order_by("title", "pk"), user)
+
+
+def registrations_visible_to(user) -> QuerySet[Registration]:
+    return _of_visible_entities(Registration.objects.select_related("verified_by").order_by("pk"), user)
+
+
+def achievement_stage_changes_visible_to(user) -> QuerySet[AchievementStageChange]:
+    visible = achievements_visible_to(user).values("pk")
+    return (
+        AchievementStageChange.objects.filter(achievement__in=visible)
+        .select_related("changed_by")
+        .order_by("changed_on", "pk")
+    )
+
+
+def documents_visible_to(user) -> QuerySet[Document]:
+    return _of_visible_entities(Document.objects.select_related("uploaded_by").order_by("-uploaded_at", "-pk"), user)

@@ -1,26 +1,44 @@
-"""django-filter FilterSets for the portfolio's exports (and, later, its API)."""
+"""django-filter FilterSets of the portfolio, shared by the API and the CSV exports. Related records are
+filtered by id, dates by bounded ranges (valley.filters), so no typed value can overflow the database."""
 
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from tolerance.models import ComplianceReport, ExemptionDetermination, Fund, Investment, Verdict
+from tolerance.models import ComplianceReport, ExemptionDetermination, Fund, Investment, InvestmentParty, Verdict
+from valley.filters import DateRangeFilter, IdFilter
+
+
+class FundFilter(django_filters.FilterSet):
+    class Meta:
+        model = Fund
+        fields = ["governing_basis"]
 
 
 class InvestmentFilter(django_filters.FilterSet):
-    fund = django_filters.ModelChoiceFilter(queryset=Fund.objects.all(), label=_("fund"))
+    fund = IdFilter(label=_("fund"))
+    startup = IdFilter(label=_("startup"))
     state = django_filters.MultipleChoiceFilter(choices=Investment.State.choices, label=_("state"))
-    invested_on = django_filters.DateFromToRangeFilter(label=_("invested between"))
-    failed_on = django_filters.DateFromToRangeFilter(label=_("failed between"))
+    invested_on = DateRangeFilter(label=_("invested between"))
+    failed_on = DateRangeFilter(label=_("failed between"))
     meets_standards = django_filters.BooleanFilter(label=_("meets the standards"))
 
     class Meta:
         model = Investment
-        fields = ["fund", "state", "invested_on", "failed_on", "meets_standards"]
+        fields = ["fund", "startup", "state", "invested_on", "failed_on", "meets_standards"]
+
+
+class InvestmentPartyFilter(django_filters.FilterSet):
+    investment = IdFilter(label=_("investment"))
+    fund = IdFilter(field_name="investment__fund", label=_("fund"))
+
+    class Meta:
+        model = InvestmentParty
+        fields = ["investment", "fund", "role"]
 
 
 class ComplianceReportFilter(django_filters.FilterSet):
-    fund = django_filters.ModelChoiceFilter(queryset=Fund.objects.all(), label=_("fund"))
-    as_of = django_filters.DateFromToRangeFilter(label=_("as of between"))
+    fund = IdFilter(label=_("fund"))
+    as_of = DateRangeFilter(label=_("as of between"))
     verdict = django_filters.MultipleChoiceFilter(choices=Verdict.choices, label=_("verdict"))
 
     class Meta:
@@ -29,9 +47,11 @@ class ComplianceReportFilter(django_filters.FilterSet):
 
 
 class ExemptionFilter(django_filters.FilterSet):
-    fund = django_filters.ModelChoiceFilter(field_name="report__fund", queryset=Fund.objects.all(), label=_("fund"))
-    determined_at = django_filters.IsoDateTimeFromToRangeFilter(label=_("determined between"))
+    fund = IdFilter(field_name="report__fund", label=_("fund"))
+    report = IdFilter(label=_("compliance report"))
+    investment = IdFilter(label=_("investment"))
+    determined_at = DateRangeFilter(label=_("determined between"))
 
     class Meta:
         model = ExemptionDetermination
-        fields = ["fund", "exempt", "determined_at"]
+        fields = ["fund", "report", "investment", "exempt", "determined_at"]

@@ -25,6 +25,7 @@ urlpatterns = [
     path("teams/", include("teams.urls")),
     path("funding/", include("funding.urls")),
     path("tolerance/", include("tolerance.urls")),
+    path("api/", include("valley.api")),
 ]
 
 if settings.VALLEY_BENCH:  # load tests only: see valley/bench_site.py

@@ -101,7 +101,10 @@ def a_portfolio_with_a_report():
 
 
 def test_every_listed_export_downloads(auditor_client, application_in):
-    application_in(S.CLOSED)
+    from tests.factories import AchievementFactory
+
+    closed = application_in(S.CLOSED)
+    AchievementFactory(entity=closed.entity, title="=1+1 煤基碳纤维")
     a_portfolio_with_a_report()
     page = auditor_client.get(reverse("export_list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     from valley.csv_export import catalogue
@@ -211,6 +214,9 @@ def test_postgresql_copy_path_writes_the_same_file_as_the_python_path(transactio
     application.entity.save()
     application_in(S.DRAFT)
     a_portfolio_with_a_report()
+    from tests.factories import AchievementFactory
+
+    AchievementFactory(entity=application.entity, title="-DROP 煤基碳纤维")
     for export in csv_export.catalogue().values():
         if not csv_copy.supported(export):
             continue

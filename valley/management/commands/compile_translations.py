@@ -1,3 +1,4 @@
+import sys
 from pathlib import Path
 
 import polib
@@ -7,12 +8,14 @@ from django.core.management.base import BaseCommand
 
 
 def locale_dirs() -> list[Path]:
+    """The project's own catalogues: LOCALE_PATHS and the apps in this checkout (not installed packages,
+    even when the virtual environment lives inside the checkout)."""
+    base, environment = Path(settings.BASE_DIR).resolve(), Path(sys.prefix).resolve()
     dirs = [Path(path) for path in settings.LOCALE_PATHS]
-    dirs += [
-        Path(config.path) / "locale"
-        for config in apps.get_app_configs()
-        if config.path.startswith(str(settings.BASE_DIR))
-    ]
+    for config in apps.get_app_configs():
+        path = Path(config.path).resolve()
+        if path.is_relative_to(base) and not path.is_relative_to(environment):
+            dirs.append(path / "locale")
     return [path for path in dirs if path.is_dir()]
 
 

@@ -1,0 +1,178 @@
+"""REST API of the start-up fund: thin doors to funding.selectors (reads) and funding.services (writes).
+
+Visibility is the web pages' own: funding.selectors.applications_visible_to and budgets_visible_to. An
+application another user may not see answers 404 on every URL, for reads and writes alike. Writes call
+the same service as the matching web page; a service's refusal answers 403 (role), 409 (state) or 400
+(a rule of the fund), with its translated message as {"detail": ...}. Auditors are refused every write
+before any service runs (valley.api_base.AuditorsReadOnly)."""
+
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from funding import selectors, services
+from funding.filters import (
+    ApplicationEventFilter,
+    ApplicationFilter,
+    BudgetFilter,
+    DisbursementFilter,
+    ExpertReviewFilter,
+    FundPolicyFilter,
+)
+from funding.models import ApplicationEvent, Disbursement, ExpertReview, FundPolicy
+from funding.serializers import (
+    ApplicationCreateSerializer,
+    ApplicationEventSerializer,
+    ApplicationSerializer,
+    ApplicationUpdateSerializer,
+    ApproveSerializer,
+    BudgetSerializer,
+    DisbursementCreateSerializer,
+    DisbursementSerializer,
+    ExpertReviewSerializer,
+    FundPolicySerializer,
+    RegistrationVerificationSerializer,
+    TransitionSerializer,
+)
+from valley.api_base import sees_staff_fields
+
+_TRANSITION_NAME = OpenApiParameter(
+    "name",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    enum=list(services.COMMENT_ONLY_TRANSITIONS),
+    description=_("A transition that takes only a comment (and an internal note)."),
+)
+
+
+@extend_schema_view(
+    create=extend_schema(request=ApplicationCreateSerializer, responses={201: ApplicationSerializer}),
+    partial_update=extend_schema(request=ApplicationUpdateSerializer, responses={200: ApplicationSerializer}),
+)
+class ApplicationViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = ApplicationSerializer
+    filterset_class = ApplicationFilter
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.applications_visible_to(self.request.user).select_related("created_by", "decided_by")
+
+    def _answer(self, application, code=status.HTTP_200_OK):
+        fresh = self.get_queryset().get(pk=application.pk)
+        return Response(self.get_serializer(fresh).data, status=code)
+
+    def _input(self, serializer_class, **kwargs):
+        serializer = serializer_class(data=self.request.data, context=self.get_serializer_context(), **kwargs)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def create(self, request, *args, **kwargs):
+        data = self._input(ApplicationCreateSerializer)
+        application = services.application_create(by=request.user, **data)
+        return self._answer(application, status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        application = self.get_object()
+        data = self._input(ApplicationUpdateSerializer, partial=True)
+        current = {"amount": application.amount, "purpose": application.purpose, "plan": application.plan}
+        services.application_update(application=application, by=request.user, **{**current, **data})
+        return self._answer(application)
+
+    @extend_schema(request=TransitionSerializer, responses={200: ApplicationSerializer}, parameters=[_TRANSITION_NAME])
+    @action(detail=True, methods=["post"], url_path=r"transitions/(?P<name>[a-z_]+)")
+    def transitions(self, request, pk=None, name=None):
+        if name not in services.COMMENT_ONLY_TRANSITIONS:
+            raise Http404
+        application = self.get_object()
+        data = self._input(TransitionSerializer)
+        services.application_take(application=application, name=name, by=request.user, **data)
+        return self._answer(application)
+
+    @extend_schema(request=ApproveSerializer, responses={200: ApplicationSerializer})
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        application = self.get_object()
+        services.application_approve(application=application, by=request.user, **self._input(ApproveSerializer))
+        return self._answer(application)
+
+    @extend_schema(request=RegistrationVerificationSerializer, responses={200: ApplicationSerializer})
+    @action(detail=True, methods=["post"], url_path="verify-registration")
+    def verify_registration(self, request, pk=None):
+        application = self.get_object()
+        data = self._input(RegistrationVerificationSerializer)
+        services.application_verify_registration(application=application, by=request.user, **data)
+        return self._answer(application)
+
+    @extend_schema(request=DisbursementCreateSerializer, responses={201: DisbursementSerializer})
+    @action(detail=True, methods=["post"])
+    def disburse(self, request, pk=None):
+        application = self.get_object()
+        data = self._input(DisbursementCreateSerializer)
+        disbursement = services.application_disburse(application=application, by=request.user, **data)
+        disbursement = Disbursement.objects.select_related("recorded_by").get(pk=disbursement.pk)
+        return Response(DisbursementSerializer(disbursement).data, status=status.HTTP_201_CREATED)
+
+
+def _of_visible_applications(queryset, user):
+    return queryset.filter(application__in=selectors.applications_visible_to(user).values("pk"))
+
+
+class ApplicationEventViewSet(viewsets.ReadOnlyModelViewSet):
+    """The append-only history of the applications you may see. Applicants see no names or internal notes."""
+
+    serializer_class = ApplicationEventSerializer
+    filterset_class = ApplicationEventFilter
+
+    def get_queryset(self):
+        events = ApplicationEvent.objects.select_related("by").order_by("at", "pk")
+        return _of_visible_applications(events, self.request.user)
+
+
+class ExpertReviewViewSet(viewsets.ReadOnlyModelViewSet):
+    """Expert reviews, as on the staff pages: applicants see none."""
+
+    serializer_class = ExpertReviewSerializer
+    filterset_class = ExpertReviewFilter
+
+    def get_queryset(self):
+        if not sees_staff_fields(self.request):
+            return ExpertReview.objects.none()
+        reviews = ExpertReview.objects.select_related("reviewer", "assigned_by").order_by("assigned_at", "pk")
+        return _of_visible_applications(reviews, self.request.user)
+
+
+class DisbursementViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = DisbursementSerializer
+    filterset_class = DisbursementFilter
+
+    def get_queryset(self):
+        disbursements = Disbursement.objects.select_related("recorded_by").order_by("application_id", "number")
+        return _of_visible_applications(disbursements, self.request.user)
+
+
+class BudgetViewSet(viewsets.ReadOnlyModelViewSet):
+    """Sub-venue budgets, as on the budgets page: staff (operators: their sub-venues) and auditors."""
+
+    serializer_class = BudgetSerializer
+    filterset_class = BudgetFilter
+
+    def get_queryset(self):
+        if not sees_staff_fields(self.request):
+            return selectors.budgets_visible_to(self.request.user).none()
+        return selectors.budgets_visible_to(self.request.user)
+
+
+class FundPolicyViewSet(viewsets.ReadOnlyModelViewSet):
+    """The fund's rules, every version: public, since applicants need the limits."""
+
+    serializer_class = FundPolicySerializer
+    filterset_class = FundPolicyFilter
+
+    def get_queryset(self):
+        return FundPolicy.objects.select_related("changed_by").order_by("-effective_from", "-pk")
