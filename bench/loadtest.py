@@ -181,15 +181,15 @@ def drive(wrk: str, args, port: int, path: str, cookie: str) -> dict:
 
 
 def api_paths() -> list[tuple[str, str]]:
-    """The REST API's list endpoints, when the API is part of this checkout."""
-    if not (ROOT / "valley" / "api.py").exists() and not (ROOT / "api").exists():
+    """The REST API's list endpoints (mounted at /api/ by valley/api.py), when this checkout has the API."""
+    if not (ROOT / "valley" / "api.py").exists():
         return []
-    candidates = [
-        ("API: applications", "/api/v1/applications/"),
-        ("API: entities", "/api/v1/entities/"),
-        ("API: investments", "/api/v1/investments/"),
+    return [
+        ("API: applications", "/api/applications/"),
+        ("API: application history", "/api/application-events/"),
+        ("API: investments", "/api/investments/"),
+        ("API: entities", "/api/entities/"),
     ]
-    return candidates
 
 
 PAGES = [
