@@ -10,10 +10,16 @@ amount of work whatever the table's size.
 import json
 
 from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Max, Min
 from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.translation import gettext
+
+# Django's own message (translated by the admin's catalogue); a variable, so makemessages leaves it there.
+SELECT_FOR_ACTION = "Select this object for an action - {}"
 
 # Up to this many matching rows a list shows its exact count; beyond, an estimate.
 EXACT_COUNT_LIMIT = 10_000
@@ -71,6 +77,16 @@ class LargeTableAdminMixin:
 
     paginator = EstimatedCountPaginator
     show_full_result_count = False  # no second COUNT(*) of the whole table for "(N total)"
+
+    def action_checkbox(self, obj):
+        """The markup of ModelAdmin.action_checkbox, written directly: rendering the checkbox widget's
+        template for each of 100 rows takes about a fifth of a changelist's time."""
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            format_html(gettext(SELECT_FOR_ACTION), str(obj)),
+        )
 
 
 def year_filter(field_name: str, title):

@@ -50,3 +50,14 @@ def test_home_figures_are_cached_when_asked(client, db, settings):
         client.get("/")
     assert not [q for q in queries.captured_queries if "teams_entity" in q["sql"]]
     cache.clear()
+
+
+def test_fast_action_checkbox_writes_the_same_markup_as_django(db):
+    from django.contrib import admin
+
+    from funding.admin import ApplicationAdmin
+    from tests.factories import EntityFactory
+
+    entity = EntityFactory(name_zh='<b>"团队" & co</b>', name_en='<b>"Team" & co</b>')
+    fast = ApplicationAdmin(entity._meta.model, admin.site)  # any model: the checkbox reads pk and str()
+    assert fast.action_checkbox(entity) == admin.ModelAdmin.action_checkbox(fast, entity)
