@@ -8,9 +8,10 @@ Starts the portal under gunicorn with production settings (DEBUG off, WhiteNoise
 the generated province (SCALE_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/valley_scale),
 with VALLEY_BENCH=1 so that /bench/minimal/ (the smallest Django view through the same middleware)
 and /bench/stock-admin/ (ModelAdmins as a newcomer writes them, valley/bench_site.py) exist. Each page
-is driven for --duration seconds by wrk with --connections connections and a signed-in session. Then
-the same admin lists are driven against the small data set (SMALL_DATABASE_URL, default
-valley_scale_small, made by `generate_province --size small`), served the same way.
+is warmed up for 2 s, then driven for --duration seconds by wrk with --connections connections and a
+signed-in session. A second portal serves the small data set (SMALL_DATABASE_URL, default
+valley_scale_small, made by `generate_province --size small`) the same way, and each admin list is
+driven over the large data set, as a stock ModelAdmin, and over the small data set, back to back.
 
 Prints one markdown table: throughput, p50 and p99 latency, the ratio to the minimal view's
 throughput in the same run, and for admin lists the ratio to the stock ModelAdmin and to the same
@@ -156,6 +157,11 @@ def _ms(text: str) -> float:
 
 def drive(wrk: str, args, port: int, path: str, cookie: str) -> dict:
     check_page(port, path, cookie)
+    # Warm-up, not counted: every worker renders the page once (compiles its templates, fills its caches).
+    warm = [wrk, f"-t{args.threads}", f"-c{args.connections}", "-d2s", "--timeout", "60s"]
+    subprocess.run(
+        [*warm, "-H", f"Cookie: sessionid={cookie}", f"http://127.0.0.1:{port}{path}"], check=True, capture_output=True
+    )
     command = [
         wrk,
         f"-t{args.threads}",
