@@ -343,4 +343,4 @@ def budgets(request):
 
 
 def notices(request):
-    return render(request, "funding/notices.html", {"applications": selectors.public_notices()})
+    return render(request, "funding/notices.html", {"page": _page(request, selectors.public_notices())})

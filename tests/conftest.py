@@ -51,6 +51,12 @@ def pytest_report_header(config):
     ]
 
 
+@pytest.fixture(autouse=True)
+def _live_home_figures(settings):
+    """Tests see every change at once: no cached home figures (valley.selectors.valley_figures_cached)."""
+    settings.HOME_FIGURES_CACHE_SECONDS = 0
+
+
 @pytest.fixture
 def make_user(db, django_user_model):
     counter = iter(range(1, 10_000))

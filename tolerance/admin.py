@@ -20,6 +20,7 @@ from tolerance.models import (
     Verdict,
 )
 from tolerance.services import compliance_check_run
+from valley.admin_lists import LargeTableAdminMixin, year_filter
 
 
 class ComplianceBannerMixin:
@@ -120,8 +121,24 @@ class InvestmentDocumentInline(admin.TabularInline):
     readonly_fields = ["original_name", "uploaded_at"]
 
 
+class MeetsStandardsFilter(admin.SimpleListFilter):
+    """Yes/no on the generated column. Listed by name, Django would offer its values from SELECT DISTINCT
+    over every investment (a GeneratedField is not recognised as a boolean)."""
+
+    title = _("meets the standards")
+    parameter_name = "meets_standards"
+
+    def lookups(self, request, model_admin):
+        return [("1", _("yes")), ("0", _("no"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("0", "1"):
+            return queryset.filter(meets_standards=self.value() == "1")
+        return queryset
+
+
 @admin.register(Investment)
-class InvestmentAdmin(admin.ModelAdmin):
+class InvestmentAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     list_display = [
         "startup",
         "fund",
@@ -133,11 +150,17 @@ class InvestmentAdmin(admin.ModelAdmin):
         "failed_on",
         "meets_standards",
     ]
-    list_filter = ["state", "meets_standards", "failure_kind", "fund"]
+    list_filter = [
+        "state",
+        MeetsStandardsFilter,
+        "failure_kind",
+        "fund",
+        year_filter("invested_on", _("investment year")),  # not date_hierarchy: no DISTINCT over every row
+    ]
     list_select_related = ["startup", "fund"]
+    sortable_by = ["invested_on", "fund"]  # indexed (see Investment.Meta.indexes)
     search_fields = ["startup__name_zh", "startup__name_en", "fund__name_zh", "fund__name_en"]
     autocomplete_fields = ["fund", "startup"]
-    date_hierarchy = "invested_on"
     readonly_fields = ["meets_standards"]
     fieldsets = [
         (
@@ -172,7 +195,7 @@ class InvestmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(InvestmentParty)
-class InvestmentPartyAdmin(admin.ModelAdmin):
+class InvestmentPartyAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     list_display = ["investment", "role", "organisation", "person", "position"]
     list_filter = ["role", "investment__fund"]
     list_select_related = ["investment__fund", "investment__startup"]
@@ -213,7 +236,7 @@ class ComplianceReportAdmin(ComplianceBannerMixin, NoManualWritesMixin, admin.Mo
 
 
 @admin.register(ExemptionDetermination)
-class ExemptionDeterminationAdmin(NoManualWritesMixin, admin.ModelAdmin):
+class ExemptionDeterminationAdmin(LargeTableAdminMixin, NoManualWritesMixin, admin.ModelAdmin):
     list_display = ["party", "investment", "report", "exempt", "determined_at"]
     list_filter = ["exempt", "report__fund", "party__role"]
     list_select_related = ["party", "investment__startup", "investment__fund", "report__fund"]

@@ -247,7 +247,7 @@ class FundDashboard:
     gap_total: int
 
 
-LIST_ROWS = 200  # failed projects and checklist gaps listed on the page (the most recent); totals always shown
+LIST_ROWS = 50  # failed projects and checklist gaps listed on the page (the most recent); totals always shown
 
 
 def fund_dashboard(*, fund_id: int) -> FundDashboard:

@@ -6,11 +6,12 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers, status
+from rest_framework import pagination, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from valley import roles
+from valley.admin_lists import EstimatedCountPaginator
 from valley.workflow import TransitionForbidden, TransitionNotAllowed, WorkflowError
 
 
@@ -120,3 +121,10 @@ def add_error_responses(result, generator, request, public):
                     },
                 )
     return result
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    """DRF's page-number pagination without COUNT(*) over a million rows on every page: `count` is exact
+    up to valley.admin_lists.EXACT_COUNT_LIMIT and an estimate beyond (see EstimatedCountPaginator)."""
+
+    django_paginator_class = EstimatedCountPaginator

@@ -2,7 +2,10 @@
 
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, OuterRef, Subquery
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from valley.models import FocusArea, Institution, SubVenue, Target, Valley
@@ -126,6 +129,19 @@ def valley_figures() -> ValleyFigures:
         sub_venues=sub_venues,
         focus_areas=focus_areas,
     )
+
+
+def valley_figures_cached() -> ValleyFigures:
+    """valley_figures(), kept in the cache for HOME_FIGURES_CACHE_SECONDS (per language, for its labels).
+
+    The home dashboard is the busiest page and its figures group every entity and achievement; a
+    minute-old count is as good as a live one to its readers, and one computation a minute per worker
+    costs nothing at any data size. 0 turns the cache off (the tests do).
+    """
+    seconds = settings.HOME_FIGURES_CACHE_SECONDS
+    if seconds <= 0:
+        return valley_figures()
+    return cache.get_or_set(f"valley:figures:{get_language()}", valley_figures, timeout=seconds)
 
 
 def sub_venue_list():

@@ -207,7 +207,7 @@ REST_FRAMEWORK = {
         "valley.api_permissions.AuditorsReadOnly",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "valley.api_base.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "valley.api_base.exception_handler",
@@ -265,3 +265,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 PORTAL_NAME = _("Shanxi Innovation Valley Portal")
+
+# The home dashboard's figures are recomputed at most this often (per worker); 0 computes them on every view.
+HOME_FIGURES_CACHE_SECONDS = env_int("HOME_FIGURES_CACHE_SECONDS", 60)
+
+# Load tests only (bench/loadtest.py): mounts a minimal view and stock ModelAdmins to compare against,
+# under /bench/. Never on in production.
+VALLEY_BENCH = env_bool("VALLEY_BENCH", False)

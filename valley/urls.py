@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
@@ -26,3 +27,11 @@ urlpatterns = [
     path("tolerance/", include("tolerance.urls")),
     path("api/", include("valley.api")),
 ]
+
+if settings.VALLEY_BENCH:  # load tests only: see valley/bench_site.py
+    from valley import bench_site
+
+    urlpatterns += [
+        path("bench/minimal/", bench_site.minimal, name="bench_minimal"),
+        path("bench/stock-admin/", bench_site.stock_site.urls),
+    ]

@@ -8,7 +8,7 @@ from valley.models import ServiceLine
 
 
 def home(request):
-    figures = selectors.valley_figures()
+    figures = selectors.valley_figures_cached()
     return render(
         request,
         "valley/home.html",

@@ -1,0 +1,84 @@
+"""generate_province at --size small: consistent data, a valid audit chain, and pages that read it."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db.models import Count, Q, Sum
+from django.urls import reverse
+
+from funding.models import Application, ApplicationEvent, Disbursement, SubVenueBudget
+from teams.models import Entity
+from tolerance.models import Investment
+from valley.audit import verify_chain
+from valley.management.commands.generate_province import SIZES
+from valley.models import AuditEntry, User
+
+SMALL = SIZES["small"]
+
+
+@pytest.fixture
+def province(transactional_db):
+    call_command("generate_province", "--size", "small", "--seed", "7", stdout=io.StringIO())
+
+
+@pytest.mark.postgres
+def test_small_province_has_the_sizes_asked_for(province):
+    assert Entity.objects.count() == SMALL["entities"]
+    assert Application.objects.count() == SMALL["applications"]
+    assert Investment.objects.count() == SMALL["investments"]
+    # The history is padded to its share; a few rows short at most (drafts have none to spare).
+    assert SMALL["history"] * 0.95 <= ApplicationEvent.objects.count() <= SMALL["history"]
+    assert AuditEntry.objects.count() >= SMALL["audit"]
+    states = set(Application.objects.values_list("state", flat=True))
+    assert states == set(Application.State.values), "every state of the workflow is represented"
+
+
+@pytest.mark.postgres
+def test_generated_money_is_consistent(province):
+    """Budgets reserve exactly what the grants approved and record what the instalments paid."""
+    for budget in SubVenueBudget.objects.all():
+        granted = Application.objects.filter(budget=budget).aggregate(
+            approved=Sum("approved_amount"), paid=Sum("disbursed_total")
+        )
+        assert budget.reserved == granted["approved"]
+        assert budget.disbursed == granted["paid"]
+        assert budget.reserved <= budget.amount
+    paid = Disbursement.objects.aggregate(total=Sum("amount"))["total"]
+    assert paid == Application.objects.aggregate(total=Sum("disbursed_total"))["total"]
+    open_per_entity = Entity.objects.annotate(
+        open=Count("fund_applications", filter=~Q(fund_applications__state__in=Application.ENDED_STATES))
+    ).aggregate(most=Sum("open"))
+    assert open_per_entity["most"] <= Entity.objects.count()
+
+
+@pytest.mark.postgres
+def test_generated_audit_log_verifies(province):
+    check = verify_chain()
+    assert check.ok, check.problem
+    assert check.entries == AuditEntry.objects.count()
+
+
+@pytest.mark.postgres
+def test_same_seed_gives_the_same_data(province):
+    first = list(Application.objects.order_by("pk").values_list("state", "amount", "approved_amount"))
+    call_command("generate_province", "--size", "small", "--seed", "7", "--replace", stdout=io.StringIO())
+    assert list(Application.objects.order_by("pk").values_list("state", "amount", "approved_amount")) == first
+
+
+@pytest.mark.postgres
+def test_refuses_to_add_to_existing_data_without_replace(province):
+    with pytest.raises(CommandError, match="--replace"):
+        call_command("generate_province", "--size", "small")
+
+
+@pytest.mark.postgres
+def test_generated_logins_reach_their_pages(province, client):
+    staff = User.objects.get(email="staff@scale.valley.example.cn")
+    client.force_login(staff)
+    for name in ("admin:funding_application_changelist", "admin:tolerance_investment_changelist"):
+        assert client.get(reverse(name)).status_code == 200
+    applicant = User.objects.get(email="applicant00000@scale.valley.example.cn")
+    application = Application.objects.filter(entity__owner=applicant).first()
+    client.force_login(applicant)
+    assert client.get(reverse("funding:detail", args=[application.pk])).status_code == 200
