@@ -19,7 +19,7 @@ from tolerance.models import (
     InvestmentParty,
     Verdict,
 )
-from tolerance.services import compliance_check_run
+from tolerance.services import compliance_check_run_many
 from valley.admin_lists import LargeTableAdminMixin, year_filter
 
 
@@ -93,7 +93,7 @@ class FundAdmin(ComplianceBannerMixin, admin.ModelAdmin):
     @admin.action(description=_("Run the compliance check now (as of today)"), permissions=["run_check"])
     def run_compliance_check(self, request, queryset):
         today = timezone.localdate()
-        reports = [compliance_check_run(fund=fund, as_of=today, by=request.user) for fund in queryset.order_by("pk")]
+        reports = compliance_check_run_many(funds=queryset.only("pk"), as_of=today, by=request.user)
         breaches = sum(report.verdict == Verdict.BREACH for report in reports)
         warnings = sum(report.verdict == Verdict.WARNING for report in reports)
         self.message_user(

@@ -81,29 +81,49 @@ def fund_compliance_figures(*, fund_id: int, as_of: datetime.date) -> Compliance
     failure does not count yet). Qualifying: all five standards met (the generated meets_standards column).
     Loss of a failed investment = principal - recovered.
     """
+    return compliance_figures_by_fund(fund_ids=[fund_id], as_of=as_of)[fund_id]
+
+
+def compliance_figures_by_fund(*, fund_ids: list[int], as_of: datetime.date) -> dict[int, ComplianceFigures]:
+    """`fund_compliance_figures` for several funds at once: ONE query grouped by fund.
+
+    Every id asked for is in the result; a fund without investments in scope gets zeros.
+    """
     qualifying = Q(meets_standards=True)
     failed = _failed_by(as_of)
     money = DecimalField(max_digits=16, decimal_places=2)
-    figures = Investment.objects.filter(fund_id=fund_id, invested_on__lte=as_of).aggregate(
-        investment_count=Count("pk"),
-        qualifying_count=Count("pk", filter=qualifying),
-        failed_count=Count("pk", filter=qualifying & failed),
-        all_failed_count=Count("pk", filter=failed),
-        qualifying_principal=Coalesce(Sum("principal", filter=qualifying), Value(ZERO), output_field=money),
-        qualifying_loss=Coalesce(
-            Sum(ExpressionWrapper(F("principal") - F("recovered"), output_field=money), filter=qualifying & failed),
-            Value(ZERO),
-            output_field=money,
-        ),
+    rows = (
+        Investment.objects.filter(fund_id__in=fund_ids, invested_on__lte=as_of)
+        .order_by()
+        .values("fund_id")
+        .annotate(
+            investment_count=Count("pk"),
+            qualifying_count=Count("pk", filter=qualifying),
+            failed_count=Count("pk", filter=qualifying & failed),
+            all_failed_count=Count("pk", filter=failed),
+            qualifying_principal=Coalesce(Sum("principal", filter=qualifying), Value(ZERO), output_field=money),
+            qualifying_loss=Coalesce(
+                Sum(
+                    ExpressionWrapper(F("principal") - F("recovered"), output_field=money),
+                    filter=qualifying & failed,
+                ),
+                Value(ZERO),
+                output_field=money,
+            ),
+        )
     )
-    return ComplianceFigures(
-        investment_count=figures["investment_count"],
-        qualifying_count=figures["qualifying_count"],
-        failed_count=figures["failed_count"],
-        unqualified_failed_count=figures["all_failed_count"] - figures["failed_count"],
-        qualifying_principal=Decimal(figures["qualifying_principal"]),
-        qualifying_loss=Decimal(figures["qualifying_loss"]),
-    )
+    empty = ComplianceFigures(0, 0, 0, 0, ZERO, ZERO)
+    figures = dict.fromkeys(fund_ids, empty)
+    for row in rows:
+        figures[row["fund_id"]] = ComplianceFigures(
+            investment_count=row["investment_count"],
+            qualifying_count=row["qualifying_count"],
+            failed_count=row["failed_count"],
+            unqualified_failed_count=row["all_failed_count"] - row["failed_count"],
+            qualifying_principal=Decimal(row["qualifying_principal"]),
+            qualifying_loss=Decimal(row["qualifying_loss"]),
+        )
+    return figures
 
 
 def exemptible_parties(*, fund_id: int, as_of: datetime.date) -> QuerySet:

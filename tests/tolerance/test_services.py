@@ -3,9 +3,20 @@
 import datetime
 from decimal import Decimal
 
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
 from tests.factories import FundFactory, InvestmentFactory
+from tolerance import services
 from tolerance.models import ComplianceReport, ExemptionDetermination, GoverningBasis, Investment, Verdict
-from tolerance.services import compliance_check_run, failure_rate, verdict_for
+from tolerance.services import (
+    compliance_check_run,
+    compliance_check_run_all,
+    compliance_check_run_many,
+    failure_rate,
+    verdict_for,
+)
 from valley import roles
 
 AS_OF = datetime.date(2026, 6, 30)
@@ -223,3 +234,73 @@ def test_a_rerun_withdraws_the_exemption_of_a_project_whose_checklist_was_reopen
     report = compliance_check_run(fund=fund, as_of=AS_OF)
     assert report.unqualified_failed_count == 1
     assert not ExemptionDetermination.objects.exists()
+
+
+REPORT_FIELDS = (
+    "investment_count",
+    "qualifying_count",
+    "failed_count",
+    "unqualified_failed_count",
+    "qualifying_principal",
+    "qualifying_loss",
+    "rate_by_count",
+    "rate_by_amount",
+    "verdict",
+)
+
+
+def test_checking_many_funds_at_once_gives_each_the_report_its_own_check_gives(db, monkeypatch):
+    monkeypatch.setattr(services, "CHECK_BATCH", 2)  # three batches for the five funds
+    breach, warning, within = FundFactory(), FundFactory(), FundFactory(governing_basis=GoverningBasis.AMOUNT)
+    empty, unqualified = FundFactory(), FundFactory()
+    portfolio(breach, active=1, failed=9)
+    portfolio(warning, active=1, failed=4)
+    portfolio(within, active=3, principal="5000.00")
+    portfolio(within, failed=1, principal="2000.00", recovered=Decimal("500.00"))
+    portfolio(unqualified, active=2)
+    portfolio(unqualified, failed=1, no_fraud=False, no_fraud_evidence="", no_fraud_confirmed_by=None)
+    funds = [breach, warning, within, empty, unqualified]
+
+    together = compliance_check_run_many(funds=reversed(funds), as_of=AS_OF)
+    assert [report.fund_id for report in together] == sorted(fund.pk for fund in funds)
+    exemptions = {report.fund_id: report.exemptions.count() for report in together}
+    ComplianceReport.objects.all().delete()
+    one_by_one = [compliance_check_run(fund=fund, as_of=AS_OF) for fund in sorted(funds, key=lambda f: f.pk)]
+
+    assert [[getattr(r, name) for name in REPORT_FIELDS] for r in together] == [
+        [getattr(r, name) for name in REPORT_FIELDS] for r in one_by_one
+    ]
+    assert exemptions == {breach.pk: 0, warning.pk: 20, within.pk: 5, empty.pk: 0, unqualified.pk: 0}
+    by_fund = {r.fund_id: r for r in together}
+    assert by_fund[empty.pk].investment_count == 0 and by_fund[empty.pk].verdict == Verdict.WITHIN
+    assert by_fund[within.pk].qualifying_loss == Decimal("1500.00")
+    assert by_fund[unqualified.pk].unqualified_failed_count == 1
+
+
+def test_checking_every_fund_runs_one_aggregate_per_batch_not_one_per_fund(db, monkeypatch):
+    monkeypatch.setattr(services, "CHECK_BATCH", 20)
+    for _ in range(5):
+        portfolio(FundFactory(), active=2, failed=1)
+    with CaptureQueriesContext(connection) as queries:
+        reports = compliance_check_run_all(as_of=AS_OF)
+    assert len(reports) == 5
+    aggregates = [q["sql"] for q in queries.captured_queries if 'FROM "tolerance_investment"' in q["sql"]]
+    aggregates = [sql for sql in aggregates if "GROUP BY" in sql and "COUNT(" in sql]
+    assert len(aggregates) == 1
+
+
+def test_a_fund_whose_check_fails_stops_the_run_and_keeps_the_reports_made_before_it(db, monkeypatch):
+    first, second, third = (FundFactory() for _ in range(3))
+    for fund in (first, second, third):
+        portfolio(fund, active=2)
+    real = services._record_check
+
+    def failing(*, fund, **kwargs):
+        if fund.pk == second.pk:
+            raise RuntimeError("the disk is full")
+        return real(fund=fund, **kwargs)
+
+    monkeypatch.setattr(services, "_record_check", failing)
+    with pytest.raises(RuntimeError, match="disk is full"):
+        compliance_check_run_many(funds=[first, second, third], as_of=AS_OF)
+    assert list(ComplianceReport.objects.values_list("fund_id", flat=True)) == [first.pk]

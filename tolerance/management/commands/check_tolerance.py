@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from tolerance.models import Fund
-from tolerance.services import compliance_check_run
+from tolerance.services import compliance_check_run_many
 
 
 def _as_of(value: str) -> datetime.date:
@@ -37,8 +37,8 @@ class Command(BaseCommand):
             if not funds.exists():
                 known = ", ".join(str(pk) for pk in Fund.objects.order_by("pk").values_list("pk", flat=True)[:20])
                 raise CommandError(f"There is no fund with id {fund}. Known fund ids: {known or 'none yet'}.")
-        for item in funds:
-            report = compliance_check_run(fund=item, as_of=day)
+        for report in compliance_check_run_many(funds=funds, as_of=day):
+            item = report.fund
             self.stdout.write(
                 f"{item.pk} {item.name_en}: {report.verdict} as of {day} "
                 f"(by count {report.rate_by_count}%, by amount {report.rate_by_amount}%, "
