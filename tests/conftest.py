@@ -53,8 +53,10 @@ def pytest_report_header(config):
 
 @pytest.fixture(autouse=True)
 def _live_home_figures(settings):
-    """Tests see every change at once: no cached home figures (valley.selectors.valley_figures_cached)."""
+    """Tests see every change at once: no cached home figures (valley.selectors.valley_figures_cached)
+    and no cached fund dashboard sections (tolerance.views.fund_dashboard)."""
     settings.HOME_FIGURES_CACHE_SECONDS = 0
+    settings.FUND_DASHBOARD_CACHE_SECONDS = 0
 
 
 @pytest.fixture

@@ -186,6 +186,14 @@ class Investment(models.Model):
             models.Index(
                 fields=["fund", "-failed_on", "id"], condition=Q(state="failed"), name="investment_fund_failed_idx"
             ),
+            # The fund dashboard's checklist gaps (newest first) and their count: the few that miss a standard.
+            models.Index(
+                fields=["fund", "-invested_on", "id"],
+                condition=Q(meets_standards=False),
+                name="investment_fund_gaps_idx",
+            ),
+            # The fund dashboard's cache key: the last change to any of the fund's investments.
+            models.Index(fields=["fund", "-updated_at"], name="investment_fund_changed_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(principal__gt=0), name="investment_principal_positive"),
@@ -367,6 +375,10 @@ class ComplianceReport(models.Model):
         verbose_name = _("compliance report")
         verbose_name_plural = _("compliance reports")
         ordering = ["fund", "-as_of"]
+        indexes = [
+            # The fund dashboard's cache key: when the fund was last checked.
+            models.Index(fields=["fund", "-computed_at"], name="report_fund_computed_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["fund", "as_of"], name="report_one_per_fund_and_date"),
             models.CheckConstraint(

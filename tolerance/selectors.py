@@ -270,12 +270,38 @@ class FundDashboard:
 LIST_ROWS = 50  # failed projects and checklist gaps listed on the page (the most recent); totals always shown
 
 
-def fund_dashboard(*, fund_id: int) -> FundDashboard:
+def fund_with_dashboard_stamp(*, fund_id: int) -> Fund:
+    """The fund, with `dashboard_stamp`: a string that changes whenever what its dashboard shows changes.
+
+    It is made of the time of the fund's last compliance check (a check writes its report and its
+    exemption determinations together), the last change to any of its investments (`updated_at`,
+    set by every save, hence every form and admin edit) and the policy's threshold and warning level.
+    The fund page keys its cached sections on it. What it does not see (an UPDATE that bypasses
+    save(), a deleted row, a renamed startup) shows once FUND_DASHBOARD_CACHE_SECONDS have passed.
+    One query (two index lookups); raises Fund.DoesNotExist for an unknown id.
+    """
+    fund = Fund.objects.annotate(
+        last_report_at=Subquery(
+            ComplianceReport.objects.filter(fund=OuterRef("pk")).order_by("-computed_at").values("computed_at")[:1]
+        ),
+        last_investment_at=Subquery(
+            Investment.objects.filter(fund=OuterRef("pk")).order_by("-updated_at").values("updated_at")[:1]
+        ),
+    ).get(pk=fund_id)
+    fund.dashboard_stamp = "|".join(
+        str(value)
+        for value in (fund.last_report_at, fund.last_investment_at, fund.tolerance_threshold, fund.warning_level)
+    )
+    return fund
+
+
+def fund_dashboard(*, fund_id: int | None = None, fund: Fund | None = None) -> FundDashboard:
     """Everything the fund page shows, in at most six queries whatever the number of investments or reports.
 
-    Raises Fund.DoesNotExist for an unknown id.
+    Give the fund (then it is not read again) or its id; raises Fund.DoesNotExist for an unknown id.
     """
-    fund = Fund.objects.get(pk=fund_id)
+    if fund is None:
+        fund = Fund.objects.get(pk=fund_id)
     reports = list(reversed(ComplianceReport.objects.filter(fund=fund).order_by("-as_of")[:CHART_REPORTS]))
     latest = reports[-1] if reports else None
 

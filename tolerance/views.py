@@ -2,6 +2,7 @@
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -9,6 +10,7 @@ from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -43,14 +45,23 @@ def fund_list(request):
 @require_GET
 @portfolio_reader
 def fund_dashboard(request, fund_id: int):
+    """The fund's figures, chart and lists are the same for every reader: the template caches those
+    sections per fund, language and `dashboard_stamp` for FUND_DASHBOARD_CACHE_SECONDS, and the
+    dashboard's queries run only when a section is not in the cache. The header, the access check
+    and the "run the check now" button are made on every request."""
     try:
-        dashboard = selectors.fund_dashboard(fund_id=fund_id)
+        fund = selectors.fund_with_dashboard_stamp(fund_id=fund_id)
     except Fund.DoesNotExist:
         raise Http404(_("There is no such fund.")) from None
     return render(
         request,
         "tolerance/fund_dashboard.html",
-        {"dashboard": dashboard, "can_run": selectors.user_can_run_checks(request.user)},
+        {
+            "fund": fund,
+            "dashboard": SimpleLazyObject(lambda: selectors.fund_dashboard(fund=fund)),
+            "cache_seconds": settings.FUND_DASHBOARD_CACHE_SECONDS,
+            "can_run": selectors.user_can_run_checks(request.user),
+        },
     )
 
 

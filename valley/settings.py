@@ -268,6 +268,9 @@ PORTAL_NAME = _("Shanxi Innovation Valley Portal")
 
 # The home dashboard's figures are recomputed at most this often (per worker); 0 computes them on every view.
 HOME_FIGURES_CACHE_SECONDS = env_int("HOME_FIGURES_CACHE_SECONDS", 60)
+# The fund dashboard's figures, chart and lists, cached per fund and language and keyed on what changes
+# them (tolerance.selectors.fund_with_dashboard_stamp); changes its key does not see show after this long.
+FUND_DASHBOARD_CACHE_SECONDS = env_int("FUND_DASHBOARD_CACHE_SECONDS", 30)
 
 # Load tests only (bench/loadtest.py): mounts a minimal view and stock ModelAdmins to compare against,
 # under /bench/. Never on in production.

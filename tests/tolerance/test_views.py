@@ -5,10 +5,11 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
 from tests.factories import FundFactory, InvestmentFactory
-from tolerance.models import ComplianceReport, Verdict
+from tolerance.models import ComplianceReport, Investment, Verdict
 from tolerance.services import compliance_check_run
 from valley import roles
 
@@ -142,3 +143,37 @@ def test_pages_run_a_constant_number_of_queries(client, auditor, django_assert_m
         client.get(dashboard)
     with django_assert_max_num_queries(len(small_list.captured_queries)):
         client.get(reverse("tolerance:fund_list"))
+
+
+def test_the_cached_dashboard_shows_a_new_check_and_an_edited_investment_at_once(
+    client, fund, portfolio_manager, auditor, settings, django_assert_max_num_queries
+):
+    settings.FUND_DASHBOARD_CACHE_SECONDS = 600
+    cache.clear()
+    client.force_login(portfolio_manager)
+    dashboard = reverse("tolerance:fund_dashboard", args=[fund.pk])
+    first = client.get(dashboard, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "This fund has not been checked yet." in first and first.count("data-gap=") == 1
+    with django_assert_max_num_queries(6) as cached:  # session, user, roles, fund and its stamp: no dashboard query
+        again = client.get(dashboard, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert not any("tolerance_investment" in q["sql"] and "LIMIT 50" in q["sql"] for q in cached.captured_queries)
+    assert again.count("data-gap=") == 1 and "Run the check now" in again
+
+    client.post(reverse("tolerance:fund_check_run", args=[fund.pk]))  # the button: a report and its exemptions
+    checked = client.get(dashboard, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "This fund has not been checked yet." not in checked
+    assert 'data-exemption="exempt"' in checked
+
+    assert checked.count("data-investment=") == 2
+    active = Investment.objects.filter(fund=fund, state=Investment.State.ACTIVE).first()
+    active.state, active.failure_kind = Investment.State.FAILED, Investment.FailureKind.LIQUIDATED
+    active.failed_on = datetime.date(2026, 7, 1)
+    active.save()  # as the admin's form saves it
+    edited = client.get(dashboard, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert edited.count("data-investment=") == 3
+
+    client.force_login(auditor)  # the cached sections are shared; the button is not
+    read_only = client.get(dashboard, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert read_only.count("data-investment=") == 3 and "Run the check now" not in read_only
+    chinese = client.get(dashboard, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "Failed projects and their exemption status" not in chinese  # each language has its own copy
