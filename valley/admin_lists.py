@@ -11,9 +11,11 @@ import json
 
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Max, Min
+from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext
@@ -72,11 +74,38 @@ class EstimatedCountPaginator(Paginator):
         return max(capped, _planner_estimate(queryset.order_by()))
 
 
+PK_PLACEHOLDER = "__pk__"
+
+
+class FastChangeList(ChangeList):
+    """Django's ChangeList, with each row's link made from one reverse() per page instead of one per row."""
+
+    @cached_property
+    def _change_url_template(self) -> str:
+        return reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+            args=(PK_PLACEHOLDER,),
+            current_app=self.model_admin.admin_site.name,
+        )
+
+    def url_for_result(self, result):
+        pk = getattr(result, self.pk_attname)
+        if not isinstance(pk, int):  # other keys go through Django's quoting
+            return super().url_for_result(result)
+        return self._change_url_template.replace(PK_PLACEHOLDER, str(pk), 1)
+
+
 class LargeTableAdminMixin:
     """For a ModelAdmin over a table with up to millions of rows."""
 
     paginator = EstimatedCountPaginator
     show_full_result_count = False  # no second COUNT(*) of the whole table for "(N total)"
+    # Half Django's 100: rendering the rows is most of a page's cost (each cell goes through lookup,
+    # formatting and escaping); staff page on, or narrow the list with its filters and search.
+    list_per_page = 50
+
+    def get_changelist(self, request, **kwargs):
+        return FastChangeList
 
     def action_checkbox(self, obj):
         """The markup of ModelAdmin.action_checkbox, written directly: rendering the checkbox widget's

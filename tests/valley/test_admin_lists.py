@@ -61,3 +61,17 @@ def test_fast_action_checkbox_writes_the_same_markup_as_django(db):
     entity = EntityFactory(name_zh='<b>"团队" & co</b>', name_en='<b>"Team" & co</b>')
     fast = ApplicationAdmin(entity._meta.model, admin.site)  # any model: the checkbox reads pk and str()
     assert fast.action_checkbox(entity) == admin.ModelAdmin.action_checkbox(fast, entity)
+
+
+def test_big_admin_lists_link_each_row_to_its_own_change_page_and_show_50_rows(admin_client, application_in):
+    from funding.models import Application
+
+    made = [application_in("submitted") for _ in range(3)]
+    response = admin_client.get(reverse("admin:funding_application_changelist"))
+    cl = response.context["cl"]
+    assert cl.list_per_page == 50
+    body = response.content.decode()
+    for application in Application.objects.filter(pk__in=[a.pk for a in made]):
+        change = reverse("admin:funding_application_change", args=[application.pk])
+        assert cl.url_for_result(application) == change
+        assert f'href="{change}"' in body
