@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from valley.models import ChoiceLabelsMixin
+
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
@@ -99,7 +101,7 @@ class SubVenueBudget(models.Model):
         return self.amount - self.reserved
 
 
-class Application(models.Model):
+class Application(ChoiceLabelsMixin, models.Model):
     class State(models.TextChoices):
         DRAFT = "draft", _("draft")
         SUBMITTED = "submitted", _("submitted")
@@ -253,7 +255,7 @@ class Application(models.Model):
         return (self.approved_amount or Decimal("0")) - self.disbursed_total
 
 
-class ApplicationEvent(models.Model):
+class ApplicationEvent(ChoiceLabelsMixin, models.Model):
     """Append-only history: every transition and every money movement of an application."""
 
     application = models.ForeignKey(

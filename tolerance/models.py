@@ -23,7 +23,7 @@ from django.db import models
 from django.db.models import ExpressionWrapper, F, Q
 from django.utils.translation import gettext_lazy as _
 
-from valley.models import BilingualNameMixin
+from valley.models import BilingualNameMixin, ChoiceLabelsMixin
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 PERCENT = {"max_digits": 5, "decimal_places": 2}
@@ -101,7 +101,7 @@ class Fund(BilingualNameMixin):
         ]
 
 
-class Investment(models.Model):
+class Investment(ChoiceLabelsMixin, models.Model):
     class State(models.TextChoices):
         ACTIVE = "active", _("active")
         EXITED = "exited", _("exited")

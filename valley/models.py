@@ -3,8 +3,28 @@
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.encoding import force_str
+from django.utils.hashable import make_hashable
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+_CHOICE_LABELS: dict = {}
+
+
+class ChoiceLabelsMixin:
+    """get_FOO_display() from a dict made once per field, for models listed by the hundred.
+
+    Django's own builds the dict of a field's choices on every call, hashing each (lazy, hence
+    translated) label: for a state field with a dozen states that is a dozen translations per row.
+    The labels stay lazy here, so each call still answers in the active language.
+    """
+
+    def _get_FIELD_display(self, field):
+        labels = _CHOICE_LABELS.get(field)
+        if labels is None:
+            labels = _CHOICE_LABELS[field] = dict(make_hashable(field.flatchoices))
+        value = getattr(self, field.attname)
+        return force_str(labels.get(make_hashable(value), value), strings_only=True)
 
 
 class BilingualNameMixin(models.Model):

@@ -75,3 +75,16 @@ def test_big_admin_lists_link_each_row_to_its_own_change_page_and_show_50_rows(a
         change = reverse("admin:funding_application_change", args=[application.pk])
         assert cl.url_for_result(application) == change
         assert f'href="{change}"' in body
+
+
+def test_choice_labels_follow_the_active_language_and_keep_unknown_values():
+    from django.utils import translation
+
+    from funding.models import Application
+
+    application = Application(state=Application.State.SUBMITTED)
+    with translation.override("en"):
+        assert application.get_state_display() == "submitted"
+    with translation.override("zh-hans"):
+        assert application.get_state_display() == "已提交"
+    assert Application(state="no_such_state").get_state_display() == "no_such_state"  # as Django answers
