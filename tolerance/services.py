@@ -197,38 +197,29 @@ def _alert_portfolio_managers(*, report: ComplianceReport) -> None:
     queue_mail(to=recipients, subject=subject, body="\n".join(lines))
 
 
-CHECK_BATCH = 20  # funds locked and aggregated together by compliance_check_run_many
-
-
 def compliance_check_run_many(*, funds, as_of: datetime.date, by=None) -> list[ComplianceReport]:
-    """`compliance_check_run` for several funds (in id order), with their figures aggregated in batches.
+    """`compliance_check_run` for several funds (in id order), with their figures from ONE grouped query.
 
-    Each batch of CHECK_BATCH funds is one transaction: its fund rows are locked first (in id order,
-    as a single check locks its one row), then ONE grouped query computes the figures of all of them
-    (`selectors.compliance_figures_by_fund`) and each fund's report is written in its own savepoint,
-    exactly as `compliance_check_run` writes it. A fund whose check fails stops the run: the reports
-    made before it are kept (committed), the error is raised, later funds are not checked.
+    The figures of every fund are aggregated first, together (`selectors.compliance_figures_by_fund`,
+    which PostgreSQL answers with one scan instead of one per fund). Then each fund is checked in its
+    own transaction, as `compliance_check_run` checks it: its row is locked and, if an investment in
+    scope was saved since the figures were counted (`selectors.last_investment_change`, one index
+    lookup), its figures are counted again under the lock before the report is written. A fund whose
+    check fails stops the run: the reports made before it are kept, later funds are not checked.
     """
     fund_ids = sorted({fund.pk for fund in funds})
-    reports: list[ComplianceReport] = []
-    for start in range(0, len(fund_ids), CHECK_BATCH):
-        batch = fund_ids[start : start + CHECK_BATCH]
-        failure = None
-        with transaction.atomic():
-            locked = list(Fund.objects.select_for_update().filter(pk__in=batch).order_by("pk"))
-            figures = selectors.compliance_figures_by_fund(fund_ids=[fund.pk for fund in locked], as_of=as_of)
-            for fund in locked:
-                try:
-                    with transaction.atomic():
-                        reports.append(_record_check(fund=fund, as_of=as_of, by=by, figures=figures[fund.pk]))
-                except Exception as error:  # noqa: BLE001 - kept to be raised once the batch's earlier reports commit
-                    failure = error
-                    break
-        if failure is not None:
-            raise failure
-    return reports
+    figures = selectors.compliance_figures_by_fund(fund_ids=fund_ids, as_of=as_of)
+    return [_check_with_figures(fund_id=pk, as_of=as_of, by=by, figures=figures[pk]) for pk in fund_ids]
+
+
+@transaction.atomic
+def _check_with_figures(*, fund_id: int, as_of: datetime.date, by, figures) -> ComplianceReport:
+    fund = Fund.objects.select_for_update().get(pk=fund_id)
+    if selectors.last_investment_change(fund_id=fund.pk) != figures.last_change:
+        figures = selectors.fund_compliance_figures(fund_id=fund.pk, as_of=as_of)
+    return _record_check(fund=fund, as_of=as_of, by=by, figures=figures)
 
 
 def compliance_check_run_all(*, as_of: datetime.date, by=None) -> list[ComplianceReport]:
-    """Check every fund (see `compliance_check_run_many`)."""
+    """Check every fund, each in its own transaction (see `compliance_check_run_many`)."""
     return compliance_check_run_many(funds=Fund.objects.only("pk"), as_of=as_of, by=by)

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import FundFactory, InvestmentFactory
-from tolerance import services
+from tolerance import selectors, services
 from tolerance.models import ComplianceReport, ExemptionDetermination, GoverningBasis, Investment, Verdict
 from tolerance.services import (
     compliance_check_run,
@@ -249,8 +249,7 @@ REPORT_FIELDS = (
 )
 
 
-def test_checking_many_funds_at_once_gives_each_the_report_its_own_check_gives(db, monkeypatch):
-    monkeypatch.setattr(services, "CHECK_BATCH", 2)  # three batches for the five funds
+def test_checking_many_funds_at_once_gives_each_the_report_its_own_check_gives(db):
     breach, warning, within = FundFactory(), FundFactory(), FundFactory(governing_basis=GoverningBasis.AMOUNT)
     empty, unqualified = FundFactory(), FundFactory()
     portfolio(breach, active=1, failed=9)
@@ -277,16 +276,34 @@ def test_checking_many_funds_at_once_gives_each_the_report_its_own_check_gives(d
     assert by_fund[unqualified.pk].unqualified_failed_count == 1
 
 
-def test_checking_every_fund_runs_one_aggregate_per_batch_not_one_per_fund(db, monkeypatch):
-    monkeypatch.setattr(services, "CHECK_BATCH", 20)
+def test_checking_every_fund_runs_one_grouped_aggregate_not_one_per_fund(db):
     for _ in range(5):
         portfolio(FundFactory(), active=2, failed=1)
     with CaptureQueriesContext(connection) as queries:
         reports = compliance_check_run_all(as_of=AS_OF)
     assert len(reports) == 5
     aggregates = [q["sql"] for q in queries.captured_queries if 'FROM "tolerance_investment"' in q["sql"]]
-    aggregates = [sql for sql in aggregates if "GROUP BY" in sql and "COUNT(" in sql]
+    aggregates = [sql for sql in aggregates if "COUNT(" in sql and "GROUP BY" in sql]
     assert len(aggregates) == 1
+
+
+def test_an_investment_saved_while_many_funds_are_checked_is_counted(db, monkeypatch):
+    fund = FundFactory()
+    portfolio(fund, active=4)
+    real = selectors.compliance_figures_by_fund
+
+    def then_a_failure_is_saved(**kwargs):
+        figures = real(**kwargs)
+        investment = Investment.objects.filter(fund=fund).first()
+        investment.state, investment.failure_kind = Investment.State.FAILED, Investment.FailureKind.LIQUIDATED
+        investment.failed_on = datetime.date(2026, 1, 31)
+        investment.save()
+        return figures
+
+    monkeypatch.setattr(selectors, "compliance_figures_by_fund", then_a_failure_is_saved)
+    [report] = compliance_check_run_many(funds=[fund], as_of=AS_OF)
+    assert (report.failed_count, report.rate_by_count) == (1, Decimal("25.00"))
+    assert report.exemptions.count() == 5
 
 
 def test_a_fund_whose_check_fails_stops_the_run_and_keeps_the_reports_made_before_it(db, monkeypatch):
