@@ -46,9 +46,22 @@ def application_detail(*, user, pk: int) -> Application:
         raise Http404 from None
 
 
+QUEUE_COLUMNS = (
+    "pk",
+    "state",
+    "amount",
+    "submitted_at",
+    "entity__name_zh",
+    "entity__name_en",
+    "sub_venue__name_zh",
+    "sub_venue__name_en",
+)
+
+
 def work_queue(*, user, queue: str) -> QuerySet[Application]:
+    """The applications waiting in a queue, oldest first, with only the columns the queue page shows."""
     _label, _role, states = QUEUES[queue]
-    return applications_visible_to(user).filter(state__in=states).order_by("submitted_at", "pk")
+    return applications_visible_to(user).filter(state__in=states).only(*QUEUE_COLUMNS).order_by("submitted_at", "pk")
 
 
 def queue_counts(*, user) -> dict[str, int]:
