@@ -255,9 +255,13 @@ def main() -> None:
     report(args, pages, large, stock, small)
 
 
+def _ratio(part: float, whole: float, places: int) -> str:
+    return f"{part / whole:.{places}f}" if whole else "— (0 req/s)"
+
+
 def report(args, pages, large, stock, small) -> None:
     runs = [r["rps"] for r in (large.get("minimal Django view"), large.get("minimal, again")) if r]
-    minimal = sum(runs) / len(runs) if runs else None
+    minimal = (sum(runs) / len(runs) if runs else None) or None
     print(
         f"| page ({args.connections} connections, {args.duration} s each, gunicorn {args.workers} workers) "
         "| req/s | p50 ms | p99 ms | × minimal view | × stock admin | large ÷ small (req/s) | failed |"
@@ -271,10 +275,11 @@ def report(args, pages, large, stock, small) -> None:
             continue
         ratio = f"{result['rps'] / minimal:.3f}" if minimal else ""
         versus_stock = versus_small = ""
+        # A list that finished no request in the time (a stock admin on a busy machine) has no ratio.
         if kind == "admin" and stock.get(label):
-            versus_stock = f"{result['rps'] / stock[label]['rps']:.1f}"
+            versus_stock = _ratio(result["rps"], stock[label]["rps"], 1)
         if kind == "admin" and small.get(label):
-            versus_small = f"{result['rps'] / small[label]['rps']:.2f}"
+            versus_small = _ratio(result["rps"], small[label]["rps"], 2)
         print(
             f"| {label} | {result['rps']:.1f} | {result['p50']:.1f} | {result['p99']:.1f} | {ratio} "
             f"| {versus_stock} | {versus_small} | {result['failed']} |"
@@ -283,13 +288,13 @@ def report(args, pages, large, stock, small) -> None:
         if result:
             print(
                 f"| {label}, stock ModelAdmin | {result['rps']:.1f} | {result['p50']:.1f} | {result['p99']:.1f} "
-                f"| {result['rps'] / minimal:.3f} | 1.0 | | {result['failed']} |"
+                f"| {result['rps'] / minimal if minimal else 0:.3f} | 1.0 | | {result['failed']} |"
             )
     for label, result in small.items():
         if result:
             print(
                 f"| {label}, small data set | {result['rps']:.1f} | {result['p50']:.1f} | {result['p99']:.1f} "
-                f"| {result['rps'] / minimal:.3f} | | | {result['failed']} |"
+                f"| {result['rps'] / minimal if minimal else 0:.3f} | | | {result['failed']} |"
             )
     print()
     print(
