@@ -1,6 +1,7 @@
 """The permission matrix: every URL of the portal × every role, with the answer each role must get.
 
-How to add a row (one line). A URL with no row fails `test_every_url_has_a_row` with its name.
+How to add a row (one line). A URL, schema operation or admin model with no row fails
+`test_every_url_and_operation_has_a_row`, which names it and says which table to add it to.
 
 - A web page: add to PAGES, keyed by the URL's name ("app:name"; for an unnamed pattern, "route:<its route>"):
 
@@ -13,8 +14,11 @@ How to add a row (one line). A URL with no row fails `test_every_url_has_a_row` 
   fills `{id}` (and `{name}`, if any): ("GET", "/api/entities/{id}/"): Api(E(...), "entity").
 - A model registered in the Django admin: add to ADMIN, keyed "app_label.model_name", with the data key of one
   of its objects. The answers are derived from the roles' model permissions in valley/roles.py; say where the
-  ModelAdmin deliberately differs (add=False: nobody adds here; scoped=True: operators see only their
-  sub-venues' rows, so operator_y gets "not found" for an object in sub-venue X).
+  ModelAdmin deliberately differs (add/change/delete=False: nobody does that here, not even a superuser;
+  scoped=True: operators see only their sub-venues' rows, so operator_y gets "not found" for an object in
+  sub-venue X; not_for=roles: the ModelAdmin refuses those roles' add/change in spite of their permissions).
+  Each model is tried with changelist, add (GET, POST), change (GET, POST), delete (POST), history and the
+  bare object URL.
 
 E(default, role=..., group=...) gives the expected outcome per role: a role's own entry wins over its group's
 (applicants, operators, staff) and the group's over the default. Outcomes:
@@ -25,8 +29,12 @@ E(default, role=..., group=...) gives the expected outcome per role: a role's ow
   NOT_FOUND    404, or the admin's "no such object" redirect to its index (existence is hidden)
   NOT_ALLOWED  405 (the method is not accepted at all)
 
-Every object in the data set belongs to applicant A and lives in sub-venue X; applicant B and the operator of
-sub-venue Y are "another owner" for all of them.
+A POST that reaches the view counts as OK even when the service then refuses it with a message (wrong
+state, invalid form): the matrix checks who gets through the door; the services' own tests check what they
+allow. Every object in the data set belongs to applicant A and lives in sub-venue X; applicant B and the
+operator of sub-venue Y are "another owner" for all of them. Shared answers (SEES_A, EDITS_A, TAKES(...), ...)
+are defined just above PAGES; `pytest tests/valley/test_permission_matrix.py -s` prints where the Markdown
+summary (URL · method × role, the answers actually seen) was written.
 """
 
 from dataclasses import dataclass, field
@@ -137,7 +145,6 @@ ADMIN_PAGE = E(OK, anonymous=LOGIN, applicants=LOGIN)
 # Applicant A's objects in sub-venue X: who sees them, who may change them (staff: roles granted teams.change_*).
 SEES_A = E(OK, anonymous=LOGIN, applicant_b=NOT_FOUND, operator_y=NOT_FOUND)
 EDITS_A = E(NOT_FOUND, anonymous=LOGIN, applicant_a=OK, provincial_staff=OK, operator_x=OK, superuser=OK)
-STAFF_ONLY = E(OK, anonymous=LOGIN, applicants=NOT_FOUND)
 PORTFOLIO_READER = E(OK, anonymous=LOGIN, applicants=FORBIDDEN)
 PORTFOLIO_RUNNER = E(OK, anonymous=LOGIN, applicants=FORBIDDEN, auditor=FORBIDDEN)
 
@@ -257,7 +264,7 @@ API: dict[tuple[str, str], Api] = {
         E(OK, anonymous=LOGIN, applicant_a=NOT_FOUND, applicant_b=NOT_FOUND, operator_y=NOT_FOUND), "budget"
     ),
     ("GET", "/api/compliance-reports/"): Api(SIGNED_IN),
-    ("GET", "/api/compliance-reports/{id}/"): Api(STAFF_ONLY, "compliance_report"),
+    ("GET", "/api/compliance-reports/{id}/"): Api(STAFF_PAGE, "compliance_report"),
     ("GET", "/api/disbursements/"): Api(SIGNED_IN),
     ("GET", "/api/disbursements/{id}/"): Api(SEES_A, "disbursement"),
     ("GET", "/api/documents/"): Api(SIGNED_IN),
@@ -265,7 +272,7 @@ API: dict[tuple[str, str], Api] = {
     ("GET", "/api/entities/"): Api(SIGNED_IN),
     ("GET", "/api/entities/{id}/"): Api(SEES_A, "entity"),
     ("GET", "/api/exemptions/"): Api(SIGNED_IN),
-    ("GET", "/api/exemptions/{id}/"): Api(STAFF_ONLY, "exemption"),
+    ("GET", "/api/exemptions/{id}/"): Api(STAFF_PAGE, "exemption"),
     ("GET", "/api/expert-reviews/"): Api(SIGNED_IN),
     ("GET", "/api/expert-reviews/{id}/"): Api(
         E(OK, anonymous=LOGIN, applicant_a=NOT_FOUND, applicant_b=NOT_FOUND, operator_y=NOT_FOUND), "expert_review"
@@ -275,13 +282,13 @@ API: dict[tuple[str, str], Api] = {
     ("GET", "/api/fund-policies/"): Api(SIGNED_IN),
     ("GET", "/api/fund-policies/{id}/"): Api(SIGNED_IN, "fund_policy"),
     ("GET", "/api/funds/"): Api(SIGNED_IN),
-    ("GET", "/api/funds/{id}/"): Api(STAFF_ONLY, "fund"),
+    ("GET", "/api/funds/{id}/"): Api(STAFF_PAGE, "fund"),
     ("GET", "/api/institutions/"): Api(SIGNED_IN),
     ("GET", "/api/institutions/{id}/"): Api(SIGNED_IN, "institution"),
     ("GET", "/api/investment-parties/"): Api(SIGNED_IN),
-    ("GET", "/api/investment-parties/{id}/"): Api(STAFF_ONLY, "investment_party"),
+    ("GET", "/api/investment-parties/{id}/"): Api(STAFF_PAGE, "investment_party"),
     ("GET", "/api/investments/"): Api(SIGNED_IN),
-    ("GET", "/api/investments/{id}/"): Api(STAFF_ONLY, "investment"),
+    ("GET", "/api/investments/{id}/"): Api(STAFF_PAGE, "investment"),
     ("GET", "/api/members/"): Api(SIGNED_IN),
     ("GET", "/api/members/{id}/"): Api(SEES_A, "member"),
     ("GET", "/api/registrations/"): Api(SIGNED_IN),

@@ -215,6 +215,42 @@ def _encode(body: dict) -> str:
     return urlencode(body)
 
 
+# ------------------------------------------------------------------ lists hide what the object pages hide
+
+
+def _hidden_in_lists():
+    """(list path, data key, role): every API list whose object page answers `role` 404 must not list the object."""
+    for (method, path), row in pm.API.items():
+        if method != "GET" or not row.id or not path.endswith("/{id}/"):
+            continue
+        for role in pm.ROLES:
+            if row.expect[role] == pm.NOT_FOUND:
+                yield path.removesuffix("{id}/"), row.id, role
+
+
+@pytest.mark.parametrize(("list_path", "key", "role"), list(_hidden_in_lists()), ids="|".join)
+def test_api_lists_hide_what_the_object_page_hides(list_path, key, role, matrix, client, db):
+    def listed_to(who):
+        client.force_login(matrix[who])
+        response = client.get(list_path)
+        assert response.status_code == 200, response.content
+        return {item["id"] for item in response.json()["results"]}
+
+    assert matrix[key].pk in listed_to("superuser"), f"{list_path} does not list {key} at all: the check means nothing"
+    assert matrix[key].pk not in listed_to(role), f"{list_path} lists {key} to {role}, whose object page is 404"
+
+
+@pytest.mark.parametrize("name", ["teams:entity_list", "funding:mine"])
+def test_applicant_lists_show_only_their_own(name, matrix, client, db):
+    from django.urls import reverse
+
+    entity = matrix["entity"]
+    for role, shown in (("applicant_a", True), ("applicant_b", False)):
+        client.force_login(matrix[role])
+        page = client.get(reverse(name)).content.decode()
+        assert (entity.name_zh in page or entity.name_en in page) is shown, f"{name} as {role}"
+
+
 # ------------------------------------------------------------------ the tables cover everything there is
 
 
