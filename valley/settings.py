@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "valley.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -174,6 +175,20 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_EXPIRES = 24 * 3600
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Publishing never hangs on a broker that vanished without closing the connection.
+        "socket_connect_timeout": 3,
+        "socket_timeout": 15,
+        # A message taken by a worker that died (SIGKILL, lost machine) is delivered again after this
+        # long; it must exceed the longest task and the longest countdown (retry back-off is at most 10 min).
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    }
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3, "socket_timeout": 15}
+# Tasks are queued through the transactional outbox (valley/outbox.py); beat's sweeper publishes what the
+# broker could not take at the time, OUTBOX_SWEEP_GRACE_SECONDS after it was queued at the earliest.
+OUTBOX_SWEEP_SECONDS = env_int("OUTBOX_SWEEP_SECONDS", 30)
+OUTBOX_SWEEP_GRACE_SECONDS = 5
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -182,6 +197,13 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 TOLERANCE_CHECK_INTERVAL_SECONDS = env_int("TOLERANCE_CHECK_INTERVAL_SECONDS", 0)
 if TOLERANCE_CHECK_INTERVAL_SECONDS < 0:
     raise ImproperlyConfigured("TOLERANCE_CHECK_INTERVAL_SECONDS must be a positive number of seconds (or unset).")
+# The nightly check's time (hour, minute, Asia/Shanghai); the catch-up makes up a run the broker missed.
+TOLERANCE_CHECK_TIME = (1, 30)
+TOLERANCE_CATCH_UP_SECONDS = env_int("TOLERANCE_CATCH_UP_SECONDS", 900)
+if OUTBOX_SWEEP_SECONDS <= 0 or TOLERANCE_CATCH_UP_SECONDS <= 0:
+    raise ImproperlyConfigured(
+        "OUTBOX_SWEEP_SECONDS and TOLERANCE_CATCH_UP_SECONDS must be positive numbers of seconds (or unset)."
+    )
 CELERY_BEAT_SCHEDULE = {
     # Proof of life: the run command's log shows this every minute.
     "valley-heartbeat": {"task": "valley.tasks.heartbeat", "schedule": 60.0},
@@ -192,8 +214,14 @@ CELERY_BEAT_SCHEDULE = {
     },
     "tolerance-compliance-checks": {
         "task": "tolerance.tasks.run_compliance_checks",
-        "schedule": float(TOLERANCE_CHECK_INTERVAL_SECONDS) or crontab(hour=1, minute=30),
+        "schedule": float(TOLERANCE_CHECK_INTERVAL_SECONDS)
+        or crontab(hour=TOLERANCE_CHECK_TIME[0], minute=TOLERANCE_CHECK_TIME[1]),
     },
+    "tolerance-compliance-catch-up": {
+        "task": "tolerance.tasks.catch_up_compliance_checks",
+        "schedule": float(TOLERANCE_CATCH_UP_SECONDS),
+    },
+    "valley-outbox-sweep": {"task": "valley.tasks.outbox_sweep", "schedule": float(OUTBOX_SWEEP_SECONDS)},
 }
 
 REST_FRAMEWORK = {

@@ -9,6 +9,9 @@ admin.site.site_header = _("Shanxi Innovation Valley — staff")
 admin.site.site_title = _("Valley Portal administration")
 admin.site.index_title = _("Work areas")
 
+# A database that is down answers 503 wherever the error arose (valley.middleware); anything else, 500.html.
+handler500 = "valley.views.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
