@@ -197,8 +197,16 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 TOLERANCE_CHECK_INTERVAL_SECONDS = env_int("TOLERANCE_CHECK_INTERVAL_SECONDS", 0)
 if TOLERANCE_CHECK_INTERVAL_SECONDS < 0:
     raise ImproperlyConfigured("TOLERANCE_CHECK_INTERVAL_SECONDS must be a positive number of seconds (or unset).")
-# The nightly check's time (hour, minute, Asia/Shanghai); the catch-up makes up a run the broker missed.
-TOLERANCE_CHECK_TIME = (1, 30)
+# The nightly check's time (HH:MM, Asia/Shanghai); the catch-up makes up a run the broker missed.
+_check_time = env_str("TOLERANCE_CHECK_TIME", "01:30")
+try:
+    TOLERANCE_CHECK_TIME = tuple(int(part) for part in _check_time.split(":"))
+    _valid_check_time = len(TOLERANCE_CHECK_TIME) == 2 and 0 <= TOLERANCE_CHECK_TIME[0] < 24
+    _valid_check_time = _valid_check_time and 0 <= TOLERANCE_CHECK_TIME[1] < 60
+except ValueError:
+    _valid_check_time = False
+if not _valid_check_time:
+    raise ImproperlyConfigured(f"TOLERANCE_CHECK_TIME={_check_time!r} is not a time; write it as HH:MM, e.g. 01:30.")
 TOLERANCE_CATCH_UP_SECONDS = env_int("TOLERANCE_CATCH_UP_SECONDS", 900)
 if OUTBOX_SWEEP_SECONDS <= 0 or TOLERANCE_CATCH_UP_SECONDS <= 0:
     raise ImproperlyConfigured(
