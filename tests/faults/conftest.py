@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -114,19 +115,23 @@ class OwnPostgres:
 
 
 @pytest.fixture
-def own_postgres(tmp_path_factory):
+def own_postgres():
     if not (PG_BIN / "initdb").exists():
         _missing(f"needs PostgreSQL's server binaries in {PG_BIN} for a cluster the test may restart")
     if port_open(PG_PORT):
         pytest.fail(f"port {PG_PORT} is taken: the fault tests start their own PostgreSQL there")
-    base = tmp_path_factory.mktemp("own-postgres")
+    # Not under pytest's temporary folder: the postgres user could not reach into it (mode 0700).
+    base = Path(tempfile.mkdtemp(prefix="valley-own-postgres-"))
     os.chmod(base, 0o777)  # the postgres user writes its data and log here
     cluster = OwnPostgres(base / "data", PG_PORT)
-    cluster.init()
-    cluster.start()
-    yield cluster
-    with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
-        cluster.stop("immediate")
+    try:
+        cluster.init()
+        cluster.start()
+        yield cluster
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
+            cluster.stop("immediate")
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def start_process(args: list[str], env: dict, log_path: Path, ready: str | None = None, timeout: float = 60):
