@@ -160,13 +160,20 @@ class SecondFactorMiddleware:
             "/" + settings.STATIC_URL.lstrip("/"),
         )
 
+    def _token_request(self, request) -> bool:
+        # Only the API reads tokens (DRF checks the token before the session; a wrong one is a 401). Elsewhere
+        # the header means nothing, so it must not excuse a session from its code.
+        return request.path.startswith(self.API_PREFIX) and request.headers.get("Authorization", "").startswith(
+            "Token "
+        )
+
     def __call__(self, request):
         user = getattr(request, "user", None)
         if (
             user is not None
             and user.is_authenticated
             and not request.path.startswith(self._open_paths())
-            and not request.headers.get("Authorization", "").startswith("Token ")
+            and not self._token_request(request)
             and not is_verified(user)
             and requires_second_factor(user)
         ):

@@ -38,9 +38,13 @@ def test_approving_without_a_recent_reauthentication_asks_for_it_and_changes_not
 def test_a_wrong_password_or_code_does_not_count(client, people):
     client.force_login(people["approver"])
     device = second_factor_device(people["approver"])
-    response = client.post(reverse("reauthenticate"), {"password": "wrong", "token": totp_code(device)})
+    response = client.post(
+        reverse("reauthenticate"), {"password": "wrong", "token": totp_code(device)}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert "That password is not right." in response.content.decode()
-    response = client.post(reverse("reauthenticate"), {"password": PASSWORD, "token": "12345x"})
+    response = client.post(
+        reverse("reauthenticate"), {"password": PASSWORD, "token": "12345x"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert "That code is not right" in response.content.decode()
     application_url = reverse("funding:approve", args=[1])
     assert client.get(application_url).status_code in (302, 404)
@@ -88,7 +92,7 @@ def test_the_api_approves_over_a_session_only_after_a_reauthentication(client, a
     application = application_in(S.AWAITING_DECISION)
     client.force_login(people["approver"])
     url = f"/api/applications/{application.pk}/approve/"
-    response = client.post(url, {"comment": "ok"}, content_type="application/json")
+    response = client.post(url, {"comment": "ok"}, content_type="application/json", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 403
     assert "re-authentication" in response.json()["detail"]
     reauthenticate(client)

@@ -83,6 +83,17 @@ def test_an_api_request_of_an_unconfirmed_session_is_refused_with_a_reason(make_
     assert "six-digit code" in response.json()["detail"]
 
 
+def test_a_token_header_excuses_no_session_outside_the_api(make_user):
+    from rest_framework.authtoken.models import Token
+
+    user = make_user(roles.PROVINCIAL_STAFF)
+    second_factor_device(user)
+    client = password_only(user)
+    key = Token.objects.create(user=user).key
+    assert client.get("/funding/queues/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 302
+    assert client.get("/api/applications/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 200
+
+
 def test_a_first_login_without_a_device_sets_one_up(make_user):
     user = make_user(roles.AUDITOR)
     client = password_only(user)
