@@ -6,6 +6,7 @@ works on a bare machine. Production sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS,
 DATABASE_URL and CELERY_BROKER_URL (see README.md).
 """
 
+import datetime
 from pathlib import Path
 
 import dj_database_url
@@ -47,6 +48,9 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "valley",
     "teams",
     "funding",
@@ -62,9 +66,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "valley.audit.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "valley.two_factor.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "valley.urls"
@@ -112,7 +120,36 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out account or address before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
+
+# Failed logins (django-axes): after AXES_FAILURE_LIMIT failures within AXES_COOLOFF_MINUTES, an
+# account is locked from every address, and an address is locked for every account, until the
+# cool-off ends or staff run `manage.py axes_reset` (or `axes_reset_username EMAIL`, `axes_reset_ip IP`).
+# Behind a proxy, make REMOTE_ADDR the client's address (gunicorn's --forwarded-allow-ips).
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_MINUTES = env_int("AXES_COOLOFF_MINUTES", 15)
+if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_MINUTES < 1:
+    raise ImproperlyConfigured("AXES_FAILURE_LIMIT and AXES_COOLOFF_MINUTES must be positive whole numbers.")
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=AXES_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account AND per address
+AXES_USERNAME_FORM_FIELD = "username"  # the login forms' e-mail field (portal and admin)
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "valley.two_factor.locked_out"
+AXES_VERBOSE = False
+
+# Two-factor login (django-otp, TOTP): staff, auditors and superusers confirm every login with a
+# six-digit code (valley.two_factor). The issuer names the portal in authenticator apps.
+OTP_TOTP_ISSUER = "Valley Portal"
+# Re-authentication (valley.reauth): approving money and changing the fund policy need the password
+# and a fresh code entered within this many minutes.
+REAUTH_MAX_AGE_MINUTES = env_int("REAUTH_MAX_AGE_MINUTES", 10)
+if REAUTH_MAX_AGE_MINUTES < 1:
+    raise ImproperlyConfigured("REAUTH_MAX_AGE_MINUTES must be a positive whole number of minutes.")
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
@@ -292,7 +329,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }
 
 # Upload limits (bytes): checked by the forms before anything reaches storage.
