@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "valley.audit.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "valley.middleware.RefuseNulInQueryMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
