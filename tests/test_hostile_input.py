@@ -266,6 +266,20 @@ def test_a_nul_byte_in_a_url_parameter_is_a_400_saying_so(client, provincial_sta
     assert "contains a NUL character (%00)" in response.content.decode()
 
 
+def test_an_oversized_or_overfull_form_is_a_400_saying_why(client, team, budget):
+    too_big = client.post(reverse("funding:new"), {"entity": team.pk, "amount": "500000", "plan": "x" * 3_000_000})
+    too_many = client.post(reverse("funding:new"), {f"field{i}": "x" for i in range(1500)})
+    for response in (too_big, too_many):
+        assert response.status_code == 400
+        assert "too large (a form may send at most 2 MB besides its files)" in response.content.decode()
+    assert not Application.objects.exists()
+
+
+def test_an_oversized_api_body_is_a_400(client, team, budget):
+    body = '{"purpose": "' + "x" * 3_000_000 + '"}'
+    assert client.post("/api/applications/", body, content_type="application/json").status_code == 400
+
+
 def test_a_nul_byte_in_an_api_parameter_is_a_400_in_json(client, provincial_staff):
     client.force_login(provincial_staff)
     response = client.get("/api/applications/?state=%00", HTTP_ACCEPT_LANGUAGE="zh-hans")
