@@ -114,6 +114,16 @@ def test_markup_in_a_text_field_is_shown_escaped(client, team, budget, form, fie
     assert value not in page and "<img src=x" not in page and "<script>alert" not in page
 
 
+@pytest.mark.parametrize("payload", [SCRIPT, IMG], ids=["script", "img"])
+def test_markup_in_a_workflow_comment_is_shown_escaped_in_the_timeline(client, team, budget, payload):
+    client.post(reverse("funding:new"), {"entity": team.pk, "amount": "500000", "purpose": "p", "plan": "p"})
+    application = Application.objects.get(entity=team)
+    url = reverse("funding:transition", args=[application.pk, "submit"])
+    assert client.post(url, {"comment": f"请审核{payload}"}).status_code == 302
+    page = client.get(reverse("funding:detail", args=[application.pk])).content.decode()
+    assert escape(f"请审核{payload}") in page and payload not in page
+
+
 @pytest.mark.parametrize(("form", "field"), TEXT_FIELDS, ids=[f"{f}.{n}" for f, n in TEXT_FIELDS])
 def test_a_nul_character_in_a_text_field_is_a_form_error_not_a_500(client, team, budget, media_root, form, field):
     documents_before = Document.objects.count()
