@@ -14,6 +14,7 @@ from funding.forms import CommentForm
 from funding.models import Application, ApplicationEvent, Disbursement, ExpertReview, FundPolicy, SubVenueBudget
 from funding.workflow import QUEUES, WORKFLOW
 from valley import reauth, roles
+from valley.admin_initial import ValidInitialMixin
 from valley.admin_lists import LargeTableAdminMixin, year_filter
 from valley.workflow import WorkflowError
 
@@ -48,7 +49,7 @@ class FundPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(SubVenueBudget)
-class SubVenueBudgetAdmin(admin.ModelAdmin):
+class SubVenueBudgetAdmin(ValidInitialMixin, admin.ModelAdmin):
     list_display = ["sub_venue", "year", "amount", "reserved", "disbursed", "remaining"]
     list_filter = ["year", "sub_venue"]
     list_select_related = ["sub_venue"]

@@ -1,13 +1,19 @@
-"""When PostgreSQL is down or restarting: a clean 503 that says so, instead of a 500 with a traceback.
+"""Middleware that answers broken requests and a lost database cleanly, never with a 500.
 
-Django reconnects by itself once the database is back (CONN_HEALTH_CHECKS drops a dead persistent
-connection before the next request uses it), so nothing needs restarting.
+- DatabaseUnavailableMiddleware: when PostgreSQL is down or restarting, a clean 503 that says so.
+  Django reconnects by itself once the database is back (CONN_HEALTH_CHECKS drops a dead persistent
+  connection before the next request uses it), so nothing needs restarting.
+- RefuseNulInQueryMiddleware: PostgreSQL cannot store or compare text containing NUL (0x00): a
+  `?state=%00` that reached a filter, an admin list or the audit log's JSON would end in a database
+  error. Forms already refuse NUL in what is typed (Django's ProhibitNullCharactersValidator); this
+  covers the URL parameters of every page, export and API list in one place.
 """
 
 import logging
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
@@ -50,3 +56,18 @@ class DatabaseUnavailableMiddleware:
             logger.error("database unavailable: %s %s: %s", request.method, request.path, exception)
             return database_unavailable_response(request)
         return None
+
+
+class RefuseNulInQueryMiddleware:
+    """A NUL character anywhere in the query string: 400 with a message, before any view sees it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if any("\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()):
+            message = _("The address contains a NUL character (%00), which no parameter may contain. Remove it.")
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": message}, status=400)
+            return render(request, "400.html", {"message": message}, status=400)
+        return self.get_response(request)

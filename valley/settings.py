@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "valley.audit.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "valley.middleware.RefuseNulInQueryMiddleware",
     "valley.two_factor.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a locked-out login into the lockout page.
