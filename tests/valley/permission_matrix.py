@@ -16,7 +16,8 @@ How to add a row (one line). A URL, schema operation or admin model with no row 
   of its objects. The answers are derived from the roles' model permissions in valley/roles.py; say where the
   ModelAdmin deliberately differs (add/change/delete=False: nobody does that here, not even a superuser;
   scoped=True: operators see only their sub-venues' rows, so operator_y gets "not found" for an object in
-  sub-venue X; not_for=roles: the ModelAdmin refuses those roles' add/change in spite of their permissions).
+  sub-venue X; not_for=roles: the ModelAdmin refuses those roles' add/change in spite of their permissions;
+  superusers_only=True: nobody but a superuser sees it, whatever their permissions).
   Each model is tried with changelist, add (GET, POST), change (GET, POST), delete (POST), history and the
   bare object URL.
 
@@ -134,6 +135,7 @@ class AdminModel:
     delete: bool = True
     scoped: bool = False
     not_for: tuple[str, ...] = ()  # roles whose add/change the ModelAdmin refuses in spite of their permissions
+    superusers_only: bool = False  # the ModelAdmin shows nothing to anyone else, whatever their permissions
 
 
 # Answers shared by many rows.
@@ -173,6 +175,10 @@ PAGES: dict[str, Page] = {
     "resend_confirmation": Page(get=E(NOT_ALLOWED), post=SIGNED_IN),
     "confirm_email": Page(("bad_token",), get=OPEN),  # 400 with the reason: the token is checked, not the user
     "login": Page(get=OPEN, post=OPEN),
+    # The second factor: whoever needs none (or has passed it, as a forced login has) is sent on.
+    "two_factor_verify": Page(get=SIGNED_IN, post=SIGNED_IN),
+    "two_factor_setup": Page(get=SIGNED_IN, post=SIGNED_IN),
+    "reauthenticate": Page(get=SIGNED_IN, post=SIGNED_IN),
     "logout": Page(get=E(NOT_ALLOWED), post=OPEN),
     "password_change": Page(get=SIGNED_IN, post=SIGNED_IN),
     "password_change_done": Page(get=SIGNED_IN),
@@ -236,6 +242,12 @@ PAGES: dict[str, Page] = {
     "admin:auth_user_password_change": Page(
         ("applicant_a_user",), get=E(FORBIDDEN, anonymous=LOGIN, applicants=LOGIN, superuser=OK)
     ),  # accounts are kept by superusers
+    "admin:otp_totp_totpdevice_config": Page(
+        ("totp_device",), get=E(FORBIDDEN, anonymous=LOGIN, applicants=LOGIN, superuser=OK)
+    ),
+    "admin:otp_totp_totpdevice_qrcode": Page(
+        ("totp_device",), get=E(FORBIDDEN, anonymous=LOGIN, applicants=LOGIN, superuser=OK)
+    ),
     "admin:view_on_site": Page(("entity_content_type", "entity"), get=ADMIN_PAGE),
     "admin:app_list": Page(("funding_app",), get=ADMIN_PAGE),
     "route:admin/(?P<url>.*)$": Page(get=E(NOT_FOUND, anonymous=LOGIN, applicants=LOGIN), path="/admin/no-such-page/"),
@@ -341,6 +353,12 @@ ADMIN: dict[str, AdminModel] = {
     "auth.group": AdminModel("group"),
     "authtoken.tokenproxy": AdminModel("token"),
     "valley.user": AdminModel("applicant_a_user"),
+    # Superusers only (mail bodies carry confirmation links); the outbox writes it.
+    "valley.outboxmessage": AdminModel("outbox_message", superusers_only=True, **READ_ONLY),
+    "otp_totp.totpdevice": AdminModel("totp_device"),  # superusers only: a lost phone means deleting the device
+    "axes.accessattempt": AdminModel("access_attempt", add=False),  # written by django-axes at each failure
+    "axes.accesslog": AdminModel("access_log", add=False),
+    "axes.accessfailurelog": AdminModel("access_failure_log", add=False),
     "valley.valley": AdminModel("valley"),
     "valley.subvenue": AdminModel("sub_venue_x"),
     "valley.institution": AdminModel("institution"),
@@ -487,6 +505,8 @@ def admin_expected(row: AdminModel, label: str, page: str, method: str, role: st
         has = lambda action: f"{app_label}.{action}_{model_name}" in granted  # noqa: E731
     if role in row.not_for:
         has = lambda action, _has=has: action == "view" and _has(action)  # noqa: E731
+    if row.superusers_only and role != "superuser":
+        has = lambda action: False  # noqa: E731
     may_view = has("view") or (has("change") and row.change)
     hidden = row.scoped and role == "operator_y"
     if page == "redirect":

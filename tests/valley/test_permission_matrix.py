@@ -105,6 +105,12 @@ def build_data() -> dict:
     investment_document = InvestmentDocument(investment=investment, title="尽调报告", original_name="dd.pdf")
     investment_document.file.save("dd.pdf", ContentFile(PDF_BYTES), save=True)
     Token.objects.create(user=applicant)
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from valley.models import OutboxMessage
+
+    access = {"user_agent": "matrix", "ip_address": "127.0.0.9", "username": "b@example.cn", "http_accept": "*/*"}
     data = {
         **users,
         "applicant_a_user": applicant,
@@ -144,6 +150,13 @@ def build_data() -> dict:
         "exemption": ExemptionDetermination.objects.filter(report=report).first(),
         "group": Group.objects.get(name=pm.roles.AUDITOR),
         "token": applicant,  # the admin's token pages are keyed by the user's id
+        "totp_device": TOTPDevice.objects.create(user=users["provincial_staff"], name="matrix"),
+        "access_attempt": AccessAttempt.objects.create(
+            **access, path_info="/accounts/login/", get_data="", post_data="", failures_since_start=1
+        ),
+        "access_log": AccessLog.objects.create(**access, path_info="/accounts/login/"),
+        "access_failure_log": AccessFailureLog.objects.create(**access, path_info="/accounts/login/"),
+        "outbox_message": OutboxMessage.objects.create(task="valley.tasks.send_mail_task", kwargs={}),
         "entity_content_type": ContentType.objects.get_for_model(Entity),
         "funding_app": "funding",
         "export": "applications",
