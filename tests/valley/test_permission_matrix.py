@@ -19,6 +19,7 @@ from django.urls import path as url_path
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 
+from tests.auth_helpers import reauthenticate
 from tests.factories import (
     PDF_BYTES,
     FocusAreaFactory,
@@ -199,6 +200,8 @@ def test_permission_matrix(case, matrix, client, db):
     user = matrix.get(case.role)
     if user is not None:
         client.force_login(user)
+        # The door each role may pass, not the re-authentication in front of money (tests/valley/test_accounts.py).
+        reauthenticate(client)
     url = pm.case_url(case, matrix)
     if case.kind == "api":
         response = client.generic(case.method, url, b"{}", content_type="application/json")
