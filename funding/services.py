@@ -457,13 +457,15 @@ def application_disburse(
                 _("Only %(remaining)s yuan of the approved amount is left to disburse.")
                 % {"remaining": f"{app.remaining_to_disburse:,.2f}"}
             )
+        # Lock the budget before the first audited write: every audited write takes the audit chain's head
+        # lock, and approvals lock the budget and then the head; the other order here could deadlock with them.
+        budget = SubVenueBudget.objects.select_for_update().get(pk=app.budget_id)
         number = app.disbursements.count() + 1
         created.append(
             Disbursement.objects.create(
                 application=app, number=number, amount=amount, paid_on=paid_on, reference=reference, recorded_by=by
             )
         )
-        budget = SubVenueBudget.objects.select_for_update().get(pk=app.budget_id)
         budget.disbursed += amount
         budget.save(update_fields=["disbursed"])
         app.disbursed_total += amount
