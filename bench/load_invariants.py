@@ -6,7 +6,7 @@
 
 Needs PostgreSQL and Redis. (Re)creates its own database (LOAD_DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/valley_load_invariants), migrates it and seeds a scenario: one
-sub-venue with a budget that has room for about a dozen more grants, one resident entity per
+sub-venue with a budget that has room for about four more grants, one resident entity per
 applicant, staff with the workflow's roles, 20 earlier grants waiting for registration verification
 or disbursement and 6 earlier applications awaiting the decision. Starts gunicorn with production
 settings (DEBUG off, SECRET_KEY set, ALLOWED_HOSTS 127.0.0.1) and a Celery worker on Redis
@@ -148,8 +148,8 @@ def seed(applicants: int, staff: int) -> dict:
         target = "awaiting_decision" if index >= 20 else "registration" if index % 2 else "disbursement"
         walk_to(app, target, {**people, "applicant": earlier})
     budget.refresh_from_db()
-    # Room for about a dozen of the load's approvals (300,000–1,000,000 each); the rest are refused.
-    SubVenueBudget.objects.filter(pk=budget.pk).update(amount=budget.reserved + Decimal("7000000"))
+    # Room for about four approvals (300,000–1,000,000 each); later ones are refused: the budget is the limit.
+    SubVenueBudget.objects.filter(pk=budget.pk).update(amount=budget.reserved + Decimal("2500000"))
     last_event = ApplicationEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
     return {
         "applicants": [f"applicant{index:02d}@{DOMAIN}" for index in range(applicants)],
@@ -460,7 +460,7 @@ class Applicant(Person):
             elif state in ENDED - {"closed"}:
                 current = None
             elif state in {"submitted", "formal_review", "expert_review", "awaiting_decision"}:
-                if self.random.random() < 0.04:
+                if self.random.random() < 0.015:
                     response = self.post_form(
                         page, f"/funding/{current}/act/withdraw/", {"comment": "下一年度再申请。"}
                     )
