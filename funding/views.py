@@ -25,7 +25,7 @@ from funding.models import Application
 from funding.workflow import APPLICANT_STATE_LABELS, QUEUES, WORKFLOW
 from teams.forms import DocumentForm
 from teams.models import Entity
-from valley import roles
+from valley import reauth, roles
 from valley.errors import DomainError
 
 PAGE_SIZE = 50
@@ -215,9 +215,22 @@ def review_assign(request, pk):
     )
 
 
-def _form_page(request, pk, form_class, template, do, **form_kwargs):
-    """A staff action with its own form page, so that errors stand next to their fields."""
+def _form_page(request, pk, form_class, template, do, reauth_for: str | None = None, **form_kwargs):
+    """A staff action with its own form page, so that errors stand next to their fields.
+
+    `reauth_for` names a transition that moves money: whoever may take it must have re-authenticated
+    recently (valley.reauth); a form posted before that comes back filled in. Whoever may not take it
+    sees the form and the reason, as for any other action."""
     application = selectors.application_detail(user=request.user, pk=pk)
+    if (
+        reauth_for
+        and WORKFLOW.may_act(WORKFLOW[reauth_for], application, request.user)
+        and not reauth.recently_reauthenticated(request)
+    ):
+        return reauth.ask(request)
+    pending = reauth.take_pending(request)
+    if pending:
+        form_kwargs["initial"] = pending
     form = form_class(request.POST or None, **form_kwargs)
     if request.method == "POST" and form.is_valid():
         try:
@@ -293,7 +306,7 @@ def application_approve(request, pk):
             internal_note=data["internal_note"],
         )
 
-    return _form_page(request, pk, ApproveForm, "funding/action_form.html", do)
+    return _form_page(request, pk, ApproveForm, "funding/action_form.html", do, reauth_for="approve")
 
 
 @login_required
@@ -315,6 +328,7 @@ def disburse(request, pk):
         DisbursementForm,
         "funding/action_form.html",
         lambda app, data: services.application_disburse(application=app, by=request.user, **data),
+        reauth_for="disburse",
     )
 
 
