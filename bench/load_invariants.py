@@ -28,14 +28,17 @@ also writes the summary as JSON (tests/funding/test_load_invariants.py reads it)
 """
 
 import argparse
+import base64
 import collections
 import datetime
+import hmac
 import html
 import io
 import json
 import os
 import random
 import re
+import struct
 import subprocess
 import sys
 import threading
@@ -48,6 +51,8 @@ sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable
 PASSWORD = "load-Valley-2026!"
 DOMAIN = "load.valley.example.cn"
+# Staff sign in with a second factor: the demo secret (valley.demo.DEMO_TOTP_SECRET) is seeded for them.
+DEMO_TOTP_SECRET = "VALLEYDEMOJCGTWENTYTWENTYSIXJCGV"
 PRODUCTION_ENV = {
     "DEBUG": "0",
     "SECRET_KEY": "load-invariants-only-secret-" + "k" * 40,
@@ -111,7 +116,11 @@ def seed(applicants: int, staff: int) -> dict:
     from teams.demo import demo_uscc
     from tests.factories import ResidencyFactory, SubVenueFactory
     from valley import roles
+    from valley.demo import DEMO_TOTP_SECRET as seeded_secret
+    from valley.demo import seed_demo_device
     from valley.models import User
+
+    assert seeded_secret == DEMO_TOTP_SECRET, "bench/load_invariants.py's copy of the demo TOTP secret is stale"
 
     def user(local, *role_codes):
         account = User.objects.create_user(
@@ -126,6 +135,8 @@ def seed(applicants: int, staff: int) -> dict:
     venue = SubVenueFactory(code="load-venue")
     budget = SubVenueBudget.objects.create(sub_venue=venue, year=timezone.localdate().year, amount=Decimal("1e8"))
     staff_accounts = [user(f"staff{n}-{'-'.join(codes)}", *codes) for n, codes in enumerate(STAFF_SETS[staff], start=1)]
+    for account in staff_accounts:
+        seed_demo_device(account)
     for index in range(applicants):
         ResidencyFactory(sub_venue=venue, entity__owner=user(f"applicant{index:02d}", roles.APPLICANT))
 
@@ -506,9 +517,25 @@ class Applicant(Person):
         })  # fmt: skip
 
 
+def totp_code(secret_base32: str) -> str:
+    """The current code of a TOTP app holding `secret_base32` (RFC 6238: SHA-1, 30 s, 6 digits)."""
+    digest = hmac.new(base64.b32decode(secret_base32), struct.pack(">Q", int(time.time()) // 30), "sha1").digest()
+    offset = digest[-1] & 0x0F
+    return f"{(struct.unpack('>I', digest[offset : offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
+
+
 def staff_login(person: Person) -> bool:
-    """Sign a staff member in. The one place to add a second factor (TOTP) when staff login asks for it."""
-    return person.login()
+    """Sign a staff member in: the password, then the code from their authenticator (the demo secret).
+
+    A login with the code counts as the re-authentication that approving and paying out ask for
+    (valley.reauth), and it lasts longer than the run."""
+    page = person.get("/accounts/login/")
+    response = person.post_form(page, "/accounts/login/", {"username": person.email, "password": PASSWORD})
+    if response is None or response.status_code != 200 or "/accounts/two-factor/" not in response.url:
+        return False
+    path = response.url.split("://", 1)[-1].split("/", 1)[-1]
+    response = person.post_form(response, "/" + path, {"token": totp_code(DEMO_TOTP_SECRET)})
+    return response is not None and response.status_code == 200 and "/accounts/" not in response.url
 
 
 class Staff(Person):
