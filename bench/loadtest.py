@@ -92,8 +92,19 @@ from tolerance.models import Fund
 from valley.models import User
 
 def cookie(email):
+    # A signed-in session that has passed the second factor too (valley.two_factor): a TOTP device in it.
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user = User.objects.get(email=email)
     client = Client()
-    client.force_login(User.objects.get(email=email))
+    client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+        user=user, name="bench", confirmed=True
+    )
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
     return client.cookies["sessionid"].value
 
 applicant = User.objects.get(email="applicant00000@{EMAIL_DOMAIN}")

@@ -1,8 +1,10 @@
 """Staff work on the fund in the admin through the same services as the web pages: no field that carries
 money or state is editable here, and every action takes a comment."""
 
+from urllib.parse import urlencode
+
 from django.contrib import admin, messages
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -11,7 +13,8 @@ from funding import services
 from funding.forms import CommentForm
 from funding.models import Application, ApplicationEvent, Disbursement, ExpertReview, FundPolicy, SubVenueBudget
 from funding.workflow import QUEUES, WORKFLOW
-from valley import roles
+from valley import reauth, roles
+from valley.admin_initial import ValidInitialMixin
 from valley.admin_lists import LargeTableAdminMixin, year_filter
 from valley.workflow import WorkflowError
 
@@ -33,9 +36,20 @@ class FundPolicyAdmin(admin.ModelAdmin):
         obj.changed_by = request.user
         super().save_model(request, obj, form, change)
 
+    def add_view(self, request, form_url="", extra_context=None):
+        # Changing the fund policy needs a recent re-authentication (valley.reauth). A posted form comes
+        # back filled in: the admin's add form takes its initial values from the query string.
+        if self.has_add_permission(request) and not reauth.recently_reauthenticated(request):
+            if request.method == "POST":
+                kept = {name: request.POST.get(name, "") for name in self.fields}
+                messages.info(request, _("Nothing was saved yet: confirm it is you, then check the form and save it."))
+                return redirect(reauth.reauth_url(f"{request.path}?{urlencode(kept)}"))
+            return redirect(reauth.reauth_url(request.get_full_path()))
+        return super().add_view(request, form_url, extra_context)
+
 
 @admin.register(SubVenueBudget)
-class SubVenueBudgetAdmin(admin.ModelAdmin):
+class SubVenueBudgetAdmin(ValidInitialMixin, admin.ModelAdmin):
     list_display = ["sub_venue", "year", "amount", "reserved", "disbursed", "remaining"]
     list_filter = ["year", "sub_venue"]
     list_select_related = ["sub_venue"]
@@ -75,10 +89,23 @@ class DisbursementInline(admin.TabularInline):
         return False
 
 
+REAUTH_ACTIONS = {"approve"}  # the admin's actions that move money (instalments are recorded on the pages)
+
+
 def _transition_action(name: str):
     transition = WORKFLOW[name]
 
     def action(modeladmin, request, queryset):
+        if name in REAUTH_ACTIONS and not reauth.recently_reauthenticated(request):
+            modeladmin.message_user(
+                request,
+                _(
+                    "Approving money needs you to confirm it is you first. Nothing was changed: select the "
+                    "applications and run the action again."
+                ),
+                messages.WARNING,
+            )
+            return redirect(reauth.reauth_url(request.get_full_path()))
         form = CommentForm(request.POST if "apply" in request.POST else None)
         if "apply" not in request.POST or not form.is_valid():
             return render(

@@ -7,11 +7,13 @@ the same service as the matching web page; a service's refusal answers 403 (role
 before any service runs (valley.api_base.AuditorsReadOnly)."""
 
 from django.http import Http404
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from funding import selectors, services
@@ -38,6 +40,7 @@ from funding.serializers import (
     RegistrationVerificationSerializer,
     TransitionSerializer,
 )
+from valley import reauth
 from valley.api_base import sees_staff_fields
 
 _TRANSITION_NAME = OpenApiParameter(
@@ -98,6 +101,7 @@ class ApplicationViewSet(
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         application = self.get_object()
+        _require_recent_reauth(request)
         services.application_approve(application=application, by=request.user, **self._input(ApproveSerializer))
         return self._answer(application)
 
@@ -113,10 +117,21 @@ class ApplicationViewSet(
     @action(detail=True, methods=["post"])
     def disburse(self, request, pk=None):
         application = self.get_object()
+        _require_recent_reauth(request)
         data = self._input(DisbursementCreateSerializer)
         disbursement = services.application_disburse(application=application, by=request.user, **data)
         disbursement = Disbursement.objects.select_related("recorded_by").get(pk=disbursement.pk)
         return Response(DisbursementSerializer(disbursement).data, status=status.HTTP_201_CREATED)
+
+
+def _require_recent_reauth(request) -> None:
+    """Money moves through a browser session only after a recent re-authentication (valley.reauth); an API
+    token is a credential of its own."""
+    if request.auth is None and not reauth.recently_reauthenticated(request):
+        raise PermissionDenied(
+            _("Approving or paying out money needs a recent re-authentication: confirm it is you at %(url)s first.")
+            % {"url": reverse("reauthenticate")}
+        )
 
 
 def _of_visible_applications(queryset, user):

@@ -212,9 +212,11 @@ class Application(ChoiceLabelsMixin, models.Model):
                 name="application_one_grant_per_entity",
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="application_amount_positive"),
-            # Once submitted, the amount stays within the limits copied from the policy.
+            # Once submitted, the amount stays within the limits copied from the policy. A draft withdrawn
+            # before it was ever submitted never had limits copied onto it.
             models.CheckConstraint(
                 condition=Q(state="draft")
+                | Q(state="withdrawn", submitted_at__isnull=True)
                 | (
                     Q(min_amount__isnull=False, max_amount__isnull=False, max_paid_in_share__isnull=False)
                     & Q(amount__gte=F("min_amount"), amount__lte=F("max_amount"))

@@ -298,7 +298,15 @@ def application_approve(
         if problem := amount_problem(amount, app.policy):
             raise FundingError(problem)
         today = timezone.localdate()
-        budget = SubVenueBudget.objects.select_for_update().filter(sub_venue=app.sub_venue, year=today.year).first()
+        # Lock the budget row only (`of`, no ordering): the default ordering joins the sub-venue, and a plain FOR
+        # UPDATE would lock its row too; a submission in that sub-venue, which holds the audit chain's head and
+        # checks its foreign key to the sub-venue at commit, then deadlocked with this approval.
+        budget = (
+            SubVenueBudget.objects.select_for_update(of=("self",))
+            .filter(sub_venue=app.sub_venue, year=today.year)
+            .order_by()
+            .first()
+        )
         if budget is None:
             raise FundingError(
                 _("%(venue)s has no fund budget for %(year)s; finance must set one first.")
@@ -365,7 +373,7 @@ def application_revoke(*, application: Application, by, comment: str, internal_n
     """Revoke an approval during the public notice; the reservation goes back to the budget."""
 
     def apply(app: Application) -> list[str]:
-        budget = SubVenueBudget.objects.select_for_update().get(pk=app.budget_id)
+        budget = SubVenueBudget.objects.select_for_update(of=("self",)).get(pk=app.budget_id)
         budget.reserved -= app.approved_amount
         budget.save(update_fields=["reserved"])
         app.approved_amount, app.budget = None, None
@@ -457,13 +465,15 @@ def application_disburse(
                 _("Only %(remaining)s yuan of the approved amount is left to disburse.")
                 % {"remaining": f"{app.remaining_to_disburse:,.2f}"}
             )
+        # Lock the budget before the first audited write: every audited write takes the audit chain's head
+        # lock, and approvals lock the budget and then the head; the other order here could deadlock with them.
+        budget = SubVenueBudget.objects.select_for_update(of=("self",)).get(pk=app.budget_id)
         number = app.disbursements.count() + 1
         created.append(
             Disbursement.objects.create(
                 application=app, number=number, amount=amount, paid_on=paid_on, reference=reference, recorded_by=by
             )
         )
-        budget = SubVenueBudget.objects.select_for_update().get(pk=app.budget_id)
         budget.disbursed += amount
         budget.save(update_fields=["disbursed"])
         app.disbursed_total += amount

@@ -4,6 +4,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -25,7 +26,7 @@ from funding.models import Application
 from funding.workflow import APPLICANT_STATE_LABELS, QUEUES, WORKFLOW
 from teams.forms import DocumentForm
 from teams.models import Entity
-from valley import roles
+from valley import reauth, roles
 from valley.errors import DomainError
 
 PAGE_SIZE = 50
@@ -204,6 +205,7 @@ def application_clear_objection(request, pk):
 @require_POST
 @login_required
 def review_assign(request, pk):
+    selectors.application_detail(user=request.user, pk=pk)  # 404 for someone who may not see it, before any form
     form = AssignReviewerForm(request.POST, reviewers=selectors.reviewers_for_assignment())
     if not form.is_valid():
         messages.error(request, _("Choose a reviewer from the list."))
@@ -215,9 +217,21 @@ def review_assign(request, pk):
     )
 
 
-def _form_page(request, pk, form_class, template, do, **form_kwargs):
-    """A staff action with its own form page, so that errors stand next to their fields."""
+def _form_page(request, pk, form_class, template, do, *, transition=None, moves_money=False, **form_kwargs):
+    """A staff action with its own form page, so that errors stand next to their fields.
+
+    With `transition`, the page is only for the roles that may take it: anyone else who can see the
+    application (its applicant, an auditor, another staff role) gets 403 rather than a form that can only fail.
+    With `moves_money`, whoever may take it must have re-authenticated recently (valley.reauth); a form
+    posted before that comes back filled in."""
     application = selectors.application_detail(user=request.user, pk=pk)
+    if transition and not WORKFLOW.may_act(WORKFLOW[transition], application, request.user):
+        raise PermissionDenied(_("Your role may not “%(action)s”.") % {"action": WORKFLOW[transition].label})
+    if moves_money and not reauth.recently_reauthenticated(request):
+        return reauth.ask(request)
+    pending = reauth.take_pending(request)
+    if pending:
+        form_kwargs["initial"] = pending
     form = form_class(request.POST or None, **form_kwargs)
     if request.method == "POST" and form.is_valid():
         try:
@@ -293,7 +307,7 @@ def application_approve(request, pk):
             internal_note=data["internal_note"],
         )
 
-    return _form_page(request, pk, ApproveForm, "funding/action_form.html", do)
+    return _form_page(request, pk, ApproveForm, "funding/action_form.html", do, transition="approve", moves_money=True)
 
 
 @login_required
@@ -304,6 +318,7 @@ def registration_verify(request, pk):
         RegistrationVerificationForm,
         "funding/action_form.html",
         lambda app, data: services.application_verify_registration(application=app, by=request.user, **data),
+        transition="verify_registration",
     )
 
 
@@ -315,6 +330,8 @@ def disburse(request, pk):
         DisbursementForm,
         "funding/action_form.html",
         lambda app, data: services.application_disburse(application=app, by=request.user, **data),
+        transition="disburse",
+        moves_money=True,
     )
 
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from teams import selectors, services
 from teams.models import Achievement, AchievementStageChange, Document, Entity, Member, Registration, Residency
 from valley import roles
+from valley.admin_initial import ValidInitialMixin
 from valley.models import SubVenue
 
 
@@ -32,7 +33,7 @@ class ServiceErrorsAsMessagesMixin:
             return HttpResponseRedirect(request.get_full_path())
 
 
-class ScopedAdminMixin(ServiceErrorsAsMessagesMixin):
+class ScopedAdminMixin(ValidInitialMixin, ServiceErrorsAsMessagesMixin):
     """Limit the queryset to what the person may see; `entity_path` leads from the row to its entity."""
 
     entity_path = "entity"
@@ -65,6 +66,8 @@ class SubVenueFilter(admin.SimpleListFilter):
         return [(str(venue.pk), venue.name) for venue in SubVenue.objects.all()]
 
     def queryset(self, request, queryset):
+        if self.value() and not (self.value().isascii() and self.value().isdigit()):
+            return queryset.none()  # not a sub-venue's id (a hand-edited URL): no entity is resident there
         if self.value():
             active = Residency.objects.filter(
                 entity=OuterRef("pk"), sub_venue=self.value(), status__in=Residency.ACTIVE_STATUSES

@@ -49,7 +49,7 @@ def entities_editable_by(user) -> QuerySet[Entity]:
     if roles.is_auditor(user):
         return Entity.objects.none()
     if roles.is_staff_member(user) or getattr(user, "is_superuser", False):
-        return entities_for_user(user)
+        return entities_for_user(user) if _may_change_entities(user) else Entity.objects.none()
     return _scope(user, Entity.objects.select_related("institution", "focus_area").filter(owner=user))
 
 
@@ -58,8 +58,14 @@ def user_may_edit_entity(user, entity: Entity) -> bool:
     if not getattr(user, "is_authenticated", False) or roles.is_auditor(user):
         return False
     if roles.is_staff_member(user) or user.is_superuser:
-        return entities_for_user(user).filter(pk=entity.pk).exists()
+        return _may_change_entities(user) and entities_for_user(user).filter(pk=entity.pk).exists()
     return entity.owner_id == user.pk
+
+
+def _may_change_entities(user) -> bool:
+    """Staff change teams only in a role that valley/roles.py grants teams.change_entity (provincial staff,
+    operators): a reviewer or a finance officer reads them, as in the admin."""
+    return roles.has_role(user, *roles.roles_granting("teams.change_entity"))
 
 
 def _current_residency_subquery(field: str):

@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
 
+from tests.auth_helpers import force_login_with_second_factor
 from valley import roles
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +51,10 @@ def pytest_report_header(config):
     return [
         f"valley: database vendor {db['ENGINE'].rsplit('.', 1)[-1]}, broker {settings.CELERY_BROKER_URL.split('://')[0]}"
     ]
+
+
+# force_login counts as the second factor too (tests/auth_helpers.py says why and how).
+Client.force_login = force_login_with_second_factor
 
 
 @pytest.fixture(autouse=True)

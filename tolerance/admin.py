@@ -20,6 +20,7 @@ from tolerance.models import (
     Verdict,
 )
 from tolerance.services import compliance_check_run_many
+from valley.admin_initial import ValidInitialMixin
 from valley.admin_lists import LargeTableAdminMixin, year_filter
 
 
@@ -138,7 +139,7 @@ class MeetsStandardsFilter(admin.SimpleListFilter):
 
 
 @admin.register(Investment)
-class InvestmentAdmin(LargeTableAdminMixin, admin.ModelAdmin):
+class InvestmentAdmin(ValidInitialMixin, LargeTableAdminMixin, admin.ModelAdmin):
     list_display = [
         "startup",
         "fund",
@@ -195,7 +196,7 @@ class InvestmentAdmin(LargeTableAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(InvestmentParty)
-class InvestmentPartyAdmin(LargeTableAdminMixin, admin.ModelAdmin):
+class InvestmentPartyAdmin(ValidInitialMixin, LargeTableAdminMixin, admin.ModelAdmin):
     list_display = ["investment", "role", "organisation", "person", "position"]
     list_filter = ["role", "investment__fund"]
     list_select_related = ["investment__fund", "investment__startup"]
@@ -204,7 +205,7 @@ class InvestmentPartyAdmin(LargeTableAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(InvestmentDocument)
-class InvestmentDocumentAdmin(admin.ModelAdmin):
+class InvestmentDocumentAdmin(ValidInitialMixin, admin.ModelAdmin):
     form = InvestmentDocumentForm
     fields = ["investment", "title", "file", "original_name", "uploaded_at"]
     readonly_fields = ["original_name", "uploaded_at"]

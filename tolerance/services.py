@@ -7,6 +7,8 @@ The Celery task, the admin action, the dashboard button and `manage.py check_tol
 import datetime
 import decimal
 import logging
+import os
+import time
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 from django.conf import settings
@@ -109,6 +111,7 @@ def _record_check(*, fund: Fund, as_of: datetime.date, by, figures: selectors.Co
         },
     )
     report.fund = fund  # the locked row, so nothing below queries it again
+    _fault_injection_pause(fund_id=fund.pk)
     report.exemptions_recorded = _settle_exemptions(report=report, at=now)
 
     if (verdict != Verdict.WITHIN or report.unqualified_failed_count) and _outcome(report) != previous_outcome:
@@ -123,6 +126,22 @@ def _record_check(*, fund: Fund, as_of: datetime.date, by, figures: selectors.Co
         report.exemptions_recorded,
     )
     return report
+
+
+def _fault_injection_pause(*, fund_id: int) -> None:
+    """Tests of a worker killed mid-check only (tests/faults): with DEBUG on and the file named by
+    VALLEY_TEST_PAUSE_CHECK_FILE present, remove it and pause here, inside the check's transaction, for
+    VALLEY_TEST_PAUSE_CHECK_SECONDS. Does nothing in production (DEBUG off) or without the file."""
+    path = os.environ.get("VALLEY_TEST_PAUSE_CHECK_FILE")
+    if not (settings.DEBUG and path):
+        return
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        return
+    seconds = float(os.environ.get("VALLEY_TEST_PAUSE_CHECK_SECONDS", "30"))
+    logger.warning("fault injection: the check of fund %s pauses %ss inside its transaction", fund_id, seconds)
+    time.sleep(seconds)
 
 
 def _settle_exemptions(*, report: ComplianceReport, at: datetime.datetime) -> int:

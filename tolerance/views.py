@@ -6,7 +6,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from tolerance import selectors
 from tolerance.models import Fund, Verdict
 from tolerance.services import compliance_check_run
+from valley import outbox
 
 
 def portfolio_reader(view):
@@ -96,11 +96,10 @@ def fund_check_run_all(request):
     """Every fund at once goes to the worker (one task per fund), so the page answers at once."""
     if not selectors.user_can_run_checks(request.user):
         raise PermissionDenied
-    from tolerance.tasks import run_compliance_checks
+    from tolerance.tasks import RUN_ALL_TASK
 
     as_of = timezone.localdate().isoformat()
-    by_id = request.user.pk
-    transaction.on_commit(lambda: run_compliance_checks.delay(as_of=as_of, by_id=by_id))
+    outbox.enqueue(RUN_ALL_TASK, as_of=as_of, by_id=request.user.pk)
     messages.success(
         request, _("The checks of every fund as of %(as_of)s are queued; reload in a moment.") % {"as_of": as_of}
     )

@@ -40,3 +40,21 @@ class SignUpForm(forms.Form):
             except ValidationError as error:
                 self.add_error("password1", error)
         return data
+
+
+class OTPTokenForm(forms.Form):
+    token = forms.CharField(
+        label=_("six-digit code"),
+        max_length=10,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True, "size": 8}
+        ),
+        help_text=_("The code your authenticator app shows for the Valley Portal; it changes every 30 seconds."),
+    )
+
+
+class ReauthForm(OTPTokenForm):
+    password = forms.CharField(
+        label=_("password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    field_order = ["password", "token"]

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from valley.models import FocusArea, Institution, ServiceLine, SubVenue, Target, User, Valley
+from valley.models import FocusArea, Institution, OutboxMessage, ServiceLine, SubVenue, Target, User, Valley
 
 
 @admin.register(User)
@@ -59,3 +59,28 @@ class TargetAdmin(admin.ModelAdmin):
     list_display = ["name_zh", "name_en", "target_value", "measure", "recorded_value", "sort_order"]
     list_filter = ["measure"]
     search_fields = ["name_zh", "name_en", "code"]
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    """Read-only, for superusers: what waits for the broker, and why (mail bodies hold confirmation links)."""
+
+    list_display = ["task", "created_at", "published_at", "done_at", "attempts", "last_error"]
+    list_filter = ["task", ("published_at", admin.EmptyFieldListFilter)]
+    readonly_fields = ["task_id", "task", "kwargs", "created_at", "published_at", "done_at", "attempts", "last_error"]
+    date_hierarchy = "created_at"
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -12,6 +12,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from valley import roles
 from valley.admin_lists import EstimatedCountPaginator
+from valley.middleware import DATABASE_ERRORS
 from valley.workflow import TransitionForbidden, TransitionNotAllowed, WorkflowError
 
 
@@ -27,6 +28,14 @@ def exception_handler(exc, context):
         else:
             code = status.HTTP_400_BAD_REQUEST
         return Response({"detail": exc.message}, status=code)
+    if isinstance(exc, DATABASE_ERRORS):
+        from valley.middleware import RETRY_AFTER_SECONDS, database_unavailable_message
+
+        return Response(
+            {"detail": database_unavailable_message()},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     return drf_exception_handler(exc, context)
 
 

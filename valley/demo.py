@@ -1,6 +1,7 @@
 """Demo data for the valley app: the valley, sub-venues, institutions, focus areas, services,
 targets and one demo user per role. Idempotent: every row is keyed by a natural key."""
 
+import base64
 import datetime
 
 from django.contrib.auth.models import Group
@@ -10,6 +11,9 @@ from valley.models import FocusArea, Institution, ServiceLine, SubVenue, Target,
 
 DEMO_PASSWORD = "valley-demo-2026"  # printed by the run command; demo databases only
 DEMO_EMAIL_DOMAIN = "demo.valley.example.cn"
+# Every demo staff member and auditor has a TOTP device with this one secret (base32, as an authenticator
+# app takes it); `manage.py demo_otp EMAIL` prints the current code. Demo databases only.
+DEMO_TOTP_SECRET = "VALLEYDEMOJCGTWENTYTWENTYSIXJCGV"
 
 SUB_VENUES = [
     # code, zh, en, city zh, city en, host, opened, status
@@ -213,10 +217,36 @@ def seed(log) -> None:
         user.groups.set([Group.objects.get(name=role_code)])
         if role_code == roles.SUB_VENUE_OPERATOR:
             user.sub_venues.set([taiyuan])
+        if roles.ROLES[role_code].is_staff:
+            seed_demo_device(user)
     log(
         f"valley: {SubVenue.objects.count()} sub-venues, {Institution.objects.count()} institutions, "
         f"{len(DEMO_USERS)} demo users"
     )
+
+
+def demo_totp_key_hex() -> str:
+    return base64.b32decode(DEMO_TOTP_SECRET).hex()
+
+
+def seed_demo_device(user):
+    """One confirmed TOTP device with the demo secret; a reseed puts the secret back if it was changed."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, name="demo").first()
+    if device is None:
+        return TOTPDevice.objects.create(user=user, name="demo", key=demo_totp_key_hex(), confirmed=True)
+    if device.key != demo_totp_key_hex() or not device.confirmed:
+        device.key, device.confirmed = demo_totp_key_hex(), True
+        device.save(update_fields=["key", "confirmed"])
+    return device
+
+
+def current_code(key_hex: str) -> str:
+    """The six-digit TOTP code of a key right now (RFC 6238, as the authenticator apps compute it)."""
+    from django_otp.oath import totp
+
+    return f"{totp(bytes.fromhex(key_hex)):06d}"
 
 
 def demo_logins() -> list[tuple[str, str, str]]:

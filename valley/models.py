@@ -1,8 +1,12 @@
 """The valley itself: sub-venues, institutions, focus areas, services, targets, and the portal's users."""
 
+import uuid
+
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.hashable import make_hashable
 from django.utils.translation import get_language
@@ -257,3 +261,35 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.last_id} {self.last_hash[:12]}"
+
+
+class OutboxMessage(models.Model):
+    """A Celery task to send, written in the same transaction as the change it is about (transactional outbox).
+
+    valley.outbox publishes it after commit; when the broker is down the row waits and the sweeper
+    (beat, every OUTBOX_SWEEP_SECONDS, and each worker at start) publishes it once the broker is back.
+    `task_id` is the Celery task id it is published with; a task whose effect must happen once (a mail)
+    records `done_at` on its row, so a message published twice still acts once.
+    """
+
+    task_id = models.UUIDField(_("task id"), default=uuid.uuid4, unique=True, editable=False)
+    task = models.CharField(_("task"), max_length=200)
+    kwargs = models.JSONField(_("arguments"), default=dict, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("publishing attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("queued task")
+        verbose_name_plural = _("queued tasks (outbox)")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=models.Q(published_at__isnull=True), name="valley_outbox_unpublished"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.task_id}"

@@ -1,16 +1,16 @@
-"""Outgoing mail: queued for a Celery worker only once the surrounding transaction commits.
+"""Outgoing mail: written to the outbox in the caller's transaction, sent by a Celery worker after commit.
 
-Services call `queue_mail`; a rolled-back transaction sends nothing, and a slow mail server never
-holds up a page.
+Services call `queue_mail`; a rolled-back transaction sends nothing, a slow mail server never holds up a
+page, and a broker that is down delays the mail instead of losing it (valley.outbox).
 """
 
-from django.db import transaction
+from valley import outbox
 
-from valley.tasks import send_mail_task
+MAIL_TASK = "valley.tasks.send_mail_task"
 
 
 def queue_mail(*, to: list[str] | str, subject: str, body: str) -> None:
     recipients = [to] if isinstance(to, str) else [address for address in to if address]
     if not recipients:
         return
-    transaction.on_commit(lambda: send_mail_task.delay(recipients=recipients, subject=str(subject), body=str(body)))
+    outbox.enqueue(MAIL_TASK, recipients=recipients, subject=str(subject), body=str(body))

@@ -149,6 +149,14 @@ def sync_roles() -> dict[str, int]:
     return counts
 
 
+def roles_granting(permission: str) -> frozenset[str]:
+    """The role codes whose ROLES entry grants "app_label.codename" (no query: read from the patterns)."""
+    app_label, _dot, codename = permission.partition(".")
+    return frozenset(
+        code for code, role in ROLES.items() if resolve_permissions(role.permissions, {(app_label, codename): 1})
+    )
+
+
 def role_codes(user) -> frozenset[str]:
     """The user's role codes, read once per user object (one query) and then remembered."""
     if not getattr(user, "is_authenticated", False):

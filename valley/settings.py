@@ -6,6 +6,7 @@ works on a bare machine. Production sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS,
 DATABASE_URL and CELERY_BROKER_URL (see README.md).
 """
 
+import datetime
 from pathlib import Path
 
 import dj_database_url
@@ -47,6 +48,9 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "valley",
     "teams",
     "funding",
@@ -54,6 +58,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "valley.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -61,9 +66,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "valley.audit.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "valley.middleware.RefuseNulInQueryMiddleware",
+    "valley.two_factor.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "valley.urls"
@@ -111,7 +121,36 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out account or address before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
+
+# Failed logins (django-axes): after AXES_FAILURE_LIMIT failures within AXES_COOLOFF_MINUTES, an
+# account is locked from every address, and an address is locked for every account, until the
+# cool-off ends or staff run `manage.py axes_reset` (or `axes_reset_username EMAIL`, `axes_reset_ip IP`).
+# Behind a proxy, make REMOTE_ADDR the client's address (gunicorn's --forwarded-allow-ips).
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_MINUTES = env_int("AXES_COOLOFF_MINUTES", 15)
+if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_MINUTES < 1:
+    raise ImproperlyConfigured("AXES_FAILURE_LIMIT and AXES_COOLOFF_MINUTES must be positive whole numbers.")
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=AXES_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account AND per address
+AXES_USERNAME_FORM_FIELD = "username"  # the login forms' e-mail field (portal and admin)
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "valley.two_factor.locked_out"
+AXES_VERBOSE = False
+
+# Two-factor login (django-otp, TOTP): staff, auditors and superusers confirm every login with a
+# six-digit code (valley.two_factor). The issuer names the portal in authenticator apps.
+OTP_TOTP_ISSUER = "Valley Portal"
+# Re-authentication (valley.reauth): approving money and changing the fund policy need the password
+# and a fresh code entered within this many minutes.
+REAUTH_MAX_AGE_MINUTES = env_int("REAUTH_MAX_AGE_MINUTES", 10)
+if REAUTH_MAX_AGE_MINUTES < 1:
+    raise ImproperlyConfigured("REAUTH_MAX_AGE_MINUTES must be a positive whole number of minutes.")
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
@@ -174,6 +213,20 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_EXPIRES = 24 * 3600
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Publishing never hangs on a broker that vanished without closing the connection.
+        "socket_connect_timeout": 3,
+        "socket_timeout": 15,
+        # A message taken by a worker that died (SIGKILL, lost machine) is delivered again after this
+        # long; it must exceed the longest task and the longest countdown (retry back-off is at most 10 min).
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    }
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3, "socket_timeout": 15}
+# Tasks are queued through the transactional outbox (valley/outbox.py); beat's sweeper publishes what the
+# broker could not take at the time, OUTBOX_SWEEP_GRACE_SECONDS after it was queued at the earliest.
+OUTBOX_SWEEP_SECONDS = env_int("OUTBOX_SWEEP_SECONDS", 30)
+OUTBOX_SWEEP_GRACE_SECONDS = 5
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -182,6 +235,21 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 TOLERANCE_CHECK_INTERVAL_SECONDS = env_int("TOLERANCE_CHECK_INTERVAL_SECONDS", 0)
 if TOLERANCE_CHECK_INTERVAL_SECONDS < 0:
     raise ImproperlyConfigured("TOLERANCE_CHECK_INTERVAL_SECONDS must be a positive number of seconds (or unset).")
+# The nightly check's time (HH:MM, Asia/Shanghai); the catch-up makes up a run the broker missed.
+_check_time = env_str("TOLERANCE_CHECK_TIME", "01:30")
+try:
+    TOLERANCE_CHECK_TIME = tuple(int(part) for part in _check_time.split(":"))
+    _valid_check_time = len(TOLERANCE_CHECK_TIME) == 2 and 0 <= TOLERANCE_CHECK_TIME[0] < 24
+    _valid_check_time = _valid_check_time and 0 <= TOLERANCE_CHECK_TIME[1] < 60
+except ValueError:
+    _valid_check_time = False
+if not _valid_check_time:
+    raise ImproperlyConfigured(f"TOLERANCE_CHECK_TIME={_check_time!r} is not a time; write it as HH:MM, e.g. 01:30.")
+TOLERANCE_CATCH_UP_SECONDS = env_int("TOLERANCE_CATCH_UP_SECONDS", 900)
+if OUTBOX_SWEEP_SECONDS <= 0 or TOLERANCE_CATCH_UP_SECONDS <= 0:
+    raise ImproperlyConfigured(
+        "OUTBOX_SWEEP_SECONDS and TOLERANCE_CATCH_UP_SECONDS must be positive numbers of seconds (or unset)."
+    )
 CELERY_BEAT_SCHEDULE = {
     # Proof of life: the run command's log shows this every minute.
     "valley-heartbeat": {"task": "valley.tasks.heartbeat", "schedule": 60.0},
@@ -192,8 +260,14 @@ CELERY_BEAT_SCHEDULE = {
     },
     "tolerance-compliance-checks": {
         "task": "tolerance.tasks.run_compliance_checks",
-        "schedule": float(TOLERANCE_CHECK_INTERVAL_SECONDS) or crontab(hour=1, minute=30),
+        "schedule": float(TOLERANCE_CHECK_INTERVAL_SECONDS)
+        or crontab(hour=TOLERANCE_CHECK_TIME[0], minute=TOLERANCE_CHECK_TIME[1]),
     },
+    "tolerance-compliance-catch-up": {
+        "task": "tolerance.tasks.catch_up_compliance_checks",
+        "schedule": float(TOLERANCE_CATCH_UP_SECONDS),
+    },
+    "valley-outbox-sweep": {"task": "valley.tasks.outbox_sweep", "schedule": float(OUTBOX_SWEEP_SECONDS)},
 }
 
 REST_FRAMEWORK = {
@@ -256,7 +330,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }
 
 # Upload limits (bytes): checked by the forms before anything reaches storage.

@@ -3,11 +3,14 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from valley import account_views, audit_views, views
+from valley import account_views, audit_views, reauth, two_factor, views
 
 admin.site.site_header = _("Shanxi Innovation Valley — staff")
 admin.site.site_title = _("Valley Portal administration")
 admin.site.index_title = _("Work areas")
+
+# A database that is down answers 503 wherever the error arose (valley.middleware); anything else, 500.html.
+handler500 = "valley.views.server_error"
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,6 +20,9 @@ urlpatterns = [
     path("accounts/signup/done/", account_views.signup_done, name="signup_done"),
     path("accounts/confirm/again/", account_views.resend_confirmation, name="resend_confirmation"),
     path("accounts/confirm/<str:token>/", account_views.confirm_email, name="confirm_email"),
+    path("accounts/two-factor/", two_factor.verify, name="two_factor_verify"),
+    path("accounts/two-factor/setup/", two_factor.setup, name="two_factor_setup"),
+    path("accounts/reauth/", reauth.reauthenticate, name="reauthenticate"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("exports/", audit_views.export_list, name="export_list"),

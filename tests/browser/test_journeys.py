@@ -20,6 +20,7 @@ from funding.models import Application, ExpertReview
 from teams import services as teams_services
 from teams.demo import demo_uscc
 from teams.models import Entity
+from tests.auth_helpers import second_factor_device, totp_code
 from tests.browser.conftest import LANGUAGES, confirmation_path
 from tests.conftest import wait_for
 from tests.factories import FocusAreaFactory, FundFactory, InstitutionFactory, InvestmentFactory
@@ -228,14 +229,20 @@ def test_applicant_signs_up_applies_answers_a_return_and_sees_the_approval(
 # ------------------------------------------------------------------ staff
 
 
-def log_in_through_the_form(me, user_email, password):
+def log_in_through_the_form(me, user, password):
+    """The password, then (staff and auditors) the six-digit code from their authenticator."""
+    device = second_factor_device(user)
     page = me.page
     page.goto(reverse("login"))
-    page.fill("[name=username]", user_email)
+    page.fill("[name=username]", user.email)
     page.fill("[name=password]", password)
     me.look("login")
     page.locator("main button[type=submit]").click()
-    expect(page.locator("header .who")).to_have_text(user_email)
+    expect(page).to_have_url(re.compile(re.escape(reverse("two_factor_verify"))))
+    me.look("two-factor")
+    page.fill("[name=token]", totp_code(device))
+    page.locator("main button[type=submit]").click()
+    expect(page.locator("header .who")).to_have_text(user.email)
 
 
 def act(me, name, comment=""):
@@ -259,7 +266,7 @@ def test_staff_take_an_application_from_the_queue_to_paid_out(
     me = visit(language, "staff")
     page = me.page
 
-    log_in_through_the_form(me, officer.email, PASSWORD)
+    log_in_through_the_form(me, officer, PASSWORD)
 
     # The work queues; the formal-review queue holds the new application.
     page.locator("header a[href$='/funding/queues/']").click()
@@ -354,7 +361,7 @@ def test_auditor_filters_downloads_and_checks_the_audit_log(language, visit, mak
     me = visit(language, "auditor")
     page = me.page
 
-    log_in_through_the_form(me, auditor.email, PASSWORD)
+    log_in_through_the_form(me, auditor, PASSWORD)
 
     # Filter the applications (the closed ones) and download them as CSV.
     page.locator("header a[href$='/exports/']").click()

@@ -119,3 +119,41 @@ def test_two_submissions_for_one_entity_leave_one_open_application(transactional
     assert outcomes.count("ok") == 1
     assert all("already has an open application" in o for o in outcomes if o != "ok")
     assert Application.objects.filter(entity=entity).count() == 1
+
+
+def _locking_statements(call) -> list[str]:
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        call()
+    return [query["sql"] for query in captured.captured_queries if "FOR UPDATE" in query["sql"]]
+
+
+def test_the_money_services_lock_only_their_own_rows(db, application_in, people):
+    """A FOR UPDATE over a join locks the joined rows too. Approving once locked the sub-venue's row that way
+    (the budget's default ordering joins it), and deadlocked under load with a submission in that sub-venue,
+    which holds the audit chain's head and checks its foreign key to the sub-venue at commit."""
+    from django.utils import timezone
+
+    awaiting, paying = application_in(S.AWAITING_DECISION), application_in(S.DISBURSEMENT)
+    notice = application_in(S.PUBLIC_NOTICE)
+    draft = application_in(S.DRAFT)
+    statements = []
+    statements += _locking_statements(lambda: services.application_approve(application=awaiting, by=people["approver"]))
+    statements += _locking_statements(
+        lambda: services.application_disburse(
+            application=paying,
+            by=people["finance"],
+            amount=Decimal("1000.00"),
+            paid_on=timezone.localdate(),
+            reference="L1",
+        )
+    )
+    statements += _locking_statements(
+        lambda: services.application_revoke(application=notice, by=people["approver"], comment="异议成立。")
+    )
+    statements += _locking_statements(lambda: services.application_submit(application=draft, by=people["applicant"]))
+
+    assert len(statements) >= 8
+    too_wide = [sql for sql in statements if " JOIN " in sql and "FOR UPDATE OF" not in sql]
+    assert too_wide == []

@@ -87,3 +87,24 @@ def test_instalments_through_the_service_stop_at_the_approved_amount(application
     budget = paying.budget
     budget.refresh_from_db()
     assert budget.disbursed == paying.approved_amount
+
+
+def test_a_draft_never_submitted_can_be_withdrawn_and_the_entity_may_apply_again(application_in, people):
+    """The workflow offers "withdraw" on a draft; the policy limits are copied only at submission."""
+    from funding import services
+
+    draft = application_in(S.DRAFT)
+
+    withdrawn = services.application_withdraw(application=draft, by=people["applicant"], comment="写错了。")
+
+    assert withdrawn.state == S.WITHDRAWN and withdrawn.min_amount is None
+    again = services.application_create(
+        entity=draft.entity, by=people["applicant"], amount=Decimal("400000"), purpose="重新申请", plan="x"
+    )
+    assert again.state == S.DRAFT
+
+
+def test_a_submitted_application_still_needs_its_limits_when_withdrawn(application_in):
+    withdrawn = application_in(S.WITHDRAWN)
+    with pytest.raises(IntegrityError, match="application_amount_within_policy|CHECK"), transaction.atomic():
+        Application.objects.filter(pk=withdrawn.pk).update(min_amount=None)

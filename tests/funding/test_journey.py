@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from funding.models import Application
 from teams.demo import demo_uscc
+from tests.auth_helpers import reauthenticate
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.postgres
@@ -75,7 +76,8 @@ def test_one_application_walks_every_state_to_closed(
     act(reviewer, application, "complete_expert_review")
     assert state_of(application) == S.AWAITING_DECISION
 
-    # Decision.
+    # Decision (approving money asks for the password and a fresh code again: done just now).
+    reauthenticate(approver)
     response = approver.post(
         reverse("funding:approve", args=[application.pk]), {"approved_amount": "", "comment": "同意资助"}
     )
@@ -108,6 +110,7 @@ def test_one_application_walks_every_state_to_closed(
 
     # Two instalments; the second completes the grant and closes the application.
     finance = logged_in(people["finance"])
+    reauthenticate(finance)
     for amount, reference in (("300,000", "PAY-1"), ("500000", "PAY-2")):
         response = finance.post(
             reverse("funding:disburse", args=[application.pk]),

@@ -1,5 +1,7 @@
 from django.contrib.auth.models import Group, Permission
+from django.urls import reverse
 
+from tests.auth_helpers import second_factor_device, totp_code
 from valley import roles
 
 
@@ -54,10 +56,14 @@ def test_role_lookup_is_one_query_per_user(make_user, django_assert_num_queries)
 
 
 def test_staff_login_reaches_the_admin(client, make_user):
-    make_user(roles.PROVINCIAL_STAFF, email="clerk@example.cn", password="pw-Valley-2026!")
+    clerk = make_user(roles.PROVINCIAL_STAFF, email="clerk@example.cn", password="pw-Valley-2026!")
+    device = second_factor_device(clerk)
     response = client.post(
         "/admin/login/?next=/admin/", {"username": "clerk@example.cn", "password": "pw-Valley-2026!"}, follow=True
     )
+    # The password alone leads to the code page, which then leads on to the admin.
+    assert response.request["PATH_INFO"] == reverse("two_factor_verify")
+    response = client.post(reverse("two_factor_verify"), {"token": totp_code(device), "next": "/admin/"}, follow=True)
     assert response.status_code == 200
     assert response.request["PATH_INFO"] == "/admin/"
     assert b"valley/subvenue/" in response.content

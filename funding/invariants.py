@@ -1,0 +1,217 @@
+"""The start-up fund's invariants, checked over the whole database with a few aggregate queries.
+
+The services keep these true under row locks and the database's constraints; this module checks the
+result from the outside, so that a concurrency test, the load test (bench/load_invariants.py) and an
+operator (`manage.py check_invariants`) all ask the same questions:
+
+- budgets: no sub-venue's yearly budget is overspent, and its counters agree with the applications
+  (reserved = the approved amounts of the grants on it, disbursed = their instalments);
+- instalments: each application's instalments add up to its disbursed total, never above the approval;
+- one grant per entity, ever, and at most one open application per entity;
+- history: every application's history starts at "draft", each row leaves from the state the row
+  before it reached, each state change is a transition of funding.workflow.WORKFLOW, and the last row
+  reaches the application's current state;
+- the audit log's hash chain verifies.
+
+Messages are for operators and developers and stay in English, as `verify_audit_log`'s do.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from funding.models import Application, ApplicationEvent, Disbursement, SubVenueBudget
+from funding.workflow import WORKFLOW
+from valley.audit import verify_chain
+
+S = Application.State
+ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
+
+
+@dataclass(frozen=True)
+class Violation:
+    check: str  # one of CHECKS
+    subject: str  # e.g. "budget 3" or "application 17"
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.check}: {self.subject}: {self.detail}"
+
+
+@dataclass
+class Report:
+    checked: dict[str, int] = field(default_factory=dict)  # check → how many rows it examined
+    violations: list[Violation] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def count(self, check: str) -> int:
+        return sum(1 for violation in self.violations if violation.check == check)
+
+
+CHECKS = {
+    "budget_within_amount": "budgets: reserved ≤ budget and disbursed ≤ reserved, per sub-venue and year",
+    "budget_counters_match": "budgets: reserved and disbursed equal the grants' approvals and instalments",
+    "instalments_within_approval": "applications: instalments add up to the disbursed total, ≤ the approval",
+    "one_grant_per_entity": "entities: at most one granted application, ever",
+    "one_open_per_entity": "entities: at most one open application",
+    "history_path": "history: starts at draft, each row leaves from the last state, along WORKFLOW",
+    "history_reaches_state": "history: the last row reaches the application's current state",
+    "audit_chain": "audit log: the hash chain verifies",
+}
+
+
+def allowed_state_changes() -> set[tuple[str, str]]:
+    """(from, to) for every transition of the workflow that changes the state."""
+    return {
+        (source, transition.target)
+        for transition in WORKFLOW.transitions.values()
+        for source in transition.sources
+        if source != transition.target
+    }
+
+
+def check_invariants(*, audit: bool = True) -> Report:
+    report = Report()
+    _budgets(report)
+    _instalments(report)
+    _one_per_entity(report)
+    _history(report)
+    if audit:
+        chain = verify_chain()
+        report.checked["audit_chain"] = chain.entries
+        if not chain.ok:
+            report.violations.append(Violation("audit_chain", f"audit entry {chain.first_bad_id}", str(chain.problem)))
+    return report
+
+
+def _budgets(report: Report) -> None:
+    granted = Application.objects.filter(budget=OuterRef("pk"), state__in=Application.GRANTED_STATES)
+    approved = granted.values("budget").annotate(total=Sum("approved_amount")).values("total")
+    paid = (
+        Disbursement.objects.filter(application__budget=OuterRef("pk"))
+        .values("application__budget")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    rows = SubVenueBudget.objects.annotate(
+        approved_total=Coalesce(Subquery(approved), ZERO),
+        paid_total=Coalesce(Subquery(paid), ZERO),
+    ).values_list("pk", "sub_venue_id", "year", "amount", "reserved", "disbursed", "approved_total", "paid_total")
+    count = 0
+    for pk, venue, year, amount, reserved, disbursed, approved_total, paid_total in rows:
+        count += 1
+        subject = f"budget {pk} (sub-venue {venue}, {year})"
+        if not (0 <= reserved <= amount and 0 <= disbursed <= reserved):
+            report.violations.append(
+                Violation(
+                    "budget_within_amount",
+                    subject,
+                    f"budget {amount}, reserved {reserved}, disbursed {disbursed}",
+                )
+            )
+        if reserved != approved_total or disbursed != paid_total:
+            report.violations.append(
+                Violation(
+                    "budget_counters_match",
+                    subject,
+                    f"reserved {reserved} but grants approved {approved_total}; "
+                    f"disbursed {disbursed} but instalments paid {paid_total}",
+                )
+            )
+    report.checked["budget_within_amount"] = report.checked["budget_counters_match"] = count
+
+
+def _instalments(report: Report) -> None:
+    paid = (
+        Disbursement.objects.filter(application=OuterRef("pk"))
+        .values("application")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    applications = Application.objects.annotate(paid_total=Coalesce(Subquery(paid), ZERO))
+    broken = applications.filter(
+        ~Q(paid_total=F("disbursed_total"))
+        | Q(paid_total__gt=0, approved_amount__isnull=True)
+        | Q(paid_total__gt=F("approved_amount"))
+    ).values_list("pk", "approved_amount", "disbursed_total", "paid_total")
+    for pk, approved, disbursed, paid_total in broken:
+        report.violations.append(
+            Violation(
+                "instalments_within_approval",
+                f"application {pk}",
+                f"approved {approved}, disbursed total {disbursed}, instalments add up to {paid_total}",
+            )
+        )
+    report.checked["instalments_within_approval"] = Application.objects.count()
+
+
+def _one_per_entity(report: Report) -> None:
+    per_entity = Application.objects.values("entity").annotate(
+        grants=Count("pk", filter=Q(state__in=Application.GRANTED_STATES)),
+        open=Count("pk", filter=~Q(state__in=Application.ENDED_STATES)),
+    )
+    for row in per_entity.filter(Q(grants__gt=1) | Q(open__gt=1)).order_by("entity"):
+        if row["grants"] > 1:
+            report.violations.append(
+                Violation("one_grant_per_entity", f"entity {row['entity']}", f"{row['grants']} granted applications")
+            )
+        if row["open"] > 1:
+            report.violations.append(
+                Violation("one_open_per_entity", f"entity {row['entity']}", f"{row['open']} open applications")
+            )
+    entities = Application.objects.values("entity").distinct().count()
+    report.checked["one_grant_per_entity"] = report.checked["one_open_per_entity"] = entities
+
+
+def _history(report: Report) -> None:
+    # Rows in the order they were written: the id, assigned while the service held the application's row lock.
+    # Raw SQL because Django cannot filter on a window function inside an OR; both PostgreSQL and SQLite run it.
+    moves = sorted(f"{source}>{target}" for source, target in allowed_state_changes())
+    table = connection.ops.quote_name(ApplicationEvent._meta.db_table)
+    sql = f"""
+        WITH ordered AS (
+            SELECT id, application_id, action, from_state, to_state,
+                   ROW_NUMBER() OVER (PARTITION BY application_id ORDER BY id) AS position,
+                   LAG(to_state) OVER (PARTITION BY application_id ORDER BY id) AS previous_to
+            FROM {table}
+        )
+        SELECT application_id, id, position, action, from_state, to_state, previous_to FROM ordered
+        WHERE (position = 1 AND NOT (from_state = '' AND to_state = %s))
+           OR (position > 1 AND from_state <> previous_to)
+           OR (position > 1 AND from_state <> to_state
+               AND from_state || '>' || to_state NOT IN ({", ".join(["%s"] * len(moves))}))
+        ORDER BY id
+    """  # noqa: S608 - the table name comes from the model; every value is a parameter
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [S.DRAFT, *moves])
+        broken = cursor.fetchall()
+    for application_id, pk, position, action, from_state, to_state, previous_to in broken:
+        if position == 1:
+            detail = f"history row {pk} ({action}) is the first but goes {from_state or '-'} → {to_state}"
+        elif from_state != previous_to:
+            detail = f"history row {pk} ({action}) leaves from {from_state}, but the row before reached {previous_to}"
+        else:
+            detail = f"history row {pk} ({action}) goes {from_state} → {to_state}: no transition of the workflow"
+        report.violations.append(Violation("history_path", f"application {application_id}", detail))
+    report.checked["history_path"] = ApplicationEvent.objects.count()
+
+    last = ApplicationEvent.objects.filter(application=OuterRef("pk")).order_by("-pk").values("to_state")[:1]
+    mismatched = (
+        Application.objects.annotate(last_state=Subquery(last))
+        .filter(Q(last_state__isnull=True) | ~Q(state=F("last_state")))
+        .values_list("pk", "state", "last_state")
+    )
+    for pk, state, last_state in mismatched.order_by("pk"):
+        detail = (
+            f"is “{state}” but has no history"
+            if last_state is None
+            else f"is “{state}” but its last history row reached “{last_state}”"
+        )
+        report.violations.append(Violation("history_reaches_state", f"application {pk}", detail))
+    report.checked["history_reaches_state"] = Application.objects.count()

@@ -1,0 +1,93 @@
+"""Re-authentication before the most sensitive actions: approving money and changing the fund policy.
+
+A person must have entered their password and a fresh code from their authenticator within the last
+REAUTH_MAX_AGE_MINUTES (a login with the code counts). If not, the action sends them to
+/accounts/reauth/ and back. A form that was posted in the meantime is not lost: its fields are kept
+in the session and filled in again when the page comes back (`take_pending`), for the person to send.
+
+API requests with a token are a credential of their own (see valley.two_factor) and are not asked.
+"""
+
+import time
+from urllib.parse import quote
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+
+SESSION_KEY = "valley_reauth_at"
+PENDING_KEY = "valley_reauth_pending"
+_NOT_KEPT = {"csrfmiddlewaretoken", "password", "token"}
+
+
+def mark_reauthenticated(request) -> None:
+    request.session[SESSION_KEY] = time.time()
+
+
+def recently_reauthenticated(request) -> bool:
+    at = request.session.get(SESSION_KEY)
+    return at is not None and time.time() - float(at) <= settings.REAUTH_MAX_AGE_MINUTES * 60
+
+
+def reauth_url(next_url: str) -> str:
+    return f"{reverse('reauthenticate')}?next={quote(next_url)}"
+
+
+def ask(request, next_url: str | None = None):
+    """The redirect to the re-authentication page, keeping a posted form's fields for the way back."""
+    next_url = next_url or request.get_full_path()
+    if request.method == "POST":
+        request.session[PENDING_KEY] = {
+            "path": request.path,
+            "data": {key: request.POST.getlist(key) for key in request.POST if key not in _NOT_KEPT},
+        }
+        messages.info(
+            request,
+            _("Nothing was saved yet: confirm it is you, then check the form and send it again."),
+        )
+    return redirect(reauth_url(next_url))
+
+
+def take_pending(request) -> dict | None:
+    """The fields of the form posted to this page before re-authentication, once (then forgotten)."""
+    pending = request.session.get(PENDING_KEY)
+    if not pending or pending.get("path") != request.path or request.method != "GET":
+        return None
+    del request.session[PENDING_KEY]
+    return {key: values[0] if len(values) == 1 else values for key, values in pending["data"].items()}
+
+
+def _next_url(request) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return reverse("home")
+
+
+@login_required
+def reauthenticate(request):
+    """Password and a fresh code again; then back to where the person was going."""
+    from valley import two_factor
+    from valley.account_forms import ReauthForm
+
+    form = ReauthForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = request.user
+        # Through authenticate(), so django-axes counts a wrong password and the audit log records it.
+        checked = authenticate(request, username=user.email, password=form.cleaned_data["password"])
+        if checked is None or checked.pk != user.pk:
+            form.add_error("password", _("That password is not right."))
+        elif not two_factor.verify_code(request, form.cleaned_data["token"]):
+            form.add_error(
+                "token",
+                _("That code is not right, or it was used already. Wait for the next code in your app and try again."),
+            )
+        else:
+            return redirect(_next_url(request))
+    context = {"form": form, "next": _next_url(request), "minutes": settings.REAUTH_MAX_AGE_MINUTES}
+    return render(request, "registration/reauth.html", context)
