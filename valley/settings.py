@@ -345,6 +345,15 @@ HOME_FIGURES_CACHE_SECONDS = env_int("HOME_FIGURES_CACHE_SECONDS", 60)
 # The fund dashboard's figures, chart and lists, cached per fund and language and keyed on what changes
 # them (tolerance.selectors.fund_with_dashboard_stamp); changes its key does not see show after this long.
 FUND_DASHBOARD_CACHE_SECONDS = env_int("FUND_DASHBOARD_CACHE_SECONDS", 30)
+# Both live in each worker's memory: a cache outage can never take pages down (Redis may be away; see
+# "When Redis, a worker or PostgreSQL fails"). Room for every fund's sections in both languages at
+# province scale (Django's default keeps 300 entries, fewer than 100 funds × 2 sections × 2 languages).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    }
+}
 
 # Load tests only (bench/loadtest.py): mounts a minimal view and stock ModelAdmins to compare against,
 # under /bench/. Never on in production.

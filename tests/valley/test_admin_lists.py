@@ -63,13 +63,13 @@ def test_fast_action_checkbox_writes_the_same_markup_as_django(db):
     assert fast.action_checkbox(entity) == admin.ModelAdmin.action_checkbox(fast, entity)
 
 
-def test_big_admin_lists_link_each_row_to_its_own_change_page_and_show_50_rows(admin_client, application_in):
+def test_big_admin_lists_link_each_row_to_its_own_change_page_and_show_100_rows(admin_client, application_in):
     from funding.models import Application
 
     made = [application_in("submitted") for _ in range(3)]
     response = admin_client.get(reverse("admin:funding_application_changelist"))
     cl = response.context["cl"]
-    assert cl.list_per_page == 50
+    assert cl.list_per_page == 100
     body = response.content.decode()
     for application in Application.objects.filter(pk__in=[a.pk for a in made]):
         change = reverse("admin:funding_application_change", args=[application.pk])
