@@ -86,26 +86,14 @@ def sessions_and_paths(url: str) -> dict:
     code = f"""
 import json, django
 django.setup()
-from django.test import Client
 from funding.models import Application
 from tolerance.models import Fund
 from valley.models import User
 
 def cookie(email):
-    # A signed-in session that has passed the second factor too (valley.two_factor): a TOTP device in it.
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from bench.sessions import signed_in_cookie  # passes the second factor too
 
-    user = User.objects.get(email=email)
-    client = Client()
-    client.force_login(user)
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
-        user=user, name="bench", confirmed=True
-    )
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return client.cookies["sessionid"].value
+    return signed_in_cookie(User.objects.get(email=email))
 
 applicant = User.objects.get(email="applicant00000@{EMAIL_DOMAIN}")
 application = Application.objects.filter(entity__owner=applicant).order_by("-pk").first()
@@ -154,7 +142,8 @@ def check_page(port: int, path: str, cookie: str) -> None:
     """One request first: the page must answer 200 for the session, or the figures would mean nothing."""
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Cookie": f"sessionid={cookie}"})
     with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 - loopback only
-        if response.status != 200 or "/login/" in response.url:
+        # No redirect at all: a login, second-factor or re-authentication page would be measured instead.
+        if response.status != 200 or response.url != f"http://127.0.0.1:{port}{path}":
             raise SystemExit(f"{path} answered {response.status} at {response.url}: not measurable")
 
 

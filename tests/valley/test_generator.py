@@ -67,6 +67,21 @@ def test_same_seed_gives_the_same_data(province):
 
 
 @pytest.mark.postgres
+def test_replace_also_removes_what_points_at_the_generated_logins(province):
+    """A benchmark's signed-in session leaves a TOTP device (and maybe a token) on a generated login."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from rest_framework.authtoken.models import Token
+
+    staff = User.objects.get(email__startswith="staff@")
+    TOTPDevice.objects.create(user=staff, name="bench", confirmed=True)
+    Token.objects.create(user=staff)
+    call_command("generate_province", "--size", "small", "--seed", "7", "--replace", stdout=io.StringIO())
+    assert Entity.objects.count() == SMALL["entities"]
+    assert not TOTPDevice.objects.filter(name="bench").exists()
+    assert not Token.objects.exists()
+
+
+@pytest.mark.postgres
 def test_refuses_to_add_to_existing_data_without_replace(province):
     with pytest.raises(CommandError, match="--replace"):
         call_command("generate_province", "--size", "small")

@@ -18,6 +18,7 @@ import random
 import time
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
@@ -141,6 +142,22 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=2026)
         parser.add_argument("--replace", action="store_true", help="empty the portal's tables first")
 
+    @staticmethod
+    def rows_pointing_at_users() -> list[tuple[str, str]]:
+        """(table, column) of every foreign key to the user table outside PORTAL_TABLES (emptied anyway)."""
+        from django.apps import apps
+
+        user = apps.get_model(settings.AUTH_USER_MODEL)
+        found = []
+        for model in apps.get_models(include_auto_created=True):
+            for field in model._meta.local_fields + list(model._meta.local_many_to_many):
+                if field.many_to_many or not field.is_relation or field.related_model is not user:
+                    continue
+                if model._meta.db_table not in PORTAL_TABLES and model is not user:
+                    quote = connection.ops.quote_name
+                    found.append((quote(model._meta.db_table), quote(field.column)))
+        return found
+
     def handle(self, *args, size, seed, replace, **options):
         if connection.vendor != "postgresql":
             raise CommandError("generate_province needs PostgreSQL (it loads rows with COPY): set DATABASE_URL.")
@@ -155,10 +172,12 @@ class Command(BaseCommand):
             self.step("emptying the portal's tables")
             with connection.cursor() as cursor:
                 cursor.execute(f"TRUNCATE {', '.join(PORTAL_TABLES)} RESTART IDENTITY CASCADE")
-                cursor.execute(
-                    "DELETE FROM valley_user_groups WHERE user_id IN (SELECT id FROM valley_user WHERE email LIKE %s)",
-                    [f"%@{EMAIL_DOMAIN}"],
-                )
+                generated = "SELECT id FROM valley_user WHERE email LIKE %s"
+                # Whatever else points at a generated user (groups, TOTP devices a benchmark's session made,
+                # API tokens, admin log entries) goes with it.
+                for table, column in self.rows_pointing_at_users():
+                    sql = f"DELETE FROM {table} WHERE {column} IN ({generated})"  # noqa: S608 - names from models
+                    cursor.execute(sql, [f"%@{EMAIL_DOMAIN}"])
                 cursor.execute("DELETE FROM valley_user WHERE email LIKE %s", [f"%@{EMAIL_DOMAIN}"])
                 cursor.execute("UPDATE valley_auditchainhead SET last_id = 0, last_hash = %s", [GENESIS])
         with transaction.atomic():
