@@ -31,6 +31,11 @@ S = Application.State
 ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
 
 
+def _yuan(amount) -> str:
+    """Two decimals whatever the database returned (SQLite's sums come back as 1500000, not 1500000.00)."""
+    return f"{Decimal(amount):.2f}"
+
+
 @dataclass(frozen=True)
 class Violation:
     check: str  # one of CHECKS
@@ -112,7 +117,7 @@ def _budgets(report: Report) -> None:
                 Violation(
                     "budget_within_amount",
                     subject,
-                    f"budget {amount}, reserved {reserved}, disbursed {disbursed}",
+                    f"budget {_yuan(amount)}, reserved {_yuan(reserved)}, disbursed {_yuan(disbursed)}",
                 )
             )
         if reserved != approved_total or disbursed != paid_total:
@@ -120,8 +125,8 @@ def _budgets(report: Report) -> None:
                 Violation(
                     "budget_counters_match",
                     subject,
-                    f"reserved {reserved} but grants approved {approved_total}; "
-                    f"disbursed {disbursed} but instalments paid {paid_total}",
+                    f"reserved {_yuan(reserved)} but grants approved {_yuan(approved_total)}; "
+                    f"disbursed {_yuan(disbursed)} but instalments paid {_yuan(paid_total)}",
                 )
             )
     report.checked["budget_within_amount"] = report.checked["budget_counters_match"] = count
@@ -145,7 +150,8 @@ def _instalments(report: Report) -> None:
             Violation(
                 "instalments_within_approval",
                 f"application {pk}",
-                f"approved {approved}, disbursed total {disbursed}, instalments add up to {paid_total}",
+                f"approved {'nothing' if approved is None else _yuan(approved)}, disbursed total "
+                f"{_yuan(disbursed)}, instalments add up to {_yuan(paid_total)}",
             )
         )
     report.checked["instalments_within_approval"] = Application.objects.count()

@@ -170,10 +170,16 @@ def backup(destination: str | Path) -> tuple[Path, dict]:
                     raise BackupError(f"pg_dump failed: {done.stderr.strip()}")
             else:
                 manifest_db = {"counts": table_counts(), "audit_head": _chain_head(), "migrations": _migrations()}
+                # The atomic block holds SQLite's write lock (transaction_mode IMMEDIATE), so nobody changes
+                # the file between the counts and the copy; the copy reads through a connection of its own,
+                # since SQLite refuses a backup from the connection that holds the write transaction.
+                source = sqlite3.connect(connection.settings_dict["NAME"])
                 target = sqlite3.connect(dump_path)
-                connection.ensure_connection()
-                connection.connection.backup(target)
-                target.close()
+                try:
+                    source.backup(target)
+                finally:
+                    target.close()
+                    source.close()
 
         media = []
         for path in _media_files(media_root):

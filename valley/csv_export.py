@@ -8,7 +8,6 @@
   prefixed with an apostrophe, so they show as text.
 """
 
-import csv
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -127,19 +126,23 @@ def rows(export: Export, queryset) -> Iterator[list[str]]:
         yield [formatter(value) for formatter, value in zip(formatters, values, strict=True)]
 
 
-class _Line:
-    """A file-like object whose write() returns what was written, for csv.writer in a generator."""
+def _cell(value: str) -> str:
+    # Quoted when it holds a comma, a quote, or either line-break character, as PostgreSQL's COPY does.
+    # (csv.writer with "\n" line ends would leave a lone "\r" unquoted, and a reader splits the row there.)
+    if any(character in value for character in ',"\r\n'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
 
-    def write(self, value: str) -> str:
-        return value
+
+def csv_line(cells: list[str]) -> str:
+    return ",".join(_cell(cell) for cell in cells) + LINE_END
 
 
 def stream(export: Export, queryset, *, machine_header: bool = False) -> Iterator[str]:
-    writer = csv.writer(_Line(), lineterminator=LINE_END)
-    yield "\ufeff" + writer.writerow(export.header(machine_header))
+    yield "\ufeff" + csv_line(export.header(machine_header))
     batch: list[str] = []
     for row in rows(export, queryset):
-        batch.append(writer.writerow(row))
+        batch.append(csv_line(row))
         if len(batch) >= ROWS_PER_CHUNK:
             yield "".join(batch)
             batch = []
@@ -156,7 +159,7 @@ def _copy_stream(export: Export, queryset, machine_header: bool) -> Iterator[byt
     from valley import csv_copy
 
     sql = csv_copy.copy_sql(export, queryset)
-    yield ("\ufeff" + csv.writer(_Line(), lineterminator=LINE_END).writerow(export.header(machine_header))).encode()
+    yield ("\ufeff" + csv_line(export.header(machine_header))).encode()
     yield from csv_copy.stream(sql)
 
 

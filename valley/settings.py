@@ -109,6 +109,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test_db.sqlite3")}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Each transaction takes the write lock when it begins: two workers that each read, then write (the
+    # outbox's run_once, a row "locked" FOR UPDATE, which SQLite ignores) otherwise deadlock on the lock
+    # upgrade, and SQLite answers "database is locked" at once instead of waiting `timeout` seconds.
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Covering indexes (INCLUDE columns, e.g. the compliance check's on tolerance.Investment) are
