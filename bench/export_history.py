@@ -85,7 +85,7 @@ def build_rows() -> None:
 
 def auditor_cookie() -> str:
     from bench.sessions import signed_in_cookie
-    from valley import roles
+    from valley.core import roles
     from valley.models import User
 
     auditor, created = User.objects.get_or_create(email="bench-auditor@example.cn", defaults={"is_staff": True})
@@ -167,7 +167,8 @@ def main() -> None:
     build_rows()
     from django.contrib.auth.models import AnonymousUser  # noqa: F401 - settings are loaded
 
-    from valley import csv_copy, csv_export
+    from valley.exports import engine as csv_export
+    from valley.exports import pgcopy as csv_copy
     from valley.models import User
 
     export = csv_export.catalogue()["application-history"]

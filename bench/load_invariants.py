@@ -61,7 +61,7 @@ PRODUCTION_ENV = {
     "LOG_LEVEL": "WARNING",
     "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
 }
-# Queues each staff member works, by the roles they hold (valley.roles codes).
+# Queues each staff member works, by the roles they hold (valley.core.roles codes).
 STAFF_SETS = {
     5: [["reviewer"], ["reviewer"], ["approver"], ["registration_officer"], ["finance_officer"]],
     2: [["approver", "reviewer"], ["finance_officer", "registration_officer"]],
@@ -115,7 +115,7 @@ def seed(applicants: int, staff: int) -> dict:
     from funding.models import ApplicationEvent, SubVenueBudget
     from teams.demo import demo_uscc
     from tests.factories import ResidencyFactory, SubVenueFactory
-    from valley import roles
+    from valley.core import roles
     from valley.demo import DEMO_TOTP_SECRET as seeded_secret
     from valley.demo import seed_demo_device
     from valley.models import User
@@ -528,7 +528,7 @@ def staff_login(person: Person) -> bool:
     """Sign a staff member in: the password, then the code from their authenticator (the demo secret).
 
     A login with the code counts as the re-authentication that approving and paying out ask for
-    (valley.reauth), and it lasts longer than the run."""
+    (valley.accounts.reauth), and it lasts longer than the run."""
     page = person.get("/accounts/login/")
     response = person.post_form(page, "/accounts/login/", {"username": person.email, "password": PASSWORD})
     if response is None or response.status_code != 200 or "/accounts/two-factor/" not in response.url:

@@ -1,6 +1,6 @@
 """Signed-in session cookies for the benchmarks, made without the login form.
 
-Staff and auditors must pass the second factor (valley.two_factor) before any page answers them, so the
+Staff and auditors must pass the second factor (valley.accounts.two_factor) before any page answers them, so the
 session also records a confirmed TOTP device, as a login with the code does. Needs Django set up, with the
 same SECRET_KEY and database as the server that will read the cookie.
 """

@@ -13,10 +13,11 @@ from funding import services
 from funding.forms import CommentForm
 from funding.models import Application, ApplicationEvent, Disbursement, ExpertReview, FundPolicy, SubVenueBudget
 from funding.workflow import QUEUES, WORKFLOW
-from valley import reauth, roles
-from valley.admin_initial import ValidInitialMixin
-from valley.admin_lists import LargeTableAdminMixin, year_filter
-from valley.workflow import WorkflowError
+from valley.accounts import reauth
+from valley.core import roles, scoping
+from valley.core.workflow import WorkflowError
+from valley.web.admin_initial import ValidInitialMixin
+from valley.web.admin_lists import LargeTableAdminMixin, year_filter
 
 
 @admin.register(FundPolicy)
@@ -37,7 +38,7 @@ class FundPolicyAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
     def add_view(self, request, form_url="", extra_context=None):
-        # Changing the fund policy needs a recent re-authentication (valley.reauth). A posted form comes
+        # Changing the fund policy needs a recent re-authentication (valley.accounts.reauth). A posted form comes
         # back filled in: the admin's add form takes its initial values from the query string.
         if self.has_add_permission(request) and not reauth.recently_reauthenticated(request):
             if request.method == "POST":
@@ -61,10 +62,7 @@ class SubVenueBudgetAdmin(ValidInitialMixin, admin.ModelAdmin):
         return budget.remaining
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if roles.sees_every_sub_venue(request.user):
-            return queryset
-        return queryset.filter(sub_venue__in=roles.operated_sub_venue_ids(request.user))
+        return scoping.in_scope(super().get_queryset(request), request.user)
 
 
 class EventInline(admin.TabularInline):
@@ -226,10 +224,7 @@ class ApplicationAdmin(LargeTableAdminMixin, admin.ModelAdmin):
         return False
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if roles.sees_every_sub_venue(request.user):
-            return queryset
-        return queryset.filter(sub_venue__in=roles.operated_sub_venue_ids(request.user))
+        return scoping.in_scope(super().get_queryset(request), request.user)
 
     def get_actions(self, request):
         actions = super().get_actions(request)

@@ -4,7 +4,7 @@ Visibility is the web pages' own: funding.selectors.applications_visible_to and 
 application another user may not see answers 404 on every URL, for reads and writes alike. Writes call
 the same service as the matching web page; a service's refusal answers 403 (role), 409 (state) or 400
 (a rule of the fund), with its translated message as {"detail": ...}. Auditors are refused every write
-before any service runs (valley.api_base.AuditorsReadOnly)."""
+before any service runs (valley.web.api.AuditorsReadOnly)."""
 
 from django.http import Http404
 from django.urls import reverse
@@ -40,8 +40,8 @@ from funding.serializers import (
     RegistrationVerificationSerializer,
     TransitionSerializer,
 )
-from valley import reauth
-from valley.api_base import sees_staff_fields
+from valley.accounts import reauth
+from valley.web.api import sees_staff_fields
 
 _TRANSITION_NAME = OpenApiParameter(
     "name",
@@ -125,7 +125,7 @@ class ApplicationViewSet(
 
 
 def _require_recent_reauth(request) -> None:
-    """Money moves through a browser session only after a recent re-authentication (valley.reauth); an API
+    """Money moves through a browser session only after a recent re-authentication (valley.accounts.reauth); an API
     token is a credential of its own."""
     if request.auth is None and not reauth.recently_reauthenticated(request):
         raise PermissionDenied(
@@ -191,3 +191,14 @@ class FundPolicyViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return FundPolicy.objects.select_related("changed_by").order_by("-effective_from", "-pk")
+
+
+# Registered with the one API router in FundingConfig.ready().
+ROUTES = [
+    ("applications", ApplicationViewSet, "application"),
+    ("application-events", ApplicationEventViewSet, "application-event"),
+    ("expert-reviews", ExpertReviewViewSet, "expert-review"),
+    ("disbursements", DisbursementViewSet, "disbursement"),
+    ("budgets", BudgetViewSet, "budget"),
+    ("fund-policies", FundPolicyViewSet, "fund-policy"),
+]

@@ -18,4 +18,23 @@ class FundingConfig(AppConfig):
     verbose_name = _("Start-up fund")
 
     def ready(self):
+        from funding import api, demo, exports
+        from valley.audit.chain import track_models
+        from valley.exports.engine import register
+        from valley.ops.seeds import register_seed
+        from valley.web.api_router import register_routes
+
         post_migrate.connect(_ensure_policy, sender=self, dispatch_uid="funding.ensure_policy")
+        register(*exports.EXPORTS)
+        register_routes(api.ROUTES)
+        register_seed(self.label, demo.seed)
+        track_models(
+            {
+                "funding.FundPolicy": "funding.policy",
+                "funding.SubVenueBudget": "funding.budget",
+                "funding.Application": "funding.application",
+                "funding.ExpertReview": "funding.review",
+                "funding.Disbursement": "funding.disbursement",
+            },
+            transitions={"funding.ApplicationEvent": "funding.application"},
+        )

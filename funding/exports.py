@@ -1,4 +1,4 @@
-"""The fund's CSV exports (format: valley.csv_export). Rows are scoped like the pages: funding.selectors."""
+"""The fund's CSV exports (format: valley.exports.engine). Rows are scoped like the pages: funding.selectors."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -11,7 +11,7 @@ from funding.filters import (
     ExpertReviewFilter,
 )
 from funding.models import Application, ApplicationEvent, Disbursement, ExpertReview
-from valley.csv_export import Column, Export
+from valley.exports.engine import Column, Export
 
 STATES = dict(Application.State.choices)
 

@@ -7,7 +7,7 @@ invalid id cannot tell that someone else's record exists."""
 import django_filters
 
 from funding.models import Application, ApplicationEvent, Disbursement, ExpertReview, FundPolicy, SubVenueBudget
-from valley.filters import DateRangeFilter, IdFilter
+from valley.web.filters import DateRangeFilter, IdFilter
 
 
 class ApplicationFilter(django_filters.FilterSet):

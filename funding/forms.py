@@ -3,12 +3,12 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from funding.models import Application, ExpertReview
-from funding.money import parse_yuan
 from teams.uscc import validate_uscc
+from valley.core.money import parse_yuan
 
 
 class YuanField(forms.Field):
-    """An amount of yuan typed by a person: see funding.money.parse_yuan for what is accepted."""
+    """An amount of yuan typed by a person: see valley.core.money.parse_yuan for what is accepted."""
 
     widget = forms.TextInput
 

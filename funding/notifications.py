@@ -7,8 +7,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from funding.workflow import QUEUES
-from valley import roles
-from valley.notifications import queue_mail
+from valley.core import roles
+from valley.messaging.mail import queue_mail
 
 
 def _staff_emails_for_state(state: str, sub_venue_id: int | None) -> list[str]:

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from funding.models import Application, ApplicationEvent, ExpertReview, SubVenueBudget
 from funding.workflow import QUEUES
-from valley import roles
+from valley.core import roles, scoping
 
 S = Application.State
 
@@ -16,10 +16,8 @@ def applications_visible_to(user) -> QuerySet[Application]:
     base = Application.objects.select_related("entity", "sub_venue")
     if not user.is_authenticated:
         return base.none()
-    if roles.is_auditor(user) or roles.sees_every_sub_venue(user):
-        return base
-    if roles.is_staff_member(user):
-        return base.filter(Q(sub_venue__in=roles.operated_sub_venue_ids(user)) | Q(entity__owner=user))
+    if roles.is_staff_member(user) or roles.is_auditor(user):
+        return scoping.in_scope(base, user, also=Q(entity__owner=user))
     return base.filter(entity__owner=user)
 
 
@@ -76,9 +74,7 @@ def budgets_visible_to(user) -> QuerySet[SubVenueBudget]:
     budgets = SubVenueBudget.objects.select_related("sub_venue").order_by("-year", "sub_venue__code")
     if not user.is_authenticated:
         return budgets.none()
-    if roles.is_auditor(user) or roles.sees_every_sub_venue(user):
-        return budgets
-    return budgets.filter(sub_venue__in=roles.operated_sub_venue_ids(user))
+    return scoping.in_scope(budgets, user)
 
 
 def public_notices() -> QuerySet[Application]:

@@ -11,7 +11,7 @@ from funding.models import Application, ApplicationEvent, Disbursement, ExpertRe
 from funding.workflow import WORKFLOW
 from teams.models import Entity
 from teams.uscc import validate_uscc
-from valley.api_base import StaffOnlyFieldsMixin, UserEmailField, YuanField
+from valley.web.api import StaffOnlyFieldsMixin, UserEmailField, YuanField
 
 
 class ApplicationSerializer(StaffOnlyFieldsMixin, serializers.ModelSerializer):

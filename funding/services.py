@@ -1,5 +1,5 @@
 """Every write of the start-up fund. Each state change is one function: lock the row, check the
-state and the role (valley.workflow), change what it changes, append the history row and queue
+state and the role (valley.core.workflow), change what it changes, append the history row and queue
 mail after commit. Views, admin actions, the API and Celery tasks all call these."""
 
 import datetime
@@ -14,8 +14,8 @@ from funding.notifications import notify_transition
 from funding.workflow import WORKFLOW
 from teams.models import Entity, Residency
 from teams.services import document_upload, registration_record
-from valley import roles
-from valley.workflow import TransitionForbidden, TransitionNotAllowed, WorkflowError
+from valley.core import roles, scoping
+from valley.core.workflow import TransitionForbidden, TransitionNotAllowed, WorkflowError
 
 S = Application.State
 
@@ -505,7 +505,7 @@ def _lock(application: Application) -> Application:
 
 
 def _check_scope(by, application: Application) -> None:
-    if by is not None and not roles.may_work_on_sub_venue(by, application.sub_venue_id):
+    if by is not None and not scoping.may_work_on_sub_venue(by, application.sub_venue_id):
         raise TransitionForbidden(_("This application belongs to a sub-venue you do not operate."))
 
 

@@ -26,8 +26,9 @@ from funding.models import Application
 from funding.workflow import APPLICANT_STATE_LABELS, QUEUES, WORKFLOW
 from teams.forms import DocumentForm
 from teams.models import Entity
-from valley import reauth, roles
-from valley.errors import DomainError
+from valley.accounts import reauth
+from valley.core import roles
+from valley.core.errors import DomainError
 
 PAGE_SIZE = 50
 
@@ -222,7 +223,7 @@ def _form_page(request, pk, form_class, template, do, *, transition=None, moves_
 
     With `transition`, the page is only for the roles that may take it: anyone else who can see the
     application (its applicant, an auditor, another staff role) gets 403 rather than a form that can only fail.
-    With `moves_money`, whoever may take it must have re-authenticated recently (valley.reauth); a form
+    With `moves_money`, whoever may take it must have re-authenticated recently (valley.accounts.reauth); a form
     posted before that comes back filled in."""
     application = selectors.application_detail(user=request.user, pk=pk)
     if transition and not WORKFLOW.may_act(WORKFLOW[transition], application, request.user):

@@ -1,4 +1,4 @@
-"""The start-up fund's workflow, as one table (see valley.workflow for the mechanism).
+"""The start-up fund's workflow, as one table (see valley.core.workflow for the mechanism).
 
 draft → submitted → formal review → expert review → awaiting decision → (approved: public notice |
 rejected | returned for changes) → registration verification → disbursement → closed. The applicant
@@ -10,8 +10,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from funding.models import Application
-from valley import roles
-from valley.workflow import OWNER, SYSTEM, Transition, Workflow
+from valley.core import roles
+from valley.core.workflow import OWNER, SYSTEM, Transition, Workflow
 
 S = Application.State
 
@@ -122,7 +122,14 @@ TRANSITIONS = [
     ),
 ]
 
-WORKFLOW = Workflow(TRANSITIONS, owner_of=lambda application: application.entity.owner_id)
+WORKFLOW = Workflow(
+    TRANSITIONS,
+    name="funding.application",
+    states=Application.State,
+    initial=S.DRAFT,
+    owner_of=lambda application: application.entity.owner_id,
+    thing=_("application"),
+)
 
 # Friendlier names for the applicant where the staff name says more than they need.
 APPLICANT_STATE_LABELS = {

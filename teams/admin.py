@@ -16,9 +16,9 @@ from django.utils.translation import gettext_lazy as _
 
 from teams import selectors, services
 from teams.models import Achievement, AchievementStageChange, Document, Entity, Member, Registration, Residency
-from valley import roles
-from valley.admin_initial import ValidInitialMixin
+from valley.core import scoping
 from valley.models import SubVenue
+from valley.web.admin_initial import ValidInitialMixin
 
 
 class ServiceErrorsAsMessagesMixin:
@@ -40,7 +40,7 @@ class ScopedAdminMixin(ValidInitialMixin, ServiceErrorsAsMessagesMixin):
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        if request.user.is_superuser or roles.sees_every_sub_venue(request.user):
+        if request.user.is_superuser or scoping.sees_every_sub_venue(request.user):
             return queryset
         visible = selectors.entities_for_user(request.user).values("pk")
         if not self.entity_path:
@@ -50,8 +50,8 @@ class ScopedAdminMixin(ValidInitialMixin, ServiceErrorsAsMessagesMixin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "entity":
             kwargs["queryset"] = selectors.entities_for_user(request.user)
-        if db_field.name == "sub_venue" and not (request.user.is_superuser or roles.sees_every_sub_venue(request.user)):
-            kwargs["queryset"] = SubVenue.objects.filter(operators=request.user)
+        if db_field.name == "sub_venue":
+            kwargs["queryset"] = scoping.in_scope(SubVenue.objects.all(), request.user, via="pk")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -169,7 +169,7 @@ class EntityAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_per_page = 50
 
     def get_autocomplete_fields(self, request):
-        # Accounts are read only by superusers (valley.roles), so only they can search them.
+        # Accounts are read only by superusers (valley.core.roles), so only they can search them.
         return [*self.autocomplete_fields, "owner"] if request.user.is_superuser else self.autocomplete_fields
 
     def get_readonly_fields(self, request, obj=None):
@@ -262,10 +262,7 @@ class ResidencyAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         # Operators see the residencies in their sub-venues, including ended ones.
-        queryset = admin.ModelAdmin.get_queryset(self, request)
-        if request.user.is_superuser or roles.sees_every_sub_venue(request.user):
-            return queryset
-        return queryset.filter(sub_venue__operators=request.user)
+        return scoping.in_scope(admin.ModelAdmin.get_queryset(self, request), request.user)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)

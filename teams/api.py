@@ -77,3 +77,15 @@ class DocumentViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return selectors.documents_visible_to(self.request.user)
+
+
+# Registered with the one API router in TeamsConfig.ready().
+ROUTES = [
+    ("entities", EntityViewSet, "entity"),
+    ("members", MemberViewSet, "member"),
+    ("residencies", ResidencyViewSet, "residency"),
+    ("achievements", AchievementViewSet, "achievement"),
+    ("achievement-stage-changes", AchievementStageChangeViewSet, "achievement-stage-change"),
+    ("registrations", RegistrationViewSet, "registration"),
+    ("documents", DocumentViewSet, "document"),
+]

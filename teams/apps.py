@@ -6,3 +6,18 @@ class TeamsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "teams"
     verbose_name = _("Teams and startups")
+
+    def ready(self):
+        # What the registry contributes to the ground floor's engines (which never import this app).
+        from teams import api, demo, exports, selectors
+        from valley import selectors as valley_selectors
+        from valley.audit.chain import track_models
+        from valley.exports.engine import register
+        from valley.ops.seeds import register_seed
+        from valley.web.api_router import register_routes
+
+        register(*exports.EXPORTS)
+        register_routes(api.ROUTES)
+        register_seed(self.label, demo.seed)
+        valley_selectors.register_entity_counts(selectors.entity_counts_for_home)
+        track_models({"teams.Registration": "teams.registration", "teams.Residency": "teams.residency"})

@@ -1,11 +1,11 @@
-"""The registry's CSV exports (format: valley.csv_export), scoped like the pages by teams.selectors."""
+"""The registry's CSV exports (format: valley.exports.engine), scoped like the pages by teams.selectors."""
 
 from django.utils.translation import gettext_lazy as _
 
 from teams import selectors
 from teams.filters import AchievementFilter, EntityFilter, RegistrationFilter, ResidencyFilter
 from teams.models import Achievement, Entity, Residency
-from valley.csv_export import Column, Export
+from valley.exports.engine import Column, Export
 
 ENTITIES = Export(
     name="entities",

@@ -5,7 +5,7 @@ Plain FilterSets: pass them a queryset from teams.selectors, so filtering never 
 import django_filters
 
 from teams.models import Achievement, AchievementStageChange, Document, Entity, Member, Registration, Residency
-from valley.filters import DateRangeFilter, IdFilter
+from valley.web.filters import DateRangeFilter, IdFilter
 
 
 class EntityFilter(django_filters.FilterSet):

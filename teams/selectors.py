@@ -9,15 +9,15 @@ Views, the admin and (later) the API build on these querysets, so a record missi
 404 everywhere. Editing rights are narrower than reading rights: auditors read, never write.
 """
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from teams.models import Achievement, AchievementStageChange, Document, Entity, Member, Registration, Residency
-from valley import roles
+from valley.core import roles, scoping
 
 
 def _entity_q(user) -> Q | None:
     """The condition on Entity that limits `user` to their scope; None means every entity."""
-    if user.is_superuser or roles.sees_every_sub_venue(user):
+    if user.is_superuser or scoping.sees_every_sub_venue(user):
         return None
     if roles.has_role(user, roles.SUB_VENUE_OPERATOR):
         return Q(
@@ -25,7 +25,7 @@ def _entity_q(user) -> Q | None:
                 Residency.objects.filter(
                     entity=OuterRef("pk"),
                     status__in=Residency.ACTIVE_STATUSES,
-                    sub_venue__in=roles.operated_sub_venue_ids(user),
+                    sub_venue__in=scoping.operated_sub_venue_ids(user),
                 )
             )
         )
@@ -174,3 +174,34 @@ def achievement_stage_changes_visible_to(user) -> QuerySet[AchievementStageChang
 
 def documents_visible_to(user) -> QuerySet[Document]:
     return _of_visible_entities(Document.objects.select_related("uploaded_by").order_by("-uploaded_at", "-pk"), user)
+
+
+def _latest_sub_venue(entity_ref: str):
+    """The sub-venue of the entity's latest residency (active or ended): where it was cultivated."""
+    return Subquery(
+        Residency.objects.filter(entity=OuterRef(entity_ref)).order_by("-selected_on", "-pk").values("sub_venue")[:1]
+    )
+
+
+def entity_counts_for_home():
+    """The home page's counts (valley.selectors.EntityCounts): two grouped queries whatever the data size."""
+    from valley.selectors import EntityCounts
+
+    entity_groups = list(
+        Entity.objects.annotate(venue=_latest_sub_venue("pk"))
+        .values("kind", "venue", "focus_area")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    transformed = list(
+        Achievement.objects.filter(stage=Achievement.Stage.TRANSFORMED)
+        .annotate(venue=_latest_sub_venue("entity_id"), focus_area=F("entity__focus_area"))
+        .values("venue", "focus_area")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    return EntityCounts(
+        research_teams=sum(row["count"] for row in entity_groups if row["kind"] == Entity.Kind.RESEARCH_TEAM),
+        startups=[row for row in entity_groups if row["kind"] == Entity.Kind.STARTUP],
+        transformed=transformed,
+    )

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from teams.models import Achievement, AchievementStageChange, Document, Entity, Member, Registration, Residency
-from valley.api_base import StaffOnlyFieldsMixin, UserEmailField, YuanField
+from valley.web.api import StaffOnlyFieldsMixin, UserEmailField, YuanField
 
 
 def optional_email():

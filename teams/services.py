@@ -18,8 +18,8 @@ from teams.documents import inspect_upload
 from teams.models import Achievement, AchievementStageChange, Document, Entity, Member, Registration, Residency
 from teams.selectors import entity_has_active_residency, user_may_edit_entity
 from teams.uscc import validate_uscc
-from valley import roles
-from valley.errors import DomainError
+from valley.core import roles, scoping
+from valley.core.errors import DomainError
 from valley.models import FocusArea, Institution, SubVenue
 
 STAGE_ORDER = [stage.value for stage in Achievement.Stage]
@@ -46,8 +46,7 @@ def _require_staff_for(by, entity: Entity | None = None, sub_venue: SubVenue | N
     """Residency decisions are staff work; operators only for their own sub-venues."""
     if not (getattr(by, "is_superuser", False) or roles.is_staff_member(by)):
         raise NotAllowed(_("Only valley staff record residency decisions."))
-    in_scope = sub_venue is None or by.is_superuser or roles.sees_every_sub_venue(by)
-    if not in_scope and not by.sub_venues.filter(pk=sub_venue.pk).exists():
+    if sub_venue is not None and not scoping.may_work_on_sub_venue(by, sub_venue.pk):
         raise NotAllowed(_("You may record decisions only for the sub-venues you operate."))
 
 

@@ -1,4 +1,4 @@
-"""Signing in, in tests: the second factor and re-authentication (valley.two_factor, valley.reauth)."""
+"""Signing in, in tests: the second factor and re-authentication (valley.accounts.two_factor and .reauth)."""
 
 import time
 
@@ -6,7 +6,7 @@ from django.test import Client
 
 
 def second_factor_device(user):
-    """The user's confirmed TOTP device, made if missing (valley.two_factor)."""
+    """The user's confirmed TOTP device, made if missing (valley.accounts.two_factor)."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
@@ -33,7 +33,7 @@ def force_login_with_second_factor(self, user, backend=None):
     It does NOT count as a recent re-authentication: use the `reauthenticate` helper for that."""
     from django_otp import DEVICE_ID_SESSION_KEY
 
-    from valley.two_factor import requires_second_factor
+    from valley.accounts.two_factor import requires_second_factor
 
     _django_force_login(self, user, backend)
     if requires_second_factor(user):
@@ -45,7 +45,7 @@ def force_login_with_second_factor(self, user, backend=None):
 def reauthenticate(client, *, minutes_ago: float = 0) -> None:
     """Record a re-authentication (password and code) in the client's session, `minutes_ago` minutes back."""
 
-    from valley.reauth import SESSION_KEY
+    from valley.accounts.reauth import SESSION_KEY
 
     session = client.session
     session[SESSION_KEY] = time.time() - minutes_ago * 60

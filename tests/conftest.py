@@ -18,7 +18,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.auth_helpers import force_login_with_second_factor
-from valley import roles
+from valley.core import roles
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRE_SERVICES = os.environ.get("VALLEY_REQUIRE_SERVICES") == "1"

@@ -23,7 +23,7 @@ from funding.models import Application
 from teams.models import Document
 from tests.conftest import files_under
 from tests.factories import PDF_BYTES, MemberFactory
-from valley import csv_export
+from valley.exports import engine as csv_export
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'

@@ -23,8 +23,8 @@ from schemathesis.specs.openapi.checks import (
 
 from funding.models import Application
 from teams.models import Achievement, Member
-from valley import roles
-from valley.api import router
+from valley.core import roles
+from valley.web.api_urls import router
 from valley.wsgi import application as wsgi_app
 
 # Small, so that CI takes seconds. For a deeper search:

@@ -20,8 +20,8 @@ from tolerance.models import (
     Verdict,
 )
 from tolerance.services import compliance_check_run_many
-from valley.admin_initial import ValidInitialMixin
-from valley.admin_lists import LargeTableAdminMixin, year_filter
+from valley.web.admin_initial import ValidInitialMixin
+from valley.web.admin_lists import LargeTableAdminMixin, year_filter
 
 
 class ComplianceBannerMixin:

@@ -58,3 +58,13 @@ class ExemptionDeterminationViewSet(_PortfolioViewSet):
     serializer_class = ExemptionDeterminationSerializer
     filterset_class = ExemptionFilter
     base_queryset = ExemptionDetermination.objects.order_by("pk")
+
+
+# Registered with the one API router in ToleranceConfig.ready().
+ROUTES = [
+    ("funds", FundViewSet, "fund"),
+    ("investments", InvestmentViewSet, "investment"),
+    ("investment-parties", InvestmentPartyViewSet, "investment-party"),
+    ("compliance-reports", ComplianceReportViewSet, "compliance-report"),
+    ("exemptions", ExemptionDeterminationViewSet, "exemption"),
+]

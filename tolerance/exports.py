@@ -1,4 +1,4 @@
-"""The portfolio's CSV exports (format: valley.csv_export): investments, compliance reports, exemptions."""
+"""The portfolio's CSV exports (format: valley.exports.engine): investments, compliance reports, exemptions."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -12,7 +12,7 @@ from tolerance.models import (
     InvestmentParty,
     Verdict,
 )
-from valley.csv_export import Column, Export
+from valley.exports.engine import Column, Export
 
 
 def _readable(queryset):

@@ -1,11 +1,11 @@
 """django-filter FilterSets of the portfolio, shared by the API and the CSV exports. Related records are
-filtered by id, dates by bounded ranges (valley.filters), so no typed value can overflow the database."""
+filtered by id, dates by bounded ranges (valley.web.filters), so no typed value can overflow the database."""
 
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from tolerance.models import ComplianceReport, ExemptionDetermination, Fund, Investment, InvestmentParty, Verdict
-from valley.filters import DateRangeFilter, IdFilter
+from valley.web.filters import DateRangeFilter, IdFilter
 
 
 class FundFilter(django_filters.FilterSet):

@@ -32,7 +32,7 @@ from tolerance.models import (
     InvestmentParty,
     Verdict,
 )
-from valley import roles
+from valley.core import roles
 
 ZERO = Decimal("0.00")
 CHART_REPORTS = 120  # the most recent reports drawn in a fund's chart

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from tolerance.models import ComplianceReport, ExemptionDetermination, Fund, Investment, InvestmentParty
-from valley.api_base import UserEmailField, YuanField
+from valley.web.api import UserEmailField, YuanField
 
 
 class FundSerializer(serializers.ModelSerializer):

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from tolerance import selectors
 from tolerance.models import ComplianceReport, ExemptionDetermination, Fund, GoverningBasis, Verdict
-from valley.notifications import queue_mail
+from valley.messaging.mail import queue_mail
 
 logger = logging.getLogger(__name__)
 

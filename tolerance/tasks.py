@@ -20,7 +20,7 @@ def run_compliance_checks(as_of: str | None = None, by_id: int | None = None) ->
     The checks go through the outbox, so a broker lost half-way through still gets every fund's check.
     """
     from tolerance.models import Fund
-    from valley import outbox
+    from valley.messaging import outbox
 
     day = as_of or timezone.localdate().isoformat()
     fund_ids = list(Fund.objects.order_by("pk").values_list("pk", flat=True))
@@ -38,7 +38,7 @@ def catch_up_compliance_checks() -> int:
     (the check itself keeps one report per fund and date).
     """
     from tolerance.selectors import funds_without_report
-    from valley import outbox
+    from valley.messaging import outbox
 
     now = timezone.localtime()
     hour, minute = settings.TOLERANCE_CHECK_TIME

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from tolerance import selectors
 from tolerance.models import Fund, Verdict
 from tolerance.services import compliance_check_run
-from valley import outbox
+from valley.messaging import outbox
 
 
 def portfolio_reader(view):

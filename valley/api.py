@@ -1,78 +1,119 @@
-"""The REST API's front door, mounted at /api/: one router for every app, the OpenAPI schema and its docs page.
+"""The valley's reference data in the REST API: read-only, for every signed-in user, as on the public pages.
 
-Each app keeps its serializers, filters and viewsets; this module only registers them. A new viewset
-registered here is picked up by the schema, by schemathesis and by the test that every write answers
-an auditor 403."""
+Serializers show both languages of every name and nothing else; filters use the bounded types of
+valley.web.filters; the routes are registered with the one API router in ValleyConfig.ready().
+"""
 
-from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.exceptions import NotFound
-from rest_framework.permissions import AllowAny
-from rest_framework.routers import DefaultRouter
-from rest_framework.views import APIView
+import django_filters
+from rest_framework import serializers, viewsets
 
-from funding import api as funding_api
-from teams import api as teams_api
-from tolerance import api as tolerance_api
-from valley import api_views as valley_api
-
-router = DefaultRouter()
-router.register("valley", valley_api.ValleyViewSet, basename="valley")
-router.register("sub-venues", valley_api.SubVenueViewSet, basename="sub-venue")
-router.register("institutions", valley_api.InstitutionViewSet, basename="institution")
-router.register("focus-areas", valley_api.FocusAreaViewSet, basename="focus-area")
-router.register("service-lines", valley_api.ServiceLineViewSet, basename="service-line")
-router.register("targets", valley_api.TargetViewSet, basename="target")
-router.register("entities", teams_api.EntityViewSet, basename="entity")
-router.register("members", teams_api.MemberViewSet, basename="member")
-router.register("residencies", teams_api.ResidencyViewSet, basename="residency")
-router.register("achievements", teams_api.AchievementViewSet, basename="achievement")
-router.register(
-    "achievement-stage-changes", teams_api.AchievementStageChangeViewSet, basename="achievement-stage-change"
-)
-router.register("registrations", teams_api.RegistrationViewSet, basename="registration")
-router.register("documents", teams_api.DocumentViewSet, basename="document")
-router.register("applications", funding_api.ApplicationViewSet, basename="application")
-router.register("application-events", funding_api.ApplicationEventViewSet, basename="application-event")
-router.register("expert-reviews", funding_api.ExpertReviewViewSet, basename="expert-review")
-router.register("disbursements", funding_api.DisbursementViewSet, basename="disbursement")
-router.register("budgets", funding_api.BudgetViewSet, basename="budget")
-router.register("fund-policies", funding_api.FundPolicyViewSet, basename="fund-policy")
-router.register("funds", tolerance_api.FundViewSet, basename="fund")
-router.register("investments", tolerance_api.InvestmentViewSet, basename="investment")
-router.register("investment-parties", tolerance_api.InvestmentPartyViewSet, basename="investment-party")
-router.register("compliance-reports", tolerance_api.ComplianceReportViewSet, basename="compliance-report")
-router.register("exemptions", tolerance_api.ExemptionDeterminationViewSet, basename="exemption")
-
-app_name = "api"
+from valley.models import FocusArea, Institution, ServiceLine, SubVenue, Target, Valley
+from valley.web.filters import DateRangeFilter
 
 
-class NoSuchEndpoint(APIView):
-    """Any other URL under /api/ (an id that is not a number, a misspelt resource) answers 404 in JSON, like
-    the rest of the API, rather than with the site's HTML page."""
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    schema = None
-
-    def http_method_not_allowed(self, request, *args, **kwargs):
-        raise NotFound
-
-    def get(self, request, *args, **kwargs):
-        raise NotFound
-
-    post = put = patch = delete = get
+class ValleySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Valley
+        fields = [
+            "id",
+            "name_zh",
+            "name_en",
+            "opened_on",
+            "launch_venue_zh",
+            "launch_venue_en",
+            "description_zh",
+            "description_en",
+        ]
 
 
-urlpatterns = [
-    # The schema describes endpoints, not data: it and its docs page are open, the endpoints are not.
-    path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
-    path(
-        "docs/",
-        SpectacularSwaggerView.as_view(url_name="api:schema", permission_classes=[AllowAny]),
-        name="docs",
-    ),
-    path("", include(router.urls)),
-    # Only URLs ending in a slash: the others still get Django's redirect to the slash-ended form.
-    re_path(r"^[\s\S]*/$", NoSuchEndpoint.as_view()),  # [\s\S]: "." would stop at a newline
+class SubVenueSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SubVenue
+        fields = ["id", "code", "name_zh", "name_en", "city_zh", "city_en", "host_institution", "opened_on", "status"]
+
+
+class InstitutionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Institution
+        fields = ["id", "kind", "name_zh", "name_en", "short_name", "city_zh", "city_en"]
+
+
+class FocusAreaSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FocusArea
+        fields = ["id", "code", "name_zh", "name_en"]
+
+
+class ServiceLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ServiceLine
+        fields = ["id", "code", "name_zh", "name_en", "description_zh", "description_en"]
+
+
+class TargetSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Target
+        fields = ["id", "code", "name_zh", "name_en", "target_value", "measure", "recorded_value", "sort_order"]
+
+
+class SubVenueFilter(django_filters.FilterSet):
+    opened_on = DateRangeFilter()
+
+    class Meta:
+        model = SubVenue
+        fields = ["status", "code", "opened_on"]
+
+
+class InstitutionFilter(django_filters.FilterSet):
+    class Meta:
+        model = Institution
+        fields = ["kind"]
+
+
+class TargetFilter(django_filters.FilterSet):
+    class Meta:
+        model = Target
+        fields = ["measure"]
+
+
+class ValleyViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Valley.objects.order_by("pk")
+    serializer_class = ValleySerializer
+
+
+class SubVenueViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = SubVenue.objects.all()
+    serializer_class = SubVenueSerializer
+    filterset_class = SubVenueFilter
+
+
+class InstitutionViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Institution.objects.all()
+    serializer_class = InstitutionSerializer
+    filterset_class = InstitutionFilter
+
+
+class FocusAreaViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = FocusArea.objects.all()
+    serializer_class = FocusAreaSerializer
+
+
+class ServiceLineViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = ServiceLine.objects.all()
+    serializer_class = ServiceLineSerializer
+
+
+class TargetViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Target.objects.all()
+    serializer_class = TargetSerializer
+    filterset_class = TargetFilter
+
+
+ROUTES = [
+    ("valley", ValleyViewSet, "valley"),
+    ("sub-venues", SubVenueViewSet, "sub-venue"),
+    ("institutions", InstitutionViewSet, "institution"),
+    ("focus-areas", FocusAreaViewSet, "focus-area"),
+    ("service-lines", ServiceLineViewSet, "service-line"),
+    ("targets", TargetViewSet, "target"),
 ]

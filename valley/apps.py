@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 def _sync_roles_after_migrate(sender, using="default", **kwargs):
     # Every app's post_migrate fires this; permissions of apps migrated later are picked up
     # on their turn, so after the last app every role holds exactly what ROLES says.
-    from valley.roles import sync_roles
+    from valley.core.roles import sync_roles
 
     sync_roles()
 
@@ -17,8 +17,18 @@ class ValleyConfig(AppConfig):
     verbose_name = _("Valley")
 
     def ready(self):
-        from valley import audit
+        from valley import api, demo
+        from valley.audit import chain as audit
+        from valley.audit import exports as audit_exports
+        from valley.exports.engine import register
+        from valley.messaging import tasks as messaging_tasks  # noqa: F401  (registers the tasks)
+        from valley.ops import tasks as ops_tasks  # noqa: F401
+        from valley.ops.seeds import register_seed
+        from valley.web.api_router import register_routes
 
         post_migrate.connect(_sync_roles_after_migrate, dispatch_uid="valley.sync_roles")
         post_migrate.connect(audit.ensure_chain_head, sender=self, dispatch_uid="valley.audit_head")
         audit.connect_signals()
+        register(*audit_exports.EXPORTS)
+        register_routes(api.ROUTES)
+        register_seed(self.label, demo.seed)

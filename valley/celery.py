@@ -16,7 +16,7 @@ app.autodiscover_tasks()
 @worker_ready.connect
 def _sweep_the_outbox_on_start(sender=None, **kwargs):
     """A worker that starts (after an outage, a deployment) sends what is waiting in the outbox at once."""
-    from valley import outbox
+    from valley.messaging import outbox
 
     try:
         outbox.sweep()

@@ -6,7 +6,7 @@ import datetime
 
 from django.contrib.auth.models import Group
 
-from valley import roles
+from valley.core import roles
 from valley.models import FocusArea, Institution, ServiceLine, SubVenue, Target, User, Valley
 
 DEMO_PASSWORD = "valley-demo-2026"  # printed by the run command; demo databases only

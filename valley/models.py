@@ -77,7 +77,7 @@ class UserManager(BaseUserManager):
 
 
 class User(AbstractUser):
-    """A person who signs in with an e-mail address. Roles are groups (see valley.roles)."""
+    """A person who signs in with an e-mail address. Roles are groups (see valley.core.roles)."""
 
     username = None
     email = models.EmailField(_("e-mail address"), unique=True)
@@ -266,7 +266,7 @@ class AuditChainHead(models.Model):
 class OutboxMessage(models.Model):
     """A Celery task to send, written in the same transaction as the change it is about (transactional outbox).
 
-    valley.outbox publishes it after commit; when the broker is down the row waits and the sweeper
+    valley.messaging.outbox publishes it after commit; when the broker is down the row waits and the sweeper
     (beat, every OUTBOX_SWEEP_SECONDS, and each worker at start) publishes it once the broker is back.
     `task_id` is the Celery task id it is published with; a task whose effect must happen once (a mail)
     records `done_at` on its row, so a message published twice still acts once.

@@ -4,7 +4,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, OuterRef, Subquery
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -46,13 +45,24 @@ class ValleyFigures:
     focus_areas: list[FocusArea]
 
 
-def _latest_sub_venue(entity_ref: str):
-    """The sub-venue of the entity's latest residency (active or ended): where it was cultivated."""
-    from teams.models import Residency
+@dataclass(frozen=True)
+class EntityCounts:
+    """What the registry of entities contributes to the home page: counts grouped by
+    (latest sub-venue id, focus area id), each a list of {"venue", "focus_area", "count"} rows."""
 
-    return Subquery(
-        Residency.objects.filter(entity=OuterRef(entity_ref)).order_by("-selected_on", "-pk").values("sub_venue")[:1]
-    )
+    research_teams: int
+    startups: list[dict]
+    transformed: list[dict]
+
+
+# The teams app registers the function that counts its entities (TeamsConfig.ready); the ground floor
+# names no app above it. With none registered the home page shows zeros.
+_entity_counts = None
+
+
+def register_entity_counts(counter) -> None:
+    global _entity_counts
+    _entity_counts = counter
 
 
 def _sum_by(rows, key: str) -> dict:
@@ -72,40 +82,25 @@ def _rows(labelled, transformed: dict, enterprises: dict, none_label) -> list[Br
 def valley_figures() -> ValleyFigures:
     """Live figures for the home page, with the sub-venue and focus-area lists it shows.
 
-    A fixed number of queries whatever the data size: entities and transformed achievements are
-    each counted in one grouped query by (latest sub-venue, focus area), and the splits are summed
-    from those rows in Python.
+    A fixed number of queries whatever the data size: the registered entity counter groups entities
+    and transformed achievements by (latest sub-venue, focus area) in one query each, and the splits
+    are summed from those rows in Python.
     """
-    from teams.models import Achievement, Entity
-
-    entity_groups = list(
-        Entity.objects.annotate(venue=_latest_sub_venue("pk"))
-        .values("kind", "venue", "focus_area")
-        .annotate(count=Count("pk"))
-        .order_by()
-    )
-    startup_groups = [row for row in entity_groups if row["kind"] == Entity.Kind.STARTUP]
-    achievement_groups = list(
-        Achievement.objects.filter(stage=Achievement.Stage.TRANSFORMED)
-        .annotate(venue=_latest_sub_venue("entity_id"))
-        .values("venue", "entity__focus_area")
-        .annotate(count=Count("pk"))
-        .order_by()
-    )
-    startups = sum(row["count"] for row in startup_groups)
-    transformed = sum(row["count"] for row in achievement_groups)
+    counts = _entity_counts() if _entity_counts else EntityCounts(0, [], [])
+    startups = sum(row["count"] for row in counts.startups)
+    transformed = sum(row["count"] for row in counts.transformed)
     sub_venues = list(SubVenue.objects.all())
     focus_areas = list(FocusArea.objects.all())
     by_sub_venue = _rows(
         [(venue.pk, venue.name) for venue in sub_venues],
-        _sum_by(achievement_groups, "venue"),
-        _sum_by(startup_groups, "venue"),
+        _sum_by(counts.transformed, "venue"),
+        _sum_by(counts.startups, "venue"),
         _("not resident in a sub-venue"),
     )
     by_focus_area = _rows(
         [(area.pk, area.name) for area in focus_areas],
-        _sum_by(achievement_groups, "entity__focus_area"),
-        _sum_by(startup_groups, "focus_area"),
+        _sum_by(counts.transformed, "focus_area"),
+        _sum_by(counts.startups, "focus_area"),
         _("no focus area"),
     )
     measured = {
@@ -120,7 +115,7 @@ def valley_figures() -> ValleyFigures:
         sub_venues_open=sum(1 for venue in sub_venues if venue.status == SubVenue.Status.OPEN),
         sub_venues_total=len(sub_venues),
         institutions=Institution.objects.count(),
-        research_teams=sum(row["count"] for row in entity_groups if row["kind"] == Entity.Kind.RESEARCH_TEAM),
+        research_teams=counts.research_teams,
         startups=startups,
         achievements_transformed=transformed,
         targets=targets,

@@ -58,7 +58,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "valley.middleware.DatabaseUnavailableMiddleware",
+    "valley.web.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -67,10 +67,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "valley.audit.AuditActorMiddleware",
+    "valley.audit.middleware.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "valley.middleware.RefuseNulInQueryMiddleware",
-    "valley.two_factor.SecondFactorMiddleware",
+    "valley.web.middleware.RefuseNulInQueryMiddleware",
+    "valley.accounts.two_factor.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -90,7 +90,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "valley.context_processors.portal",
+                "valley.web.context_processors.portal",
             ],
         },
     },
@@ -144,13 +144,13 @@ AXES_COOLOFF_TIME = datetime.timedelta(minutes=AXES_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account AND per address
 AXES_USERNAME_FORM_FIELD = "username"  # the login forms' e-mail field (portal and admin)
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "valley.two_factor.locked_out"
+AXES_LOCKOUT_CALLABLE = "valley.accounts.two_factor.locked_out"
 AXES_VERBOSE = False
 
 # Two-factor login (django-otp, TOTP): staff, auditors and superusers confirm every login with a
-# six-digit code (valley.two_factor). The issuer names the portal in authenticator apps.
+# six-digit code (valley.accounts.two_factor). The issuer names the portal in authenticator apps.
 OTP_TOTP_ISSUER = "Valley Portal"
-# Re-authentication (valley.reauth): approving money and changing the fund policy need the password
+# Re-authentication (valley.accounts.reauth): approving money and changing the fund policy need the password
 # and a fresh code entered within this many minutes.
 REAUTH_MAX_AGE_MINUTES = env_int("REAUTH_MAX_AGE_MINUTES", 10)
 if REAUTH_MAX_AGE_MINUTES < 1:
@@ -282,13 +282,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
-        "valley.api_permissions.AuditorsReadOnly",
+        "valley.web.permissions.AuditorsReadOnly",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "valley.api_base.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "valley.web.api.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "valley.api_base.exception_handler",
+    "EXCEPTION_HANDLER": "valley.web.api.exception_handler",
 }
 
 # The OpenAPI 3 schema at /api/schema/ and its documentation page at /api/docs/, served from our own
@@ -311,7 +311,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "valley.api_base.add_error_responses",
+        "valley.web.api.add_error_responses",
     ],
 }
 

@@ -3,13 +3,16 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from valley import account_views, audit_views, reauth, two_factor, views
+from valley import views
+from valley.accounts import views as account_views
+from valley.audit import views as audit_views
+from valley.exports import views as export_views
 
 admin.site.site_header = _("Shanxi Innovation Valley — staff")
 admin.site.site_title = _("Valley Portal administration")
 admin.site.index_title = _("Work areas")
 
-# A database that is down answers 503 wherever the error arose (valley.middleware); anything else, 500.html.
+# A database that is down answers 503 wherever the error arose (valley.web.middleware); anything else, 500.html.
 handler500 = "valley.views.server_error"
 
 urlpatterns = [
@@ -20,22 +23,22 @@ urlpatterns = [
     path("accounts/signup/done/", account_views.signup_done, name="signup_done"),
     path("accounts/confirm/again/", account_views.resend_confirmation, name="resend_confirmation"),
     path("accounts/confirm/<str:token>/", account_views.confirm_email, name="confirm_email"),
-    path("accounts/two-factor/", two_factor.verify, name="two_factor_verify"),
-    path("accounts/two-factor/setup/", two_factor.setup, name="two_factor_setup"),
-    path("accounts/reauth/", reauth.reauthenticate, name="reauthenticate"),
+    path("accounts/two-factor/", account_views.two_factor_verify, name="two_factor_verify"),
+    path("accounts/two-factor/setup/", account_views.two_factor_setup, name="two_factor_setup"),
+    path("accounts/reauth/", account_views.reauthenticate, name="reauthenticate"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
-    path("exports/", audit_views.export_list, name="export_list"),
-    path("exports/<slug:name>.csv", audit_views.export_download, name="export_download"),
+    path("exports/", export_views.export_list, name="export_list"),
+    path("exports/<slug:name>.csv", export_views.export_download, name="export_download"),
     path("audit/check/", audit_views.audit_check, name="audit_check"),
     path("teams/", include("teams.urls")),
     path("funding/", include("funding.urls")),
     path("tolerance/", include("tolerance.urls")),
-    path("api/", include("valley.api")),
+    path("api/", include("valley.web.api_urls")),
 ]
 
 if settings.VALLEY_BENCH:  # load tests only: see valley/bench_site.py
-    from valley import bench_site
+    from bench import bench_site
 
     urlpatterns += [
         path("bench/minimal/", bench_site.minimal, name="bench_minimal"),

@@ -7,8 +7,8 @@ from django.views.decorators.cache import never_cache
 from django.views.defaults import server_error as django_server_error
 
 from valley import selectors
-from valley.middleware import DATABASE_ERRORS, database_unavailable_response
 from valley.models import ServiceLine
+from valley.web.middleware import DATABASE_ERRORS, database_unavailable_response
 
 
 def home(request):

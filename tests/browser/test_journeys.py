@@ -25,7 +25,7 @@ from tests.browser.conftest import LANGUAGES, confirmation_path
 from tests.conftest import wait_for
 from tests.factories import FocusAreaFactory, FundFactory, InstitutionFactory, InvestmentFactory
 from tolerance.services import compliance_check_run
-from valley import roles
+from valley.core import roles
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis]
 S = Application.State

@@ -9,7 +9,7 @@ from django.utils import translation
 
 from funding import services
 from funding.models import Application, ApplicationEvent, SubVenueBudget
-from valley.workflow import WorkflowError
+from valley.core.workflow import WorkflowError
 
 pytestmark = pytest.mark.postgres
 S = Application.State

@@ -31,8 +31,8 @@ from funding.demo import walk_to
 from funding.invariants import check_invariants
 from funding.models import Application, SubVenueBudget
 from teams.demo import demo_uscc
-from valley import roles
-from valley.errors import DomainError
+from valley.core import roles
+from valley.core.errors import DomainError
 
 pytestmark = pytest.mark.postgres
 S = Application.State

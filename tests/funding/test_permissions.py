@@ -11,8 +11,8 @@ from funding import services
 from funding.models import Application
 from funding.workflow import WORKFLOW
 from teams.demo import demo_uscc
-from valley import roles
-from valley.workflow import OWNER, SYSTEM, TransitionForbidden, TransitionNotAllowed
+from valley.core import roles
+from valley.core.workflow import OWNER, SYSTEM, TransitionForbidden, TransitionNotAllowed
 
 S = Application.State
 TODAY = timezone.localdate()

@@ -1,4 +1,4 @@
-"""Approving money and changing the fund policy need a recent re-authentication (valley.reauth)."""
+"""Approving money and changing the fund policy need a recent re-authentication (valley.accounts.reauth)."""
 
 from decimal import Decimal
 from urllib.parse import unquote

@@ -5,7 +5,7 @@ import datetime
 from teams.models import Achievement, Entity, Member, Registration, Residency
 from tests.api_support import results, token_client
 from tests.factories import ResidencyFactory, SubVenueFactory
-from valley import roles
+from valley.core import roles
 
 
 def test_an_applicant_reads_only_their_own_entities_and_their_records(applicant, other_applicant, db):

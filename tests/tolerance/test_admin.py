@@ -8,7 +8,7 @@ from django.urls import reverse
 from tests.factories import FundFactory, InvestmentFactory, StartupFactory
 from tolerance.models import ComplianceReport, Investment, Verdict
 from tolerance.services import compliance_check_run
-from valley import roles
+from valley.core import roles
 
 MODELS = ["fund", "investment", "investmentparty", "investmentdocument"]
 COMPUTED = ["compliancereport", "exemptiondetermination"]

@@ -17,7 +17,7 @@ from tolerance.services import (
     failure_rate,
     verdict_for,
 )
-from valley import roles
+from valley.core import roles
 
 AS_OF = datetime.date(2026, 6, 30)
 

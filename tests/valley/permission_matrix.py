@@ -44,7 +44,7 @@ from urllib.parse import urlsplit
 from django.contrib import messages
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
-from valley import roles
+from valley.core import roles
 
 OK = "ok"
 LOGIN = "login"

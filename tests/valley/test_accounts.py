@@ -7,7 +7,8 @@ from django.contrib.auth import get_user_model
 from django.core import signing
 from django.urls import reverse
 
-from valley import accounts, roles
+from valley.accounts import services as accounts
+from valley.core import roles
 
 PASSWORD = "Jinchuanggu-2026-Taiyuan!"
 
@@ -20,7 +21,7 @@ def _sign_up(client, django_capture_on_commit_callbacks, **overrides):
 
 
 def test_signing_up_makes_an_unconfirmed_applicant_and_queues_the_mail(client, db, django_capture_on_commit_callbacks):
-    with mock.patch("valley.tasks.send_mail_task.apply_async") as publish:
+    with mock.patch("valley.messaging.tasks.send_mail_task.apply_async") as publish:
         response, callbacks = _sign_up(client, django_capture_on_commit_callbacks, email="New@Example.CN")
         for callback in callbacks:
             callback()
@@ -108,7 +109,7 @@ def test_an_unconfirmed_applicant_is_told_to_confirm_before_creating(client, app
 def test_the_confirmation_mail_can_be_sent_again(client, applicant, django_capture_on_commit_callbacks):
     client.force_login(applicant)
     with (
-        mock.patch("valley.tasks.send_mail_task.apply_async") as publish,
+        mock.patch("valley.messaging.tasks.send_mail_task.apply_async") as publish,
         django_capture_on_commit_callbacks(execute=True),
     ):
         client.post(reverse("resend_confirmation"))

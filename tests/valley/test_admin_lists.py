@@ -5,8 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from valley import admin_lists
 from valley.models import AuditEntry
+from valley.web import admin_lists
 
 
 @pytest.mark.postgres

@@ -16,8 +16,8 @@ from rest_framework.test import APIClient
 from funding.models import Application, ApplicationEvent, Disbursement
 from teams.models import Achievement, AchievementStageChange, Document, Member
 from tests.api_support import results, session_client, token_client
-from valley import roles
-from valley.api import router
+from valley.core import roles
+from valley.web.api_urls import router
 
 S = Application.State
 REFERENCE_DATA = {"valley", "sub-venue", "institution", "focus-area", "service-line", "target", "fund-policy"}

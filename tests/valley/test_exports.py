@@ -107,7 +107,7 @@ def test_every_listed_export_downloads(auditor_client, application_in):
     AchievementFactory(entity=closed.entity, title="=1+1 煤基碳纤维")
     a_portfolio_with_a_report()
     page = auditor_client.get(reverse("export_list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    from valley.csv_export import catalogue
+    from valley.exports.engine import catalogue
 
     for name in catalogue():
         assert reverse("export_download", args=[name]) in page
@@ -206,7 +206,8 @@ def test_libreoffice_opens_the_export_with_chinese_numbers_and_inert_formulas(
 
 @pytest.mark.postgres
 def test_postgresql_copy_path_writes_the_same_file_as_the_python_path(transactional_db, application_in, auditor):
-    from valley import csv_copy, csv_export
+    from valley.exports import engine as csv_export
+    from valley.exports import pgcopy as csv_copy
 
     application = application_in(S.CLOSED, amount=654321)
     Application.objects.filter(pk=application.pk).update(purpose='+1 "quoted", comma\nnew line\t=tab', plan="@sum(A1)")

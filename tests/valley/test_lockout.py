@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from valley import roles
+from valley.core import roles
 from valley.models import AuditEntry
 
 PASSWORD = "pw-Valley-2026!"

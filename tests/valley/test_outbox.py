@@ -16,11 +16,11 @@ from django.utils import timezone
 from tests.conftest import ROOT
 from tests.factories import FundFactory, InvestmentFactory
 from tolerance.models import ComplianceReport
-from valley import outbox
-from valley.middleware import DatabaseUnavailableMiddleware
+from valley.messaging import outbox
+from valley.messaging.mail import MAIL_TASK, queue_mail
+from valley.messaging.tasks import send_mail_task
 from valley.models import OutboxMessage
-from valley.notifications import MAIL_TASK, queue_mail
-from valley.tasks import send_mail_task
+from valley.web.middleware import DatabaseUnavailableMiddleware
 
 
 @contextmanager

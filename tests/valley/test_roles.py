@@ -2,7 +2,7 @@ from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
 from tests.auth_helpers import second_factor_device, totp_code
-from valley import roles
+from valley.core import roles, scoping
 
 
 def test_every_role_has_a_group_after_migrate(db):
@@ -39,10 +39,10 @@ def test_operator_is_scoped_and_provincial_staff_is_not(make_user):
     staff = make_user(roles.PROVINCIAL_STAFF)
     auditor = make_user(roles.AUDITOR)
     applicant = make_user(roles.APPLICANT)
-    assert not roles.sees_every_sub_venue(operator)
-    assert roles.sees_every_sub_venue(staff)
-    assert roles.sees_every_sub_venue(auditor)
-    assert not roles.sees_every_sub_venue(applicant)
+    assert not scoping.sees_every_sub_venue(operator)
+    assert scoping.sees_every_sub_venue(staff)
+    assert scoping.sees_every_sub_venue(auditor)
+    assert not scoping.sees_every_sub_venue(applicant)
     assert roles.is_staff_member(operator) and not roles.is_staff_member(auditor)
 
 

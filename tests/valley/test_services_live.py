@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 
 from tests.conftest import wait_for
-from valley.tasks import echo
+from valley.ops.tasks import echo
 
 
 @pytest.mark.postgres
@@ -30,7 +30,7 @@ def test_a_real_worker_finishes_a_task_on_the_configured_broker(celery_worker_pr
 def test_mail_is_queued_after_commit_and_sent_by_the_worker(celery_worker_process, mail_dir):
     from django.db import transaction
 
-    from valley.notifications import queue_mail
+    from valley.messaging.mail import queue_mail
 
     with transaction.atomic():
         queue_mail(to="team@example.cn", subject="审批结果", body="您的申请已获批准。")
@@ -43,7 +43,7 @@ def test_mail_is_queued_after_commit_and_sent_by_the_worker(celery_worker_proces
 def test_mail_is_not_sent_when_the_transaction_rolls_back(db, django_capture_on_commit_callbacks):
     from django.db import transaction
 
-    from valley.notifications import queue_mail
+    from valley.messaging.mail import queue_mail
 
     with django_capture_on_commit_callbacks() as callbacks:
         try:

@@ -1,4 +1,4 @@
-"""Two-factor login (valley.two_factor): staff, auditors and superusers confirm each login with a TOTP code."""
+"""Two-factor login (valley.accounts.two_factor): staff, auditors and superusers confirm each login with a TOTP code."""
 
 import base64
 
@@ -9,7 +9,7 @@ from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.auth_helpers import second_factor_device, totp_code
-from valley import roles
+from valley.core import roles
 from valley.models import AuditEntry
 
 PASSWORD = "pw-Valley-2026!"

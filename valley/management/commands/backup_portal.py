@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from valley.backup import BackupError, backup
+from valley.ops.backup import BackupError, backup
 
 
 class Command(BaseCommand):

@@ -24,8 +24,8 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from valley import roles
 from valley.audit import GENESIS, canonical_json, entry_digest, format_at
+from valley.core import roles
 
 SIZES = {
     "full": {

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from valley.backup import BackupError, restore
+from valley.ops.backup import BackupError, restore
 
 
 class Command(BaseCommand):

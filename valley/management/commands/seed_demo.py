@@ -1,15 +1,10 @@
-import importlib
-import importlib.util
-
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import translation
 
-from valley.roles import sync_roles
-
-# Each app keeps its own demo data in <app>/demo.py with a seed(log) function; order matters.
-DEMO_MODULES = ["valley.demo", "teams.demo", "funding.demo", "tolerance.demo"]
+from valley.core.roles import sync_roles
+from valley.ops.seeds import seeds
 
 
 class Command(BaseCommand):
@@ -28,8 +23,6 @@ class Command(BaseCommand):
         sync_roles()
         # Demo texts written by the services (history notes, mail) in the portal's own language.
         with translation.override(settings.LANGUAGE_CODE), transaction.atomic():
-            for module_name in DEMO_MODULES:
-                if importlib.util.find_spec(module_name) is None:
-                    continue
-                importlib.import_module(module_name).seed(log=lambda line: self.stdout.write(line))
+            for _label, seed in seeds():
+                seed(log=lambda line: self.stdout.write(line))
         self.stdout.write(self.style.SUCCESS("Demo data is loaded."))

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from valley.roles import ROLES, sync_roles
+from valley.core.roles import ROLES, sync_roles
 
 
 class Command(BaseCommand):

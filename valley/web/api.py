@@ -10,10 +10,10 @@ from rest_framework import pagination, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from valley import roles
-from valley.admin_lists import EstimatedCountPaginator
-from valley.middleware import DATABASE_ERRORS
-from valley.workflow import TransitionForbidden, TransitionNotAllowed, WorkflowError
+from valley.core import roles
+from valley.core.workflow import TransitionForbidden, TransitionNotAllowed, WorkflowError
+from valley.web.admin_lists import EstimatedCountPaginator
+from valley.web.middleware import DATABASE_ERRORS
 
 
 def exception_handler(exc, context):
@@ -29,7 +29,7 @@ def exception_handler(exc, context):
             code = status.HTTP_400_BAD_REQUEST
         return Response({"detail": exc.message}, status=code)
     if isinstance(exc, DATABASE_ERRORS):
-        from valley.middleware import RETRY_AFTER_SECONDS, database_unavailable_message
+        from valley.web.middleware import RETRY_AFTER_SECONDS, database_unavailable_message
 
         return Response(
             {"detail": database_unavailable_message()},
@@ -67,10 +67,10 @@ class StaffOnlyFieldsMixin:
     }
 )
 class YuanField(serializers.Field):
-    """Yuan: read by funding.money.parse_yuan on the way in, a string with two decimals on the way out."""
+    """Yuan: read by valley.core.money.parse_yuan on the way in, a string with two decimals on the way out."""
 
     def to_internal_value(self, data):
-        from funding.money import parse_yuan
+        from valley.core.money import parse_yuan
 
         if isinstance(data, bool) or not isinstance(data, str | int | float | Decimal):
             self.fail("invalid")
@@ -134,6 +134,6 @@ def add_error_responses(result, generator, request, public):
 
 class PageNumberPagination(pagination.PageNumberPagination):
     """DRF's page-number pagination without COUNT(*) over a million rows on every page: `count` is exact
-    up to valley.admin_lists.EXACT_COUNT_LIMIT and an estimate beyond (see EstimatedCountPaginator)."""
+    up to valley.web.admin_lists.EXACT_COUNT_LIMIT and an estimate beyond (see EstimatedCountPaginator)."""
 
     django_paginator_class = EstimatedCountPaginator

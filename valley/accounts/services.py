@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from valley import roles
-from valley.notifications import queue_mail
+from valley.core import roles
+from valley.messaging.mail import queue_mail
 
 CONFIRMATION_SALT = "valley.accounts.confirm-email"
 CONFIRMATION_MAX_AGE = 3 * 24 * 3600  # seconds: three days

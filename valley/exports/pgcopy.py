@@ -1,7 +1,7 @@
 """The PostgreSQL fast path of the CSV exports: the database formats and writes the CSV itself
 (`COPY (…) TO STDOUT WITH CSV`), and the view only passes the bytes on.
 
-It produces the same file as the Python path in valley.csv_export (a test compares both byte for
+It produces the same file as the Python path in valley.exports.engine (a test compares both byte for
 byte): every column kind has its SQL twin below, empty text is written as nothing, formula starts
 are neutralised in SQL. psycopg2's copy_expert blocks until the COPY ends, so it runs in a thread that
 hands chunks through a small bounded queue: memory stays flat whatever the number of rows.

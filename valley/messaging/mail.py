@@ -1,10 +1,10 @@
 """Outgoing mail: written to the outbox in the caller's transaction, sent by a Celery worker after commit.
 
 Services call `queue_mail`; a rolled-back transaction sends nothing, a slow mail server never holds up a
-page, and a broker that is down delays the mail instead of losing it (valley.outbox).
+page, and a broker that is down delays the mail instead of losing it (valley.messaging.outbox).
 """
 
-from valley import outbox
+from valley.messaging import outbox
 
 MAIL_TASK = "valley.tasks.send_mail_task"
 

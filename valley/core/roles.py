@@ -181,26 +181,3 @@ def is_staff_member(user) -> bool:
 
 def is_auditor(user) -> bool:
     return not getattr(user, "is_superuser", False) and AUDITOR in role_codes(user)
-
-
-def sees_every_sub_venue(user) -> bool:
-    """Provincial staff and auditors see all sub-venues; operators only their own."""
-    return has_role(user, PROVINCIAL_STAFF, AUDITOR) or (
-        is_staff_member(user) and SUB_VENUE_OPERATOR not in role_codes(user)
-    )
-
-
-def operated_sub_venue_ids(user) -> frozenset[int]:
-    """Ids of the sub-venues an operator works on (one query per user object, then remembered)."""
-    cached = getattr(user, "_valley_sub_venue_ids", None)
-    if cached is None:
-        cached = frozenset(user.sub_venues.values_list("pk", flat=True)) if user.pk else frozenset()
-        user._valley_sub_venue_ids = cached
-    return cached
-
-
-def may_work_on_sub_venue(user, sub_venue_id: int | None) -> bool:
-    """Staff scoping: provincial staff (and auditors, for reading) reach every sub-venue, operators their own."""
-    if user is None or sees_every_sub_venue(user):
-        return True
-    return sub_venue_id is not None and sub_venue_id in operated_sub_venue_ids(user)

@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from valley import roles
+from valley.core import roles
 
 
 def portal(request):

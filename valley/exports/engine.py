@@ -156,7 +156,7 @@ def filename(export: Export) -> str:
 
 
 def _copy_stream(export: Export, queryset, machine_header: bool) -> Iterator[bytes]:
-    from valley import csv_copy
+    from valley.exports import pgcopy as csv_copy
 
     sql = csv_copy.copy_sql(export, queryset)
     yield ("\ufeff" + csv_line(export.header(machine_header))).encode()
@@ -164,7 +164,7 @@ def _copy_stream(export: Export, queryset, machine_header: bool) -> Iterator[byt
 
 
 def response(export: Export, queryset, *, machine_header: bool) -> StreamingHttpResponse:
-    from valley import csv_copy
+    from valley.exports import pgcopy as csv_copy
 
     if csv_copy.supported(export):
         encoded = _copy_stream(export, queryset, machine_header)
@@ -176,17 +176,19 @@ def response(export: Export, queryset, *, machine_header: bool) -> StreamingHttp
     return result
 
 
-# Each app lists its exports in <app>/exports.py as EXPORTS; this is the one place that names those modules.
-EXPORT_MODULES = ["valley.exports", "teams.exports", "funding.exports", "tolerance.exports"]
+# The catalogue is filled by the apps: each app's AppConfig.ready() registers the exports it defines
+# (in <app>/exports.py), so the engine names no app.
+_CATALOGUE: dict[str, Export] = {}
+
+
+def register(*exports: Export) -> None:
+    """Add exports to the catalogue; registering the same name twice is a mistake and says so."""
+    for export in exports:
+        known = _CATALOGUE.get(export.name)
+        if known is not None and known is not export:
+            raise ValueError(f"two exports are named {export.name!r}")
+        _CATALOGUE[export.name] = export
 
 
 def catalogue() -> dict[str, Export]:
-    import importlib
-    import importlib.util
-
-    found: dict[str, Export] = {}
-    for module_name in EXPORT_MODULES:
-        if importlib.util.find_spec(module_name) is not None:
-            for export in getattr(importlib.import_module(module_name), "EXPORTS", []):
-                found[export.name] = export
-    return found
+    return dict(_CATALOGUE)

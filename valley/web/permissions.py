@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from valley import roles
+from valley.core import roles
 
 
 class AuditorsReadOnly(BasePermission):

@@ -1,10 +1,24 @@
-"""The valley app's CSV exports (see valley.csv_export for the format)."""
+"""The audit log as a CSV export (see valley.exports.engine for the format)."""
 
+import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from valley.csv_export import Column, Export
-from valley.filters import AuditEntryFilter
+from valley.exports.engine import Column, Export
 from valley.models import AuditEntry
+from valley.web.filters import DateRangeFilter
+
+
+class AuditEntryFilter(django_filters.FilterSet):
+    at = DateRangeFilter(label=_("between"))
+    action = django_filters.CharFilter(lookup_expr="startswith", label=_("action starts with"))
+    object_type = django_filters.CharFilter(label=_("object type"))
+    object_id = django_filters.CharFilter(label=_("object id"))
+    actor_email = django_filters.CharFilter(lookup_expr="iexact", label=_("actor e-mail"))
+
+    class Meta:
+        model = AuditEntry
+        fields = ["at", "action", "object_type", "object_id", "actor_email"]
+
 
 AUDIT_LOG = Export(
     name="audit-log",

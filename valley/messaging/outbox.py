@@ -3,7 +3,7 @@ when the broker (Redis) is down.
 
 `enqueue` writes an OutboxMessage row in the caller's transaction and, after commit, tries to publish it at
 once with a short retry (a page never waits long for a broker that is down). Whatever could not be published
-stays in the table; `sweep` publishes it later: Celery beat queues `valley.tasks.outbox_sweep` every
+stays in the table; `sweep` publishes it later: Celery beat queues `valley.messaging.tasks.outbox_sweep` every
 OUTBOX_SWEEP_SECONDS and every worker sweeps when it starts. Delivery is at least once: tasks queued here
 must be safe to run twice, and a task whose effect must happen once wraps it in `run_once` (the mail task does).
 
@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 
+from celery import current_app
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
@@ -53,9 +54,12 @@ def enqueue_many(task: str, kwargs_list: Iterable[dict]) -> list[OutboxMessage]:
 
 
 def _send(message: OutboxMessage) -> None:
-    # Through the task object, not app.send_task, so that CELERY_TASK_ALWAYS_EAGER (tests) applies.
+    # Through the task object, not app.send_task, so that CELERY_TASK_ALWAYS_EAGER (tests) applies. The row
+    # holds the task's registered name, which need not be its module path (tasks keep their names when
+    # their modules move).
     # ignore_result: nobody waits for these results, and subscribing for one would touch the result backend.
-    import_string(message.task).apply_async(
+    task = current_app.tasks.get(message.task) or import_string(message.task)
+    task.apply_async(
         kwargs=message.kwargs,
         task_id=str(message.task_id),
         ignore_result=True,

@@ -26,29 +26,35 @@ from decimal import Decimal
 from django.apps import apps
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
+from django.db.models import signals as models_signals
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 GENESIS = "0" * 64
 
-# label → action prefix. Records that touch money or decisions.
-AUDITED_MODELS = {
-    "funding.FundPolicy": "funding.policy",
-    "funding.SubVenueBudget": "funding.budget",
-    "funding.Application": "funding.application",
-    "funding.ExpertReview": "funding.review",
-    "funding.Disbursement": "funding.disbursement",
-    "teams.Registration": "teams.registration",
-    "teams.Residency": "teams.residency",
-    "tolerance.Fund": "tolerance.fund",
-    "tolerance.Investment": "tolerance.investment",
-    "tolerance.InvestmentParty": "tolerance.party",
-    # Each compliance run's verdict and figures; its exemption rows are written in bulk from the report
-    # (INSERT … SELECT) and are traced through the report they name rather than one entry each.
-    "tolerance.ComplianceReport": "tolerance.report",
-}
+# label → action prefix: records that touch money or decisions, registered by their apps (track_models).
+AUDITED_MODELS: dict[str, str] = {}
 # History rows are themselves the record of a transition: logged under their own action code.
-TRANSITION_MODELS = {"funding.ApplicationEvent"}
+TRANSITION_MODELS: set[str] = set()
+TRANSITION_MODELS_OBJECT: dict[str, str] = {}
+
+
+def track_models(models: dict[str, str], *, transitions: dict[str, str] | None = None) -> None:
+    """Called by an app's AppConfig.ready(): audit these models' changes under the given action prefixes,
+    and log these history models' rows as transitions of the object type named beside each."""
+    AUDITED_MODELS.update(models)
+    for label in models:
+        model = apps.get_model(label)
+        uid = f"audit:{label}"
+        models_signals.pre_save.connect(_before_save, sender=model, dispatch_uid=f"{uid}:pre")
+        models_signals.post_save.connect(_after_save, sender=model, dispatch_uid=f"{uid}:post")
+        models_signals.post_delete.connect(_after_delete, sender=model, dispatch_uid=f"{uid}:delete")
+    for label, object_type in (transitions or {}).items():
+        TRANSITION_MODELS.add(label)
+        TRANSITION_MODELS_OBJECT[label] = object_type
+        models_signals.post_save.connect(_transition_saved, sender=apps.get_model(label), dispatch_uid=f"audit:{label}")
+
+
 # Never put secrets into the log.
 SECRET_FIELDS = {"password"}
 
@@ -245,7 +251,7 @@ def _transition_saved(sender, instance, created, raw=False, **kwargs):
     record(
         action=instance.action,
         actor=instance.by,
-        object_type="funding.application",
+        object_type=TRANSITION_MODELS_OBJECT[sender._meta.label],
         object_id=instance.application_id,
         before={"state": instance.from_state},
         after={"state": instance.to_state, "comment": instance.comment, "internal_note": instance.internal_note},
@@ -253,7 +259,7 @@ def _transition_saved(sender, instance, created, raw=False, **kwargs):
 
 
 def _logged_in(sender, request, user, **kwargs):
-    from valley import roles
+    from valley.core import roles
 
     if user.is_superuser or roles.is_staff_member(user) or roles.is_auditor(user):
         record(action="auth.login", actor=user, object_type="valley.user", object_id=user.pk)
@@ -272,26 +278,8 @@ def _login_failed(sender, credentials, request=None, **kwargs):
 
 
 def connect_signals() -> None:
+    """Logins and failed logins; the apps' models are connected by track_models."""
     from django.contrib.auth.signals import user_logged_in, user_login_failed
 
-    for label in AUDITED_MODELS:
-        model = apps.get_model(label)
-        uid = f"audit:{label}"
-        models.signals.pre_save.connect(_before_save, sender=model, dispatch_uid=f"{uid}:pre")
-        models.signals.post_save.connect(_after_save, sender=model, dispatch_uid=f"{uid}:post")
-        models.signals.post_delete.connect(_after_delete, sender=model, dispatch_uid=f"{uid}:delete")
-    for label in TRANSITION_MODELS:
-        models.signals.post_save.connect(_transition_saved, sender=apps.get_model(label), dispatch_uid=f"audit:{label}")
     user_logged_in.connect(_logged_in, dispatch_uid="audit:login")
     user_login_failed.connect(_login_failed, dispatch_uid="audit:login_failed")
-
-
-class AuditActorMiddleware:
-    """Attributes changes made while serving a request (admin edits included) to the signed-in user."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        with acting_as(getattr(request, "user", None)):
-            return self.get_response(request)

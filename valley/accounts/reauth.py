@@ -5,7 +5,7 @@ REAUTH_MAX_AGE_MINUTES (a login with the code counts). If not, the action sends 
 /accounts/reauth/ and back. A form that was posted in the meantime is not lost: its fields are kept
 in the session and filled in again when the page comes back (`take_pending`), for the person to send.
 
-API requests with a token are a credential of their own (see valley.two_factor) and are not asked.
+API requests with a token are a credential of their own (see valley.accounts.two_factor) and are not asked.
 """
 
 import time
@@ -13,11 +13,8 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import authenticate
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 SESSION_KEY = "valley_reauth_at"
@@ -60,34 +57,3 @@ def take_pending(request) -> dict | None:
         return None
     del request.session[PENDING_KEY]
     return {key: values[0] if len(values) == 1 else values for key, values in pending["data"].items()}
-
-
-def _next_url(request) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return reverse("home")
-
-
-@login_required
-def reauthenticate(request):
-    """Password and a fresh code again; then back to where the person was going."""
-    from valley import two_factor
-    from valley.account_forms import ReauthForm
-
-    form = ReauthForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        user = request.user
-        # Through authenticate(), so django-axes counts a wrong password and the audit log records it.
-        checked = authenticate(request, username=user.email, password=form.cleaned_data["password"])
-        if checked is None or checked.pk != user.pk:
-            form.add_error("password", _("That password is not right."))
-        elif not two_factor.verify_code(request, form.cleaned_data["token"]):
-            form.add_error(
-                "token",
-                _("That code is not right, or it was used already. Wait for the next code in your app and try again."),
-            )
-        else:
-            return redirect(_next_url(request))
-    context = {"form": form, "next": _next_url(request), "minutes": settings.REAUTH_MAX_AGE_MINUTES}
-    return render(request, "registration/reauth.html", context)

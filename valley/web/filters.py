@@ -1,6 +1,5 @@
-"""List filters for the valley's reference data, shared by the API and (later) the CSV exports; and the two
-filter types every app's FilterSets use for ids and date ranges, so that no value typed into a URL can
-overflow the database."""
+"""The two filter types every app's FilterSets use for ids and date ranges, so that no value typed into a
+URL can overflow the database."""
 
 import datetime
 
@@ -11,8 +10,6 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.fields import DateRangeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
-
-from valley.models import AuditEntry, Institution, SubVenue, Target
 
 BIGGEST_ID = 2**63 - 1  # PostgreSQL's bigint and SQLite's INTEGER
 EARLIEST_DATE, LATEST_DATE = datetime.date(1900, 1, 1), datetime.date(9998, 12, 31)
@@ -46,35 +43,3 @@ class DateRangeFilter(django_filters.DateFromToRangeFilter):
     """`<name>_after` and `<name>_before` (inclusive dates), refused with a message outside 1900–9998."""
 
     field_class = _BoundedDateRangeField
-
-
-class SubVenueFilter(django_filters.FilterSet):
-    opened_on = DateRangeFilter()
-
-    class Meta:
-        model = SubVenue
-        fields = ["status", "code", "opened_on"]
-
-
-class InstitutionFilter(django_filters.FilterSet):
-    class Meta:
-        model = Institution
-        fields = ["kind"]
-
-
-class TargetFilter(django_filters.FilterSet):
-    class Meta:
-        model = Target
-        fields = ["measure"]
-
-
-class AuditEntryFilter(django_filters.FilterSet):
-    at = DateRangeFilter(label=_("between"))
-    action = django_filters.CharFilter(lookup_expr="startswith", label=_("action starts with"))
-    object_type = django_filters.CharFilter(label=_("object type"))
-    object_id = django_filters.CharFilter(label=_("object id"))
-    actor_email = django_filters.CharFilter(lookup_expr="iexact", label=_("actor e-mail"))
-
-    class Meta:
-        model = AuditEntry
-        fields = ["at", "action", "object_type", "object_id", "actor_email"]

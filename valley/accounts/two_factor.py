@@ -10,23 +10,20 @@ Applicants keep password-only login. API tokens (`Authorization: Token`) are a c
 own: only superusers issue them (`manage.py drf_create_token`), so they are not asked for a code.
 """
 
-import base64
-import io
 from urllib.parse import quote
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from valley import audit, reauth, roles
-from valley.account_forms import OTPTokenForm
+from valley import audit
+from valley.accounts import reauth
+from valley.core import roles
 
 
 def requires_second_factor(user) -> bool:
@@ -65,69 +62,6 @@ def verify_code(request, token: str, *, device=None) -> bool:
         otp_login(request, device)
         reauth.mark_reauthenticated(request)  # password and a fresh code, just now
     return bool(ok)
-
-
-def _next_url(request, default: str = "/") -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return default
-
-
-@login_required
-def verify(request):
-    """The code page after the password."""
-    if not requires_second_factor(request.user) or is_verified(request.user):
-        return redirect(_next_url(request, reverse("home")))
-    if confirmed_device(request.user) is None:
-        return redirect(f"{reverse('two_factor_setup')}?next={quote(_next_url(request, ''))}")
-    form = OTPTokenForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        if verify_code(request, form.cleaned_data["token"]):
-            return redirect(_next_url(request, reverse("home")))
-        form.add_error(
-            "token",
-            _("That code is not right, or it was used already. Wait for the next code in your app and try again."),
-        )
-    return render(request, "registration/two_factor_verify.html", {"form": form, "next": _next_url(request, "")})
-
-
-def _qr_svg(uri: str) -> str:
-    import qrcode
-    import qrcode.image.svg
-
-    buffer = io.BytesIO()
-    qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, box_size=8).save(buffer)
-    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-@login_required
-def setup(request):
-    """A first login without a device: show a new secret, confirm it with a code from the app."""
-    user = request.user
-    if not requires_second_factor(user) or confirmed_device(user) is not None:
-        return redirect(f"{reverse('two_factor_verify')}?next={quote(_next_url(request, ''))}")
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
-    form = OTPTokenForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        if verify_code(request, form.cleaned_data["token"], device=device):
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
-            return redirect(_next_url(request, reverse("home")))
-        form.add_error(
-            "token", _("That code is not right. Check that the app shows this portal's entry and try again.")
-        )
-    secret = base64.b32encode(device.bin_key).decode()
-    context = {
-        "form": form,
-        "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
-        "uri": device.config_url,
-        "qr": _qr_svg(device.config_url),
-        "next": _next_url(request, ""),
-    }
-    return render(request, "registration/two_factor_setup.html", context)
 
 
 def locked_out(request, original_response=None, credentials=None):

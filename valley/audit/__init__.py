@@ -1,0 +1,27 @@
+"""The tamper-evident audit log: `record` an entry where a change is made, `verify_chain` to check it.
+
+The room: chain.py (the entry's digest, appending, verification), middleware.py (who is acting),
+views.py (the auditors' check page), exports.py (the log as a CSV export).
+"""
+
+from valley.audit.chain import (
+    GENESIS,
+    ChainCheck,
+    acting_as,
+    canonical_json,
+    entry_digest,
+    format_at,
+    record,
+    verify_chain,
+)
+
+__all__ = [
+    "GENESIS",
+    "ChainCheck",
+    "acting_as",
+    "canonical_json",
+    "entry_digest",
+    "format_at",
+    "record",
+    "verify_chain",
+]
