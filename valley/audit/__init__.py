@@ -12,10 +12,16 @@ from valley.audit.chain import (
     entry_digest,
     format_at,
     record,
+    record_changed,
+    record_created,
+    snapshot,
     verify_chain,
 )
 
 __all__ = [
+    "record_changed",
+    "record_created",
+    "snapshot",
     "GENESIS",
     "ChainCheck",
     "acting_as",

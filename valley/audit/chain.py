@@ -201,6 +201,42 @@ def _values(instance) -> dict:
     }
 
 
+def snapshot(instance) -> dict:
+    """The record's stored values (secrets left out), to pass as `before` to record_changed. Take it
+    before changing the instance: from the row as locked, not from a form's copy."""
+    return _plain(_values(instance))
+
+
+def record_created(instance, *, action: str, actor=None, after: dict | None = None):
+    """The entry for a new record: its values (or `after`, when the service names what matters)."""
+    return record(
+        action=action,
+        actor=actor,
+        object_type=instance._meta.label_lower,
+        object_id=instance.pk,
+        after=_plain(after) if after is not None else snapshot(instance),
+    )
+
+
+def record_changed(instance, *, action: str, before: dict, actor=None, extra: dict | None = None):
+    """The entry for a change: only the fields that differ from `before` (a snapshot), both ways, plus
+    `extra` (e.g. a reason) in `after`. Nothing is recorded, and None returned, when nothing changed
+    and there is no `extra`."""
+    after_all = snapshot(instance)
+    stamps = {f.attname for f in instance._meta.concrete_fields if getattr(f, "auto_now", False)}
+    changed = sorted(name for name in after_all if name not in stamps and before.get(name) != after_all[name])
+    if not changed and not extra:
+        return None
+    return record(
+        action=action,
+        actor=actor,
+        object_type=instance._meta.label_lower,
+        object_id=instance.pk,
+        before={name: before.get(name) for name in changed},
+        after={**{name: after_all[name] for name in changed}, **_plain(extra or {})},
+    )
+
+
 def _object_type(sender) -> str:
     return sender._meta.label_lower
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from valley.core import roles
-from valley.core.errors import DomainError
+from valley.core.errors import DomainError, Forbidden, WrongState
 
 OWNER = "owner"  # the applicant who owns the record
 SYSTEM = "system"  # scheduled work: Celery beat, by=None
@@ -30,11 +30,11 @@ class WorkflowError(DomainError):
     """A workflow refused a transition; the message is shown to the user as it is (already translated)."""
 
 
-class TransitionNotAllowed(WorkflowError):
+class TransitionNotAllowed(WorkflowError, WrongState):
     """The object is not in a state this transition leaves from, or a guard refused it."""
 
 
-class TransitionForbidden(WorkflowError):
+class TransitionForbidden(WorkflowError, Forbidden):
     """The user's role may not take this transition."""
 
 
@@ -48,6 +48,9 @@ class Transition:
     # guard(obj) returns None when the transition may go ahead, or a translated reason why not.
     guard: Callable[[object], str | None] | None = None
     needs_comment: bool = False
+    # What to say when the record is in none of `sources` (lazy translation); the engine's general
+    # sentence ("… is not possible while the … is …") when unset.
+    wrong_state: str | None = None
 
 
 class Workflow:
@@ -96,6 +99,8 @@ class Workflow:
             raise TransitionForbidden(_("Your role may not “%(action)s”.") % {"action": transition.label})
         state = getattr(obj, self.state_field)
         if state not in transition.sources:
+            if transition.wrong_state:
+                raise TransitionNotAllowed(str(transition.wrong_state))
             raise TransitionNotAllowed(
                 _("“%(action)s” is not possible while the %(thing)s is “%(state)s”.")
                 % {

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from valley.core import roles
-from valley.core.workflow import TransitionForbidden, TransitionNotAllowed, WorkflowError
+from valley.core.errors import DomainError, Forbidden, WrongState
 from valley.web.admin_lists import EstimatedCountPaginator
 from valley.web.middleware import DATABASE_ERRORS
 
@@ -20,10 +20,10 @@ def exception_handler(exc, context):
     """DRF's handler, plus the domain's errors: forbidden → 403, wrong state → 409, a broken rule → 400.
 
     The body is {"detail": message}, the message already translated by the service that raised it."""
-    if isinstance(exc, WorkflowError):
-        if isinstance(exc, TransitionForbidden):
+    if isinstance(exc, DomainError):
+        if isinstance(exc, Forbidden):
             code = status.HTTP_403_FORBIDDEN
-        elif isinstance(exc, TransitionNotAllowed):
+        elif isinstance(exc, WrongState):
             code = status.HTTP_409_CONFLICT
         else:
             code = status.HTTP_400_BAD_REQUEST
