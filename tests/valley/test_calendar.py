@@ -63,3 +63,27 @@ def test_a_long_limit_is_one_query(calendar_2026, django_assert_num_queries):
 def test_a_limit_of_no_days_is_a_mistake(db):
     with pytest.raises(ValueError, match="at least one working day"):
         calendar.add_working_days(D(2026, 9, 30), 0)
+
+
+def test_staff_keep_the_calendar_in_the_admin_and_each_change_is_audited(db, make_user, client):
+    from valley.core import roles
+    from valley.models import AuditEntry
+
+    staff = make_user(roles.PROVINCIAL_STAFF, email="calendar@example.cn")
+    client.force_login(staff)
+    response = client.post(
+        "/admin/valley/calendarday/add/",
+        {"date": "2026-10-10", "kind": "working", "name_zh": "国庆节调休", "name_en": "National Day make-up"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    day = CalendarDay.objects.get(date=D(2026, 10, 10))
+    added = AuditEntry.objects.get(action="valley.calendar.day_added")
+    assert (added.actor_id, added.object_id, added.after["kind"]) == (staff.pk, str(day.pk), "working")
+
+    client.post(
+        f"/admin/valley/calendarday/{day.pk}/change/",
+        {"date": "2026-10-10", "kind": "holiday", "name_zh": "国庆节", "name_en": "National Day"},
+    )
+    changed = AuditEntry.objects.get(action="valley.calendar.day_changed")
+    assert (changed.before["kind"], changed.after["kind"]) == ("working", "holiday")
+    assert not calendar.is_working_day(D(2026, 10, 10))

@@ -8,6 +8,8 @@ submission does not count), so `add_working_days(friday, 1)` is the next Monday 
 
 import datetime
 
+from django.db import transaction
+
 from valley.models import CalendarDay
 
 # The longest run of consecutive non-working days in any official calendar is the Spring Festival week plus
@@ -107,3 +109,34 @@ def calendar_2026_days() -> list[CalendarDay]:
             )
         )
     return rows
+
+
+def calendar_day_save(*, day: CalendarDay, by) -> CalendarDay:
+    """Add or change one day of the calendar (the admin's door). Deadlines computed later follow it; those
+    already recorded keep their dates. Audited, since a changed holiday moves what counts as late."""
+    from valley import audit
+
+    with transaction.atomic():
+        if day.pk is None:
+            day.save()
+            audit.record_created(day, action="valley.calendar.day_added", actor=by)
+            return day
+        before = audit.snapshot(CalendarDay.objects.select_for_update().get(pk=day.pk))
+        day.save()
+        audit.record_changed(day, action="valley.calendar.day_changed", before=before, actor=by)
+    return day
+
+
+def calendar_day_delete(*, day: CalendarDay, by) -> None:
+    """Remove a day entered by mistake; the entry keeps what it was."""
+    from valley import audit
+
+    with transaction.atomic():
+        audit.record(
+            action="valley.calendar.day_removed",
+            actor=by,
+            object_type=day._meta.label_lower,
+            object_id=day.pk,
+            before=audit.snapshot(day),
+        )
+        day.delete()
