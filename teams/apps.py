@@ -11,7 +11,6 @@ class TeamsConfig(AppConfig):
         # What the registry contributes to the ground floor's engines (which never import this app).
         from teams import api, demo, exports, selectors
         from valley import selectors as valley_selectors
-        from valley.audit.chain import track_models
         from valley.exports.engine import register
         from valley.ops.seeds import register_seed
         from valley.web.api_router import register_routes
@@ -20,4 +19,4 @@ class TeamsConfig(AppConfig):
         register_routes(api.ROUTES)
         register_seed(self.label, demo.seed)
         valley_selectors.register_entity_counts(selectors.entity_counts_for_home)
-        track_models({"teams.Registration": "teams.registration", "teams.Residency": "teams.residency"})
+        # No track_models(): teams.services records its own audit entries, where each change is made.
