@@ -9,6 +9,7 @@ entries as every other door. A change of an investment's state becomes the workf
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
@@ -136,6 +137,7 @@ class FundAdmin(ServiceErrorsAsMessagesMixin, ComplianceBannerMixin, admin.Model
     def delete_model(self, request, obj):
         portfolio.fund_delete(fund=obj, by=request.user)
 
+    @transaction.atomic  # all of the selection, or none of it
     def delete_queryset(self, request, queryset):
         for fund in queryset.order_by("pk"):
             portfolio.fund_delete(fund=fund, by=request.user)
@@ -346,6 +348,7 @@ class InvestmentAdmin(ServiceErrorsAsMessagesMixin, ValidInitialMixin, LargeTabl
     def delete_model(self, request, obj):
         portfolio.investment_delete(investment=obj, by=request.user)
 
+    @transaction.atomic  # all of the selection, or none of it
     def delete_queryset(self, request, queryset):
         for investment in queryset.order_by("pk"):
             portfolio.investment_delete(investment=investment, by=request.user)
@@ -384,6 +387,7 @@ class InvestmentPartyAdmin(ServiceErrorsAsMessagesMixin, ValidInitialMixin, Larg
     def delete_model(self, request, obj):
         portfolio.party_remove(party=obj, by=request.user)
 
+    @transaction.atomic  # all of the selection, or none of it
     def delete_queryset(self, request, queryset):
         for party in queryset.order_by("pk"):
             portfolio.party_remove(party=party, by=request.user)
