@@ -27,7 +27,7 @@ from tolerance.models import (
     InvestmentParty,
     Verdict,
 )
-from tolerance.services import compliance_check_run_many
+from tolerance.services import compliance_check_run_many, exemption_delete, report_delete
 from tolerance.workflow import WORKFLOW
 from valley.core.errors import DomainError
 from valley.web.admin_initial import ValidInitialMixin
@@ -97,7 +97,10 @@ class ComplianceBannerMixin:
 
 
 class NoManualWritesMixin:
-    """Computed records: added and changed only by the compliance check."""
+    """Computed records: added and changed only by the compliance check. A superuser may remove one
+    made in error, through `remove` (a service that records the removal)."""
+
+    remove = None  # the service: remove(record, by)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -107,6 +110,14 @@ class NoManualWritesMixin:
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+    def delete_model(self, request, obj):
+        type(self).remove(obj, request.user)
+
+    @transaction.atomic  # all of the selection, or none of it
+    def delete_queryset(self, request, queryset):
+        for record in queryset.order_by("pk"):
+            type(self).remove(record, request.user)
 
 
 @admin.register(Fund)
@@ -407,6 +418,7 @@ class InvestmentDocumentAdmin(ValidInitialMixin, admin.ModelAdmin):
 
 @admin.register(ComplianceReport)
 class ComplianceReportAdmin(ComplianceBannerMixin, NoManualWritesMixin, admin.ModelAdmin):
+    remove = staticmethod(lambda report, by: report_delete(report=report, by=by))
     list_display = [
         "fund",
         "as_of",
@@ -441,6 +453,8 @@ class StandingFilter(admin.SimpleListFilter):
 @admin.register(ExemptionDetermination)
 class ExemptionDeterminationAdmin(LargeTableAdminMixin, NoManualWritesMixin, admin.ModelAdmin):
     """Every determination ever made, withdrawn ones included (they are its history)."""
+
+    remove = staticmethod(lambda determination, by: exemption_delete(determination=determination, by=by))
 
     list_display = ["party", "investment", "report", "exempt", "determined_at", "withdrawn_at"]
     list_filter = [StandingFilter, "exempt", "report__fund", "party__role"]

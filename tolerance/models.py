@@ -10,7 +10,8 @@ Whether an investment "meets the standards" is a column PostgreSQL (or SQLite) c
 checklist, so the compliance check is one aggregate over one table and its covering index.
 
 The database guards the invariants (check and unique constraints); services.py is the only writer
-of reports and exemptions.
+of reports and exemptions, portfolio.py of funds, investments and parties (each records its own
+audit entry). An investment's states move by the table in workflow.py.
 """
 
 import uuid

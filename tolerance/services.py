@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from tolerance import selectors
 from tolerance.models import ComplianceReport, ExemptionDetermination, Fund, GoverningBasis, Verdict
 from valley import audit
+from valley.core.errors import Forbidden
 from valley.messaging.mail import queue_mail
 
 logger = logging.getLogger(__name__)
@@ -277,6 +278,45 @@ def _withdraw(determinations, *, report: ComplianceReport, reason: str, at: date
                 "determinations": [list(row) for row in withdrawn],
             },
         )
+
+
+def _require_superuser(by) -> None:
+    if by is not None and not getattr(by, "is_superuser", False):
+        raise Forbidden(_("Only a superuser may remove compliance records."))
+
+
+@transaction.atomic
+def report_delete(*, report: ComplianceReport, by) -> None:
+    """A superuser removes a report made in error, with its exemption determinations (standing and
+    withdrawn). The fund row is locked as a check locks it; one audit entry keeps the report's values and
+    lists every determination removed with it, so even this escape hatch leaves a trace."""
+    _require_superuser(by)
+    Fund.objects.select_for_update().filter(pk=report.fund_id).first()
+    report = ComplianceReport.objects.get(pk=report.pk)
+    rows = ExemptionDetermination.with_withdrawn.filter(report=report).order_by("pk").values_list(*_AUDITED_COLUMNS)
+    audit.record(
+        action="tolerance.report.deleted",
+        actor=by,
+        object_type=report._meta.label_lower,
+        object_id=report.pk,
+        before={**audit.snapshot(report), "columns": list(_AUDITED_COLUMNS), "determinations": [list(r) for r in rows]},
+    )
+    report.delete()
+
+
+@transaction.atomic
+def exemption_delete(*, determination: ExemptionDetermination, by) -> None:
+    """A superuser removes one determination written in error; its audit entry keeps its values."""
+    _require_superuser(by)
+    determination = ExemptionDetermination.with_withdrawn.select_for_update().get(pk=determination.pk)
+    audit.record(
+        action="tolerance.exemption.deleted",
+        actor=by,
+        object_type=determination._meta.label_lower,
+        object_id=determination.pk,
+        before=audit.snapshot(determination),
+    )
+    determination.delete()
 
 
 def _alert_portfolio_managers(*, report: ComplianceReport) -> None:

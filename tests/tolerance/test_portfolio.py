@@ -467,3 +467,36 @@ def test_a_checklist_confirmed_in_the_admin_is_one_changed_entry(client, manager
         "no_fraud_evidence": "审计意见",
         "no_fraud_confirmed_by_id": confirmer.pk,
     }
+
+
+def test_a_superuser_removing_a_report_in_the_admin_leaves_an_entry_listing_its_determinations(
+    client, django_user_model
+):
+    root = django_user_model.objects.create_superuser(email="root@example.cn", password="pw-Valley-2026!")
+    fund = FundFactory()
+    InvestmentFactory(fund=fund)
+    InvestmentFactory(fund=fund, failed=True)
+    report = compliance_check_run(fund=fund, as_of=datetime.date(2026, 6, 30))
+    rows = sorted([d.pk, d.party_id, d.investment_id] for d in report.exemptions.all())
+    client.force_login(root)
+
+    response = client.post(reverse("admin:tolerance_compliancereport_delete", args=[report.pk]), {"post": "yes"})
+
+    assert response.status_code == 302
+    removed = AuditEntry.objects.get(action="tolerance.report.deleted", object_id=str(report.pk))
+    assert removed.actor == root and removed.before["verdict"] == "within"
+    assert removed.before["determinations"] == rows and len(rows) == 5
+
+
+def test_only_a_superuser_removes_compliance_records(db, manager):
+    from tolerance.services import exemption_delete, report_delete
+
+    fund = FundFactory()
+    InvestmentFactory(fund=fund, failed=True)
+    InvestmentFactory(fund=fund)
+    report = compliance_check_run(fund=fund, as_of=datetime.date(2026, 6, 30))
+    with pytest.raises(Forbidden):
+        report_delete(report=report, by=manager)
+    with pytest.raises(Forbidden):
+        exemption_delete(determination=report.exemptions.first(), by=manager)
+    assert report.exemptions.count() == 5
