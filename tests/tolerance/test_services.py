@@ -350,6 +350,7 @@ def assert_the_history_is_complete():
 
 
 def test_every_determination_the_check_writes_in_bulk_is_listed_in_its_audit_entry(db, make_user):
+    from valley import audit
     from valley.models import AuditEntry
 
     staff = make_user(roles.PROVINCIAL_STAFF)
@@ -365,6 +366,7 @@ def test_every_determination_the_check_writes_in_bulk_is_listed_in_its_audit_ent
     assert determined.after["reason"] == ExemptionDetermination.objects.first().reason
     assert len(determined.after["determinations"]) == report.exemptions_recorded == 10
     assert_the_history_is_complete()
+    assert audit.verify_chain().ok  # the bulk entries hash and verify like any other
 
 
 def test_a_rerun_in_breach_withdraws_instead_of_deleting_and_a_later_rerun_determines_anew(db, make_user):
