@@ -246,6 +246,10 @@ def seal_unless_busy(*, rounds: int = 10) -> int:
     for _round in range(rounds):
         with transaction.atomic(savepoint=False):
             with connection.cursor() as cursor:
+                # The writer's own commit is already on disk; its seal need not wait for a second flush. A
+                # seal lost in a crash leaves its entries pending (ids and hashes roll back together with
+                # the head) and the next seal, or beat's, seals them again.
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
                 cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [SEAL_LOCK])
                 if not cursor.fetchone()[0]:
                     return sealed
