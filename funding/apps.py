@@ -4,12 +4,10 @@ from django.utils.translation import gettext_lazy as _
 
 
 def _ensure_policy(sender, **kwargs):
-    # The fund always has a policy: the defaults of DOMAIN.md until staff add a new version.
-    # post_migrate (not a data migration) so that a flushed test database gets it back too.
-    from funding.models import FundPolicy
+    # post_migrate (not a data migration) so that a flushed test database gets its policy back too.
+    from funding.services import policy_ensure_default
 
-    if not FundPolicy.objects.exists():
-        FundPolicy.objects.create(reason="Policy defaults: 300,000–1,000,000 yuan, at most 50% of paid-in capital.")
+    policy_ensure_default()
 
 
 class FundingConfig(AppConfig):
@@ -19,7 +17,6 @@ class FundingConfig(AppConfig):
 
     def ready(self):
         from funding import api, demo, exports
-        from valley.audit.chain import track_models
         from valley.exports.engine import register
         from valley.ops.seeds import register_seed
         from valley.web.api_router import register_routes
@@ -28,13 +25,3 @@ class FundingConfig(AppConfig):
         register(*exports.EXPORTS)
         register_routes(api.ROUTES)
         register_seed(self.label, demo.seed)
-        track_models(
-            {
-                "funding.FundPolicy": "funding.policy",
-                "funding.SubVenueBudget": "funding.budget",
-                "funding.Application": "funding.application",
-                "funding.ExpertReview": "funding.review",
-                "funding.Disbursement": "funding.disbursement",
-            },
-            transitions={"funding.ApplicationEvent": "funding.application"},
-        )
