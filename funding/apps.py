@@ -16,8 +16,10 @@ class FundingConfig(AppConfig):
     verbose_name = _("Start-up fund")
 
     def ready(self):
-        from funding import api, demo, exports
+        from funding import api, demo, exports, generate
+        from funding.models import FundPolicy
         from valley.exports.engine import register
+        from valley.ops.generator import register_step
         from valley.ops.seeds import register_seed
         from valley.web.api_router import register_routes
 
@@ -25,3 +27,9 @@ class FundingConfig(AppConfig):
         register(*exports.EXPORTS)
         register_routes(api.ROUTES)
         register_seed(self.label, demo.seed)
+        # The policy stays when the province is generated again: the fund always has one.
+        register_step(
+            self.label,
+            generate.generate,
+            empties=[model for model in self.get_models(include_auto_created=True) if model is not FundPolicy],
+        )

@@ -8,6 +8,7 @@ the web forms, and domain errors come back as admin messages instead of 500s.
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Subquery
 from django.http import HttpResponseRedirect
 from django.utils import timezone
@@ -17,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from teams import selectors, services
 from teams.models import Achievement, AchievementStageChange, Document, Entity, Member, Registration, Residency
 from valley.core import scoping
+from valley.core.errors import DomainError
 from valley.models import SubVenue
 from valley.web.admin_initial import ValidInitialMixin
 
@@ -28,19 +30,20 @@ class ServiceErrorsAsMessagesMixin:
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        except services.TeamsError as error:
+        except DomainError as error:
             self.message_user(request, error.message, messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
 
 class ScopedAdminMixin(ValidInitialMixin, ServiceErrorsAsMessagesMixin):
-    """Limit the queryset to what the person may see; `entity_path` leads from the row to its entity."""
+    """Limit the queryset to what the person may see (teams.selectors, which scopes staff with
+    valley.core.scoping); `entity_path` leads from the row to its entity."""
 
     entity_path = "entity"
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        if request.user.is_superuser or scoping.sees_every_sub_venue(request.user):
+        if scoping.sees_every_sub_venue(request.user):
             return queryset
         visible = selectors.entities_for_user(request.user).values("pk")
         if not self.entity_path:
@@ -63,7 +66,8 @@ class SubVenueFilter(admin.SimpleListFilter):
     parameter_name = "sub_venue"
 
     def lookups(self, request, model_admin):
-        return [(str(venue.pk), venue.name) for venue in SubVenue.objects.all()]
+        venues = scoping.in_scope(SubVenue.objects.all(), request.user, via="pk")
+        return [(str(venue.pk), venue.name) for venue in venues]
 
     def queryset(self, request, queryset):
         if self.value() and not (self.value().isascii() and self.value().isdigit()):
@@ -141,7 +145,7 @@ def _run(modeladmin, request, rows, call, done_message):
     for row in rows:
         try:
             call(row)
-        except services.TeamsError as error:
+        except DomainError as error:
             modeladmin.message_user(request, f"{row}: {error.message}", messages.WARNING)
         else:
             done += 1
@@ -203,7 +207,9 @@ class EntityAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def achievements(self, obj):
         return obj.achievement_total
 
-    @admin.action(description=_("Mark as resident (selected entities enter their sub-venue today)"))
+    @admin.action(
+        description=_("Mark as resident (selected entities enter their sub-venue today)"), permissions=["change"]
+    )
     def mark_as_resident(self, request, queryset):
         selected = Residency.objects.filter(entity__in=queryset, status=Residency.Status.SELECTED).select_related(
             "sub_venue", "entity"
@@ -283,7 +289,7 @@ class ResidencyAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            obj.save(update_fields=["note"])
+            services.residency_update_note(residency=obj, by=request.user, note=obj.note)
             return
         # The form catches the common case (an active residency exists); a lost race raises WrongState.
         created = services.residency_select(
@@ -291,7 +297,15 @@ class ResidencyAdmin(ScopedAdminMixin, admin.ModelAdmin):
         )
         obj.pk = created.pk
 
-    @admin.action(description=_("Mark as resident (entered today)"))
+    def delete_model(self, request, obj):
+        services.residency_delete(residency=obj, by=request.user)
+
+    @transaction.atomic
+    def delete_queryset(self, request, queryset):
+        for residency in queryset:
+            services.residency_delete(residency=residency, by=request.user)
+
+    @admin.action(description=_("Mark as resident (entered today)"), permissions=["change"])
     def mark_entered(self, request, queryset):
         _run(
             self,
@@ -301,7 +315,7 @@ class ResidencyAdmin(ScopedAdminMixin, admin.ModelAdmin):
             gettext("%(count)d residencies marked as entered."),
         )
 
-    @admin.action(description=_("Mark as graduated (today)"))
+    @admin.action(description=_("Mark as graduated (today)"), permissions=["change"])
     def mark_graduated(self, request, queryset):
         _run(
             self,
@@ -313,7 +327,7 @@ class ResidencyAdmin(ScopedAdminMixin, admin.ModelAdmin):
             gettext("%(count)d residencies marked as graduated."),
         )
 
-    @admin.action(description=_("Mark as exited (today)"))
+    @admin.action(description=_("Mark as exited (today)"), permissions=["change"])
     def mark_exited(self, request, queryset):
         _run(
             self,
@@ -371,7 +385,7 @@ class AchievementAdmin(ScopedAdminMixin, admin.ModelAdmin):
                 achievement=obj, to_stage=new_stage, on=timezone.localdate(), by=request.user
             )
 
-    @admin.action(description=_("Move to the next stage (today)"))
+    @admin.action(description=_("Move to the next stage (today)"), permissions=["change"])
     def advance_stage(self, request, queryset):
         order = services.STAGE_ORDER
 
@@ -422,6 +436,14 @@ class RegistrationAdmin(ScopedAdminMixin, admin.ModelAdmin):
             legal_representative=obj.legal_representative,
         )
         obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        services.registration_delete(registration=obj, by=request.user)
+
+    @transaction.atomic
+    def delete_queryset(self, request, queryset):
+        for registration in queryset:
+            services.registration_delete(registration=registration, by=request.user)
 
 
 @admin.register(Document)

@@ -78,16 +78,25 @@ class Member(models.Model):
         return self.name
 
 
+class ResidencyStatus(models.TextChoices):
+    """Where a residency stands; teams/workflow.py (RESIDENCY) says how it moves. Defined out here so the
+    constraints in Residency.Meta can name its members (a nested class cannot see its outer class)."""
+
+    SELECTED = "selected", _("selected")
+    ENTERED = "entered", _("entered")
+    GRADUATED = "graduated", _("graduated")
+    EXITED = "exited", _("exited")
+
+
+# The states with a way out of RESIDENCY (tests/teams/test_workflow.py checks that the table agrees).
+RESIDENCY_ACTIVE = (ResidencyStatus.SELECTED, ResidencyStatus.ENTERED)
+
+
 class Residency(models.Model):
     """An entity's stay in a sub-venue. At most one is active (selected or entered) at a time."""
 
-    class Status(models.TextChoices):
-        SELECTED = "selected", _("selected")
-        ENTERED = "entered", _("entered")
-        GRADUATED = "graduated", _("graduated")
-        EXITED = "exited", _("exited")
-
-    ACTIVE_STATUSES = (Status.SELECTED, Status.ENTERED)
+    Status = ResidencyStatus
+    ACTIVE_STATUSES = RESIDENCY_ACTIVE
 
     entity = models.ForeignKey(Entity, on_delete=models.PROTECT, related_name="residencies", verbose_name=_("entity"))
     sub_venue = models.ForeignKey(
@@ -113,18 +122,19 @@ class Residency(models.Model):
         ordering = ["-selected_on"]
         constraints = [
             models.UniqueConstraint(
-                fields=["entity"], condition=Q(status__in=["selected", "entered"]), name="residency_one_active"
+                fields=["entity"], condition=Q(status__in=RESIDENCY_ACTIVE), name="residency_one_active"
             ),
             models.CheckConstraint(
                 condition=Q(entered_on__isnull=True) | Q(entered_on__gte=models.F("selected_on")),
                 name="residency_entered_after_selected",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["selected", "entered"]) | Q(ended_on__isnull=False),
+                condition=Q(status__in=RESIDENCY_ACTIVE) | Q(ended_on__isnull=False),
                 name="residency_ended_has_date",
             ),
             models.CheckConstraint(
-                condition=~Q(status__in=["entered", "graduated"]) | Q(entered_on__isnull=False),
+                condition=~Q(status__in=[ResidencyStatus.ENTERED, ResidencyStatus.GRADUATED])
+                | Q(entered_on__isnull=False),
                 name="residency_entered_has_date",
             ),
             models.CheckConstraint(

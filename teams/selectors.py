@@ -16,19 +16,15 @@ from valley.core import roles, scoping
 
 
 def _entity_q(user) -> Q | None:
-    """The condition on Entity that limits `user` to their scope; None means every entity."""
-    if user.is_superuser or scoping.sees_every_sub_venue(user):
+    """The condition on Entity that limits `user` to their scope; None means every entity.
+
+    Staff reach an entity through its active residency, scoped by valley.core.scoping; applicants
+    (and anyone else) reach only the entities they own."""
+    if scoping.sees_every_sub_venue(user):
         return None
     if roles.has_role(user, roles.SUB_VENUE_OPERATOR):
-        return Q(
-            Exists(
-                Residency.objects.filter(
-                    entity=OuterRef("pk"),
-                    status__in=Residency.ACTIVE_STATUSES,
-                    sub_venue__in=scoping.operated_sub_venue_ids(user),
-                )
-            )
-        )
+        active = Residency.objects.filter(entity=OuterRef("pk"), status__in=Residency.ACTIVE_STATUSES)
+        return Q(Exists(scoping.in_scope(active, user)))
     return Q(owner=user)
 
 

@@ -3,7 +3,9 @@
 Views, admin actions and (later) the API call these, so every door enforces the same rules.
 Callers have already found the object through a scoped selector (so it exists for them); these
 functions check the *right* to change it and the *state* it is in, and raise `TeamsError`
-subclasses with a translated message the door shows the user.
+subclasses with a translated message the door shows the user. Residency and achievement stages move
+by the tables in teams/workflow.py, checked under a row lock; every change of a residency or a
+registration, and every stage change, records its audit entry here, in the same transaction.
 """
 
 import datetime
@@ -14,26 +16,28 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from teams import workflow
 from teams.documents import inspect_upload
 from teams.models import Achievement, AchievementStageChange, Document, Entity, Member, Registration, Residency
 from teams.selectors import entity_has_active_residency, user_may_edit_entity
 from teams.uscc import validate_uscc
-from valley.core import roles, scoping
-from valley.core.errors import DomainError
+from valley import audit
+from valley.core import errors, roles, scoping
+from valley.core.workflow import TransitionForbidden, TransitionNotAllowed, Workflow
 from valley.models import FocusArea, Institution, SubVenue
 
-STAGE_ORDER = [stage.value for stage in Achievement.Stage]
+STAGE_ORDER = list(Achievement.Stage.values)
 
 
-class TeamsError(DomainError):
+class TeamsError(errors.DomainError):
     """A rule of the teams domain was broken; `message` is translated and meant for the user."""
 
 
-class NotAllowed(TeamsError):
-    """The person may not make this change (a role or ownership question)."""
+class NotAllowed(TeamsError, errors.Forbidden):
+    """The person may not make this change (a role, ownership or sub-venue question)."""
 
 
-class WrongState(TeamsError):
+class WrongState(TeamsError, errors.WrongState):
     """The record is not in a state that allows this change."""
 
 
@@ -42,11 +46,25 @@ def _require_editor(by, entity: Entity) -> None:
         raise NotAllowed(_("You may not change this team or startup."))
 
 
-def _require_staff_for(by, entity: Entity | None = None, sub_venue: SubVenue | None = None) -> None:
-    """Residency decisions are staff work; operators only for their own sub-venues."""
-    if not (getattr(by, "is_superuser", False) or roles.is_staff_member(by)):
+def _check(machine: Workflow, name: str, obj, by):
+    """The table's check (role, then state, then guard), answered in this app's errors."""
+    try:
+        return machine.check(name, obj, by)
+    except TransitionForbidden as error:
+        raise NotAllowed(error.message) from error
+    except TransitionNotAllowed as error:
+        raise WrongState(error.message) from error
+
+
+def _require_decider(by) -> None:
+    """Selecting an entity (no transition leads to "selected": a new residency is born there)."""
+    if not roles.has_role(by, *workflow.DECIDERS):
         raise NotAllowed(_("Only valley staff record residency decisions."))
-    if sub_venue is not None and not scoping.may_work_on_sub_venue(by, sub_venue.pk):
+
+
+def _require_sub_venue(by, sub_venue_id: int) -> None:
+    """Operators decide only for their own sub-venues."""
+    if not scoping.may_work_on_sub_venue(by, sub_venue_id):
         raise NotAllowed(_("You may record decisions only for the sub-venues you operate."))
 
 
@@ -195,20 +213,24 @@ def achievement_update(*, achievement: Achievement, by, title: str, kind: str, d
 def achievement_change_stage(
     *, achievement: Achievement, to_stage: str, on: datetime.date, by, note: str = ""
 ) -> AchievementStageChange:
-    """Move an achievement to another stage on date `on`, leaving a history row.
+    """Move an achievement to another stage on date `on`, leaving a history row and an audit entry.
 
     Stages move forward (lab → pilot-scale → incubation → transformed); staff may move one back to
-    correct a mistake. The date may not be in the future nor before the previous change.
+    correct a mistake (teams.workflow.ACHIEVEMENT). The date may not be in the future nor before the
+    previous change.
     """
     _require_editor(by, achievement.entity)
-    locked = Achievement.objects.select_for_update().get(pk=achievement.pk)
-    if to_stage not in STAGE_ORDER:
+    locked = Achievement.objects.select_for_update(of=("self",)).select_related("entity").get(pk=achievement.pk)
+    if to_stage not in Achievement.Stage.values:
         raise WrongState(_("Choose one of the stages."))
     if to_stage == locked.stage:
         raise WrongState(_("The achievement is already at this stage."))
-    is_staff = roles.is_staff_member(by) or by.is_superuser
-    if STAGE_ORDER.index(to_stage) < STAGE_ORDER.index(locked.stage) and not is_staff:
-        raise WrongState(_("Stages only move forward. Ask valley staff if a stage was recorded by mistake."))
+    name = workflow.stage_move(locked.stage, to_stage)
+    try:
+        _check(workflow.ACHIEVEMENT, name, locked, by)
+    except NotAllowed as error:
+        # They may edit the entity (checked above): what their role may not take is the way back.
+        raise WrongState(str(workflow.FORWARD_ONLY)) from error
     if on > timezone.localdate():
         raise WrongState(_("The date of the stage change cannot be in the future."))
     last = locked.stage_changes.order_by("-changed_on", "-pk").first()
@@ -216,11 +238,19 @@ def achievement_change_stage(
         raise WrongState(
             _("The date cannot be before the previous stage change (%(date)s).") % {"date": last.changed_on}
         )
+    before = audit.snapshot(locked)
     change = AchievementStageChange.objects.create(
         achievement=locked, from_stage=locked.stage, to_stage=to_stage, changed_on=on, changed_by=by, note=note
     )
     locked.stage = to_stage
     locked.save(update_fields=["stage"])
+    audit.record_changed(
+        locked,
+        action="teams.achievement.stage_changed",
+        before=before,
+        actor=by,
+        extra={"transition": name, "changed_on": on, "note": note},
+    )
     achievement.stage = to_stage
     return change
 
@@ -233,7 +263,8 @@ def residency_select(
     *, entity: Entity, sub_venue: SubVenue, by, on: datetime.date | None = None, note: str = ""
 ) -> Residency:
     """Staff record that `entity` was selected to enter `sub_venue`. One active residency at a time."""
-    _require_staff_for(by, sub_venue=sub_venue)
+    _require_decider(by)
+    _require_sub_venue(by, sub_venue.pk)
     # Serialise decisions about one entity; the partial unique constraint is the last line of defence.
     Entity.objects.select_for_update().filter(pk=entity.pk).first()
     if entity_has_active_residency(entity):
@@ -241,7 +272,7 @@ def residency_select(
     residency = Residency(
         entity=entity,
         sub_venue=sub_venue,
-        status=Residency.Status.SELECTED,
+        status=workflow.RESIDENCY.initial,
         selected_on=on or timezone.localdate(),
         decided_by=by,
         note=note,
@@ -251,29 +282,39 @@ def residency_select(
             residency.save()
     except IntegrityError as error:  # a concurrent selection won the race
         raise WrongState(_("This entity already has an active residency.")) from error
+    audit.record_created(residency, action="teams.residency.created", actor=by)
     return residency
 
 
 def _lock_residency(residency: Residency) -> Residency:
-    return Residency.objects.select_for_update().select_related("sub_venue").get(pk=residency.pk)
+    return Residency.objects.select_for_update(of=("self",)).get(pk=residency.pk)
+
+
+def _residency_check(residency: Residency, name: str, by) -> tuple[Residency, dict, str]:
+    """Lock the residency and check RESIDENCY transition `name` on it (role, state), then the sub-venue
+    scope. Returns the locked row, its values before the change and the status it moves to."""
+    locked = _lock_residency(residency)
+    transition = _check(workflow.RESIDENCY, name, locked, by)
+    _require_sub_venue(by, locked.sub_venue_id)
+    return locked, audit.snapshot(locked), transition.target
+
+
+def _residency_moved(locked: Residency, before: dict, by) -> Residency:
+    # The action names the new status: teams.residency.entered, .graduated, .exited.
+    audit.record_changed(locked, action=f"teams.residency.{locked.status}", before=before, actor=by)
+    return locked
 
 
 @transaction.atomic
 def residency_enter(*, residency: Residency, by, on: datetime.date | None = None) -> Residency:
     """A selected entity moves in: it is now resident."""
-    _require_staff_for(by, sub_venue=residency.sub_venue)
-    locked = _lock_residency(residency)
-    if locked.status != Residency.Status.SELECTED:
-        raise WrongState(
-            _("Only a selected entity can enter; this residency is “%(status)s”.")
-            % {"status": locked.get_status_display()}
-        )
+    locked, before, status = _residency_check(residency, "enter", by)
     on = on or timezone.localdate()
     if on < locked.selected_on:
         raise WrongState(_("The entry date cannot be before the selection date."))
-    locked.status, locked.entered_on, locked.decided_by = Residency.Status.ENTERED, on, by
+    locked.status, locked.entered_on, locked.decided_by = status, on, by
     locked.save(update_fields=["status", "entered_on", "decided_by"])
-    return locked
+    return _residency_moved(locked, before, by)
 
 
 @transaction.atomic
@@ -281,14 +322,9 @@ def residency_end(
     *, residency: Residency, by, status: str, on: datetime.date | None = None, note: str = ""
 ) -> Residency:
     """End an active residency: graduated (after entering) or exited."""
-    _require_staff_for(by, sub_venue=residency.sub_venue)
-    locked = _lock_residency(residency)
-    if locked.status not in Residency.ACTIVE_STATUSES:
-        raise WrongState(_("This residency has already ended."))
-    if status not in (Residency.Status.GRADUATED, Residency.Status.EXITED):
+    if status not in workflow.ENDINGS:
         raise WrongState(_("A residency ends as graduated or exited."))
-    if status == Residency.Status.GRADUATED and locked.status != Residency.Status.ENTERED:
-        raise WrongState(_("Only an entity that entered the sub-venue can graduate."))
+    locked, before, status = _residency_check(residency, workflow.ENDINGS[status], by)
     on = on or timezone.localdate()
     if on < (locked.entered_on or locked.selected_on):
         raise WrongState(_("The end date cannot be before the residency began."))
@@ -296,7 +332,36 @@ def residency_end(
     if note:
         locked.note = f"{locked.note}\n{note}".strip()
     locked.save(update_fields=["status", "ended_on", "decided_by", "note"])
+    return _residency_moved(locked, before, by)
+
+
+@transaction.atomic
+def residency_update_note(*, residency: Residency, by, note: str) -> Residency:
+    """Change the residency's note (its status and dates change only through the transitions above)."""
+    _require_decider(by)
+    locked = _lock_residency(residency)
+    _require_sub_venue(by, locked.sub_venue_id)
+    before = audit.snapshot(locked)
+    locked.note = note
+    locked.save(update_fields=["note"])
+    audit.record_changed(locked, action="teams.residency.changed", before=before, actor=by)
     return locked
+
+
+def _require_superuser(by) -> None:
+    # No role may delete decisions (valley/core/roles.py): a residency ends, a registration is corrected.
+    if not getattr(by, "is_superuser", False):
+        raise NotAllowed(_("Only administrators delete residencies and company registrations."))
+
+
+@transaction.atomic
+def residency_delete(*, residency: Residency, by) -> None:
+    """An administrator removes a residency recorded by mistake; the audit log keeps its values."""
+    _require_superuser(by)
+    locked = _lock_residency(residency)
+    before, pk = audit.snapshot(locked), locked.pk
+    locked.delete()
+    audit.record(action="teams.residency.deleted", actor=by, object_type="teams.residency", object_id=pk, before=before)
 
 
 # --- company registration -------------------------------------------------------------------------
@@ -336,24 +401,35 @@ def registration_record(
             _("The code %(uscc)s is already registered to %(entity)s.") % {"uscc": uscc, "entity": clash.entity}
         )
     locked = Entity.objects.select_for_update().get(pk=entity.pk)
-    registration, _created = Registration.objects.update_or_create(
-        entity=locked,
-        defaults={
-            "company_name": company_name,
-            "uscc": uscc,
-            "registered_on": registered_on,
-            "registered_capital": registered_capital,
-            "paid_in_capital": paid_in_capital,
-            "legal_representative": legal_representative,
-            "verified_by": by,
-            "verified_at": timezone.now(),
-        },
-    )
+    registration = Registration.objects.select_for_update().filter(entity=locked).first()
+    before = audit.snapshot(registration) if registration is not None else None
+    registration = registration or Registration(entity=locked)
+    registration.company_name, registration.uscc = company_name, uscc
+    registration.registered_on, registration.legal_representative = registered_on, legal_representative
+    registration.registered_capital, registration.paid_in_capital = registered_capital, paid_in_capital
+    registration.verified_by, registration.verified_at = by, timezone.now()
+    registration.save()
+    if before is None:
+        audit.record_created(registration, action="teams.registration.created", actor=by)
+    else:
+        audit.record_changed(registration, action="teams.registration.changed", before=before, actor=by)
     if locked.kind != Entity.Kind.STARTUP:
         locked.kind = Entity.Kind.STARTUP
         locked.save(update_fields=["kind", "updated_at"])
         entity.kind = Entity.Kind.STARTUP
     return registration
+
+
+@transaction.atomic
+def registration_delete(*, registration: Registration, by) -> None:
+    """An administrator removes a registration recorded by mistake; the audit log keeps its values."""
+    _require_superuser(by)
+    locked = Registration.objects.select_for_update().get(pk=registration.pk)
+    before, pk = audit.snapshot(locked), locked.pk
+    locked.delete()
+    audit.record(
+        action="teams.registration.deleted", actor=by, object_type="teams.registration", object_id=pk, before=before
+    )
 
 
 # --- documents ------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Applicants' self-service pages: their teams and startups, members, achievements and documents.
 
 Every object is looked up through a scoped selector, so another person's record is a 404, not a 403
-(nobody learns which ids exist). The services do the writing and raise TeamsError on a broken rule.
+(nobody learns which ids exist). The services do the writing and raise a DomainError (TeamsError) on a broken rule.
 """
 
 from django.contrib import messages
@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from teams import selectors, services
 from teams.forms import AchievementEditForm, AchievementForm, DocumentForm, EntityForm, MemberForm, StageChangeForm
 from teams.models import Achievement, Member, Residency
+from valley.core.errors import DomainError
 
 PAGE_SIZE = 20
 
@@ -37,7 +38,7 @@ def _apply(form, call):
     """Run a service; a domain error becomes a form error. Returns the result or None."""
     try:
         return call()
-    except services.TeamsError as error:
+    except DomainError as error:
         form.add_error(None, error.message)
         return None
 

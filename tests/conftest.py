@@ -141,6 +141,15 @@ def celery_worker_process(transactional_db, mail_dir):
         "PYTHONUNBUFFERED": "1",
     }
     log_path = mail_dir.parent / "worker.log"
+    # Messages left in the test queue by earlier tests (published with no worker running) belong to data
+    # that no longer exists; the worker must start on an empty queue, or it delivers their mail first.
+    subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "valley", "purge", "-f", "-Q", settings.CELERY_TASK_DEFAULT_QUEUE],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             [

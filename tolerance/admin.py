@@ -1,13 +1,21 @@
 """The portfolio in the staff admin. Portfolio managers edit funds and investments; auditors only view
 (both through the model permissions valley/roles.py gives their groups). Reports and exemption
-determinations are written only by the compliance check, so nobody edits them here."""
+determinations are written only by the compliance check, so nobody edits them here.
 
+The forms validate; the services write. Saving a fund, an investment or a party, its inline parties,
+and deleting one, call tolerance/portfolio.py, so an admin edit takes the same locks, rules and audit
+entries as every other door. A change of an investment's state becomes the workflow's transitions
+(tolerance/workflow.py, `path_to`)."""
+
+from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
+from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from tolerance import selectors
+from tolerance import portfolio, selectors
 from tolerance.forms import InvestmentDocumentForm
 from tolerance.models import (
     STANDARDS,
@@ -19,9 +27,44 @@ from tolerance.models import (
     InvestmentParty,
     Verdict,
 )
-from tolerance.services import compliance_check_run_many
+from tolerance.services import compliance_check_run_many, exemption_delete, report_delete
+from tolerance.workflow import WORKFLOW
+from valley.core.errors import DomainError
 from valley.web.admin_initial import ValidInitialMixin
 from valley.web.admin_lists import LargeTableAdminMixin, year_filter
+
+
+def _adopt(obj, saved) -> None:
+    """Make the admin's own copy of the record (`obj`, which the admin logs and redirects to, and which
+    its inline formsets point at) the row the service wrote."""
+    for field in saved._meta.concrete_fields:
+        setattr(obj, field.attname, getattr(saved, field.attname))
+    obj._state.adding, obj._state.db = False, saved._state.db
+
+
+def _form_values(form, names) -> dict:
+    return {name: form.cleaned_data[name] for name in names if name in form.cleaned_data}
+
+
+class ServiceErrorsAsMessagesMixin:
+    """A rule a service enforces beyond the form (a race lost to another manager, a record that came to
+    rest under an exemption) rolls the change back and comes back as a message, never as an error page."""
+
+    def _as_message(self, request, view, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except DomainError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._as_message(request, super().changeform_view, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return self._as_message(request, super().delete_view, object_id, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        return self._as_message(request, super().changelist_view, extra_context)
 
 
 class ComplianceBannerMixin:
@@ -54,7 +97,10 @@ class ComplianceBannerMixin:
 
 
 class NoManualWritesMixin:
-    """Computed records: added and changed only by the compliance check."""
+    """Computed records: added and changed only by the compliance check. A superuser may remove one
+    made in error, through `remove` (a service that records the removal)."""
+
+    remove = None  # the service: remove(record, by)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -65,9 +111,17 @@ class NoManualWritesMixin:
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
 
+    def delete_model(self, request, obj):
+        type(self).remove(obj, request.user)
+
+    @transaction.atomic  # all of the selection, or none of it
+    def delete_queryset(self, request, queryset):
+        for record in queryset.order_by("pk"):
+            type(self).remove(record, request.user)
+
 
 @admin.register(Fund)
-class FundAdmin(ComplianceBannerMixin, admin.ModelAdmin):
+class FundAdmin(ServiceErrorsAsMessagesMixin, ComplianceBannerMixin, admin.ModelAdmin):
     list_display = [
         "name_zh",
         "name_en",
@@ -83,6 +137,21 @@ class FundAdmin(ComplianceBannerMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return selectors.fund_list()
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            fund = portfolio.fund_update(fund=obj, by=request.user, changes=_form_values(form, form.changed_data))
+        else:
+            fund = portfolio.fund_create(by=request.user, **_form_values(form, portfolio.FUND_FIELDS))
+        _adopt(obj, fund)
+
+    def delete_model(self, request, obj):
+        portfolio.fund_delete(fund=obj, by=request.user)
+
+    @transaction.atomic  # all of the selection, or none of it
+    def delete_queryset(self, request, queryset):
+        for fund in queryset.order_by("pk"):
+            portfolio.fund_delete(fund=fund, by=request.user)
 
     @admin.display(description=_("latest verdict"), ordering="latest_verdict")
     def latest_verdict(self, fund):
@@ -114,6 +183,19 @@ class InvestmentPartyInline(admin.TabularInline):
     extra = 0
 
 
+def save_parties(request, investment, formset) -> None:
+    """The party rows of an investment's form, written by the party services (the formset validated them)."""
+    formset.save(commit=False)  # fills new_objects, changed_objects and deleted_objects; writes nothing
+    for party in formset.deleted_objects:
+        portfolio.party_remove(party=party, by=request.user)
+    for party, changed in formset.changed_objects:
+        changes = {name: getattr(party, name) for name in changed if name in portfolio.PARTY_FIELDS}
+        _adopt(party, portfolio.party_update(party=party, by=request.user, changes=changes))
+    for party in formset.new_objects:
+        values = {name: getattr(party, name) for name in portfolio.PARTY_FIELDS}
+        _adopt(party, portfolio.party_add(investment=investment, by=request.user, **values))
+
+
 class InvestmentDocumentInline(admin.TabularInline):
     model = InvestmentDocument
     form = InvestmentDocumentForm
@@ -138,8 +220,49 @@ class MeetsStandardsFilter(admin.SimpleListFilter):
         return queryset
 
 
+class InvestmentAdminForm(forms.ModelForm):
+    """The investment's fields, and the reason a change of state needs when it undoes an exit or a failure."""
+
+    state_change_reason = forms.CharField(
+        label=_("reason for the change of state"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Needed when an exit or a failure recorded in error is undone."),
+    )
+
+    class Meta:
+        model = Investment
+        fields = sorted(portfolio.INVESTMENT_FIELDS | {"state"})
+
+    def moves(self) -> list:
+        """The workflow's transitions from the stored state to the one chosen (none for a new investment
+        that stays active, or an unchanged state)."""
+        start = WORKFLOW.initial if self.instance._state.adding else self.initial.get("state")
+        target = self.cleaned_data.get("state")
+        if not target or target == start:
+            return []
+        return WORKFLOW.path_to(target, start=start)
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            moves = self.moves()
+        except ValueError:
+            moves = None
+        if moves is None:
+            self.add_error(
+                "state",
+                gettext("An investment cannot go from “%(from)s” to “%(to)s”.")
+                % {"from": WORKFLOW.label_of(self.initial.get("state")), "to": WORKFLOW.label_of(cleaned["state"])},
+            )
+        elif any(move.needs_comment for move in moves) and not cleaned.get("state_change_reason", "").strip():
+            self.add_error("state_change_reason", gettext("Say why the exit or failure is undone."))
+        return cleaned
+
+
 @admin.register(Investment)
-class InvestmentAdmin(ValidInitialMixin, LargeTableAdminMixin, admin.ModelAdmin):
+class InvestmentAdmin(ServiceErrorsAsMessagesMixin, ValidInitialMixin, LargeTableAdminMixin, admin.ModelAdmin):
+    form = InvestmentAdminForm
     list_display = [
         "startup",
         "fund",
@@ -177,6 +300,7 @@ class InvestmentAdmin(ValidInitialMixin, LargeTableAdminMixin, admin.ModelAdmin)
                     "recovered",
                     "failure_kind",
                     "failed_on",
+                    "state_change_reason",
                     "note",
                 ]
             },
@@ -185,6 +309,60 @@ class InvestmentAdmin(ValidInitialMixin, LargeTableAdminMixin, admin.ModelAdmin)
         *((label, {"fields": [code, f"{code}_evidence", f"{code}_confirmed_by"]}) for code, label in STANDARDS),
     ]
     inlines = [InvestmentPartyInline, InvestmentDocumentInline]
+
+    # What the state's transitions write; every other field of the form goes through investment_update.
+    MOVED_BY_TRANSITIONS = ("state", "recovered", "failure_kind", "failed_on")
+
+    def save_model(self, request, obj, form, change):
+        by, moves = request.user, form.moves()
+        facts = _form_values(form, ("recovered", "failure_kind", "failed_on"))
+        take = {
+            "reopen": lambda investment: portfolio.investment_reopen(
+                investment=investment, by=by, reason=form.cleaned_data.get("state_change_reason", "")
+            ),
+            "record_exit": lambda investment: portfolio.investment_record_exit(
+                investment=investment, by=by, proceeds=facts["recovered"]
+            ),
+            "record_failure": lambda investment: portfolio.investment_record_failure(
+                investment=investment,
+                by=by,
+                kind=facts["failure_kind"],
+                failed_on=facts["failed_on"],
+                recovered=facts["recovered"],
+            ),
+        }
+        # Back to active first (it clears the failure facts), then the other fields, then the move onwards.
+        first = [move for move in moves if move.target == WORKFLOW.initial]
+        then = [move for move in moves if move.target != WORKFLOW.initial]
+        editable = portfolio.INVESTMENT_FIELDS - (set(self.MOVED_BY_TRANSITIONS) if moves else set())
+        if change:
+            investment = obj
+            for move in first:
+                investment = take[move.name](investment)
+            changes = _form_values(form, [name for name in form.changed_data if name in editable])
+            if changes:
+                investment = portfolio.investment_update(investment=investment, by=by, changes=changes)
+        else:
+            values = _form_values(form, ("fund", "startup", "invested_on", "principal", "stake", "note"))
+            checklist = _form_values(form, portfolio.CHECKLIST_FIELDS)
+            investment = portfolio.investment_create(by=by, checklist=checklist, **values)
+        for move in then:
+            investment = take[move.name](investment)
+        _adopt(obj, investment)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is InvestmentParty:
+            save_parties(request, form.instance, formset)
+        else:
+            super().save_formset(request, form, formset, change)
+
+    def delete_model(self, request, obj):
+        portfolio.investment_delete(investment=obj, by=request.user)
+
+    @transaction.atomic  # all of the selection, or none of it
+    def delete_queryset(self, request, queryset):
+        for investment in queryset.order_by("pk"):
+            portfolio.investment_delete(investment=investment, by=request.user)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         # Confirmers are staff; a plain list, since the roles do not let staff browse user accounts.
@@ -196,12 +374,34 @@ class InvestmentAdmin(ValidInitialMixin, LargeTableAdminMixin, admin.ModelAdmin)
 
 
 @admin.register(InvestmentParty)
-class InvestmentPartyAdmin(ValidInitialMixin, LargeTableAdminMixin, admin.ModelAdmin):
+class InvestmentPartyAdmin(ServiceErrorsAsMessagesMixin, ValidInitialMixin, LargeTableAdminMixin, admin.ModelAdmin):
     list_display = ["investment", "role", "organisation", "person", "position"]
     list_filter = ["role", "investment__fund"]
     list_select_related = ["investment__fund", "investment__startup"]
     search_fields = ["organisation", "person", "investment__startup__name_zh", "investment__startup__name_en"]
     autocomplete_fields = ["investment"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            changes = _form_values(form, [name for name in form.changed_data if name in portfolio.PARTY_FIELDS])
+            if "investment" in form.changed_data:
+                # A party belongs to its investment: naming it elsewhere is a new party there.
+                raise portfolio.InvalidRecord(
+                    {"investment": [gettext("Remove the party and name it for the other investment instead.")]}
+                )
+            party = portfolio.party_update(party=obj, by=request.user, changes=changes)
+        else:
+            values = _form_values(form, portfolio.PARTY_FIELDS)
+            party = portfolio.party_add(investment=form.cleaned_data["investment"], by=request.user, **values)
+        _adopt(obj, party)
+
+    def delete_model(self, request, obj):
+        portfolio.party_remove(party=obj, by=request.user)
+
+    @transaction.atomic  # all of the selection, or none of it
+    def delete_queryset(self, request, queryset):
+        for party in queryset.order_by("pk"):
+            portfolio.party_remove(party=party, by=request.user)
 
 
 @admin.register(InvestmentDocument)
@@ -218,6 +418,7 @@ class InvestmentDocumentAdmin(ValidInitialMixin, admin.ModelAdmin):
 
 @admin.register(ComplianceReport)
 class ComplianceReportAdmin(ComplianceBannerMixin, NoManualWritesMixin, admin.ModelAdmin):
+    remove = staticmethod(lambda report, by: report_delete(report=report, by=by))
     list_display = [
         "fund",
         "as_of",
@@ -236,10 +437,27 @@ class ComplianceReportAdmin(ComplianceBannerMixin, NoManualWritesMixin, admin.Mo
     date_hierarchy = "as_of"
 
 
+class StandingFilter(admin.SimpleListFilter):
+    title = _("standing")
+    parameter_name = "standing"
+
+    def lookups(self, request, model_admin):
+        return [("1", _("standing")), ("0", _("withdrawn"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("0", "1"):
+            return queryset.filter(withdrawn_at__isnull=self.value() == "1")
+        return queryset
+
+
 @admin.register(ExemptionDetermination)
 class ExemptionDeterminationAdmin(LargeTableAdminMixin, NoManualWritesMixin, admin.ModelAdmin):
-    list_display = ["party", "investment", "report", "exempt", "determined_at"]
-    list_filter = ["exempt", "report__fund", "party__role"]
+    """Every determination ever made, withdrawn ones included (they are its history)."""
+
+    remove = staticmethod(lambda determination, by: exemption_delete(determination=determination, by=by))
+
+    list_display = ["party", "investment", "report", "exempt", "determined_at", "withdrawn_at"]
+    list_filter = [StandingFilter, "exempt", "report__fund", "party__role"]
     list_select_related = ["party", "investment__startup", "investment__fund", "report__fund"]
     search_fields = [
         "party__organisation",
@@ -247,3 +465,6 @@ class ExemptionDeterminationAdmin(LargeTableAdminMixin, NoManualWritesMixin, adm
         "investment__startup__name_zh",
         "investment__startup__name_en",
     ]
+
+    def get_queryset(self, request):
+        return ExemptionDetermination.with_withdrawn.all()

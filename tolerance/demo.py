@@ -2,7 +2,8 @@
 tolerance, one in warning and one in breach, each with four half-yearly compliance reports.
 
 Idempotent: funds are found by English name, investments by (fund, startup), parties by their
-names, and the reports by (fund, as-of date), so running it again changes no counts.
+names, and the reports by (fund, as-of date), so running it again changes no counts. Everything is
+written through the portfolio's services (by=None: the system), so the demo has its audit entries.
 """
 
 import datetime
@@ -10,8 +11,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from teams.models import Entity
+from tolerance import portfolio
 from tolerance.models import STANDARDS, Fund, GoverningBasis, Investment, InvestmentParty
 from tolerance.services import compliance_check_run
+from tolerance.workflow import WORKFLOW
 from valley.models import User
 
 REPORT_DATES = [
@@ -159,6 +162,63 @@ def _parties(fund_spec: dict, spec: DemoInvestment, index: int) -> list[tuple[st
     ]
 
 
+def _differs(record, name: str, value) -> bool:
+    current = getattr(record, f"{name}_id") if name.endswith("_confirmed_by") else getattr(record, name)
+    return current != (value.pk if isinstance(value, User) else value)
+
+
+def _fund(spec: dict) -> Fund:
+    values = {
+        "name_zh": spec["name_zh"],
+        "manager": spec["manager"],
+        "entrusted_institution": spec["entrusted_institution"],
+        "size": Decimal(spec["size"]),
+        "governing_basis": spec["governing_basis"],
+        "tolerance_threshold": Decimal("80.00"),
+        "warning_level": Decimal("70.00"),
+    }
+    fund = Fund.objects.filter(name_en=spec["name_en"]).first()
+    if fund is None:
+        return portfolio.fund_create(by=None, name_en=spec["name_en"], **values)
+    changes = {name: value for name, value in values.items() if _differs(fund, name, value)}
+    return portfolio.fund_update(fund=fund, by=None, changes=changes) if changes else fund
+
+
+def _investment(fund: Fund, startup: Entity, spec: DemoInvestment, confirmer: User | None) -> Investment:
+    """The demo investment, brought to the spec through the services (so the demo is audited like real work)."""
+    facts = {
+        "invested_on": spec.invested_on,
+        "principal": Decimal(spec.principal),
+        "stake": Decimal(spec.stake),
+        **_checklist_fields(spec.gaps, confirmer),
+    }
+    outcome = {"recovered": Decimal(spec.recovered), "failure_kind": spec.failure_kind, "failed_on": spec.failed_on}
+    investment = Investment.objects.filter(fund=fund, startup=startup).first()
+    if investment is None:
+        checklist = {name: value for name, value in facts.items() if name in portfolio.CHECKLIST_FIELDS}
+        plain = {name: value for name, value in facts.items() if name not in checklist}
+        investment = portfolio.investment_create(by=None, fund=fund, startup=startup, checklist=checklist, **plain)
+    else:
+        if investment.state not in (spec.state, WORKFLOW.initial):
+            investment = portfolio.investment_reopen(investment=investment, by=None, reason="The demo data changed.")
+        wanted = {**facts, **outcome} if investment.state == spec.state != WORKFLOW.initial else facts
+        changes = {name: value for name, value in wanted.items() if _differs(investment, name, value)}
+        if changes:
+            investment = portfolio.investment_update(investment=investment, by=None, changes=changes)
+    if investment.state != spec.state:
+        if spec.state == EXITED:
+            investment = portfolio.investment_record_exit(investment=investment, by=None, proceeds=outcome["recovered"])
+        else:
+            investment = portfolio.investment_record_failure(
+                investment=investment,
+                by=None,
+                kind=spec.failure_kind,
+                failed_on=spec.failed_on,
+                recovered=outcome["recovered"],
+            )
+    return investment
+
+
 def seed(log) -> None:
     startups = list(Entity.objects.filter(kind=Entity.Kind.STARTUP).order_by("name_en"))
     needed = 1 + max(spec.startup for fund in FUNDS for spec in fund["investments"])
@@ -168,41 +228,23 @@ def seed(log) -> None:
     confirmer = User.objects.filter(email__startswith="portfolio@").first()
 
     for fund_spec in FUNDS:
-        fund, _created = Fund.objects.update_or_create(
-            name_en=fund_spec["name_en"],
-            defaults={
-                "name_zh": fund_spec["name_zh"],
-                "manager": fund_spec["manager"],
-                "entrusted_institution": fund_spec["entrusted_institution"],
-                "size": Decimal(fund_spec["size"]),
-                "governing_basis": fund_spec["governing_basis"],
-                "tolerance_threshold": Decimal("80.00"),
-                "warning_level": Decimal("70.00"),
-            },
-        )
+        fund = _fund(fund_spec)
         for index, spec in enumerate(fund_spec["investments"]):
-            investment, _created = Investment.objects.update_or_create(
-                fund=fund,
-                startup=startups[spec.startup],
-                defaults={
-                    "invested_on": spec.invested_on,
-                    "principal": Decimal(spec.principal),
-                    "stake": Decimal(spec.stake),
-                    "state": spec.state,
-                    "recovered": Decimal(spec.recovered),
-                    "failure_kind": spec.failure_kind,
-                    "failed_on": spec.failed_on,
-                    **_checklist_fields(spec.gaps, confirmer),
-                },
-            )
+            investment = _investment(fund, startups[spec.startup], spec, confirmer)
+            named = {(p.role, p.organisation, p.person): p for p in investment.parties.all()}
             for role, organisation, person, position in _parties(fund_spec, spec, index):
-                InvestmentParty.objects.update_or_create(
-                    investment=investment,
-                    role=role,
-                    organisation=organisation,
-                    person=person,
-                    defaults={"position": position},
-                )
+                party = named.get((role, organisation, person))
+                if party is None:
+                    portfolio.party_add(
+                        investment=investment,
+                        by=None,
+                        role=role,
+                        organisation=organisation,
+                        person=person,
+                        position=position,
+                    )
+                elif party.position != position:
+                    portfolio.party_update(party=party, by=None, changes={"position": position})
         for as_of in REPORT_DATES:
             # A report that exists stands: rerunning it would be a real (and audited) compliance rerun.
             report = fund.reports.filter(as_of=as_of).first() or compliance_check_run(fund=fund, as_of=as_of)

@@ -10,7 +10,8 @@ Whether an investment "meets the standards" is a column PostgreSQL (or SQLite) c
 checklist, so the compliance check is one aggregate over one table and its covering index.
 
 The database guards the invariants (check and unique constraints); services.py is the only writer
-of reports and exemptions.
+of reports and exemptions, portfolio.py of funds, investments and parties (each records its own
+audit entry). An investment's states move by the table in workflow.py.
 """
 
 import uuid
@@ -101,17 +102,25 @@ class Fund(BilingualNameMixin):
         ]
 
 
-class Investment(ChoiceLabelsMixin, models.Model):
-    class State(models.TextChoices):
-        ACTIVE = "active", _("active")
-        EXITED = "exited", _("exited")
-        FAILED = "failed", _("failed")
+class InvestmentState(models.TextChoices):
+    """An investment's states; the moves between them are the table in tolerance/workflow.py."""
 
-    class FailureKind(models.TextChoices):
-        BANKRUPT = "bankrupt", _("bankrupt")
-        LIQUIDATED = "liquidated", _("liquidated")
-        DEREGISTERED = "deregistered", _("deregistered")
-        WRITTEN_OFF = "written_off", _("written off")
+    ACTIVE = "active", _("active")
+    EXITED = "exited", _("exited")
+    FAILED = "failed", _("failed")
+
+
+class FailureKind(models.TextChoices):
+    BANKRUPT = "bankrupt", _("bankrupt")
+    LIQUIDATED = "liquidated", _("liquidated")
+    DEREGISTERED = "deregistered", _("deregistered")
+    WRITTEN_OFF = "written_off", _("written off")
+
+
+class Investment(ChoiceLabelsMixin, models.Model):
+    # Module-level enums, so that the constraints below name them instead of repeating their strings.
+    State = InvestmentState
+    FailureKind = FailureKind
 
     fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="investments", verbose_name=_("fund"))
     startup = models.ForeignKey(
@@ -184,7 +193,9 @@ class Investment(ChoiceLabelsMixin, models.Model):
             models.Index(fields=["failure_kind", "-invested_on"], name="investment_failure_recent_idx"),
             # The fund dashboard's latest failures, and its count of them.
             models.Index(
-                fields=["fund", "-failed_on", "id"], condition=Q(state="failed"), name="investment_fund_failed_idx"
+                fields=["fund", "-failed_on", "id"],
+                condition=Q(state=InvestmentState.FAILED),
+                name="investment_fund_failed_idx",
             ),
             # The fund dashboard's checklist gaps (newest first) and their count: the few that miss a standard.
             models.Index(
@@ -201,22 +212,20 @@ class Investment(ChoiceLabelsMixin, models.Model):
             models.CheckConstraint(
                 condition=Q(stake__gt=0) & Q(stake__lte=100), name="investment_stake_between_0_and_100"
             ),
-            models.CheckConstraint(
-                condition=Q(state__in=["active", "exited", "failed"]), name="investment_state_valid"
-            ),
+            models.CheckConstraint(condition=Q(state__in=InvestmentState.values), name="investment_state_valid"),
             # A failed investment says how and when it failed; one that has not failed says neither.
             models.CheckConstraint(
                 condition=(
-                    Q(state="failed")
-                    & Q(failure_kind__in=["bankrupt", "liquidated", "deregistered", "written_off"])
+                    Q(state=InvestmentState.FAILED)
+                    & Q(failure_kind__in=FailureKind.values)
                     & Q(failed_on__isnull=False)
                 )
-                | (~Q(state="failed") & Q(failure_kind="") & Q(failed_on__isnull=True)),
+                | (~Q(state=InvestmentState.FAILED) & Q(failure_kind="") & Q(failed_on__isnull=True)),
                 name="investment_failure_kind_and_date_iff_failed",
             ),
             # A loss is never negative: a failed project cannot recover more than was put in.
             models.CheckConstraint(
-                condition=~Q(state="failed") | Q(recovered__lte=F("principal")),
+                condition=~Q(state=InvestmentState.FAILED) | Q(recovered__lte=F("principal")),
                 name="investment_failed_recovers_at_most_principal",
             ),
             models.CheckConstraint(
@@ -410,14 +419,24 @@ class ComplianceReport(models.Model):
         return self.rate_by_amount if self.governing_basis == GoverningBasis.AMOUNT else self.rate_by_count
 
 
+class StandingDeterminations(models.Manager):
+    """The determinations that stand: withdrawn ones are left out (they stay in the table, as history)."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(withdrawn_at__isnull=True)
+
+
 class ExemptionDetermination(models.Model):
     """The determination, from one report, on whether one party of a failed investment is exempt from accountability.
 
     The compliance check records a determination (exempt) for every party of every failed qualifying
     investment when the fund is within tolerance, and none otherwise: above the threshold, or for a
     project that did not meet the standards, exemption is a matter for people, not for the scheduler.
-    A party is determined once, by the first report that grants it; a rerun of that report revises
-    it, and withdraws it if the rule no longer allows it.
+    A party has one standing determination, made by the first report that grants it. A rerun of that
+    report never deletes or rewrites one: what no longer holds is withdrawn (`withdrawn_at` and
+    `withdrawal_reason`, set once), and a revised reason is a new determination beside the withdrawn one.
+
+    `objects` holds the standing determinations; `with_withdrawn` every row ever written.
     """
 
     report = models.ForeignKey(
@@ -432,16 +451,33 @@ class ExemptionDetermination(models.Model):
     exempt = models.BooleanField(_("exempt from accountability"), default=True)
     reason = models.TextField(_("reason"))
     determined_at = models.DateTimeField(_("determined at"))
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    withdrawal_reason = models.TextField(_("reason for the withdrawal"), blank=True)
+
+    with_withdrawn = models.Manager()
+    objects = StandingDeterminations()  # the default manager (Meta.default_manager_name)
 
     class Meta:
         verbose_name = _("exemption determination")
         verbose_name_plural = _("exemption determinations")
         ordering = ["report", "investment", "party"]
+        default_manager_name = "objects"
+        base_manager_name = "with_withdrawn"
         constraints = [
-            models.UniqueConstraint(fields=["party"], name="exemption_one_per_party"),
+            # One standing determination per party; withdrawn ones beside it are its history.
+            models.UniqueConstraint(
+                fields=["party"], condition=Q(withdrawn_at__isnull=True), name="exemption_one_standing_per_party"
+            ),
             models.CheckConstraint(condition=~Q(reason=""), name="exemption_has_reason"),
+            models.CheckConstraint(
+                condition=Q(withdrawn_at__isnull=True, withdrawal_reason="")
+                | (Q(withdrawn_at__isnull=False) & ~Q(withdrawal_reason="")),
+                name="exemption_withdrawal_has_reason",
+            ),
         ]
 
     def __str__(self) -> str:
         status = _("exempt") if self.exempt else _("not exempt")
+        if self.withdrawn_at:
+            status = _("%(status)s (withdrawn)") % {"status": status}
         return f"{self.party}: {status}"

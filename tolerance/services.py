@@ -1,7 +1,10 @@
 """Writes for the portfolio: the compliance check, the one function every door calls.
 
 The Celery task, the admin action, the dashboard button and `manage.py check_tolerance` all call
-`compliance_check_run`, so a check behaves the same whoever starts it.
+`compliance_check_run`, so a check behaves the same whoever starts it. It records its own audit
+entries: the report (tolerance.report.created / .changed) and the exemption determinations it writes
+or withdraws in bulk (tolerance.exemption.determined / .withdrawn, each listing the rows' ids).
+Funds, investments and parties are written by tolerance/portfolio.py.
 """
 
 import datetime
@@ -19,6 +22,8 @@ from django.utils.translation import gettext as _
 
 from tolerance import selectors
 from tolerance.models import ComplianceReport, ExemptionDetermination, Fund, GoverningBasis, Verdict
+from valley import audit
+from valley.core.errors import Forbidden
 from valley.messaging.mail import queue_mail
 
 logger = logging.getLogger(__name__)
@@ -90,29 +95,39 @@ def _record_check(*, fund: Fund, as_of: datetime.date, by, figures: selectors.Co
     previous = ComplianceReport.objects.filter(fund=fund, as_of__lte=as_of).order_by("-as_of").first()
     previous_outcome = _outcome(previous) if previous else None
     now = timezone.now()
-    report, _created = ComplianceReport.objects.update_or_create(
-        fund=fund,
-        as_of=as_of,
-        defaults={
-            "investment_count": figures.investment_count,
-            "qualifying_count": figures.qualifying_count,
-            "failed_count": figures.failed_count,
-            "unqualified_failed_count": figures.unqualified_failed_count,
-            "qualifying_principal": principal,
-            "qualifying_loss": loss,
-            "rate_by_count": rate_by_count,
-            "rate_by_amount": rate_by_amount,
-            "governing_basis": fund.governing_basis,
-            "tolerance_threshold": fund.tolerance_threshold,
-            "warning_level": fund.warning_level,
-            "verdict": verdict,
-            "computed_at": now,
-            "computed_by": by,
-        },
-    )
+    values = {
+        "investment_count": figures.investment_count,
+        "qualifying_count": figures.qualifying_count,
+        "failed_count": figures.failed_count,
+        "unqualified_failed_count": figures.unqualified_failed_count,
+        "qualifying_principal": principal,
+        "qualifying_loss": loss,
+        "rate_by_count": rate_by_count,
+        "rate_by_amount": rate_by_amount,
+        "governing_basis": fund.governing_basis,
+        "tolerance_threshold": fund.tolerance_threshold,
+        "warning_level": fund.warning_level,
+        "verdict": verdict,
+        "computed_at": now,
+        "computed_by": by,
+    }
+    # The fund row is locked, so `previous`, when it has this date, is this report as no other check can
+    # change it: a rerun updates it in place and its entry records what the earlier run had said.
+    rerun = previous is not None and previous.as_of == as_of
+    if rerun:
+        report, before = previous, audit.snapshot(previous)
+        for name, value in values.items():
+            setattr(report, name, value)
+        report.save(update_fields=list(values))
+    else:
+        report = ComplianceReport.objects.create(fund=fund, as_of=as_of, **values)
     report.fund = fund  # the locked row, so nothing below queries it again
+    if rerun:
+        audit.record_changed(report, action="tolerance.report.changed", before=before, actor=by)
+    else:
+        audit.record_created(report, action="tolerance.report.created", actor=by)
     _fault_injection_pause(fund_id=fund.pk)
-    report.exemptions_recorded = _settle_exemptions(report=report, at=now)
+    report.exemptions_recorded = _settle_exemptions(report=report, at=now, by=by, rerun=rerun)
 
     if (verdict != Verdict.WITHIN or report.unqualified_failed_count) and _outcome(report) != previous_outcome:
         _alert_portfolio_managers(report=report)
@@ -144,44 +159,164 @@ def _fault_injection_pause(*, fund_id: int) -> None:
     time.sleep(seconds)
 
 
-def _settle_exemptions(*, report: ComplianceReport, at: datetime.datetime) -> int:
+# The columns an exemption's audit entry lists for each determination it records or withdraws.
+_AUDITED_COLUMNS = ("id", "party_id", "investment_id")
+
+
+def _settle_exemptions(*, report: ComplianceReport, at: datetime.datetime, by, rerun: bool) -> int:
     """Bring the exemption determinations of `report` in line with its verdict; returns how many it added.
 
-    Each party is determined once, by the first report that finds its failed project qualifying
-    within tolerance; later reports leave that determination alone, and a rerun of the same report
-    withdraws what no longer holds and adds what is new. Three or four statements, whatever the size.
+    Each party has one standing determination, made by the first report that finds its failed project
+    qualifying within tolerance; later reports leave it alone. A rerun of the same report never
+    deletes or rewrites one: what no longer holds is withdrawn (withdrawn_at and its reason, set once),
+    and a determination whose reason changed (a new rate) is withdrawn and made again. Each bulk
+    statement returns the ids it wrote, and ONE audit entry per statement lists them with their party
+    and investment (tolerance.exemption.withdrawn / tolerance.exemption.determined, on the report), so
+    no determination escapes the log. A new report has none of its own yet, so only a rerun looks for
+    some to withdraw. At most three statements and three entries, whatever the size.
     """
-    mine = ExemptionDetermination.objects.filter(report=report)
+    mine = ExemptionDetermination.objects.filter(report=report)  # the standing ones
+    facts = {
+        "as_of": report.as_of.isoformat(),
+        "basis": report.get_governing_basis_display(),
+        "rate": report.governing_rate,
+        "threshold": report.tolerance_threshold,
+    }
+    with translation.override(settings.LANGUAGE_CODE):
+        above = (
+            _(
+                "Withdrawn by the rerun of the check as of %(as_of)s: failure rate %(basis)s %(rate)s%% exceeds "
+                "%(threshold)s%%."
+            )
+            % facts
+        )
+        no_longer = (
+            _(
+                "Withdrawn by the rerun of the check as of %(as_of)s: the project no longer qualifies (it had not "
+                "failed by then, or no longer meets all five standards)."
+            )
+            % facts
+        )
+        revised = (
+            _("Replaced by the rerun of the check as of %(as_of)s: the failure rate is now %(basis)s %(rate)s%%.")
+            % facts
+        )
+        reason = (
+            _(
+                "Within the failure tolerance as of %(as_of)s: failure rate %(basis)s %(rate)s%% does not exceed "
+                "%(threshold)s%%, and the project met all five standards."
+            )
+            % facts
+        )
     if report.verdict == Verdict.BREACH:
-        mine.delete()
+        if rerun:
+            _withdraw(mine, report=report, reason=above, at=at, by=by)
         return 0
     eligible = selectors.exemptible_parties(fund_id=report.fund_id, as_of=report.as_of)
-    mine.exclude(party__in=eligible.values("pk")).delete()
-    with translation.override(settings.LANGUAGE_CODE):
-        reason = _(
-            "Within the failure tolerance as of %(as_of)s: failure rate %(basis)s %(rate)s%% does not exceed "
-            "%(threshold)s%%, and the project met all five standards."
-        ) % {
-            "as_of": report.as_of.isoformat(),
-            "basis": report.get_governing_basis_display(),
-            "rate": report.governing_rate,
-            "threshold": report.tolerance_threshold,
-        }
-    mine.exclude(reason=reason).update(reason=reason, determined_at=at)
+    if rerun:
+        _withdraw(mine.exclude(party__in=eligible.values("pk")), report=report, reason=no_longer, at=at, by=by)
+        _withdraw(mine.exclude(reason=reason), report=report, reason=revised, at=at, by=by)
+
     rows = eligible.annotate(exempt_investment=F("investment_id"), exempt_party=F("pk")).values_list(
         "exempt_investment", "exempt_party"
     )
     rows_sql, rows_params = rows.order_by().query.sql_with_params()
     table = connection.ops.quote_name(ExemptionDetermination._meta.db_table)
-    # One INSERT ... SELECT: no party is loaded into Python.
+    # One INSERT ... SELECT: no party is loaded into Python; only the ids written come back, for the audit entry.
     sql = (
-        f"INSERT INTO {table} (report_id, investment_id, party_id, exempt, reason, determined_at) "  # noqa: S608 - names are ours
-        f"SELECT %s, parties.exempt_investment, parties.exempt_party, %s, %s, %s FROM ({rows_sql}) parties "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {table} determined WHERE determined.party_id = parties.exempt_party)"
+        f"INSERT INTO {table} (report_id, investment_id, party_id, exempt, reason, determined_at, "  # noqa: S608 - names are ours
+        f"withdrawn_at, withdrawal_reason) "
+        f"SELECT %s, parties.exempt_investment, parties.exempt_party, %s, %s, %s, NULL, '' FROM ({rows_sql}) parties "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {table} determined WHERE determined.party_id = parties.exempt_party "
+        f"AND determined.withdrawn_at IS NULL) "
+        f"RETURNING {', '.join(_AUDITED_COLUMNS)}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [report.pk, True, reason, connection.ops.adapt_datetimefield_value(at), *rows_params])
-        return cursor.rowcount
+        written = sorted(cursor.fetchall())
+    if written:
+        audit.record(
+            action="tolerance.exemption.determined",
+            actor=by,
+            object_type=report._meta.label_lower,
+            object_id=report.pk,
+            after={
+                "exempt": True,
+                "reason": reason,
+                "determined_at": at,
+                "columns": list(_AUDITED_COLUMNS),
+                "determinations": [list(row) for row in written],
+            },
+        )
+    return len(written)
+
+
+def _withdraw(determinations, *, report: ComplianceReport, reason: str, at: datetime.datetime, by) -> None:
+    """Withdraw the standing `determinations` in ONE UPDATE ... RETURNING, and record the ids in one entry.
+
+    Only standing rows are touched (`withdrawn_at IS NULL`), so a withdrawal is set once and never moved.
+    """
+    ids_sql, ids_params = determinations.order_by().values("pk").query.sql_with_params()
+    table = connection.ops.quote_name(ExemptionDetermination._meta.db_table)
+    sql = (
+        f"UPDATE {table} SET withdrawn_at = %s, withdrawal_reason = %s "  # noqa: S608 - names are ours
+        f"WHERE withdrawn_at IS NULL AND id IN ({ids_sql}) RETURNING {', '.join(_AUDITED_COLUMNS)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [connection.ops.adapt_datetimefield_value(at), reason, *ids_params])
+        withdrawn = sorted(cursor.fetchall())
+    if withdrawn:
+        audit.record(
+            action="tolerance.exemption.withdrawn",
+            actor=by,
+            object_type=report._meta.label_lower,
+            object_id=report.pk,
+            after={
+                "withdrawal_reason": reason,
+                "withdrawn_at": at,
+                "columns": list(_AUDITED_COLUMNS),
+                "determinations": [list(row) for row in withdrawn],
+            },
+        )
+
+
+def _require_superuser(by) -> None:
+    if by is not None and not getattr(by, "is_superuser", False):
+        raise Forbidden(_("Only a superuser may remove compliance records."))
+
+
+@transaction.atomic
+def report_delete(*, report: ComplianceReport, by) -> None:
+    """A superuser removes a report made in error, with its exemption determinations (standing and
+    withdrawn). The fund row is locked as a check locks it; one audit entry keeps the report's values and
+    lists every determination removed with it, so even this escape hatch leaves a trace."""
+    _require_superuser(by)
+    Fund.objects.select_for_update().filter(pk=report.fund_id).first()
+    report = ComplianceReport.objects.get(pk=report.pk)
+    rows = ExemptionDetermination.with_withdrawn.filter(report=report).order_by("pk").values_list(*_AUDITED_COLUMNS)
+    audit.record(
+        action="tolerance.report.deleted",
+        actor=by,
+        object_type=report._meta.label_lower,
+        object_id=report.pk,
+        before={**audit.snapshot(report), "columns": list(_AUDITED_COLUMNS), "determinations": [list(r) for r in rows]},
+    )
+    report.delete()
+
+
+@transaction.atomic
+def exemption_delete(*, determination: ExemptionDetermination, by) -> None:
+    """A superuser removes one determination written in error; its audit entry keeps its values."""
+    _require_superuser(by)
+    determination = ExemptionDetermination.with_withdrawn.select_for_update().get(pk=determination.pk)
+    audit.record(
+        action="tolerance.exemption.deleted",
+        actor=by,
+        object_type=determination._meta.label_lower,
+        object_id=determination.pk,
+        before=audit.snapshot(determination),
+    )
+    determination.delete()
 
 
 def _alert_portfolio_managers(*, report: ComplianceReport) -> None:

@@ -2,7 +2,18 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from valley.models import FocusArea, Institution, OutboxMessage, ServiceLine, SubVenue, Target, User, Valley
+from valley.core import calendar
+from valley.models import (
+    CalendarDay,
+    FocusArea,
+    Institution,
+    OutboxMessage,
+    ServiceLine,
+    SubVenue,
+    Target,
+    User,
+    Valley,
+)
 
 
 @admin.register(User)
@@ -59,6 +70,27 @@ class TargetAdmin(admin.ModelAdmin):
     list_display = ["name_zh", "name_en", "target_value", "measure", "recorded_value", "sort_order"]
     list_filter = ["measure"]
     search_fields = ["name_zh", "name_en", "code"]
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(admin.ModelAdmin):
+    """The official holidays and make-up working days, one row a day, entered each year from the State
+    Council's notice; weekdays and weekends need no row."""
+
+    list_display = ["date", "kind", "name_zh", "name_en"]
+    list_filter = ["kind", ("date", admin.DateFieldListFilter)]
+    search_fields = ["name_zh", "name_en"]
+    date_hierarchy = "date"
+
+    def save_model(self, request, obj, form, change):
+        calendar.calendar_day_save(day=obj, by=request.user)
+
+    def delete_model(self, request, obj):
+        calendar.calendar_day_delete(day=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for day in queryset:
+            calendar.calendar_day_delete(day=day, by=request.user)
 
 
 @admin.register(OutboxMessage)

@@ -6,8 +6,8 @@ import datetime
 
 from django.contrib.auth.models import Group
 
-from valley.core import roles
-from valley.models import FocusArea, Institution, ServiceLine, SubVenue, Target, User, Valley
+from valley.core import calendar, roles
+from valley.models import CalendarDay, FocusArea, Institution, ServiceLine, SubVenue, Target, User, Valley
 
 DEMO_PASSWORD = "valley-demo-2026"  # printed by the run command; demo databases only
 DEMO_EMAIL_DOMAIN = "demo.valley.example.cn"
@@ -204,6 +204,9 @@ def seed(log) -> None:
                 "sort_order": order,
             },
         )
+    # The real 2026 working-day calendar (holidays and make-up working days), as staff would enter it.
+    known = set(CalendarDay.objects.values_list("date", flat=True))
+    CalendarDay.objects.bulk_create([day for day in calendar.calendar_2026_days() if day.date not in known])
     taiyuan = SubVenue.objects.get(code="taiyuan")
     for role_code, local, first, last in DEMO_USERS:
         user, created = User.objects.get_or_create(
@@ -221,7 +224,7 @@ def seed(log) -> None:
             seed_demo_device(user)
     log(
         f"valley: {SubVenue.objects.count()} sub-venues, {Institution.objects.count()} institutions, "
-        f"{len(DEMO_USERS)} demo users"
+        f"{len(DEMO_USERS)} demo users, {CalendarDay.objects.count()} calendar days"
     )
 
 

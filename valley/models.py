@@ -218,6 +218,29 @@ class Target(BilingualNameMixin):
         constraints = [models.CheckConstraint(condition=models.Q(target_value__gt=0), name="target_value_positive")]
 
 
+class CalendarDay(models.Model):
+    """A day the official calendar treats unlike its weekday: a public holiday, or a make-up working day
+    (调休) that falls on a weekend. Staff enter each year's days from the State Council's notice; every
+    deadline counted in working days is computed from them (valley.core.calendar), never from weekdays alone."""
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("official holiday")
+        MAKE_UP_WORKING_DAY = "working", _("make-up working day")
+
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=60, blank=True)
+    name_en = models.CharField(_("name (English)"), max_length=60, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("working-day calendar")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date.isoformat()} {self.get_kind_display()}"
+
+
 class AuditEntry(models.Model):
     """One line of the tamper-evident audit log. Rows are appended by valley.audit.record, never changed.
 

@@ -157,6 +157,9 @@ if REAUTH_MAX_AGE_MINUTES < 1:
     raise ImproperlyConfigured("REAUTH_MAX_AGE_MINUTES must be a positive whole number of minutes.")
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
+# Where the account pages (sign-up, e-mail confirmation) send a signed-in applicant: their teams and startups.
+# A URL name of the app above the ground floor, named here so that valley/ itself names no app.
+APPLICANT_HOME_URL = "teams:entity_list"
 
 # Languages: Simplified Chinese by default, English on request.
 LANGUAGE_CODE = "zh-hans"

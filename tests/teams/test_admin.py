@@ -238,3 +238,61 @@ def test_a_selection_lost_to_a_concurrent_one_is_a_message_not_an_error_page(cli
     assert response.status_code == 200
     assert "already has an active residency" in response.content.decode()
     assert not Residency.objects.exists()
+
+
+def test_the_residency_actions_go_through_the_services_and_are_audited(client, provincial_staff, residency_factory):
+    from valley.models import AuditEntry
+
+    entered, selected = residency_factory(status="entered"), residency_factory(status="selected", entered_on=None)
+    client.force_login(provincial_staff)
+    response = client.post(
+        reverse("admin:teams_residency_changelist"),
+        {"action": "mark_graduated", "_selected_action": [entered.pk, selected.pk]},
+        follow=True,
+    )
+    body = response.content.decode()
+    assert "1 residencies marked as graduated" in body and "Only an entity that entered" in body
+    assert Residency.objects.get(pk=entered.pk).status == "graduated"
+    assert Residency.objects.get(pk=selected.pk).status == "selected"
+    assert list(AuditEntry.objects.filter(action__startswith="teams.").values_list("action", "object_id")) == [
+        ("teams.residency.graduated", str(entered.pk))
+    ]
+
+
+def test_only_staff_who_change_residencies_are_offered_the_actions(client, role_user, provincial_staff):
+    url = reverse("admin:teams_residency_changelist")
+    client.force_login(role_user("reviewer"))  # reads residencies; valley/core/roles.py gives them no change
+    assert client.get(url).context["action_form"] is None
+    client.force_login(provincial_staff)
+    choices = dict(client.get(url).context["action_form"].fields["action"].choices)
+    assert {"mark_entered", "mark_graduated", "mark_exited"} <= set(choices)
+
+
+def test_a_note_edited_in_the_admin_is_audited(client, provincial_staff, residency_factory):
+    from valley.models import AuditEntry
+
+    residency = residency_factory(note="旧")
+    client.force_login(provincial_staff)
+    response = client.post(reverse("admin:teams_residency_change", args=[residency.pk]), {"note": "新"})
+    assert response.status_code == 302
+    entry = AuditEntry.objects.get(action="teams.residency.changed")
+    assert (entry.object_id, entry.before, entry.after, entry.actor) == (
+        str(residency.pk),
+        {"note": "旧"},
+        {"note": "新"},
+        provincial_staff,
+    )
+
+
+def test_a_superuser_deleting_a_residency_in_the_admin_is_audited(client, make_user, residency_factory):
+    from valley.models import AuditEntry
+
+    residency = residency_factory()
+    superuser = make_user(is_superuser=True)
+    superuser.is_staff = True
+    superuser.save()
+    client.force_login(superuser)
+    response = client.post(reverse("admin:teams_residency_delete", args=[residency.pk]), {"post": "yes"})
+    assert response.status_code == 302 and not Residency.objects.exists()
+    entry = AuditEntry.objects.get(action="teams.residency.deleted")
+    assert (entry.object_id, entry.before["status"], entry.actor) == (str(residency.pk), "entered", superuser)

@@ -2,6 +2,7 @@
 
 import datetime
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -277,3 +278,196 @@ def test_applicants_and_operators_do_not_record_registrations(entity_factory, ap
                 paid_in_capital=Decimal("1.00"),
                 legal_representative="x",
             )
+
+
+# --- transitions by the tables of teams/workflow.py: behaviour, history and audit entries -------------
+
+
+def _entries(action, obj):
+    from valley.models import AuditEntry
+
+    return list(AuditEntry.objects.filter(action=action, object_id=str(obj.pk)).order_by("id"))
+
+
+def test_each_residency_decision_records_its_audit_entry(entity_factory, provincial_staff):
+    entity, venue = entity_factory(), SubVenueFactory()
+    residency = services.residency_select(
+        entity=entity, sub_venue=venue, by=provincial_staff, on=TODAY - datetime.timedelta(days=3)
+    )
+    (created,) = _entries("teams.residency.created", residency)
+    assert (created.actor, created.object_type) == (provincial_staff, "teams.residency")
+    assert created.after["status"] == "selected" and created.after["sub_venue_id"] == venue.pk
+    services.residency_enter(residency=residency, by=provincial_staff, on=TODAY - datetime.timedelta(days=1))
+    (entered,) = _entries("teams.residency.entered", residency)
+    assert entered.before == {"status": "selected", "entered_on": None}
+    assert entered.after == {"status": "entered", "entered_on": str(TODAY - datetime.timedelta(days=1))}
+    services.residency_end(residency=residency, by=provincial_staff, status="graduated", on=TODAY, note="毕业")
+    (graduated,) = _entries("teams.residency.graduated", residency)
+    assert graduated.actor == provincial_staff
+    assert graduated.after == {"status": "graduated", "ended_on": str(TODAY), "note": "毕业"}
+
+
+def test_exiting_a_selected_residency_is_recorded(provincial_staff, residency_factory):
+    residency = residency_factory(status="selected", entered_on=None)
+    services.residency_end(residency=residency, by=provincial_staff, status="exited", on=TODAY)
+    residency.refresh_from_db()
+    assert (residency.status, residency.ended_on, residency.decided_by) == ("exited", TODAY, provincial_staff)
+    (exited,) = _entries("teams.residency.exited", residency)
+    assert exited.before["status"] == "selected" and exited.after["decided_by_id"] == provincial_staff.pk
+
+
+def test_a_refused_residency_decision_changes_nothing_and_records_nothing(provincial_staff, residency_factory):
+    from valley.models import AuditEntry
+
+    entered = residency_factory(status="entered")
+    count = AuditEntry.objects.count()
+    with pytest.raises(services.WrongState, match="Only a selected entity can enter"):
+        services.residency_enter(residency=entered, by=provincial_staff)
+    with pytest.raises(services.WrongState, match="before the residency began"):
+        services.residency_end(
+            residency=entered, by=provincial_staff, status="exited", on=entered.entered_on - datetime.timedelta(1)
+        )
+    with pytest.raises(services.WrongState, match="graduated or exited"):
+        services.residency_end(residency=entered, by=provincial_staff, status="selected")
+    assert AuditEntry.objects.count() == count
+    assert Residency.objects.get(pk=entered.pk).status == "entered"
+
+
+def test_an_entry_date_before_the_selection_is_refused(provincial_staff, residency_factory):
+    selected = residency_factory(status="selected", entered_on=None)
+    with pytest.raises(services.WrongState, match="before the selection date"):
+        services.residency_enter(
+            residency=selected, by=provincial_staff, on=selected.selected_on - datetime.timedelta(days=1)
+        )
+    assert Residency.objects.get(pk=selected.pk).status == "selected"
+
+
+def test_forbidden_and_wrong_state_are_the_one_vocabulary(
+    entity_factory, role_user, residency_factory, provincial_staff
+):
+    from valley.core import errors
+
+    selected = residency_factory(status="selected", entered_on=None)
+    for outsider in (role_user("reviewer"), role_user("finance_officer"), role_user("auditor")):
+        with pytest.raises(services.NotAllowed) as refused:
+            services.residency_enter(residency=selected, by=outsider)
+        assert isinstance(refused.value, errors.Forbidden)
+    with pytest.raises(services.NotAllowed, match="staff"):
+        services.residency_select(entity=entity_factory(), sub_venue=SubVenueFactory(), by=role_user("reviewer"))
+    with pytest.raises(services.WrongState) as wrong:
+        services.residency_end(
+            residency=residency_factory(status="exited", ended_on=TODAY), by=provincial_staff, status="exited"
+        )
+    assert isinstance(wrong.value, errors.WrongState) and not isinstance(wrong.value, errors.Forbidden)
+    assert Residency.objects.get(pk=selected.pk).status == "selected"
+
+
+def test_an_operator_takes_transitions_only_in_their_own_sub_venues(role_user, residency_factory):
+    operator = role_user("sub_venue_operator")
+    own, other = residency_factory(status="selected", entered_on=None), residency_factory(status="selected")
+    operator.sub_venues.add(own.sub_venue)
+    with pytest.raises(services.NotAllowed, match="sub-venues you operate"):
+        services.residency_end(residency=other, by=operator, status="exited")
+    services.residency_enter(residency=own, by=operator, on=TODAY)
+    assert Residency.objects.get(pk=own.pk).status == "entered"
+    assert Residency.objects.get(pk=other.pk).status == "selected"
+
+
+def test_a_residency_note_change_is_recorded(provincial_staff, residency_factory, applicant):
+    residency = residency_factory(note="旧备注")
+    with pytest.raises(services.NotAllowed):
+        services.residency_update_note(residency=residency, by=applicant, note="x")
+    services.residency_update_note(residency=residency, by=provincial_staff, note="新备注")
+    (changed,) = _entries("teams.residency.changed", residency)
+    assert (changed.before, changed.after) == ({"note": "旧备注"}, {"note": "新备注"})
+
+
+def test_saving_a_teams_record_directly_records_nothing(residency_factory):
+    """No save() signal audits teams: the services record their entries."""
+    from valley.models import AuditEntry
+
+    residency = residency_factory()
+    RegistrationFactory()
+    residency.note = "x"
+    residency.save()
+    assert not AuditEntry.objects.filter(action__startswith="teams.").exists()
+
+
+def test_a_stage_change_leaves_a_history_row_and_an_audit_entry(entity_factory, applicant):
+    achievement = services.achievement_create(
+        entity=entity_factory(owner=applicant), by=applicant, title="t", kind="patent", on=TODAY - datetime.timedelta(9)
+    )
+    change = services.achievement_change_stage(
+        achievement=achievement, to_stage="incubation", on=TODAY, by=applicant, note="跳过中试"
+    )
+    assert (change.from_stage, change.to_stage, change.changed_by) == ("lab", "incubation", applicant)
+    (entry,) = _entries("teams.achievement.stage_changed", achievement)
+    assert (entry.actor, entry.object_type) == (applicant, "teams.achievement")
+    assert entry.before == {"stage": "lab"}
+    assert entry.after == {
+        "stage": "incubation",
+        "transition": "advance_to_incubation",
+        "changed_on": str(TODAY),
+        "note": "跳过中试",
+    }
+
+
+def test_a_staff_correction_is_recorded_as_a_correction(entity_factory, applicant, role_user):
+    operator = role_user("sub_venue_operator")
+    entity = entity_factory(owner=applicant)
+    achievement = AchievementFactory(entity=entity, stage="transformed")
+    from tests.factories import ResidencyFactory
+
+    operator.sub_venues.add(ResidencyFactory(entity=entity).sub_venue)
+    services.achievement_change_stage(achievement=achievement, to_stage="pilot", on=TODAY, by=operator)
+    (entry,) = _entries("teams.achievement.stage_changed", achievement)
+    assert (entry.before, entry.after["stage"], entry.after["transition"]) == (
+        {"stage": "transformed"},
+        "pilot",
+        "correct_to_pilot",
+    )
+    assert AchievementStageChange.objects.get(achievement=achievement).changed_by == operator
+
+
+def test_a_refused_stage_change_records_nothing(entity_factory, applicant):
+    achievement = AchievementFactory(entity=entity_factory(owner=applicant), stage="incubation")
+    with pytest.raises(services.WrongState, match="forward"):
+        services.achievement_change_stage(achievement=achievement, to_stage="pilot", on=TODAY, by=applicant)
+    assert not _entries("teams.achievement.stage_changed", achievement)
+    assert not AchievementStageChange.objects.exists()
+
+
+def _register(entity, by, **overrides):
+    data = {
+        "company_name": "山西晋创氢能科技有限公司",
+        "uscc": valid_uscc("91140105MA0K12345"),
+        "registered_on": TODAY,
+        "registered_capital": Decimal("2000000.00"),
+        "paid_in_capital": Decimal("500000.00"),
+        "legal_representative": "赵磊",
+        **overrides,
+    }
+    return services.registration_record(entity=entity, by=by, **data)
+
+
+def test_a_registration_records_its_creation_then_its_changes(entity_factory, role_user):
+    officer = role_user("registration_officer")
+    registration = _register(entity_factory(), officer)
+    (created,) = _entries("teams.registration.created", registration)
+    assert created.actor == officer and created.after["paid_in_capital"] == "500000.00"
+    _register(registration.entity, officer, paid_in_capital=Decimal("800000"))
+    (changed,) = _entries("teams.registration.changed", registration)
+    assert changed.before["paid_in_capital"] == "500000.00" and changed.after["paid_in_capital"] == "800000.00"
+    assert Registration.objects.count() == 1
+
+
+def test_only_a_superuser_deletes_a_decision_and_the_log_keeps_it(residency_factory, provincial_staff, make_user):
+    residency = residency_factory()
+    with pytest.raises(services.NotAllowed):
+        services.residency_delete(residency=residency, by=provincial_staff)
+    admin = make_user(is_superuser=True)
+    pk = residency.pk
+    services.residency_delete(residency=residency, by=admin)
+    assert not Residency.objects.filter(pk=pk).exists()
+    (deleted,) = _entries("teams.residency.deleted", SimpleNamespace(pk=pk))
+    assert deleted.actor == admin and deleted.before["status"] == "entered"

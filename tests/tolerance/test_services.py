@@ -321,3 +321,132 @@ def test_a_fund_whose_check_fails_stops_the_run_and_keeps_the_reports_made_befor
     with pytest.raises(RuntimeError, match="disk is full"):
         compliance_check_run_many(funds=[first, second, third], as_of=AS_OF)
     assert list(ComplianceReport.objects.values_list("fund_id", flat=True)) == [first.pk]
+
+
+# ------------------------------------------------------------ the audit of reports and exemption determinations
+
+
+def listed(action: str) -> dict[int, tuple[int, int]]:
+    """{determination id: (party, investment)} from the bulk audit entries of `action`; each id in one entry only."""
+    from valley.models import AuditEntry
+
+    rows: dict[int, tuple[int, int]] = {}
+    for entry in AuditEntry.objects.filter(action=action):
+        assert entry.object_type == "tolerance.compliancereport"
+        assert entry.after["columns"] == ["id", "party_id", "investment_id"]
+        for pk, party, investment in entry.after["determinations"]:
+            assert pk not in rows, f"determination {pk} is in two {action} entries"
+            rows[pk] = (party, investment)
+    return rows
+
+
+def assert_the_history_is_complete():
+    """Every determination ever written is in a `determined` entry, and every withdrawn one in a `withdrawn` one."""
+    every = ExemptionDetermination.with_withdrawn.all()
+    assert listed("tolerance.exemption.determined") == {d.pk: (d.party_id, d.investment_id) for d in every}
+    assert listed("tolerance.exemption.withdrawn") == {
+        d.pk: (d.party_id, d.investment_id) for d in every if d.withdrawn_at is not None
+    }
+
+
+def test_every_determination_the_check_writes_in_bulk_is_listed_in_its_audit_entry(db, make_user):
+    from valley import audit
+    from valley.models import AuditEntry
+
+    staff = make_user(roles.PROVINCIAL_STAFF)
+    fund = FundFactory()
+    portfolio(fund, active=3, failed=2)
+
+    report = compliance_check_run(fund=fund, as_of=AS_OF, by=staff)
+
+    [created] = AuditEntry.objects.filter(action="tolerance.report.created", object_id=str(report.pk))
+    assert created.actor == staff and created.after["verdict"] == "within" and created.after["failed_count"] == 2
+    [determined] = AuditEntry.objects.filter(action="tolerance.exemption.determined")
+    assert determined.object_id == str(report.pk) and determined.actor == staff
+    assert determined.after["reason"] == ExemptionDetermination.objects.first().reason
+    assert len(determined.after["determinations"]) == report.exemptions_recorded == 10
+    assert_the_history_is_complete()
+    assert audit.verify_chain().ok  # the bulk entries hash and verify like any other
+
+
+def test_a_rerun_in_breach_withdraws_instead_of_deleting_and_a_later_rerun_determines_anew(db, make_user):
+    from tolerance import portfolio as portfolio_services
+    from valley.models import AuditEntry
+
+    manager = make_user(roles.PORTFOLIO_MANAGER)
+    fund = FundFactory()
+    portfolio(fund, active=1, failed=1)
+    report = compliance_check_run(fund=fund, as_of=AS_OF)
+    first = set(ExemptionDetermination.objects.values_list("pk", flat=True))
+    late = [InvestmentFactory(fund=fund, failed=True) for _ in range(4)]  # 5 of 6 failed: a breach
+
+    compliance_check_run(fund=fund, as_of=AS_OF)
+
+    assert not ExemptionDetermination.objects.exists()  # none stands
+    withdrawn = ExemptionDetermination.with_withdrawn.all()
+    assert set(withdrawn.values_list("pk", flat=True)) == first  # but none was deleted
+    assert all(d.withdrawn_at and "83.34" in d.withdrawal_reason and d.reason for d in withdrawn)
+    [changed] = AuditEntry.objects.filter(action="tolerance.report.changed", object_id=str(report.pk))
+    assert (changed.before["verdict"], changed.after["verdict"]) == ("within", "breach")
+    assert_the_history_is_complete()
+
+    for investment in late:  # the four failures were recorded in error
+        portfolio_services.investment_reopen(investment=investment, by=manager, reason="误录")
+    again = compliance_check_run(fund=fund, as_of=AS_OF)
+
+    assert again.exemptions_recorded == 5
+    assert ExemptionDetermination.objects.count() == 5
+    assert ExemptionDetermination.with_withdrawn.count() == 10  # the withdrawn five beside the new five
+    assert not first & set(ExemptionDetermination.objects.values_list("pk", flat=True))
+    assert_the_history_is_complete()
+
+
+def test_a_rerun_with_a_new_rate_replaces_a_determination_by_a_new_row(db):
+    fund = FundFactory()
+    portfolio(fund, active=3, failed=1)  # 25%
+    compliance_check_run(fund=fund, as_of=AS_OF)
+    old = {d.pk: d.reason for d in ExemptionDetermination.objects.all()}
+    InvestmentFactory(fund=fund)  # 1 of 5: 20%
+
+    report = compliance_check_run(fund=fund, as_of=AS_OF)
+
+    assert report.exemptions_recorded == 5
+    standing = list(ExemptionDetermination.objects.all())
+    assert len(standing) == 5 and all("20.00" in d.reason for d in standing)
+    replaced = ExemptionDetermination.with_withdrawn.filter(pk__in=old)
+    assert all(d.withdrawn_at and d.reason == old[d.pk] and "20.00" in d.withdrawal_reason for d in replaced)
+    assert replaced.count() == 5
+    assert_the_history_is_complete()
+
+
+def test_a_withdrawal_is_set_once(db):
+    fund = FundFactory()
+    portfolio(fund, active=3)
+    failed = InvestmentFactory(fund=fund, failed=True)
+    compliance_check_run(fund=fund, as_of=AS_OF)
+    Investment.objects.filter(pk=failed.pk).update(no_fraud=False, no_fraud_evidence="", no_fraud_confirmed_by=None)
+    compliance_check_run(fund=fund, as_of=AS_OF)
+    stamps = dict(ExemptionDetermination.with_withdrawn.values_list("pk", "withdrawn_at"))
+    reasons = dict(ExemptionDetermination.with_withdrawn.values_list("pk", "withdrawal_reason"))
+    assert len(stamps) == 5 and all(stamps.values()) and all("no longer qualifies" in r for r in reasons.values())
+
+    compliance_check_run(fund=fund, as_of=AS_OF)  # and once more, now with nothing standing
+
+    assert dict(ExemptionDetermination.with_withdrawn.values_list("pk", "withdrawn_at")) == stamps
+    assert_the_history_is_complete()
+
+
+def test_a_rerun_that_withdraws_runs_the_same_number_of_queries_for_10_or_200_investments(
+    db, django_assert_max_num_queries
+):
+    small, large = FundFactory(), FundFactory()
+    portfolio(small, active=8, failed=2)
+    portfolio(large, active=150, failed=50)
+    for fund in (small, large):
+        compliance_check_run(fund=fund, as_of=AS_OF)
+        portfolio(fund, failed=fund.investments.count())  # 60% and 62.5% failed: within, at a new rate
+    with django_assert_max_num_queries(30) as counted:
+        compliance_check_run(fund=small, as_of=AS_OF)  # new rate: every determination replaced
+    with django_assert_max_num_queries(len(counted.captured_queries)):
+        compliance_check_run(fund=large, as_of=AS_OF)
+    assert ExemptionDetermination.with_withdrawn.filter(report__fund=large, withdrawn_at__isnull=False).count() == 250

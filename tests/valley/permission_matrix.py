@@ -365,6 +365,7 @@ ADMIN: dict[str, AdminModel] = {
     "valley.focusarea": AdminModel("focus_area"),
     "valley.serviceline": AdminModel("service_line"),
     "valley.target": AdminModel("target"),
+    "valley.calendarday": AdminModel("calendar_day"),
     "teams.entity": AdminModel("entity", scoped=True),
     "teams.residency": AdminModel("residency", scoped=True),
     "teams.achievement": AdminModel("achievement", scoped=True),

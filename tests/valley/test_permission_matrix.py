@@ -5,6 +5,7 @@ lives in sub-venue X. Each case signs one role in and sends one request; a failu
 A Markdown summary (URL × role) is written to the module's tmp dir and its path printed at the end.
 """
 
+import datetime
 from collections import defaultdict
 from decimal import Decimal
 
@@ -60,7 +61,7 @@ def build_data() -> dict:
     from teams.models import Entity, Registration
     from tolerance.models import ExemptionDetermination, InvestmentDocument
     from tolerance.services import compliance_check_run
-    from valley.models import ServiceLine, Target
+    from valley.models import CalendarDay, ServiceLine, Target
 
     users = {role: _user(f"{role}@matrix.example.cn", role) for role in pm.ROLES if role not in ("anonymous",)}
     users["superuser"].is_superuser = users["superuser"].is_staff = True
@@ -127,6 +128,9 @@ def build_data() -> dict:
             name_en="Target",
             target_value=10,
             measure=Target.Measure.choices[0][0],
+        ),
+        "calendar_day": CalendarDay.objects.create(
+            date=datetime.date(2026, 10, 10), kind=CalendarDay.Kind.MAKE_UP_WORKING_DAY
         ),
         "budget": budget,
         "entity": entity,

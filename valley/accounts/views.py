@@ -24,7 +24,7 @@ from valley.accounts.forms import OTPTokenForm, ReauthForm, SignUpForm
 
 def signup(request):
     if request.user.is_authenticated:
-        return redirect("teams:entity_list")
+        return redirect(settings.APPLICANT_HOME_URL)
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -53,7 +53,7 @@ def confirm_email(request, token):
     except accounts.AccountError as error:
         return render(request, "registration/confirm_failed.html", {"reason": error.message}, status=400)
     messages.success(request, _("Thank you: %(email)s is confirmed.") % {"email": user.email})
-    return redirect("teams:entity_list" if request.user.is_authenticated else "login")
+    return redirect(settings.APPLICANT_HOME_URL if request.user.is_authenticated else "login")
 
 
 @require_POST
@@ -66,7 +66,7 @@ def resend_confirmation(request):
         messages.success(
             request, _("We sent the confirmation mail again to %(email)s.") % {"email": request.user.email}
         )
-    return redirect("teams:entity_list")
+    return redirect(settings.APPLICANT_HOME_URL)
 
 
 # ------------------------------------------------------------------ second factor

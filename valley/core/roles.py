@@ -55,6 +55,7 @@ ROLES: dict[str, Role] = {
                 "!valley.change_user",
                 "teams.delete_member",
                 "teams.delete_document",
+                "valley.delete_calendarday",  # a day entered by mistake
                 "funding.add_fundpolicy",
                 "funding.add_subvenuebudget",
                 "funding.change_subvenuebudget",

@@ -4,19 +4,18 @@
     python manage.py generate_province --size small   # a few thousand rows, for tests
     python manage.py generate_province --replace      # empty the portal's tables first
 
-Rows go in through COPY (psycopg2 copy_expert, streamed in batches) or bulk_create: no model signals,
-so the audit log is not fed by the generator's writes; instead it writes its own audit entries, with
-hashes chained by valley.audit.entry_digest, and moves the chain head to the last one, so
-`verify_audit_log` passes. Every database rule holds for the generated rows (constraints stay on):
-one open application and one grant per entity, granted applications reserve from their sub-venue's
-budget, which is never overspent, and instalments stay within the approved amount.
+The valley's own step makes the sub-venues, institutions and logins; then each app's step, registered in
+its AppConfig.ready() (valley.ops.generator), fills its tables in the order of INSTALLED_APPS; the audit
+log comes last. Rows go in through COPY (psycopg2 copy_expert, streamed in batches) or bulk_create: no
+model signals, so the audit log is not fed by the generator's writes; instead it writes its own audit
+entries, with hashes chained by valley.audit.entry_digest, and moves the chain head to the last one, so
+`verify_audit_log` passes. Every database rule holds for the generated rows (constraints stay on).
 """
 
 import datetime
 import io
 import random
 import time
-from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -26,6 +25,8 @@ from django.db import connection, transaction
 
 from valley.audit import GENESIS, canonical_json, entry_digest, format_at
 from valley.core import roles
+from valley.models import AuditEntry, FocusArea, Institution, SubVenue, Target, User, Valley
+from valley.ops.generator import Province, steps
 
 SIZES = {
     "full": {
@@ -52,70 +53,9 @@ SIZES = {
 BATCH = 50_000
 PASSWORD = "valley-scale-2026"  # every generated login; benchmark databases only
 EMAIL_DOMAIN = "scale.valley.example.cn"
-BASE = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
-YEARS = (2024, 2025)
-POLICY = (Decimal("300000.00"), Decimal("1000000.00"), Decimal("0.500"))
 
-# Ended states that are not grants, open states before a decision, and grants that are still open.
-ENDED = ("rejected", "withdrawn")
-OPEN_BEFORE_DECISION = ("draft", "submitted", "formal_review", "expert_review", "awaiting_decision", "returned")
-OPEN_GRANTED = ("public_notice", "registration", "disbursement")
-PATH = {  # the transitions that lead to each state, as (action, from, to)
-    "draft": [],
-    "submitted": [("submit", "draft", "submitted")],
-    "formal_review": [("submit", "draft", "submitted"), ("start_formal_review", "submitted", "formal_review")],
-}
-PATH["expert_review"] = [*PATH["formal_review"], ("pass_formal_review", "formal_review", "expert_review")]
-PATH["awaiting_decision"] = [
-    *PATH["expert_review"],
-    ("complete_expert_review", "expert_review", "awaiting_decision"),
-]
-PATH["returned"] = [*PATH["formal_review"], ("return_for_changes", "formal_review", "returned")]
-PATH["rejected"] = [*PATH["awaiting_decision"], ("reject", "awaiting_decision", "rejected")]
-PATH["withdrawn"] = [*PATH["submitted"], ("withdraw", "submitted", "withdrawn")]
-PATH["public_notice"] = [*PATH["awaiting_decision"], ("approve", "awaiting_decision", "public_notice")]
-PATH["registration"] = [*PATH["public_notice"], ("end_notice", "public_notice", "registration")]
-PATH["disbursement"] = [*PATH["registration"], ("verify_registration", "registration", "disbursement")]
-PATH["closed"] = [
-    *PATH["disbursement"],
-    ("disbursement.recorded", "disbursement", "disbursement"),
-    ("close", "disbursement", "closed"),
-]
-# Rounds of "returned for changes, submitted again" that pad a history to its share of the rows.
-LOOP = [
-    ("return_for_changes", "formal_review", "returned"),
-    ("submit", "returned", "submitted"),
-    ("start_formal_review", "submitted", "formal_review"),
-]
-
-PORTAL_TABLES = [
-    "valley_auditentry",
-    "tolerance_exemptiondetermination",
-    "tolerance_compliancereport",
-    "tolerance_investmentparty",
-    "tolerance_investmentdocument",
-    "tolerance_investment",
-    "tolerance_fund",
-    "funding_disbursement",
-    "funding_expertreview",
-    "funding_applicationevent",
-    "funding_application_documents",
-    "funding_application",
-    "funding_subvenuebudget",
-    "teams_document",
-    "teams_registration",
-    "teams_achievementstagechange",
-    "teams_achievement",
-    "teams_residency",
-    "teams_member",
-    "teams_entity",
-    "valley_user_sub_venues",
-    "valley_target",
-    "valley_subvenue",
-    "valley_valley",
-    "valley_focusarea",
-    "valley_institution",
-]
+# The valley's tables that --replace empties; each app's step names its own (valley.ops.generator).
+VALLEY_EMPTIES = (AuditEntry, User.sub_venues.through, Target, SubVenue, Valley, FocusArea, Institution)
 
 
 def _text(value) -> str:
@@ -129,9 +69,19 @@ def _text(value) -> str:
     return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def _action_code(action: str) -> str:
-    """The history's action code, as funding.services writes it."""
-    return f"funding.{action}" if "." in action else f"funding.application.{action}"
+def portal_tables() -> list[str]:
+    """The tables --replace empties: the valley's and those each registered step names, with their
+    many-to-many tables."""
+    tables = []
+    for model in [*VALLEY_EMPTIES, *(model for step in steps() for model in step.empties)]:
+        for table in [model._meta.db_table] + [
+            field.remote_field.through._meta.db_table
+            for field in model._meta.local_many_to_many
+            if field.remote_field.through._meta.auto_created
+        ]:
+            if table not in tables:
+                tables.append(table)
+    return tables
 
 
 class Command(BaseCommand):
@@ -144,16 +94,17 @@ class Command(BaseCommand):
 
     @staticmethod
     def rows_pointing_at_users() -> list[tuple[str, str]]:
-        """(table, column) of every foreign key to the user table outside PORTAL_TABLES (emptied anyway)."""
+        """(table, column) of every foreign key to the user table outside portal_tables() (emptied anyway)."""
         from django.apps import apps
 
         user = apps.get_model(settings.AUTH_USER_MODEL)
+        emptied = portal_tables()
         found = []
         for model in apps.get_models(include_auto_created=True):
             for field in model._meta.local_fields + list(model._meta.local_many_to_many):
                 if field.many_to_many or not field.is_relation or field.related_model is not user:
                     continue
-                if model._meta.db_table not in PORTAL_TABLES and model is not user:
+                if model._meta.db_table not in emptied and model is not user:
                     quote = connection.ops.quote_name
                     found.append((quote(model._meta.db_table), quote(field.column)))
         return found
@@ -161,17 +112,25 @@ class Command(BaseCommand):
     def handle(self, *args, size, seed, replace, **options):
         if connection.vendor != "postgresql":
             raise CommandError("generate_province needs PostgreSQL (it loads rows with COPY): set DATABASE_URL.")
-        from teams.models import Entity
-
-        if Entity.objects.exists() and not replace:
-            raise CommandError("The database already holds entities: give --replace to empty the portal's tables.")
+        tables = portal_tables()
+        if not replace:
+            # The audit log is never empty (migrations record the first fund policy); any other row is data.
+            with connection.cursor() as cursor:
+                for table in tables:
+                    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")  # noqa: S608 - names from models
+                    if table != AuditEntry._meta.db_table and cursor.fetchone()[0]:
+                        raise CommandError(
+                            f"The database already holds the portal's data ({table}): "
+                            "give --replace to empty the portal's tables."
+                        )
         self.n = SIZES[size]
         self.random = random.Random(seed)
         self.started = time.perf_counter()
+        self.province = Province(sizes=self.n, random=self.random, copy=self.copy, log=self.step)
         if replace:
             self.step("emptying the portal's tables")
             with connection.cursor() as cursor:
-                cursor.execute(f"TRUNCATE {', '.join(PORTAL_TABLES)} RESTART IDENTITY CASCADE")
+                cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
                 generated = "SELECT id FROM valley_user WHERE email LIKE %s"
                 # Whatever else points at a generated user (groups, TOTP devices a benchmark's session made,
                 # API tokens, admin log entries) goes with it.
@@ -182,9 +141,10 @@ class Command(BaseCommand):
                 cursor.execute("UPDATE valley_auditchainhead SET last_id = 0, last_hash = %s", [GENESIS])
         with transaction.atomic():
             self.valley_and_users()
-            self.entities()
-            self.applications()
-            self.portfolio()
+            for step in steps():
+                step.run(self.province)
+            # The audit log's entries are about the generated applications.
+            self.application_count = self.province.made["application_count"]
             self.audit_log()
         self.step("VACUUM ANALYZE")
         with connection.cursor() as cursor:
@@ -224,18 +184,18 @@ class Command(BaseCommand):
         return total
 
     def at(self, day: float) -> datetime.datetime:
-        return BASE + datetime.timedelta(days=day)
+        return self.province.at(day)
 
     # ------------------------------------------------------------------------------------ valley
 
     def valley_and_users(self) -> None:
-        from valley.models import FocusArea, Institution, SubVenue, Target, User, Valley
-
+        """Leaves "venues", "institutions", "areas", "staff_user" (the provincial staff login that decides,
+        pays and confirms) and "applicants" (the applicants' logins) for the apps' steps."""
         self.step("valley, sub-venues, institutions, focus areas, users")
         valley = Valley.objects.create(
             name_zh="山西省晋创谷", name_en="Shanxi Innovation Valley", opened_on=datetime.date(2023, 12, 22)
         )
-        self.venues = SubVenue.objects.bulk_create(
+        venues = SubVenue.objects.bulk_create(
             SubVenue(
                 valley=valley,
                 code=f"venue-{i:02d}",
@@ -248,11 +208,11 @@ class Command(BaseCommand):
             )
             for i in range(self.n["sub_venues"])
         )
-        self.institutions = Institution.objects.bulk_create(
+        institutions = Institution.objects.bulk_create(
             Institution(name_zh=f"研究院{i:02d}", name_en=f"Institute {i:02d}", kind=Institution.Kind.UNIVERSITY)
             for i in range(20)
         )
-        self.areas = FocusArea.objects.bulk_create(
+        areas = FocusArea.objects.bulk_create(
             FocusArea(code=code, name_zh=zh, name_en=en)
             for code, zh, en in [
                 ("advanced-manufacturing", "先进制造", "Advanced manufacturing"),
@@ -313,272 +273,13 @@ class Command(BaseCommand):
             batch_size=5000,
         )
         self.staff_user = users[0]
-        self.applicants = users[len(staff) :]
-
-    def entities(self) -> None:
-        from teams.models import Entity, Registration, Residency
-        from teams.uscc import check_character
-
-        n = self.n["entities"]
-        self.step(f"{n:,} teams and startups with their residencies")
-        rnd = self.random
-        entities = Entity.objects.bulk_create(
-            (
-                Entity(
-                    name_zh=f"晋创团队{i:05d}",
-                    name_en=f"Valley Team {i:05d}",
-                    kind=Entity.Kind.STARTUP if i % 2 else Entity.Kind.RESEARCH_TEAM,
-                    institution=self.institutions[i % len(self.institutions)],
-                    focus_area=self.areas[i % len(self.areas)],
-                    summary="中试放大与成果转化",
-                    owner=self.applicants[i % len(self.applicants)],
-                )
-                for i in range(n)
-            ),
-            batch_size=5000,
+        self.province.made.update(
+            venues=venues,
+            institutions=institutions,
+            areas=areas,
+            staff_user=self.staff_user,
+            applicants=users[len(staff) :],
         )
-        self.entity_ids = [entity.pk for entity in entities]
-        self.startup_ids = [entity.pk for entity in entities if entity.kind == Entity.Kind.STARTUP]
-        self.venue_of = {}
-        self.owner_of = {entity.pk: entity.owner_id for entity in entities}
-        residencies = []
-        for i, entity in enumerate(entities):
-            venue = self.venues[i % len(self.venues)]
-            self.venue_of[entity.pk] = venue.pk
-            selected = datetime.date(2024, 1, 1) + datetime.timedelta(days=rnd.randrange(300))
-            residencies.append(
-                Residency(
-                    entity=entity,
-                    sub_venue=venue,
-                    status=Residency.Status.ENTERED,
-                    selected_on=selected,
-                    entered_on=selected + datetime.timedelta(days=14),
-                )
-            )
-        Residency.objects.bulk_create(residencies, batch_size=5000)
-        registrations = []
-        for number, entity_id in enumerate(self.startup_ids):
-            body = f"91140100{number:09d}"
-            registrations.append(
-                Registration(
-                    entity_id=entity_id,
-                    company_name=f"晋创科技有限公司{number:05d}",
-                    uscc=body + check_character(body),
-                    registered_on=datetime.date(2024, 6, 1),
-                    registered_capital=Decimal("5000000.00"),
-                    paid_in_capital=Decimal("4000000.00"),
-                    legal_representative="张三",
-                )
-            )
-        Registration.objects.bulk_create(registrations, batch_size=5000)
-
-    # ------------------------------------------------------------------------------------ funding
-
-    def applications(self) -> None:
-        from funding.models import FundPolicy
-
-        n, history = self.n["applications"], self.n["history"]
-        self.step(f"{n:,} applications in every state, {history:,} history rows, budgets and instalments")
-        rnd = self.random
-        policy = FundPolicy.objects.order_by("pk").first()
-        per_entity = max(1, n // len(self.entity_ids))
-        plans = []  # (entity, venue, year, state)
-        for index in range(n):
-            entity = self.entity_ids[(index // per_entity) % len(self.entity_ids)]
-            slot = index % per_entity
-            # An entity's applications: earlier ones ended; the second to last is its one grant (closed or
-            # still open); the last is open only when the grant is closed. One open, one granted, at most.
-            if slot < per_entity - 2:
-                state = ENDED[rnd.randrange(2)]
-            elif slot == per_entity - 2:
-                state = rnd.choice(("closed", "closed", *OPEN_GRANTED, "rejected"))
-            else:
-                previous = plans[-1][3] if per_entity > 1 else "closed"
-                state = rnd.choice(OPEN_BEFORE_DECISION) if previous in ("closed", "rejected") else "withdrawn"
-            plans.append((entity, self.venue_of[entity], YEARS[index % 2], state))
-
-        events_per_app = history / n
-        reserved: dict = {}
-        drawn: dict = {}  # disbursed per budget
-        produced = 0
-        rows, events, instalments = [], [], []
-        min_amount, max_amount, share = POLICY
-        for number, (entity, venue, year, state) in enumerate(plans, start=1):
-            created = self.at((year - 2024) * 365 + rnd.uniform(0, 330))
-            amount = Decimal(rnd.randrange(300, 1001) * 1000)
-            granted = state in OPEN_GRANTED or state == "closed"
-            approved = amount - Decimal(rnd.randrange(0, 3) * 10000) if granted else None
-            approved = max(approved, min_amount) if approved is not None else None
-            if granted:
-                reserved[(venue, year)] = reserved.get((venue, year), Decimal(0)) + approved
-            verified = state in ("disbursement", "closed")
-            disbursed = approved if state == "closed" else (approved / 2 if state == "disbursement" else Decimal(0))
-            disbursed = disbursed.quantize(Decimal("0.01"))
-            if disbursed:
-                drawn[(venue, year)] = drawn.get((venue, year), Decimal(0)) + disbursed
-            submitted = None if state == "draft" else created + datetime.timedelta(days=1)
-            rows.append(
-                [
-                    number,
-                    entity,
-                    venue,
-                    state,
-                    amount,
-                    f"中试线建设 {number}",
-                    "以资金推动成果转化为企业",
-                    self.owner_of[entity],
-                    created,
-                    submitted,
-                    policy.pk,
-                    min_amount,
-                    max_amount,
-                    share,
-                    approved,
-                    created + datetime.timedelta(days=40) if granted or state == "rejected" else None,
-                    self.staff_user.pk if granted else None,
-                    (venue, year) if granted else None,  # the budget id, filled in below
-                    (created + datetime.timedelta(days=50)).date() if granted else None,
-                    "",
-                    approved * 2 if verified else None,
-                    disbursed,
-                ]
-            )
-            if disbursed:
-                instalments.append((number, 1, disbursed, (created + datetime.timedelta(days=80)).date()))
-            path = PATH[state]
-            # Pad the history with rounds of changes asked and made, so the rows add up to `history`.
-            # A short history (a draft, a withdrawal) leaves its share to the next application.
-            want = int(events_per_app * number) - produced
-            loops = max(0, (want - len(path) - 1) // 3) if len(path) >= 2 and path[1][0] == "start_formal_review" else 0
-            steps = [("application.created", "", "draft"), *path[:2], *LOOP * loops, *path[2:]]
-            produced += len(steps)
-            for offset, (action, source, target) in enumerate(steps):
-                events.append((number, action, source, target, created + datetime.timedelta(hours=offset + 1)))
-
-        budget_ids = self.budgets(reserved, drawn)
-        for row in rows:
-            if row[17] is not None:
-                row[17] = budget_ids[row[17]]
-        columns = [
-            "id",
-            "entity_id",
-            "sub_venue_id",
-            "state",
-            "amount",
-            "purpose",
-            "plan",
-            "created_by_id",
-            "created_at",
-            "submitted_at",
-            "policy_id",
-            "min_amount",
-            "max_amount",
-            "max_paid_in_share",
-            "approved_amount",
-            "decided_at",
-            "decided_by_id",
-            "budget_id",
-            "notice_ends_on",
-            "objection",
-            "paid_in_capital",
-            "disbursed_total",
-        ]
-        self.copy("funding_application", columns, rows)
-        staff = self.staff_user.pk
-        self.copy(
-            "funding_applicationevent",
-            ["application_id", "action", "from_state", "to_state", "by_id", "at", "comment", "internal_note"],
-            (
-                (app, _action_code(action), source, target, staff, at, "材料齐全，进入下一环节", "")
-                for app, action, source, target, at in events
-            ),
-        )
-        self.copy(
-            "funding_disbursement",
-            ["application_id", "number", "amount", "paid_on", "reference", "recorded_by_id", "recorded_at"],
-            ((app, no, amount, paid, f"PAY-{app}-{no}", staff, self.at(500)) for app, no, amount, paid in instalments),
-        )
-        with connection.cursor() as cursor:
-            for table in ("funding_application", "funding_applicationevent", "funding_disbursement"):
-                cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}")  # noqa: S608
-        self.application_count = len(rows)
-
-    def budgets(self, reserved: dict, disbursed: dict) -> dict:
-        """One budget per sub-venue and year, 20% above what the generated grants reserve from it; the
-        counters are the sums of the generated approvals and instalments."""
-        from funding.models import SubVenueBudget
-
-        budgets = SubVenueBudget.objects.bulk_create(
-            SubVenueBudget(
-                sub_venue_id=venue.pk,
-                year=year,
-                amount=(reserved.get((venue.pk, year), Decimal(0)) * Decimal("1.2")).quantize(Decimal("0.01")),
-                reserved=reserved.get((venue.pk, year), Decimal(0)),
-                disbursed=disbursed.get((venue.pk, year), Decimal(0)),
-            )
-            for venue in self.venues
-            for year in YEARS
-        )
-        return {(budget.sub_venue_id, budget.year): budget.pk for budget in budgets}
-
-    # ------------------------------------------------------------------------------------ portfolio
-
-    def portfolio(self) -> None:
-        from tolerance.models import Fund
-
-        funds, n = self.n["funds"], self.n["investments"]
-        self.step(f"{funds} funds with {n:,} investments")
-        fund_rows = Fund.objects.bulk_create(
-            Fund(
-                name_zh=f"晋创天使基金{i:03d}",
-                name_en=f"Valley Angel Fund {i:03d}",
-                manager="山西省创业投资管理公司",
-                entrusted_institution="山西省受托管理机构",
-                size=Decimal("1000000000.00"),
-                governing_basis="count" if i % 2 else "amount",
-            )
-            for i in range(funds)
-        )
-        fund_ids = [fund.pk for fund in fund_rows]
-        rnd = self.random
-        confirmer = self.staff_user.pk
-        startups = self.startup_ids
-        created = self.at(400)
-
-        def rows():
-            for i in range(n):
-                invested = datetime.date(2024, 1, 1) + datetime.timedelta(days=rnd.randrange(700))
-                principal = Decimal(rnd.randrange(500, 10_000) * 1000)
-                roll = rnd.random()
-                failed = roll < 0.3
-                state = "failed" if failed else ("exited" if roll < 0.35 else "active")
-                recovered = principal / 10 if failed else (principal * 2 if state == "exited" else Decimal(0))
-                meets = i % 20 != 0
-                yield (
-                    fund_ids[i % len(fund_ids)],
-                    startups[rnd.randrange(len(startups))],
-                    invested,
-                    principal,
-                    Decimal("5.00"),
-                    state,
-                    recovered,
-                    "liquidated" if failed else "",
-                    invested + datetime.timedelta(days=200) if failed else None,
-                    "",
-                    created,
-                    created,
-                    *(True, "纪要", confirmer),
-                    *(True, "尽调报告", confirmer),
-                    *(True, "风险提示书", confirmer),
-                    *(True, "无利益冲突声明", confirmer),
-                    *((True, "核查意见", confirmer) if meets else (False, "", None)),
-                )
-
-        columns = ["fund_id", "startup_id", "invested_on", "principal", "stake", "state", "recovered"]
-        columns += ["failure_kind", "failed_on", "note", "created_at", "updated_at"]
-        for code in ("decision_procedure", "due_diligence", "risks_disclosed", "no_conflict", "no_fraud"):
-            columns += [code, f"{code}_evidence", f"{code}_confirmed_by_id"]
-        self.copy("tolerance_investment", columns, rows())
 
     # ------------------------------------------------------------------------------------ audit log
 
