@@ -133,13 +133,13 @@ WORKFLOW = Workflow(
 
 # The history row a transition writes is named funding.application.<name>, except where the row records
 # something more specific than the move (an instalment stays in the disbursement state).
-_HISTORY_ACTIONS = {"disburse": "funding.disbursement.recorded"}
+HISTORY_ACTIONS = {"disburse": "funding.disbursement.recorded"}
 
 
 def history_action(name: str) -> str:
     """The action code of the history row (and its audit entry) that transition `name` writes."""
     WORKFLOW[name]  # a KeyError for a name that is not a transition of the table
-    return _HISTORY_ACTIONS.get(name, f"{WORKFLOW.name}.{name}")
+    return HISTORY_ACTIONS.get(name, f"{WORKFLOW.name}.{name}")
 
 
 # What the applicant may still change (amount, purpose, plan, documents): what they will submit.
