@@ -220,6 +220,23 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _audit_sealed_at_once(monkeypatch):
+    """A test's transaction never commits, so the seal that follows a writer's commit would never run: seal
+    each entry inside the writer's transaction instead, as if it had committed at once. Tests of the real
+    path (sealing after the commit, writers side by side) ask for `audit_sealed_after_commit`."""
+    from valley.audit import chain
+
+    monkeypatch.setattr(chain, "_after_write", chain.seal)
+
+
+@pytest.fixture
+def audit_sealed_after_commit(monkeypatch):
+    from valley.audit import chain
+
+    monkeypatch.setattr(chain, "_after_write", chain._seal_after_commit)
+
+
 @pytest.fixture
 def start_celery_beat(tmp_path):
     """start_celery_beat(**env) runs `celery beat` in its own process with extra environment (for example

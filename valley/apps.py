@@ -20,6 +20,7 @@ class ValleyConfig(AppConfig):
         from valley import api, demo
         from valley.audit import chain as audit
         from valley.audit import exports as audit_exports
+        from valley.audit import tasks as audit_tasks  # noqa: F401  (registers beat's seal)
         from valley.exports.engine import register
         from valley.messaging import tasks as messaging_tasks  # noqa: F401  (registers the tasks)
         from valley.ops import tasks as ops_tasks  # noqa: F401

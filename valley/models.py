@@ -241,12 +241,22 @@ class CalendarDay(models.Model):
         return f"{self.date.isoformat()} {self.get_kind_display()}"
 
 
-class AuditEntry(models.Model):
-    """One line of the tamper-evident audit log. Rows are appended by valley.audit.record, never changed.
+# Provisional ids of pending audit entries start above this; a chain position never reaches it.
+AUDIT_PENDING_FROM = 1 << 62
 
-    `hash` is SHA-256 over the entry's content and the previous entry's hash (see valley.audit.entry_digest),
-    so changing or deleting any row breaks the chain from there on. Ids are assigned by the chain, without gaps.
+
+class AuditEntry(models.Model):
+    """One line of the tamper-evident audit log. Rows are appended by valley.audit.record, and changed
+    once: when they are sealed into the chain (valley.audit.seal).
+
+    A written entry is pending: its id is provisional (above PENDING_FROM, from a sequence, so writers
+    never wait for each other) and it has no hashes. Sealing gives it the next chain position as its id
+    and `hash`, SHA-256 over the entry's content and the previous entry's hash (see
+    valley.audit.entry_digest), so changing or deleting any sealed row breaks the chain from there on.
+    Sealed ids run 1, 2, 3 … without gaps.
     """
+
+    PENDING_FROM = AUDIT_PENDING_FROM
 
     id = models.BigIntegerField(primary_key=True)
     at = models.DateTimeField(_("at"), db_index=True)
@@ -259,21 +269,36 @@ class AuditEntry(models.Model):
     object_id = models.CharField(_("object id"), max_length=40, blank=True)
     before = models.JSONField(_("values before"), null=True, blank=True)
     after = models.JSONField(_("values after"), null=True, blank=True)
-    prev_hash = models.CharField(_("previous hash"), max_length=64)
-    hash = models.CharField(_("hash"), max_length=64, unique=True)
+    prev_hash = models.CharField(_("previous hash"), max_length=64, null=True, blank=True)
+    hash = models.CharField(_("hash"), max_length=64, unique=True, null=True, blank=True)
 
     class Meta:
         verbose_name = _("audit log entry")
         verbose_name_plural = _("audit log")
         ordering = ["id"]
         indexes = [models.Index(fields=["object_type", "object_id"])]
+        constraints = [
+            # Sealed (a chain position, both hashes) or pending (a provisional id, no hashes): nothing between.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(id__lte=AUDIT_PENDING_FROM, prev_hash__isnull=False, hash__isnull=False)
+                    | models.Q(id__gt=AUDIT_PENDING_FROM, prev_hash__isnull=True, hash__isnull=True)
+                ),
+                name="audit_entry_sealed_or_pending",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.action}"
+        return f"#{self.pk} {self.action}" if self.sealed else f"(pending) {self.action}"
+
+    @property
+    def sealed(self) -> bool:
+        return self.pk is not None and self.pk <= self.PENDING_FROM
 
 
 class AuditChainHead(models.Model):
-    """The single row that holds the end of the chain; locking it serialises appends."""
+    """The single row that holds the end of the chain: `last_id` is the last sealed entry's id (its chain
+    position). Locking it serialises sealing, not writing: writers never touch it."""
 
     last_id = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64)

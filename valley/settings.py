@@ -236,6 +236,11 @@ OUTBOX_SWEEP_SECONDS = env_int("OUTBOX_SWEEP_SECONDS", 30)
 OUTBOX_SWEEP_GRACE_SECONDS = 5
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Audit entries are sealed into the chain right after each writer's commit; beat seals what is left
+# (a failed seal, a process that ended first) every AUDIT_SEAL_SECONDS.
+AUDIT_SEAL_SECONDS = env_int("AUDIT_SEAL_SECONDS", 5)
+if AUDIT_SEAL_SECONDS < 1:
+    raise ImproperlyConfigured(f"AUDIT_SEAL_SECONDS={AUDIT_SEAL_SECONDS} must be at least 1.")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The failure-tolerance compliance checks run nightly; TOLERANCE_CHECK_INTERVAL_SECONDS (a positive
 # whole number) replaces the nightly time with "every N seconds", for tests and demonstrations.
@@ -275,6 +280,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(TOLERANCE_CATCH_UP_SECONDS),
     },
     "valley-outbox-sweep": {"task": "valley.tasks.outbox_sweep", "schedule": float(OUTBOX_SWEEP_SECONDS)},
+    "valley-audit-seal": {"task": "valley.audit.seal", "schedule": float(AUDIT_SEAL_SECONDS)},
 }
 
 REST_FRAMEWORK = {

@@ -1,7 +1,7 @@
 """The tamper-evident audit log: `record` an entry where a change is made, `verify_chain` to check it.
 
-The room: chain.py (the entry's digest, appending, verification), middleware.py (who is acting),
-views.py (the auditors' check page), exports.py (the log as a CSV export).
+The room: chain.py (the entry's digest, appending, sealing, verification), middleware.py (who is acting),
+views.py (the auditors' check page), exports.py (the log as a CSV export), tasks.py (beat's sealing).
 """
 
 from valley.audit.chain import (
@@ -14,6 +14,8 @@ from valley.audit.chain import (
     record,
     record_changed,
     record_created,
+    seal,
+    sealed_entries,
     snapshot,
     verify_chain,
 )
@@ -29,5 +31,7 @@ __all__ = [
     "entry_digest",
     "format_at",
     "record",
+    "seal",
+    "sealed_entries",
     "verify_chain",
 ]

@@ -1,23 +1,38 @@
 """The tamper-evident audit log.
 
-Every entry's hash is SHA-256 over a canonical text of the entry and the previous entry's hash:
+Every sealed entry's hash is SHA-256 over a canonical text of the entry and the previous entry's hash:
 
     id | at (UTC, ISO 8601, microseconds) | actor id | actor e-mail | action | object type | object id
        | before (canonical JSON) | after (canonical JSON) | previous hash
 
-joined with "|" and encoded as UTF-8. Canonical JSON is `json.dumps(value, sort_keys=True,
-ensure_ascii=False, separators=(",", ":"))`, with "null" for no value. The first entry's previous hash
-is GENESIS. README.md shows how to check a downloaded CSV with nothing but Python.
+joined with "|" and encoded as UTF-8, where id is the entry's chain position (1, 2, 3 …). Canonical JSON
+is `json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))`, with "null" for no
+value. The first entry's previous hash is GENESIS. README.md shows how to check a downloaded CSV with
+nothing but Python.
 
 What is recorded: changes of the models in AUDITED_MODELS (create, change, delete, with the values
 before and after), every workflow transition (the history rows), logins of staff and auditors, failed
-logins, and every export. Appends take a row lock on the chain head, so the chain has no forks.
+logins, and every export.
+
+How it stays one chain without making every audited write in the province wait for the others:
+- `record` only appends a pending entry (a provisional id from a sequence, no hashes) in the caller's
+  transaction: no shared row is locked, so writers run side by side, and a rolled-back change leaves
+  no entry.
+- `seal` chains the committed pending entries, in the order of their provisional ids, in a short
+  transaction of its own that holds the chain head's lock: each gets the next chain position as its
+  id, the previous hash and its hash, and the head moves. Sealers take turns, so the chain has no forks.
+  `record` has `seal` run after the writer's commit (a failing seal is logged, never the writer's
+  error); beat's task "valley.audit.seal" seals what is left every AUDIT_SEAL_SECONDS.
+- `verify_chain`, the CSV export and the backup seal first, then read sealed entries only.
+An entry is tamper-evident from its sealing, normally milliseconds after the writer's commit. Its `at`
+is when it was written, so across writers it may step back slightly from one chain position to the next.
 """
 
 import contextvars
 import datetime
 import hashlib
 import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,7 +45,15 @@ from django.db.models import signals as models_signals
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+logger = logging.getLogger(__name__)
+
 GENESIS = "0" * 64
+# Writers' provisional ids on PostgreSQL (created by migration valley 0005).
+PENDING_SEQUENCE = "valley_auditentry_pending_id"
+# PostgreSQL advisory lock key of the chain head ("valley.audit.seal"; see lock_head).
+SEAL_LOCK = 0x7661756469747365
+# Entries sealed per transaction: a backlog (after an outage) is sealed in short steps, not one long lock.
+SEAL_BATCH = 1000
 
 # label → action prefix: records that touch money or decisions, registered by their apps (track_models).
 AUDITED_MODELS: dict[str, str] = {}
@@ -103,30 +126,200 @@ def entry_digest(*, id, at, actor_id, actor_email, action, object_type, object_i
 
 
 def record(*, action: str, actor=None, object_type: str = "", object_id="", before=None, after=None):
-    """Append one entry. Runs in the caller's transaction: a rolled-back change leaves no entry."""
-    from valley.models import AuditChainHead, AuditEntry
+    """Append one pending entry. Runs in the caller's transaction: a rolled-back change leaves no entry.
+    One INSERT, locking nothing shared; the entry is sealed into the chain after the commit (see the
+    module's doc), and until then its id is provisional."""
+    from valley.models import AuditEntry
 
     actor = actor if actor is not None else _actor.get()
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
-    with transaction.atomic():
-        head = AuditChainHead.objects.select_for_update().get(pk=1)  # made by ensure_chain_head after migrate
-        fields = {
-            "id": head.last_id + 1,
-            "at": timezone.now(),
-            "actor_id": actor.pk if actor else None,
-            "actor_email": actor.email if actor else "",
-            "action": action,
-            "object_type": object_type,
-            "object_id": str(object_id),
-            "before": _plain(before),
-            "after": _plain(after),
-            "prev_hash": head.last_hash,
-        }
-        entry = AuditEntry.objects.create(**fields, hash=entry_digest(**fields))
-        head.last_id, head.last_hash = entry.id, entry.hash
-        head.save(update_fields=["last_id", "last_hash"])
+    entry = AuditEntry(
+        id=_ProvisionalId(),
+        at=timezone.now(),
+        actor_id=actor.pk if actor else None,
+        actor_email=actor.email if actor else "",
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        before=_plain(before),
+        after=_plain(after),
+    )
+    # What Model.save() does, but with the id taken from the database and returned by the INSERT.
+    using = transaction.get_connection().alias
+    meta = AuditEntry._meta
+    [(entry.id,)] = AuditEntry._base_manager._insert(
+        [entry], fields=meta.concrete_fields, returning_fields=[meta.pk], using=using
+    )
+    entry._state.adding, entry._state.db = False, using
+    _after_write()
     return entry
+
+
+class _ProvisionalId(models.Expression):
+    """A pending entry's id, above AuditEntry.PENDING_FROM, computed by the INSERT itself."""
+
+    output_field = models.BigIntegerField()
+
+    def as_sql(self, compiler, connection):
+        # SQLite has one writer at a time, and the INSERT holds the write lock: the largest provisional
+        # id + 1 is free (the pending ids shrink back to PENDING_FROM + 1 as entries are sealed).
+        from valley.models import AuditEntry
+
+        table = connection.ops.quote_name(AuditEntry._meta.db_table)
+        bound = AuditEntry.PENDING_FROM
+        return f"(SELECT COALESCE(MAX(id), %s) + 1 FROM {table} WHERE id > %s)", [bound, bound]  # noqa: S608
+
+    def as_postgresql(self, compiler, connection):
+        from valley.models import AuditEntry
+
+        return "%s + nextval(%s)", [AuditEntry.PENDING_FROM, PENDING_SEQUENCE]
+
+
+def _seal_after_commit() -> None:
+    """What `record` does once it has written: have `seal` run when the writer's transaction commits
+    (at once outside a transaction), once per transaction however many entries it wrote.
+
+    tests/conftest.py replaces this with `seal` itself: a test's transaction never commits."""
+    connection = transaction.get_connection()
+    # run_on_commit holds (savepoint ids, callback, robust); a rolled-back savepoint takes its callbacks along.
+    if any(callback is _seal_quietly for _ids, callback, *_rest in connection.run_on_commit):
+        return
+    transaction.on_commit(_seal_quietly)
+
+
+_after_write = _seal_after_commit
+
+
+def _seal_quietly() -> None:
+    # The writer's change is committed: a seal that fails now (a lost connection, a timeout) must not turn
+    # its request into an error. The entries stay pending; beat's task seals them.
+    try:
+        seal_unless_busy()
+    except Exception:
+        logger.exception("audit: sealing after commit failed; beat's valley.audit.seal will seal the entries")
+
+
+class SealConflict(RuntimeError):
+    """Two sealers at once; the step is rolled back and its entries stay pending."""
+
+
+_CONTENT = ["id", "at", "actor_id", "actor_email", "action", "object_type", "object_id", "before", "after"]
+
+
+def seal(*, batch: int = SEAL_BATCH) -> int:
+    """Seal every committed pending entry (and the caller's own) into the chain, in the order of their
+    provisional ids, waiting for another sealer to finish first; returns how many. Safe to run any
+    time, from anywhere, twice.
+
+    Each step is a transaction of its own (or a part of the caller's, when it is in one: then the head
+    stays locked until the caller's transaction ends; it takes no savepoint, so an error is the caller's
+    error) holding the sealing lock (_lock_sealing)."""
+    sealed = 0
+    while True:
+        with transaction.atomic(savepoint=False):
+            _lock_sealing()
+            step = _seal_step(batch)
+        sealed += step
+        if step < batch:
+            return sealed
+
+
+def seal_unless_busy(*, rounds: int = 10) -> int:
+    """A writer's seal after its commit: as `seal`, but never waiting for another sealer; returns how many
+    it sealed.
+
+    When another sealer holds the lock, our committed entry is left to it: every sealer, once it has
+    released the lock, looks again for pending entries, and if it finds any, tries again. An entry
+    committed before that look is found by it; one committed after it finds the lock free, unless a
+    newer sealer holds it, which looks in turn. A sealer gives up after `rounds` rounds (under steady
+    load the other writers' seals go on; otherwise beat's task). So writers never queue for the lock:
+    with eight of them, one seals a batch for all while the others go on writing. SQLite, which has
+    one writer at a time anyway, simply seals."""
+    from django.db import connection
+
+    from valley.models import AuditEntry
+
+    if connection.vendor != "postgresql":
+        return seal()
+    sealed = 0
+    for _round in range(rounds):
+        with transaction.atomic(savepoint=False):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [SEAL_LOCK])
+                if not cursor.fetchone()[0]:
+                    return sealed
+            sealed += _seal_step(SEAL_BATCH)
+        # The lock is released: what was committed meanwhile, its writers left to us.
+        if not AuditEntry.objects.filter(id__gt=AuditEntry.PENDING_FROM).exists():
+            return sealed
+    return sealed
+
+
+def _seal_step(batch: int) -> int:
+    """With the sealing lock held: one SELECT of up to `batch` pending entries and, if there are any, the
+    head's row locked, one UPDATE per entry, one of the head. Returns how many it sealed."""
+    from django.db import connection
+
+    from valley.models import AuditChainHead, AuditEntry
+
+    # Read after the lock: a sealer that held it before us has committed, so what it sealed is no
+    # longer pending (READ COMMITTED takes a new snapshot per statement).
+    pending = AuditEntry.objects.filter(id__gt=AuditEntry.PENDING_FROM).order_by("id")
+    rows = list(pending.values_list(*_CONTENT)[:batch])
+    if not rows:
+        return 0  # and, on PostgreSQL, no transaction id: nothing to flush at the commit
+    # The row lock too, now that the row is written anyway: it keeps out whatever moves the head without
+    # the sealing lock (a process still running the code before sealing, during a deployment).
+    head = AuditChainHead.objects.select_for_update().get(pk=1)  # made by ensure_chain_head after migrate
+    position, previous, changes = head.last_id, head.last_hash, []
+    for row in rows:
+        entry = dict(zip(_CONTENT, row, strict=True))
+        provisional = entry["id"]
+        position += 1
+        # Hashed from the values as stored, exactly what verify_chain will read back.
+        digest = entry_digest(**{**entry, "id": position, "prev_hash": previous})
+        changes.append((position, previous, digest, provisional))
+        previous = digest
+    table = connection.ops.quote_name(AuditEntry._meta.db_table)
+    with connection.cursor() as cursor:
+        sql = f"UPDATE {table} SET id = %s, prev_hash = %s, hash = %s WHERE id = %s"  # noqa: S608
+        cursor.executemany(sql, changes)
+        if cursor.rowcount != len(changes):
+            # Another sealer got there between our SELECT and UPDATE: the lock did not hold.
+            raise SealConflict(f"{len(changes)} entries to seal, {cursor.rowcount} found still pending")
+    head.last_id, head.last_hash = position, previous
+    head.save(update_fields=["last_id", "last_hash"])
+    return len(rows)
+
+
+def _lock_sealing() -> None:
+    """Wait for the sealing lock, held until the transaction ends. On PostgreSQL an advisory lock rather
+    than the head's row lock, so that a writer can try it without waiting (seal_unless_busy), and a
+    sealer that finds nothing left to seal ends without a transaction id, so without a commit to flush
+    to disk. SQLite's transactions already hold the database's write lock."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEAL_LOCK])
+
+
+def lock_head():
+    """The chain head, locked as sealers lock it, until the transaction ends: for whatever else moves the
+    head (the province generator)."""
+    from valley.models import AuditChainHead
+
+    _lock_sealing()
+    return AuditChainHead.objects.select_for_update().get(pk=1)
+
+
+def sealed_entries():
+    """Every sealed entry, after sealing what is pending: what the export and verification read."""
+    from valley.models import AuditEntry
+
+    seal()
+    return AuditEntry.objects.filter(id__lte=AuditEntry.PENDING_FROM)
 
 
 @dataclass(frozen=True)
@@ -135,27 +328,23 @@ class ChainCheck:
     entries: int
     first_bad_id: int | None = None
     problem: str = ""
+    pending: int = 0  # written after the check sealed, not yet in the chain
 
 
 def verify_chain(*, chunk_size: int = 5000) -> ChainCheck:
-    """Walk the whole log in id order and recompute every hash. Memory does not grow with the log."""
+    """Seal what is pending, then walk the whole chain in id order and recompute every hash. Memory does
+    not grow with the log. Sealing goes on during the walk: entries sealed after the walk began are
+    checked next time."""
     from valley.models import AuditChainHead, AuditEntry
 
+    seal()
+    # The head before the walk: the walk reaches at least up to it (else entries at the end were deleted),
+    # and passes through it (else the newest entries were rewritten).
+    head = AuditChainHead.objects.filter(pk=1).first()
     expected_prev, expected_id, count = GENESIS, 1, 0
-    columns = [
-        "id",
-        "at",
-        "actor_id",
-        "actor_email",
-        "action",
-        "object_type",
-        "object_id",
-        "before",
-        "after",
-        "prev_hash",
-        "hash",
-    ]
-    rows: Iterator = AuditEntry.objects.order_by("id").values_list(*columns).iterator(chunk_size=chunk_size)
+    columns = [*_CONTENT, "prev_hash", "hash"]
+    sealed = AuditEntry.objects.filter(id__lte=AuditEntry.PENDING_FROM).order_by("id").values_list(*columns)
+    rows: Iterator = sealed.iterator(chunk_size=chunk_size)
     for row in rows:
         entry = dict(zip(columns, row, strict=True))
         if entry["id"] != expected_id:
@@ -166,15 +355,22 @@ def verify_chain(*, chunk_size: int = 5000) -> ChainCheck:
         stored = entry.pop("hash")
         if entry_digest(**entry) != stored:
             return ChainCheck(False, count, entry["id"], _("its content does not match its hash (it was altered)"))
+        if head and entry["id"] == head.last_id and stored != head.last_hash:
+            return ChainCheck(False, count, entry["id"], _("it does not match the chain head (it was rewritten)"))
         expected_prev, expected_id, count = stored, expected_id + 1, count + 1
-    head = AuditChainHead.objects.filter(pk=1).first()
-    if head and (head.last_id != expected_id - 1 or head.last_hash != expected_prev):
+    if head and head.last_id > count:
         missing = _("entries after #%(last_good)s up to #%(last)s are missing") % {
-            "last_good": expected_id - 1,
+            "last_good": count,
             "last": head.last_id,
         }
         return ChainCheck(False, count, expected_id, missing)
-    return ChainCheck(True, count)
+    if head and count > head.last_id:
+        # Sealed during the walk, or put there by someone else: the head, read again, tells which.
+        head.refresh_from_db()
+        if count > head.last_id:
+            added = _("entries after #%(last)s were added outside the chain") % {"last": head.last_id}
+            return ChainCheck(False, count, head.last_id + 1, added)
+    return ChainCheck(True, count, pending=AuditEntry.objects.filter(id__gt=AuditEntry.PENDING_FROM).count())
 
 
 def ensure_chain_head(**kwargs) -> None:

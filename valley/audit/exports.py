@@ -3,6 +3,7 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
+from valley.audit.chain import sealed_entries
 from valley.exports.engine import Column, Export
 from valley.models import AuditEntry
 from valley.web.filters import DateRangeFilter
@@ -23,10 +24,12 @@ class AuditEntryFilter(django_filters.FilterSet):
 AUDIT_LOG = Export(
     name="audit-log",
     label=_("Audit log"),
-    queryset=lambda user: AuditEntry.objects.all(),
+    # Sealed entries only, after sealing what is pending: every row of the file has its hash.
+    queryset=lambda user: sealed_entries(),
     filterset_class=AuditEntryFilter,
     order_by=("id",),
     columns=[
+        # The chain position, which the hash covers (an entry's id once it is sealed).
         Column("id", _("entry"), "id", "number"),
         # Exactly as hashed (UTC, microseconds), so the file can be checked without the portal; text cells
         # starting with a formula character carry a leading apostrophe, which the check removes (README).

@@ -32,7 +32,7 @@ from pathlib import Path, PurePosixPath
 from django.conf import settings
 from django.db import connection, transaction
 
-from valley.audit import verify_chain
+from valley.audit import seal, verify_chain
 
 FORMAT = 1
 
@@ -153,6 +153,9 @@ def backup(destination: str | Path) -> tuple[Path, dict]:
     if vendor not in ("postgresql", "sqlite"):
         raise BackupError(f"Backups support PostgreSQL and SQLite, not {vendor}.")
 
+    # What was written before the backup goes into it sealed, so the manifest's head covers it; entries
+    # written after this are in the dump as pending, and the restored portal seals them.
+    seal()
     with tempfile.TemporaryDirectory() as work:
         dump_path = Path(work) / "database.dump"
         with transaction.atomic():

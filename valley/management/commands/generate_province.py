@@ -23,7 +23,8 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from valley.audit import GENESIS, canonical_json, entry_digest, format_at
+from valley.audit import GENESIS, canonical_json, entry_digest, format_at, seal
+from valley.audit.chain import lock_head
 from valley.core import roles
 from valley.models import AuditEntry, FocusArea, Institution, SubVenue, Target, User, Valley
 from valley.ops.generator import Province, steps
@@ -284,11 +285,10 @@ class Command(BaseCommand):
     # ------------------------------------------------------------------------------------ audit log
 
     def audit_log(self) -> None:
-        from valley.models import AuditChainHead
-
         n = self.n["audit"]
         self.step(f"{n:,} audit-log entries, chained")
-        head = AuditChainHead.objects.select_for_update().get(pk=1)
+        seal()  # what the steps before wrote comes first; then the head stays locked to the end
+        head = lock_head()
         first_id, prev = head.last_id + 1, head.last_hash
         staff, email = self.staff_user.pk, self.staff_user.email
         applications = self.application_count

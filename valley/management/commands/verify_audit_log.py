@@ -4,7 +4,10 @@ from valley.audit import verify_chain
 
 
 class Command(BaseCommand):
-    help = "Recompute the audit log's hash chain; name the first entry that does not fit. Exit status 1 if any."
+    help = (
+        "Seal the pending entries, then recompute the audit log's hash chain; name the first entry that "
+        "does not fit. Exit status 1 if any."
+    )
 
     def handle(self, *args, **options):
         check = verify_chain()
@@ -13,4 +16,5 @@ class Command(BaseCommand):
                 f"The audit log is NOT intact: entry #{check.first_bad_id}: {check.problem}. "
                 f"{check.entries} entries before it are intact."
             )
-        self.stdout.write(self.style.SUCCESS(f"The audit log is intact: {check.entries} entries."))
+        pending = f" ({check.pending} written since, to be sealed)" if check.pending else ""
+        self.stdout.write(self.style.SUCCESS(f"The audit log is intact: {check.entries} entries{pending}."))

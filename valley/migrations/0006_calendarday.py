@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('valley', '0004_outboxmessage_queued_tasks'),
+        ('valley', '0005_audit_entries_sealed_later'),
     ]
 
     operations = [
