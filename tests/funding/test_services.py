@@ -454,12 +454,16 @@ def test_an_approval_reserves_from_the_budget_and_records_three_facts(applicatio
     assert {entry.actor for entry in entries} == {people["approver"]}
 
 
-def test_an_approval_writes_its_facts_in_few_queries(application_in, people, django_assert_max_num_queries):
+def test_an_approval_writes_its_facts_in_few_queries(
+    application_in, people, django_assert_max_num_queries, audit_sealed_after_commit
+):
     awaiting = application_in(S.AWAITING_DECISION)
-    # 29 when save() signals wrote the entries (each re-reading its row first); now every fact is still
-    # recorded, from the rows as locked.
-    with django_assert_max_num_queries(26):
+    # The approval's own transaction (the audit entries are sealed into the chain after its commit): 29
+    # queries when save() signals wrote the entries, each re-reading its row and taking the chain's lock;
+    # now every fact is still recorded, from the rows as locked, one INSERT each.
+    with django_assert_max_num_queries(17) as counted:
         services.application_approve(application=awaiting, by=people["approver"])
+    assert sum('INSERT INTO "valley_auditentry"' in query["sql"] for query in counted.captured_queries) == 3
 
 
 @pytest.mark.parametrize(
