@@ -66,30 +66,58 @@ STAFF_SETS = {
     5: [["reviewer"], ["reviewer"], ["approver"], ["registration_officer"], ["finance_officer"]],
     2: [["approver", "reviewer"], ["finance_officer", "registration_officer"]],
 }
-QUEUES_OF_ROLE = {
-    "reviewer": ["formal", "expert"],
-    "approver": ["decision"],
-    "registration_officer": ["registration"],
-    "finance_officer": ["disbursement"],
-}
-# The history row each transition a client takes writes (funding.services).
-EVENT_OF = {
+# What the simulated people know of the workflow, read from funding.workflow by the seeding child process
+# (workflow_facts; the clients run without Django) before anyone starts: the states, each transition's
+# sources, the staff queues and the history row each step writes.
+FLOW: dict = {}
+# The steps the simulated people take, in the order of the summary's table: transitions of the table (their
+# history rows' codes come from FLOW) and three steps whose history rows are not transitions.
+STEPS = (
+    "create",
+    "submit",
+    "withdraw",
+    "start_formal_review",
+    "pass_formal_review",
+    "return_for_changes",
+    "assign_reviewer",
+    "review",
+    "complete_expert_review",
+    "approve",
+    "reject",
+    "verify_registration",
+    "disburse",
+)
+OTHER_EVENTS = {
     "create": "funding.application.created",
-    "submit": "funding.application.submit",
-    "withdraw": "funding.application.withdraw",
-    "start_formal_review": "funding.application.start_formal_review",
-    "pass_formal_review": "funding.application.pass_formal_review",
-    "return_for_changes": "funding.application.return_for_changes",
     "assign_reviewer": "funding.review.assigned",
     "review": "funding.review.submitted",
-    "complete_expert_review": "funding.application.complete_expert_review",
-    "approve": "funding.application.approve",
-    "reject": "funding.application.reject",
-    "verify_registration": "funding.application.verify_registration",
-    "disburse": "funding.disbursement.recorded",
 }
-GRANTED = {"public_notice", "registration", "disbursement", "closed"}
-ENDED = {"withdrawn", "rejected", "closed"}
+EVENT_OF: dict[str, str] = {}  # step → the action code of the history row it writes (learn_workflow)
+
+
+def workflow_facts() -> dict:
+    """The workflow as plain JSON for the clients. Child process."""
+    from funding.models import Application
+    from funding.workflow import QUEUES, WORKFLOW, history_action
+
+    queues_of_role: dict[str, list[str]] = {}
+    for key, (_label, role, _states) in QUEUES.items():
+        queues_of_role.setdefault(role, []).append(key)
+    return {
+        "initial": WORKFLOW.initial,
+        "returned": WORKFLOW["return_for_changes"].target,
+        "granted": list(Application.GRANTED_STATES),
+        "ended": list(Application.ENDED_STATES),
+        "sources": {name: list(transition.sources) for name, transition in WORKFLOW.transitions.items()},
+        "queues_of_role": queues_of_role,
+        "queue_states": {key: list(states) for key, (_label, _role, states) in QUEUES.items()},
+        "events": {name: history_action(name) for name in WORKFLOW.transitions},
+    }
+
+
+def learn_workflow(facts: dict) -> None:
+    FLOW.update(facts)
+    EVENT_OF.update({step: OTHER_EVENTS.get(step) or facts["events"][step] for step in STEPS})
 
 
 def say(message: str) -> None:
@@ -112,7 +140,8 @@ def seed(applicants: int, staff: int) -> dict:
 
     from funding import services
     from funding.demo import walk_to
-    from funding.models import ApplicationEvent, SubVenueBudget
+    from funding.models import Application, ApplicationEvent
+    from funding.workflow import QUEUES
     from teams.demo import demo_uscc
     from tests.factories import ResidencyFactory, SubVenueFactory
     from valley.core import roles
@@ -133,7 +162,11 @@ def seed(applicants: int, staff: int) -> dict:
         return account
 
     venue = SubVenueFactory(code="load-venue")
-    budget = SubVenueBudget.objects.create(sub_venue=venue, year=timezone.localdate().year, amount=Decimal("1e8"))
+    # Helpers that walk the earlier applications, one per role of the staff queues (and the budget's keeper).
+    helper = {code: user(f"seed-{code}", code) for code in dict.fromkeys(role for _l, role, _s in QUEUES.values())}
+    budget = services.budget_create(
+        by=helper["finance_officer"], sub_venue=venue, year=timezone.localdate().year, amount=Decimal("1e8")
+    )
     staff_accounts = [user(f"staff{n}-{'-'.join(codes)}", *codes) for n, codes in enumerate(STAFF_SETS[staff], start=1)]
     for account in staff_accounts:
         seed_demo_device(account)
@@ -141,7 +174,6 @@ def seed(applicants: int, staff: int) -> dict:
         ResidencyFactory(sub_venue=venue, entity__owner=user(f"applicant{index:02d}", roles.APPLICANT))
 
     # Earlier applications (20 grants, 6 awaiting the decision), so that every queue has work from the start.
-    helper = {code: user(f"seed-{code}", code) for code in QUEUES_OF_ROLE}
     serial = iter(range(100_000, 200_000))
     people = {
         "reviewer": helper["reviewer"],
@@ -156,11 +188,12 @@ def seed(applicants: int, staff: int) -> dict:
         app = services.application_create(
             entity=entity, by=earlier, amount=Decimal("500000"), purpose=f"earlier application {index}", plan="中试线"
         )
-        target = "awaiting_decision" if index >= 20 else "registration" if index % 2 else "disbursement"
+        S = Application.State
+        target = S.AWAITING_DECISION if index >= 20 else S.REGISTRATION if index % 2 else S.DISBURSEMENT
         walk_to(app, target, {**people, "applicant": earlier})
     budget.refresh_from_db()
     # Room for about four approvals (300,000–1,000,000 each); later ones are refused: the budget is the limit.
-    SubVenueBudget.objects.filter(pk=budget.pk).update(amount=budget.reserved + Decimal("2500000"))
+    services.budget_change(budget=budget, by=helper["finance_officer"], amount=budget.reserved + Decimal("2500000"))
     last_event = ApplicationEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
     return {
         "applicants": [f"applicant{index:02d}@{DOMAIN}" for index in range(applicants)],
@@ -169,6 +202,7 @@ def seed(applicants: int, staff: int) -> dict:
             for account, codes in zip(staff_accounts, STAFF_SETS[staff], strict=True)
         ],
         "last_event_before": last_event,
+        "workflow": workflow_facts(),
     }
 
 
@@ -463,20 +497,20 @@ class Applicant(Person):
             self.think(1, 2.5)
             page = self.get(f"/funding/{current}/")
             state = STATE.search(page.text).group(1) if page is not None and page.status_code == 200 else None
-            if state == "returned":
+            if state == FLOW["returned"]:
                 self.revise(current)
                 self.submit(current)
-            elif state == "draft":
+            elif state == FLOW["initial"]:
                 self.submit(current)
-            elif state in ENDED - {"closed"}:
-                current = None
-            elif state in {"submitted", "formal_review", "expert_review", "awaiting_decision"}:
+            elif state in FLOW["ended"] and state not in FLOW["granted"]:
+                current = None  # ended without a grant: apply again
+            elif state in FLOW["sources"]["withdraw"]:  # under review (a draft or a return is handled above)
                 if self.random.random() < 0.015:
                     response = self.post_form(
                         page, f"/funding/{current}/act/withdraw/", {"comment": "下一年度再申请。"}
                     )
                     self.outcome("withdraw", response)
-            elif state in GRANTED:
+            elif state in FLOW["granted"]:
                 self.get("/funding/")
 
     def create(self, attempt: int) -> int | None:
@@ -542,7 +576,7 @@ class Staff(Person):
     def __init__(self, *args, account: dict, **kwargs):
         super().__init__(*args, **kwargs)
         self.account = account
-        self.queues = [queue for role in account["roles"] for queue in QUEUES_OF_ROLE[role]]
+        self.queues = [queue for role in account["roles"] for queue in FLOW["queues_of_role"][role]]
         self.assigned: set[int] = set()  # applications this reviewer assigned themselves to, and reviewed
         self.reviewed: set[int] = set()
 
@@ -573,7 +607,9 @@ class Staff(Person):
         state = STATE.search(page.text).group(1)
         roles = self.account["roles"]
         path = f"/funding/{pk}"
-        if "reviewer" in roles and state in {"submitted", "formal_review", "expert_review"}:
+        sources = FLOW["sources"]
+        reviewing = {state for queue in FLOW["queues_of_role"]["reviewer"] for state in FLOW["queue_states"][queue]}
+        if "reviewer" in roles and state in reviewing:
             if "start_formal_review" in actions:
                 self.take(page, pk, "start_formal_review")
             elif "pass_formal_review" in actions:
@@ -581,11 +617,11 @@ class Staff(Person):
                     self.take(page, pk, "return_for_changes", "请补充中试计划的时间表和预算明细。")
                 else:
                     self.take(page, pk, "pass_formal_review")
-            elif state == "expert_review" and pk not in self.assigned:
+            elif state in sources["complete_expert_review"] and pk not in self.assigned:
                 response = self.post_form(page, f"{path}/reviewers/", {"reviewer": str(self.account["id"])})
                 if self.outcome("assign_reviewer", response):
                     self.assigned.add(pk)
-            elif state == "expert_review" and pk not in self.reviewed:
+            elif state in sources["complete_expert_review"] and pk not in self.reviewed:
                 response = self.post_form(page, f"{path}/review/", {
                     "score": str(self.random.randint(60, 95)), "recommendation": "approve", "opinion": "可行。",
                 })  # fmt: skip
@@ -593,7 +629,7 @@ class Staff(Person):
                     self.reviewed.add(pk)
             elif "complete_expert_review" in actions:
                 self.take(page, pk, "complete_expert_review")  # refused while another reviewer's review is pending
-        elif "approver" in roles and state == "awaiting_decision":
+        elif "approver" in roles and state in sources["approve"]:
             roll = self.random.random()
             if roll < 0.75:
                 form = self.get(f"{path}/approve/")
@@ -605,7 +641,7 @@ class Staff(Person):
                 self.take(page, pk, "reject", "成果尚处实验室阶段。")
             else:
                 self.take(page, pk, "return_for_changes", "请说明配套资金来源。")
-        elif "registration_officer" in roles and state == "registration":
+        elif "registration_officer" in roles and state in sources["verify_registration"]:
             from teams.uscc import check_character
 
             first17 = f"91140105MA{200_000 + pk:06d}X"
@@ -616,7 +652,7 @@ class Staff(Person):
                 "paid_in_capital": "2,000,000", "legal_representative": "王建国", "comment": "",
             })  # fmt: skip
             self.outcome("verify_registration", response)
-        elif "finance_officer" in roles and state == "disbursement":
+        elif "finance_officer" in roles and state in sources["disburse"]:
             self.disburse(pk, self.random.choice(["200000", "300,000.00"]))
 
     def take(self, page, pk: int, name: str, comment: str = "") -> None:
@@ -649,6 +685,7 @@ def run(args) -> dict:
     portal = Portal(args, url)
     started = time.monotonic()
     scenario = json.loads(portal.django(__file__, "_seed", str(args.applicants), str(args.staff)).splitlines()[-1])
+    learn_workflow(scenario["workflow"])
     say(f"migrated and seeded in {time.monotonic() - started:.1f} s")
     portal.start()
     say(f"gunicorn and the worker are up after {time.monotonic() - started:.1f} s")

@@ -1,10 +1,10 @@
 """Staff work on the fund in the admin through the same services as the web pages: no field that carries
 money or state is editable here, and every action takes a comment."""
 
-from urllib.parse import urlencode
-
+from django import forms
 from django.contrib import admin, messages
-from django.shortcuts import redirect, render
+from django.core.exceptions import ValidationError
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -12,18 +12,69 @@ from django.utils.translation import gettext_lazy
 from funding import services
 from funding.forms import CommentForm
 from funding.models import Application, ApplicationEvent, Disbursement, ExpertReview, FundPolicy, SubVenueBudget
-from funding.workflow import QUEUES, WORKFLOW
+from funding.workflow import MOVES_MONEY, QUEUES, WORKFLOW, history_action
 from valley.accounts import reauth
 from valley.core import roles, scoping
-from valley.core.workflow import WorkflowError
+from valley.core.errors import DomainError
 from valley.web.admin_initial import ValidInitialMixin
 from valley.web.admin_lists import LargeTableAdminMixin, year_filter
 
 
-@admin.register(FundPolicy)
-class FundPolicyAdmin(admin.ModelAdmin):
-    """Versions are added, never edited, so each application keeps the rules it was judged by."""
+class _ServiceCheckedForm(forms.ModelForm):
+    """An admin form whose `service_check()` asks the service for its reason to refuse, so that the reason
+    stands on the form instead of the save failing after it (the admin passes the person as `by`)."""
 
+    by = None
+
+    def service_check(self, data: dict) -> None:
+        raise NotImplementedError
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            try:
+                self.service_check(data)
+            except DomainError as error:
+                raise ValidationError(error.message) from None
+        return data
+
+
+POLICY_LIMITS = ("min_amount", "max_amount", "max_paid_in_share", "notice_days")
+
+
+class FundPolicyForm(_ServiceCheckedForm):
+    class Meta:
+        model = FundPolicy
+        fields = ["min_amount", "max_amount", "max_paid_in_share", "notice_days", "reason"]
+
+    def service_check(self, data):
+        services.policy_check(by=self.by, **{name: data[name] for name in POLICY_LIMITS})
+
+
+class _ServiceAdmin(admin.ModelAdmin):
+    """Saves through a service: the form's instance stays unsaved (save_form's commit=False), and `save_model`
+    calls `save_through_service` instead of instance.save()."""
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"by": request.user})
+
+    def save_model(self, request, obj, form, change):
+        saved = self.save_through_service(request, obj, form.cleaned_data, change)
+        # The admin's log entry and messages read the object it passed in: give it the row the service wrote.
+        obj.__dict__.update({field.attname: getattr(saved, field.attname) for field in saved._meta.concrete_fields})
+        obj._state.adding = False
+
+    def save_through_service(self, request, obj, data: dict, change: bool):
+        raise NotImplementedError
+
+
+@admin.register(FundPolicy)
+class FundPolicyAdmin(_ServiceAdmin):
+    """Versions are added, never edited, so each application keeps the rules it was judged by. A version is
+    added by services.policy_change, as everywhere."""
+
+    form = FundPolicyForm
     list_display = ["effective_from", "min_amount", "max_amount", "max_paid_in_share", "notice_days", "changed_by"]
     fields = ["min_amount", "max_amount", "max_paid_in_share", "notice_days", "reason"]
 
@@ -33,36 +84,69 @@ class FundPolicyAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def save_model(self, request, obj, form, change):
-        obj.changed_by = request.user
-        super().save_model(request, obj, form, change)
+    def save_through_service(self, request, obj, data, change):
+        return services.policy_change(by=request.user, reason=data["reason"], **{n: data[n] for n in POLICY_LIMITS})
+
+    def get_changeform_initial_data(self, request):
+        # The form posted before the re-authentication below comes back filled in, to be checked and saved.
+        return {**super().get_changeform_initial_data(request), **(reauth.take_pending(request) or {})}
 
     def add_view(self, request, form_url="", extra_context=None):
-        # Changing the fund policy needs a recent re-authentication (valley.accounts.reauth). A posted form comes
-        # back filled in: the admin's add form takes its initial values from the query string.
-        if self.has_add_permission(request) and not reauth.recently_reauthenticated(request):
-            if request.method == "POST":
-                kept = {name: request.POST.get(name, "") for name in self.fields}
-                messages.info(request, _("Nothing was saved yet: confirm it is you, then check the form and save it."))
-                return redirect(reauth.reauth_url(f"{request.path}?{urlencode(kept)}"))
-            return redirect(reauth.reauth_url(request.get_full_path()))
+        # Changing the fund policy needs a recent re-authentication (valley.accounts.reauth), as moving money does.
+        if self.has_add_permission(request):
+            asked = reauth.required(
+                request, message=_("Nothing was saved yet: confirm it is you, then check the form and save it.")
+            )
+            if asked:
+                return asked
         return super().add_view(request, form_url, extra_context)
 
 
+class SubVenueBudgetForm(_ServiceCheckedForm):
+    class Meta:
+        model = SubVenueBudget
+        fields = ["sub_venue", "year", "amount"]
+
+    def service_check(self, data):
+        budget = self.instance if self.instance.pk else None
+        sub_venue_id = budget.sub_venue_id if budget else data["sub_venue"].pk
+        services.budget_check(by=self.by, sub_venue_id=sub_venue_id, amount=data["amount"], budget=budget)
+
+
 @admin.register(SubVenueBudget)
-class SubVenueBudgetAdmin(ValidInitialMixin, admin.ModelAdmin):
+class SubVenueBudgetAdmin(ValidInitialMixin, _ServiceAdmin):
+    """Budgets are added and changed through services.budget_create / budget_change (audited, scoped); the
+    counters move only with approvals and instalments, and a budget stays with its sub-venue and year."""
+
+    form = SubVenueBudgetForm
     list_display = ["sub_venue", "year", "amount", "reserved", "disbursed", "remaining"]
     list_filter = ["year", "sub_venue"]
     list_select_related = ["sub_venue"]
-    readonly_fields = ["reserved", "disbursed"]
     autocomplete_fields = ["sub_venue"]
 
     @admin.display(description=gettext_lazy("remaining"))
     def remaining(self, budget):
         return budget.remaining
 
+    def get_readonly_fields(self, request, obj=None):
+        return ["sub_venue", "year", "reserved", "disbursed"] if obj is not None else ["reserved", "disbursed"]
+
     def get_queryset(self, request):
         return scoping.in_scope(super().get_queryset(request), request.user)
+
+    def save_through_service(self, request, obj, data, change):
+        if change:
+            return services.budget_change(budget=obj, by=request.user, amount=data["amount"])
+        return services.budget_create(
+            by=request.user, sub_venue=data["sub_venue"], year=data["year"], amount=data["amount"]
+        )
+
+    def delete_model(self, request, obj):
+        services.budget_delete(budget=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for budget in queryset:
+            services.budget_delete(budget=budget, by=request.user)
 
 
 class EventInline(admin.TabularInline):
@@ -87,23 +171,23 @@ class DisbursementInline(admin.TabularInline):
         return False
 
 
-REAUTH_ACTIONS = {"approve"}  # the admin's actions that move money (instalments are recorded on the pages)
-
-
 def _transition_action(name: str):
+    """An admin action for the transition `name`: the service the pages call, and the same re-authentication
+    rule (funding.workflow.MOVES_MONEY, valley.accounts.reauth.required)."""
     transition = WORKFLOW[name]
 
     def action(modeladmin, request, queryset):
-        if name in REAUTH_ACTIONS and not reauth.recently_reauthenticated(request):
-            modeladmin.message_user(
+        if name in MOVES_MONEY:
+            asked = reauth.required(
                 request,
-                _(
+                keep_form=False,  # the selection is not a form the changelist fills in again
+                message=_(
                     "Approving money needs you to confirm it is you first. Nothing was changed: select the "
                     "applications and run the action again."
                 ),
-                messages.WARNING,
             )
-            return redirect(reauth.reauth_url(request.get_full_path()))
+            if asked:
+                return asked
         form = CommentForm(request.POST if "apply" in request.POST else None)
         if "apply" not in request.POST or not form.is_valid():
             return render(
@@ -121,12 +205,12 @@ def _transition_action(name: str):
         done = 0
         for application in queryset:
             try:
-                if name == "approve":
+                if name == "approve":  # the requested amount; the page's form may approve less
                     services.application_approve(application=application, by=request.user, **form.cleaned_data)
                 else:
-                    services.application_act(application=application, name=name, by=request.user, **form.cleaned_data)
+                    services.application_take(application=application, name=name, by=request.user, **form.cleaned_data)
                 done += 1
-            except WorkflowError as error:
+            except DomainError as error:
                 modeladmin.message_user(request, f"#{application.pk}: {error.message}", messages.ERROR)
         if done:
             modeladmin.message_user(
@@ -166,8 +250,7 @@ class ActionFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         codes = [
             "funding.application.created",
-            *(f"funding.application.{name}" for name in WORKFLOW.transitions),
-            "funding.disbursement.recorded",
+            *(history_action(name) for name in WORKFLOW.transitions),
             "funding.application.document_attached",
             "funding.application.document_detached",
             "funding.application.objection_recorded",

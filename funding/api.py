@@ -40,6 +40,7 @@ from funding.serializers import (
     RegistrationVerificationSerializer,
     TransitionSerializer,
 )
+from funding.workflow import MOVES_MONEY
 from valley.accounts import reauth
 from valley.web.api import sees_staff_fields
 
@@ -101,7 +102,7 @@ class ApplicationViewSet(
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         application = self.get_object()
-        _require_recent_reauth(request)
+        _require_recent_reauth(request, "approve")
         services.application_approve(application=application, by=request.user, **self._input(ApproveSerializer))
         return self._answer(application)
 
@@ -117,17 +118,17 @@ class ApplicationViewSet(
     @action(detail=True, methods=["post"])
     def disburse(self, request, pk=None):
         application = self.get_object()
-        _require_recent_reauth(request)
+        _require_recent_reauth(request, "disburse")
         data = self._input(DisbursementCreateSerializer)
         disbursement = services.application_disburse(application=application, by=request.user, **data)
         disbursement = Disbursement.objects.select_related("recorded_by").get(pk=disbursement.pk)
         return Response(DisbursementSerializer(disbursement).data, status=status.HTTP_201_CREATED)
 
 
-def _require_recent_reauth(request) -> None:
-    """Money moves through a browser session only after a recent re-authentication (valley.accounts.reauth); an API
-    token is a credential of its own."""
-    if request.auth is None and not reauth.recently_reauthenticated(request):
+def _require_recent_reauth(request, transition: str) -> None:
+    """Money moves (funding.workflow.MOVES_MONEY) through a browser session only after a recent re-authentication
+    (valley.accounts.reauth), as on the pages; an API token is a credential of its own."""
+    if transition in MOVES_MONEY and request.auth is None and not reauth.recently_reauthenticated(request):
         raise PermissionDenied(
             _("Approving or paying out money needs a recent re-authentication: confirm it is you at %(url)s first.")
             % {"url": reverse("reauthenticate")}

@@ -4,12 +4,10 @@ from django.utils.translation import gettext_lazy as _
 
 
 def _ensure_policy(sender, **kwargs):
-    # The fund always has a policy: the defaults of DOMAIN.md until staff add a new version.
-    # post_migrate (not a data migration) so that a flushed test database gets it back too.
-    from funding.models import FundPolicy
+    # post_migrate (not a data migration) so that a flushed test database gets its policy back too.
+    from funding.services import policy_ensure_default
 
-    if not FundPolicy.objects.exists():
-        FundPolicy.objects.create(reason="Policy defaults: 300,000–1,000,000 yuan, at most 50% of paid-in capital.")
+    policy_ensure_default()
 
 
 class FundingConfig(AppConfig):
@@ -20,7 +18,6 @@ class FundingConfig(AppConfig):
     def ready(self):
         from funding import api, demo, exports, generate
         from funding.models import FundPolicy
-        from valley.audit.chain import track_models
         from valley.exports.engine import register
         from valley.ops.generator import register_step
         from valley.ops.seeds import register_seed
@@ -35,14 +32,4 @@ class FundingConfig(AppConfig):
             self.label,
             generate.generate,
             empties=[model for model in self.get_models(include_auto_created=True) if model is not FundPolicy],
-        )
-        track_models(
-            {
-                "funding.FundPolicy": "funding.policy",
-                "funding.SubVenueBudget": "funding.budget",
-                "funding.Application": "funding.application",
-                "funding.ExpertReview": "funding.review",
-                "funding.Disbursement": "funding.disbursement",
-            },
-            transitions={"funding.ApplicationEvent": "funding.application"},
         )

@@ -5,11 +5,13 @@ applications are found again by their purpose line."""
 import datetime
 from decimal import Decimal
 
+from django.db import transaction
 from django.utils import timezone
 
 from funding import services
-from funding.models import Application, ExpertReview, SubVenueBudget
+from funding.models import Application, ExpertReview
 from teams.models import Entity, Registration
+from valley import audit
 from valley.models import SubVenue, User
 
 DEMO_PREFIX = "[demo] "
@@ -76,8 +78,7 @@ def walk_to(application: Application, target: str, people: dict) -> Application:
     app = services.application_approve(application=app, by=approver, comment="同意资助。")
     if target == S.PUBLIC_NOTICE:
         return app
-    # The notice period is over for the older demo grants.
-    Application.objects.filter(pk=app.pk).update(notice_ends_on=timezone.localdate() - datetime.timedelta(days=1))
+    _back_date_notice(app)
     app = services.application_end_notice(application=app, by=None)
     if target == S.REGISTRATION:
         return app
@@ -109,10 +110,22 @@ def walk_to(application: Application, target: str, people: dict) -> Application:
     return app
 
 
+def _back_date_notice(application: Application) -> None:
+    """The notice period is over for the older demo grants: demo data only (a real notice runs its days, and
+    no service shortens it), recorded in the audit log like any change of a decision."""
+    with transaction.atomic():
+        locked = Application.objects.select_for_update(of=("self",)).get(pk=application.pk)
+        before = audit.snapshot(locked)
+        locked.notice_ends_on = timezone.localdate() - datetime.timedelta(days=1)
+        locked.save(update_fields=["notice_ends_on"])
+        audit.record_changed(locked, action="funding.application.changed", before=before, extra={"reason": "demo data"})
+
+
 def seed(log) -> None:
     year = timezone.localdate().year
-    for venue in SubVenue.objects.filter(status=SubVenue.Status.OPEN):
-        SubVenueBudget.objects.get_or_create(sub_venue=venue, year=year, defaults={"amount": Decimal("30000000.00")})
+    finance = _user("finance")
+    for venue in SubVenue.objects.filter(status=SubVenue.Status.OPEN).exclude(fund_budgets__year=year):
+        services.budget_create(by=finance, sub_venue=venue, year=year, amount=Decimal("30000000.00"))
     if Application.objects.filter(purpose__startswith=DEMO_PREFIX).exists():
         log(f"funding: {Application.objects.count()} applications (demo already loaded)")
         return

@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.db import connection
 
 from funding.models import Application, FundPolicy, SubVenueBudget
-from funding.workflow import BEFORE_DECISION, WORKFLOW
+from funding.workflow import BEFORE_DECISION, WORKFLOW, history_action
 from valley.ops.generator import Province
 
 S = Application.State
@@ -34,9 +34,6 @@ OPEN_GRANTED = tuple(state for state in Application.GRANTED_STATES if state not 
 # review, are possible too but rarer).
 VIA = {S.WITHDRAWN: S.SUBMITTED, S.REJECTED: S.AWAITING_DECISION}
 
-# History action codes that are not "<machine>.<transition>", as funding.services writes them.
-ACTIONS = {"disburse": "funding.disbursement.recorded"}
-
 Step = tuple[str, str, str]  # (action code, from state, to state): one history row
 
 
@@ -47,14 +44,10 @@ def _steps(transitions, source: str) -> list[Step]:
     steps = []
     for transition in transitions:
         if source in loops and transition.target != source:
-            steps.append((_action(loops[source].name), source, source))
-        steps.append((_action(transition.name), source, transition.target))
+            steps.append((history_action(loops[source].name), source, source))
+        steps.append((history_action(transition.name), source, transition.target))
         source = transition.target
     return steps
-
-
-def _action(transition: str) -> str:
-    return ACTIONS.get(transition, f"{WORKFLOW.name}.{transition}")
 
 
 def path_to(state: str) -> list[Step]:

@@ -8,9 +8,9 @@ operator (`manage.py check_invariants`) all ask the same questions:
   (reserved = the approved amounts of the grants on it, disbursed = their instalments);
 - instalments: each application's instalments add up to its disbursed total, never above the approval;
 - one grant per entity, ever, and at most one open application per entity;
-- history: every application's history starts at "draft", each row leaves from the state the row
-  before it reached, each state change is a transition of funding.workflow.WORKFLOW, and the last row
-  reaches the application's current state;
+- history: every application's history starts at the workflow's initial state ("draft"), each row
+  leaves from the state the row before it reached, each state change is a transition of
+  funding.workflow.WORKFLOW, and the last row reaches the application's current state;
 - the audit log's hash chain verifies.
 
 Messages are for operators and developers and stay in English, as `verify_audit_log`'s do.
@@ -27,7 +27,6 @@ from funding.models import Application, ApplicationEvent, Disbursement, SubVenue
 from funding.workflow import WORKFLOW
 from valley.audit import verify_chain
 
-S = Application.State
 ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
 
 
@@ -195,7 +194,7 @@ def _history(report: Report) -> None:
         ORDER BY id
     """  # noqa: S608 - the table name comes from the model; every value is a parameter
     with connection.cursor() as cursor:
-        cursor.execute(sql, [S.DRAFT, *moves])
+        cursor.execute(sql, [WORKFLOW.initial, *moves])
         broken = cursor.fetchall()
     for application_id, pk, position, action, from_state, to_state, previous_to in broken:
         if position == 1:

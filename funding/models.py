@@ -101,24 +101,39 @@ class SubVenueBudget(models.Model):
         return self.amount - self.reserved
 
 
-class Application(ChoiceLabelsMixin, models.Model):
-    class State(models.TextChoices):
-        DRAFT = "draft", _("draft")
-        SUBMITTED = "submitted", _("submitted")
-        FORMAL_REVIEW = "formal_review", _("formal review")
-        EXPERT_REVIEW = "expert_review", _("expert review")
-        AWAITING_DECISION = "awaiting_decision", _("awaiting decision")
-        RETURNED = "returned", _("returned for changes")
-        REJECTED = "rejected", _("rejected")
-        WITHDRAWN = "withdrawn", _("withdrawn")
-        PUBLIC_NOTICE = "public_notice", _("approved, public notice")
-        REGISTRATION = "registration", _("registration verification")
-        DISBURSEMENT = "disbursement", _("disbursement")
-        CLOSED = "closed", _("closed")
+class ApplicationState(models.TextChoices):
+    """The states of an application (Application.State); funding.workflow.WORKFLOW moves between them."""
 
-    # Not open: the application is over. Granted: the entity has had the fund (or is getting it).
-    ENDED_STATES = (State.REJECTED, State.WITHDRAWN, State.CLOSED)
-    GRANTED_STATES = (State.PUBLIC_NOTICE, State.REGISTRATION, State.DISBURSEMENT, State.CLOSED)
+    DRAFT = "draft", _("draft")
+    SUBMITTED = "submitted", _("submitted")
+    FORMAL_REVIEW = "formal_review", _("formal review")
+    EXPERT_REVIEW = "expert_review", _("expert review")
+    AWAITING_DECISION = "awaiting_decision", _("awaiting decision")
+    RETURNED = "returned", _("returned for changes")
+    REJECTED = "rejected", _("rejected")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+    PUBLIC_NOTICE = "public_notice", _("approved, public notice")
+    REGISTRATION = "registration", _("registration verification")
+    DISBURSEMENT = "disbursement", _("disbursement")
+    CLOSED = "closed", _("closed")
+
+
+# Not open: the application is over. Granted: the entity has had the fund (or is getting it). Defined once, at
+# module level so that the constraints in Application.Meta can use them too (a nested class cannot see the
+# class body around it); Application.ENDED_STATES and .GRANTED_STATES are the same tuples.
+ENDED_STATES = (ApplicationState.REJECTED, ApplicationState.WITHDRAWN, ApplicationState.CLOSED)
+GRANTED_STATES = (
+    ApplicationState.PUBLIC_NOTICE,
+    ApplicationState.REGISTRATION,
+    ApplicationState.DISBURSEMENT,
+    ApplicationState.CLOSED,
+)
+
+
+class Application(ChoiceLabelsMixin, models.Model):
+    State = ApplicationState
+    ENDED_STATES = ENDED_STATES
+    GRANTED_STATES = GRANTED_STATES
 
     entity = models.ForeignKey(
         "teams.Entity", on_delete=models.PROTECT, related_name="fund_applications", verbose_name=_("entity")
@@ -203,20 +218,20 @@ class Application(ChoiceLabelsMixin, models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["entity"],
-                condition=~Q(state__in=["rejected", "withdrawn", "closed"]),
+                condition=~Q(state__in=ENDED_STATES),
                 name="application_one_open_per_entity",
             ),
             models.UniqueConstraint(
                 fields=["entity"],
-                condition=Q(state__in=["public_notice", "registration", "disbursement", "closed"]),
+                condition=Q(state__in=GRANTED_STATES),
                 name="application_one_grant_per_entity",
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="application_amount_positive"),
             # Once submitted, the amount stays within the limits copied from the policy. A draft withdrawn
             # before it was ever submitted never had limits copied onto it.
             models.CheckConstraint(
-                condition=Q(state="draft")
-                | Q(state="withdrawn", submitted_at__isnull=True)
+                condition=Q(state=ApplicationState.DRAFT)
+                | Q(state=ApplicationState.WITHDRAWN, submitted_at__isnull=True)
                 | (
                     Q(min_amount__isnull=False, max_amount__isnull=False, max_paid_in_share__isnull=False)
                     & Q(amount__gte=F("min_amount"), amount__lte=F("max_amount"))
@@ -229,8 +244,7 @@ class Application(ChoiceLabelsMixin, models.Model):
                 name="application_approved_within_request_and_policy",
             ),
             models.CheckConstraint(
-                condition=~Q(state__in=["public_notice", "registration", "disbursement", "closed"])
-                | Q(approved_amount__isnull=False, budget__isnull=False),
+                condition=~Q(state__in=GRANTED_STATES) | Q(approved_amount__isnull=False, budget__isnull=False),
                 name="application_granted_has_amount_and_budget",
             ),
             models.CheckConstraint(

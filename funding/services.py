@@ -1,6 +1,13 @@
 """Every write of the start-up fund. Each state change is one function: lock the row, check the
-state and the role (valley.core.workflow), change what it changes, append the history row and queue
-mail after commit. Views, admin actions, the API and Celery tasks all call these."""
+state and the role (valley.core.workflow), change what it changes, append the history row, record
+the audit entries and queue mail after commit. Views, admin actions, the API and Celery tasks all call
+these.
+
+Audit: every function records its own entries, in its own transaction (no save() signal does it):
+`funding.<thing>.created` / `.changed` with the values before (a snapshot of the row as locked) and
+after, and one entry per history row under the row's own action code. A function takes all its row
+locks (application, then budget) before its first entry, so the audit log's lock always comes last.
+"""
 
 import datetime
 from decimal import Decimal
@@ -11,9 +18,10 @@ from django.utils.translation import gettext as _
 
 from funding.models import Application, ApplicationEvent, Disbursement, ExpertReview, FundPolicy, SubVenueBudget
 from funding.notifications import notify_transition
-from funding.workflow import WORKFLOW
+from funding.workflow import EDITABLE_STATES, WORKFLOW, history_action
 from teams.models import Entity, Residency
 from teams.services import document_upload, registration_record
+from valley import audit
 from valley.core import roles, scoping
 from valley.core.workflow import TransitionForbidden, TransitionNotAllowed, WorkflowError
 
@@ -31,24 +39,55 @@ def policy_current() -> FundPolicy:
     return FundPolicy.objects.latest()
 
 
-def policy_change(
-    *, by, min_amount: Decimal, max_amount: Decimal, max_paid_in_share: Decimal, notice_days: int, reason: str
-) -> FundPolicy:
-    """Add a new policy version; earlier versions stay as they were (and keep governing their applications)."""
+def policy_ensure_default() -> FundPolicy | None:
+    """The fund always has a policy: the defaults of DOMAIN.md until staff add a new version. Returns the
+    version it added, or None when there was one already (run after every migrate, so a flushed test
+    database gets it back too)."""
+    with transaction.atomic():
+        if FundPolicy.objects.exists():
+            return None
+        policy = FundPolicy.objects.create(
+            reason="Policy defaults: 300,000–1,000,000 yuan, at most 50% of paid-in capital."
+        )
+        audit.record_created(policy, action="funding.policy.created")
+    return policy
+
+
+def policy_check(*, by, min_amount: Decimal, max_amount: Decimal, max_paid_in_share: Decimal, notice_days: int) -> None:
+    """Raise the error policy_change would raise for these values (forms call it to show the reason beside
+    the fields); no query beyond the person's roles."""
     if not roles.has_role(by, roles.PROVINCIAL_STAFF):
         raise TransitionForbidden(_("Only provincial staff may change the fund policy."))
     if min_amount <= 0 or max_amount < min_amount:
         raise FundingError(_("The minimum must be more than zero and not above the maximum."))
     if not (Decimal("0") < max_paid_in_share <= Decimal("1")):
         raise FundingError(_("The share of paid-in capital must be more than 0 and at most 1 (100%)."))
-    return FundPolicy.objects.create(
+    if notice_days < 1:
+        raise FundingError(_("The public notice lasts at least one day."))
+
+
+def policy_change(
+    *, by, min_amount: Decimal, max_amount: Decimal, max_paid_in_share: Decimal, notice_days: int, reason: str
+) -> FundPolicy:
+    """Add a new policy version; earlier versions stay as they were (and keep governing their applications)."""
+    policy_check(
+        by=by,
         min_amount=min_amount,
         max_amount=max_amount,
         max_paid_in_share=max_paid_in_share,
         notice_days=notice_days,
-        changed_by=by,
-        reason=reason,
     )
+    with transaction.atomic():
+        policy = FundPolicy.objects.create(
+            min_amount=min_amount,
+            max_amount=max_amount,
+            max_paid_in_share=max_paid_in_share,
+            notice_days=notice_days,
+            changed_by=by,
+            reason=reason,
+        )
+        audit.record_created(policy, action="funding.policy.created", actor=by)
+    return policy
 
 
 def amount_problem(amount: Decimal, policy: FundPolicy) -> str | None:
@@ -58,6 +97,88 @@ def amount_problem(amount: Decimal, policy: FundPolicy) -> str | None:
     if amount > policy.max_amount:
         return _("The fund grants at most %(max)s yuan.") % {"max": f"{policy.max_amount:,.2f}"}
     return None
+
+
+# ---------------------------------------------------------------------------- budgets
+
+# The roles that keep sub-venue budgets (valley.core.roles grants them the budget's add and change permissions).
+BUDGET_KEEPERS = (roles.PROVINCIAL_STAFF, roles.FINANCE_OFFICER)
+
+
+def budget_check(*, by, sub_venue_id: int | None, amount: Decimal, budget: SubVenueBudget | None = None) -> None:
+    """Raise the error budget_create (no `budget`) or budget_change would raise for `amount` (forms call it
+    to show the reason beside the field); no query beyond the person's roles and sub-venues."""
+    if not roles.has_role(by, *BUDGET_KEEPERS):
+        raise TransitionForbidden(_("Only provincial staff and finance officers keep the sub-venues' budgets."))
+    if not scoping.may_work_on_sub_venue(by, sub_venue_id):
+        raise TransitionForbidden(_("This budget belongs to a sub-venue you do not operate."))
+    if amount < 0:
+        raise FundingError(_("A budget cannot be negative."))
+    if budget is not None and amount < budget.reserved:
+        raise FundingError(
+            _("Approvals have reserved %(reserved)s yuan from this budget; it cannot be less.")
+            % {"reserved": f"{budget.reserved:,.2f}"}
+        )
+
+
+def budget_create(*, by, sub_venue, year: int, amount: Decimal) -> SubVenueBudget:
+    """A sub-venue's fund budget for a year (one per sub-venue and year); nothing is reserved from it yet."""
+    budget_check(by=by, sub_venue_id=sub_venue.pk, amount=amount)
+    try:
+        with transaction.atomic():
+            budget = SubVenueBudget.objects.create(sub_venue=sub_venue, year=year, amount=amount)
+            audit.record_created(budget, action="funding.budget.created", actor=by)
+    except IntegrityError:
+        raise FundingError(
+            _("%(venue)s already has a fund budget for %(year)s; change that one.") % {"venue": sub_venue, "year": year}
+        ) from None
+    return budget
+
+
+def budget_change(*, budget: SubVenueBudget, by, amount: Decimal) -> SubVenueBudget:
+    """Set the budget's amount. It never drops below what approvals have reserved from it; the reserved and
+    disbursed counters move only with approvals, revocations and instalments."""
+    with transaction.atomic():
+        locked = _budget_locked(budget.pk)
+        budget_check(by=by, sub_venue_id=locked.sub_venue_id, amount=amount, budget=locked)
+        before = audit.snapshot(locked)
+        locked.amount = amount
+        locked.save(update_fields=["amount"])
+        audit.record_changed(locked, action="funding.budget.changed", before=before, actor=by)
+    return locked
+
+
+def budget_delete(*, budget: SubVenueBudget, by) -> None:
+    """Remove a budget entered by mistake: only one nothing was ever reserved from (the applications that
+    reserved from a budget keep it: PROTECT)."""
+    with transaction.atomic():
+        locked = _budget_locked(budget.pk)
+        if not roles.has_role(by, *BUDGET_KEEPERS) or not scoping.may_work_on_sub_venue(by, locked.sub_venue_id):
+            raise TransitionForbidden(_("Only provincial staff and finance officers keep the sub-venues' budgets."))
+        if locked.reserved or locked.applications.exists():
+            raise TransitionNotAllowed(_("Approvals have reserved money from this budget; it stays."))
+        before = audit.snapshot(locked)
+        pk = locked.pk
+        locked.delete()
+        audit.record(
+            action="funding.budget.deleted", actor=by, object_type=_label(SubVenueBudget), object_id=pk, before=before
+        )
+
+
+def _budget_locked(pk: int) -> SubVenueBudget:
+    # The budget row only (`of`, no ordering): the default ordering joins the sub-venue, and a plain FOR UPDATE
+    # would lock its row too; a submission in that sub-venue, which checks its foreign key to the sub-venue at
+    # commit, then deadlocked with an approval.
+    return SubVenueBudget.objects.select_for_update(of=("self",)).order_by().get(pk=pk)
+
+
+def _budget_moved(budget: SubVenueBudget, by, **deltas: Decimal) -> None:
+    """Add `deltas` to the counters of `budget` (locked by the caller) and record the change."""
+    before = audit.snapshot(budget)
+    for counter, delta in deltas.items():
+        setattr(budget, counter, getattr(budget, counter) + delta)  # under the row lock; CHECKs are the backstop
+    budget.save(update_fields=list(deltas))
+    audit.record_changed(budget, action="funding.budget.changed", before=before, actor=by)
 
 
 # ---------------------------------------------------------------------------- applicant side
@@ -90,9 +211,8 @@ def application_create(*, entity: Entity, by, amount: Decimal, purpose: str, pla
             application = Application.objects.create(
                 entity=entity, amount=amount, purpose=purpose, plan=plan, created_by=by
             )
-            ApplicationEvent.objects.create(
-                application=application, action="funding.application.created", to_state=S.DRAFT, by=by
-            )
+            audit.record_created(application, action="funding.application.created", actor=by)
+            _history(application, "funding.application.created", "", WORKFLOW.initial, by)
     except IntegrityError:
         # Two drafts at once: the partial unique index caught what the check above could not see yet.
         raise FundingError(
@@ -106,14 +226,16 @@ def application_update(*, application: Application, by, amount: Decimal, purpose
         locked = _lock(application)
         if locked.entity.owner_id != by.pk:
             raise TransitionForbidden(_("You can change only your own applications."))
-        if locked.state not in (S.DRAFT, S.RETURNED):
+        if locked.state not in EDITABLE_STATES:
             raise TransitionNotAllowed(
                 _("The application can be changed only as a draft or when returned for changes.")
             )
         if problem := amount_problem(amount, locked.policy if locked.state == S.RETURNED else policy_current()):
             raise FundingError(problem)
+        before = audit.snapshot(locked)
         locked.amount, locked.purpose, locked.plan = amount, purpose, plan
         locked.save(update_fields=["amount", "purpose", "plan"])
+        audit.record_changed(locked, action="funding.application.changed", before=before, actor=by)
     return locked
 
 
@@ -148,13 +270,13 @@ def application_attach_document(*, application: Application, by, title: str, upl
         locked = _lock(application)
         if locked.entity.owner_id != by.pk:
             raise TransitionForbidden(_("You can change only your own applications."))
-        if locked.state not in (S.DRAFT, S.RETURNED):
+        if locked.state not in EDITABLE_STATES:
             raise TransitionNotAllowed(
                 _("Documents can be attached only to a draft or an application returned for changes.")
             )
         document = document_upload(entity=locked.entity, by=by, title=title, upload=upload)
         locked.documents.add(document)
-        _event(
+        _history(
             locked,
             "funding.application.document_attached",
             locked.state,
@@ -170,12 +292,12 @@ def application_detach_document(*, application: Application, by, document) -> No
         locked = _lock(application)
         if locked.entity.owner_id != by.pk:
             raise TransitionForbidden(_("You can change only your own applications."))
-        if locked.state not in (S.DRAFT, S.RETURNED):
+        if locked.state not in EDITABLE_STATES:
             raise TransitionNotAllowed(
                 _("Documents can be removed only from a draft or an application returned for changes.")
             )
         locked.documents.remove(document)
-        _event(
+        _history(
             locked,
             "funding.application.document_detached",
             locked.state,
@@ -248,7 +370,8 @@ def review_assign(*, application: Application, reviewer, by) -> ExpertReview:
             application=locked, reviewer=reviewer, defaults={"assigned_by": by}
         )
         if created:
-            _event(
+            audit.record_created(review, action="funding.review.created", actor=by)
+            _history(
                 locked,
                 "funding.review.assigned",
                 locked.state,
@@ -269,10 +392,12 @@ def review_submit(*, review: ExpertReview, by, score: int, recommendation: str, 
             raise TransitionNotAllowed(_("Reviews can be submitted only during the expert review."))
         if not 0 <= score <= 100:
             raise FundingError(_("The score must be between 0 and 100."))
+        before = audit.snapshot(review)
         review.score, review.recommendation, review.opinion = score, recommendation, opinion
         review.submitted_at = timezone.now()
         review.save(update_fields=["score", "recommendation", "opinion", "submitted_at"])
-        _event(
+        audit.record_changed(review, action="funding.review.changed", before=before, actor=by)
+        _history(
             locked_app,
             "funding.review.submitted",
             locked_app.state,
@@ -298,9 +423,7 @@ def application_approve(
         if problem := amount_problem(amount, app.policy):
             raise FundingError(problem)
         today = timezone.localdate()
-        # Lock the budget row only (`of`, no ordering): the default ordering joins the sub-venue, and a plain FOR
-        # UPDATE would lock its row too; a submission in that sub-venue, which holds the audit chain's head and
-        # checks its foreign key to the sub-venue at commit, then deadlocked with this approval.
+        # The budget row only: see _budget_locked.
         budget = (
             SubVenueBudget.objects.select_for_update(of=("self",))
             .filter(sub_venue=app.sub_venue, year=today.year)
@@ -322,8 +445,7 @@ def application_approve(
                     "amount": f"{amount:,.2f}",
                 }
             )
-        budget.reserved += amount  # under the row lock taken above; the CHECK constraint is the backstop
-        budget.save(update_fields=["reserved"])
+        _budget_moved(budget, by, reserved=amount)
         app.approved_amount, app.budget = amount, budget
         app.decided_at, app.decided_by = timezone.now(), by
         app.notice_ends_on = today + datetime.timedelta(days=app.policy.notice_days)
@@ -342,9 +464,11 @@ def application_record_objection(*, application: Application, by, objection: str
             raise TransitionNotAllowed(_("Objections are recorded during the public notice."))
         if not objection.strip():
             raise FundingError(_("Describe the objection."))
+        before = audit.snapshot(locked)
         locked.objection = objection.strip()
         locked.save(update_fields=["objection"])
-        _event(
+        audit.record_changed(locked, action="funding.application.changed", before=before, actor=by)
+        _history(
             locked,
             "funding.application.objection_recorded",
             locked.state,
@@ -363,9 +487,11 @@ def application_clear_objection(*, application: Application, by, comment: str) -
         _check_scope(by, locked)
         if locked.state != S.PUBLIC_NOTICE or not locked.objection:
             raise TransitionNotAllowed(_("There is no objection to clear."))
+        before = audit.snapshot(locked)
         locked.objection = ""
         locked.save(update_fields=["objection"])
-        _event(locked, "funding.application.objection_cleared", locked.state, locked.state, by, internal_note=comment)
+        audit.record_changed(locked, action="funding.application.changed", before=before, actor=by)
+        _history(locked, "funding.application.objection_cleared", locked.state, locked.state, by, internal_note=comment)
     return locked
 
 
@@ -373,9 +499,7 @@ def application_revoke(*, application: Application, by, comment: str, internal_n
     """Revoke an approval during the public notice; the reservation goes back to the budget."""
 
     def apply(app: Application) -> list[str]:
-        budget = SubVenueBudget.objects.select_for_update(of=("self",)).get(pk=app.budget_id)
-        budget.reserved -= app.approved_amount
-        budget.save(update_fields=["reserved"])
+        _budget_moved(_budget_locked(app.budget_id), by, reserved=-app.approved_amount)
         app.approved_amount, app.budget = None, None
         return ["approved_amount", "budget"]
 
@@ -465,30 +589,30 @@ def application_disburse(
                 _("Only %(remaining)s yuan of the approved amount is left to disburse.")
                 % {"remaining": f"{app.remaining_to_disburse:,.2f}"}
             )
-        # Lock the budget before the first audited write: every audited write takes the audit chain's head
-        # lock, and approvals lock the budget and then the head; the other order here could deadlock with them.
-        budget = SubVenueBudget.objects.select_for_update(of=("self",)).get(pk=app.budget_id)
+        # Every lock before the first audit entry (see the module's docstring): the budget, then the entries.
+        budget = _budget_locked(app.budget_id)
         number = app.disbursements.count() + 1
-        created.append(
-            Disbursement.objects.create(
-                application=app, number=number, amount=amount, paid_on=paid_on, reference=reference, recorded_by=by
-            )
+        disbursement = Disbursement.objects.create(
+            application=app, number=number, amount=amount, paid_on=paid_on, reference=reference, recorded_by=by
         )
-        budget.disbursed += amount
-        budget.save(update_fields=["disbursed"])
+        audit.record_created(disbursement, action="funding.disbursement.created", actor=by)
+        created.append(disbursement)
+        _budget_moved(budget, by, disbursed=amount)
         app.disbursed_total += amount
         return ["disbursed_total"]
 
-    app = _transition(
-        application,
-        "disburse",
-        by=by,
-        apply=apply,
-        comment=_("Instalment of %(amount)s yuan paid on %(date)s.") % {"amount": f"{amount:,.2f}", "date": paid_on},
-        action="funding.disbursement.recorded",
-    )
-    if app.remaining_to_disburse == 0:
-        _transition(app, "close", by=None, comment=_("The approved amount has been paid in full."))
+    # One transaction: the instalment that completes the approved amount closes the application with it.
+    with transaction.atomic():
+        app = _transition(
+            application,
+            "disburse",
+            by=by,
+            apply=apply,
+            comment=_("Instalment of %(amount)s yuan paid on %(date)s.")
+            % {"amount": f"{amount:,.2f}", "date": paid_on},
+        )
+        if app.remaining_to_disburse == 0:
+            _transition(app, "close", by=None, comment=_("The approved amount has been paid in full."))
     return created[0]
 
 
@@ -496,10 +620,11 @@ def application_disburse(
 
 
 def _lock(application: Application) -> Application:
-    """Re-read the application under a row lock (PostgreSQL; SQLite serialises writers anyway)."""
+    """Re-read the application under a row lock (PostgreSQL; SQLite serialises writers anyway), with what the
+    checks and the mail read (the entity and its owner, the policy, the sub-venue) in the same query."""
     return (
         Application.objects.select_for_update(of=("self",))
-        .select_related("entity", "policy", "sub_venue")
+        .select_related("entity__owner", "policy", "sub_venue")
         .get(pk=application.pk)
     )
 
@@ -509,8 +634,14 @@ def _check_scope(by, application: Application) -> None:
         raise TransitionForbidden(_("This application belongs to a sub-venue you do not operate."))
 
 
-def _event(application, action, from_state, to_state, by, comment="", internal_note="") -> ApplicationEvent:
-    return ApplicationEvent.objects.create(
+def _label(model) -> str:
+    return model._meta.label_lower
+
+
+def _history(application, action, from_state, to_state, by, comment="", internal_note="") -> ApplicationEvent:
+    """Append the history row of a step and its audit entry: the row's action, the application as the
+    object, the state before, and after it the state, the comment and the internal note."""
+    event = ApplicationEvent.objects.create(
         application=application,
         action=action,
         from_state=from_state,
@@ -519,6 +650,15 @@ def _event(application, action, from_state, to_state, by, comment="", internal_n
         comment=comment,
         internal_note=internal_note,
     )
+    audit.record(
+        action=action,
+        actor=by,
+        object_type=_label(Application),
+        object_id=application.pk,
+        before={"state": from_state},
+        after={"state": to_state, "comment": comment, "internal_note": internal_note},
+    )
+    return event
 
 
 # Friendly words for the database's own guards, for the rare race that gets past the checks above.
@@ -547,17 +687,14 @@ def _transition(
     comment: str = "",
     internal_note: str = "",
     apply=None,
-    action: str | None = None,
 ) -> Application:
     try:
-        return _transition_locked(
-            application, name, by=by, comment=comment, internal_note=internal_note, apply=apply, action=action
-        )
+        return _transition_locked(application, name, by=by, comment=comment, internal_note=internal_note, apply=apply)
     except IntegrityError as error:
         raise FundingError(_integrity_message(error)) from error
 
 
-def _transition_locked(application, name, *, by, comment, internal_note, apply, action) -> Application:
+def _transition_locked(application, name, *, by, comment, internal_note, apply) -> Application:
     with transaction.atomic():
         app = _lock(application)
         transition = WORKFLOW.check(name, app, by)
@@ -565,10 +702,12 @@ def _transition_locked(application, name, *, by, comment, internal_note, apply, 
             _check_scope(by, app)
         if transition.needs_comment and not comment.strip():
             raise FundingError(_("Write a comment for the applicant: it says why."))
+        before = audit.snapshot(app)
         from_state = app.state
         fields = apply(app) if apply else []
         app.state = transition.target
         app.save(update_fields=["state", *fields])
-        event = _event(app, action or f"funding.application.{name}", from_state, app.state, by, comment, internal_note)
+        audit.record_changed(app, action="funding.application.changed", before=before, actor=by)
+        event = _history(app, history_action(name), from_state, app.state, by, comment, internal_note)
         notify_transition(app, event)
     return app

@@ -23,7 +23,7 @@ from funding.forms import (
     ReviewForm,
 )
 from funding.models import Application
-from funding.workflow import APPLICANT_STATE_LABELS, QUEUES, WORKFLOW
+from funding.workflow import APPLICANT_STATE_LABELS, EDITABLE_STATES, MOVES_MONEY, QUEUES, WORKFLOW
 from teams.forms import DocumentForm
 from teams.models import Entity
 from valley.accounts import reauth
@@ -130,7 +130,7 @@ def application_detail(request, pk):
         "may_assign": roles.has_role(user, roles.REVIEWER, roles.PROVINCIAL_STAFF)
         and application.state in (application.State.FORMAL_REVIEW, application.State.EXPERT_REVIEW),
         "my_review": next((r for r in application.reviews.all() if r.reviewer_id == user.pk), None),
-        "may_edit": is_owner and application.state in (application.State.DRAFT, application.State.RETURNED),
+        "may_edit": is_owner and application.state in EDITABLE_STATES,
         # What the applicant must change, at the top of the page rather than down in the timeline.
         "return_comment": next(
             (e.comment for e in reversed(list(application.events.all())) if e.to_state == application.State.RETURNED),
@@ -218,18 +218,18 @@ def review_assign(request, pk):
     )
 
 
-def _form_page(request, pk, form_class, template, do, *, transition=None, moves_money=False, **form_kwargs):
+def _form_page(request, pk, form_class, template, do, *, transition=None, **form_kwargs):
     """A staff action with its own form page, so that errors stand next to their fields.
 
     With `transition`, the page is only for the roles that may take it: anyone else who can see the
     application (its applicant, an auditor, another staff role) gets 403 rather than a form that can only fail.
-    With `moves_money`, whoever may take it must have re-authenticated recently (valley.accounts.reauth); a form
-    posted before that comes back filled in."""
+    A transition that moves money (funding.workflow.MOVES_MONEY) needs a recent re-authentication
+    (valley.accounts.reauth.required); a form posted before that comes back filled in."""
     application = selectors.application_detail(user=request.user, pk=pk)
     if transition and not WORKFLOW.may_act(WORKFLOW[transition], application, request.user):
         raise PermissionDenied(_("Your role may not “%(action)s”.") % {"action": WORKFLOW[transition].label})
-    if moves_money and not reauth.recently_reauthenticated(request):
-        return reauth.ask(request)
+    if transition in MOVES_MONEY and (asked := reauth.required(request)):
+        return asked
     pending = reauth.take_pending(request)
     if pending:
         form_kwargs["initial"] = pending
@@ -308,7 +308,7 @@ def application_approve(request, pk):
             internal_note=data["internal_note"],
         )
 
-    return _form_page(request, pk, ApproveForm, "funding/action_form.html", do, transition="approve", moves_money=True)
+    return _form_page(request, pk, ApproveForm, "funding/action_form.html", do, transition="approve")
 
 
 @login_required
@@ -332,7 +332,6 @@ def disburse(request, pk):
         "funding/action_form.html",
         lambda app, data: services.application_disburse(application=app, by=request.user, **data),
         transition="disburse",
-        moves_money=True,
     )
 
 

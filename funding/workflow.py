@@ -131,6 +131,24 @@ WORKFLOW = Workflow(
     thing=_("application"),
 )
 
+# The history row a transition writes is named funding.application.<name>, except where the row records
+# something more specific than the move (an instalment stays in the disbursement state).
+HISTORY_ACTIONS = {"disburse": "funding.disbursement.recorded"}
+
+
+def history_action(name: str) -> str:
+    """The action code of the history row (and its audit entry) that transition `name` writes."""
+    WORKFLOW[name]  # a KeyError for a name that is not a transition of the table
+    return HISTORY_ACTIONS.get(name, f"{WORKFLOW.name}.{name}")
+
+
+# What the applicant may still change (amount, purpose, plan, documents): what they will submit.
+EDITABLE_STATES = WORKFLOW["submit"].sources
+
+# Transitions that move money: through a browser session, whoever takes them must have re-authenticated
+# recently (valley.accounts.reauth), on the pages, in the admin and in the API alike.
+MOVES_MONEY = frozenset({"approve", "disburse"})
+
 # Friendlier names for the applicant where the staff name says more than they need.
 APPLICANT_STATE_LABELS = {
     S.SUBMITTED: _("submitted, waiting for review"),

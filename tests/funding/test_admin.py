@@ -51,3 +51,60 @@ def test_auditors_get_no_admin_actions_and_no_change_view_writes(client, applica
     assert response.status_code == 403
     application.refresh_from_db()
     assert application.state == S.SUBMITTED
+
+
+# ------------------------------------------------------------------ budgets and policy versions: through the services
+
+
+def test_finance_adds_a_budget_in_the_admin_through_the_service(client, people):
+    from funding.models import SubVenueBudget
+    from tests.factories import SubVenueFactory
+    from valley.models import AuditEntry
+
+    venue = SubVenueFactory(code="lvliang-test")
+    client.force_login(people["finance"])
+    response = client.post(
+        reverse("admin:funding_subvenuebudget_add"), {"sub_venue": venue.pk, "year": "2027", "amount": "8000000"}
+    )
+    assert response["Location"] == reverse("admin:funding_subvenuebudget_changelist")
+    budget = SubVenueBudget.objects.get(sub_venue=venue, year=2027)
+    entry = AuditEntry.objects.get(action="funding.budget.created", object_id=str(budget.pk))
+    assert (entry.actor, entry.after["amount"]) == (people["finance"], "8000000.00")
+
+
+def test_a_budget_below_its_reservations_is_refused_on_the_form(client, application_in, people):
+    from funding.models import SubVenueBudget
+    from valley.models import AuditEntry
+
+    budget = application_in(S.PUBLIC_NOTICE).budget  # 500,000 reserved
+    client.force_login(people["finance"])
+    url = reverse("admin:funding_subvenuebudget_change", args=[budget.pk])
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'name="sub_venue"' not in page and 'name="year"' not in page  # a budget stays with its sub-venue and year
+    response = client.post(url, {"amount": "499999.99"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert "Approvals have reserved 500,000.00 yuan from this budget; it cannot be less." in response.content.decode()
+    assert SubVenueBudget.objects.get(pk=budget.pk).amount == budget.amount
+    assert not AuditEntry.objects.filter(action="funding.budget.changed", before__has_key="amount").exists()
+    assert client.post(url, {"amount": "600000"})["Location"] == reverse("admin:funding_subvenuebudget_changelist")
+    entry = AuditEntry.objects.get(action="funding.budget.changed", before__has_key="amount")
+    assert (entry.actor, entry.before, entry.after) == (
+        people["finance"],
+        {"amount": "10000000.00"},
+        {"amount": "600000.00"},
+    )
+
+
+def test_the_admin_transition_actions_call_the_pages_service(client, application_in, people, monkeypatch):
+    from funding import services
+
+    taken = []
+    real = services.application_take
+    monkeypatch.setattr(services, "application_take", lambda **kw: taken.append(kw["name"]) or real(**kw))
+    application = application_in(S.FORMAL_REVIEW)
+    client.force_login(people["reviewer"])
+    url = reverse("admin:funding_application_changelist")
+    client.post(url, {"action": "do_pass_formal_review", "_selected_action": [application.pk], "apply": "1"})
+    assert taken == ["pass_formal_review"]
+    application.refresh_from_db()
+    assert application.state == S.EXPERT_REVIEW

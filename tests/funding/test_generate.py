@@ -2,8 +2,9 @@
 
 import pytest
 
-from funding.generate import ACTIONS, ENDED, LOOP, OPEN_BEFORE_DECISION, OPEN_GRANTED, path_to
+from funding.generate import ENDED, LOOP, OPEN_BEFORE_DECISION, OPEN_GRANTED, path_to
 from funding.models import Application
+from funding.workflow import HISTORY_ACTIONS as ACTIONS
 from funding.workflow import WORKFLOW
 
 S = Application.State

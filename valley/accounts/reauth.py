@@ -35,19 +35,31 @@ def reauth_url(next_url: str) -> str:
     return f"{reverse('reauthenticate')}?next={quote(next_url)}"
 
 
-def ask(request, next_url: str | None = None):
-    """The redirect to the re-authentication page, keeping a posted form's fields for the way back."""
+def ask(request, next_url: str | None = None, *, keep_form: bool = True, message: str | None = None):
+    """The redirect to the re-authentication page and back to `next_url` (this page). A posted form's fields
+    are kept for the way back (`take_pending`) unless `keep_form` is False; `message` tells the person what
+    happened to what they sent."""
     next_url = next_url or request.get_full_path()
     if request.method == "POST":
-        request.session[PENDING_KEY] = {
-            "path": request.path,
-            "data": {key: request.POST.getlist(key) for key in request.POST if key not in _NOT_KEPT},
-        }
+        if keep_form:
+            request.session[PENDING_KEY] = {
+                "path": request.path,
+                "data": {key: request.POST.getlist(key) for key in request.POST if key not in _NOT_KEPT},
+            }
         messages.info(
             request,
-            _("Nothing was saved yet: confirm it is you, then check the form and send it again."),
+            message or _("Nothing was saved yet: confirm it is you, then check the form and send it again."),
         )
     return redirect(reauth_url(next_url))
+
+
+def required(request, **ask_options):
+    """The one rule of every door (pages, admin): None when the person re-authenticated recently; otherwise
+    the redirect that asks them to (`ask`, with `ask_options`). The API refuses instead of redirecting, on
+    the same `recently_reauthenticated`."""
+    if recently_reauthenticated(request):
+        return None
+    return ask(request, **ask_options)
 
 
 def take_pending(request) -> dict | None:
