@@ -176,13 +176,7 @@ def fund_delete(*, fund: Fund, by) -> None:
     fund = Fund.objects.select_for_update().get(pk=fund.pk)
     if fund.investments.exists() or fund.reports.exists():
         raise PortfolioError(_("A fund with investments or compliance reports cannot be removed."))
-    audit.record(
-        action="tolerance.fund.deleted",
-        actor=by,
-        object_type=fund._meta.label_lower,
-        object_id=fund.pk,
-        before=audit.snapshot(fund),
-    )
+    audit.record_deleted(fund, action="tolerance.fund.deleted", actor=by)
     fund.delete()
 
 
@@ -388,11 +382,5 @@ def party_remove(*, party: InvestmentParty, by) -> None:
     party = InvestmentParty.objects.select_for_update().get(pk=party.pk)
     if party.exemptions(manager="with_withdrawn").exists():
         raise PortfolioError(_("An exemption determination rests on this party; it cannot be removed."))
-    audit.record(
-        action="tolerance.party.deleted",
-        actor=by,
-        object_type=party._meta.label_lower,
-        object_id=party.pk,
-        before=audit.snapshot(party),
-    )
+    audit.record_deleted(party, action="tolerance.party.deleted", actor=by)
     party.delete()

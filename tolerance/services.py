@@ -309,13 +309,7 @@ def exemption_delete(*, determination: ExemptionDetermination, by) -> None:
     """A superuser removes one determination written in error; its audit entry keeps its values."""
     _require_superuser(by)
     determination = ExemptionDetermination.with_withdrawn.select_for_update().get(pk=determination.pk)
-    audit.record(
-        action="tolerance.exemption.deleted",
-        actor=by,
-        object_type=determination._meta.label_lower,
-        object_id=determination.pk,
-        before=audit.snapshot(determination),
-    )
+    audit.record_deleted(determination, action="tolerance.exemption.deleted", actor=by)
     determination.delete()
 
 

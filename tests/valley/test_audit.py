@@ -1,5 +1,7 @@
 """The audit log: what is recorded, and that changing or deleting an entry is detected."""
 
+import weakref
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -122,3 +124,23 @@ def _english_messages():
 
     with translation.override("en"):
         yield
+
+
+def test_no_save_signal_writes_audit_entries():
+    """Entries are written by the services, where the change is made (a bulk path or a raw UPDATE cannot
+    slip past a receiver that is not there, and a direct save() is not a way to change a decision)."""
+    from django.db.models import signals
+
+    from valley import audit
+
+    def resolved(reference):
+        return reference() if isinstance(reference, weakref.ReferenceType) else reference
+
+    modules = [
+        getattr(resolved(entry[1]), "__module__", "")
+        for signal in (signals.pre_save, signals.post_save, signals.post_delete, signals.m2m_changed)
+        for entry in signal.receivers
+    ]
+    assert modules, "the signals' receivers were not found where Django keeps them"
+    assert [module for module in modules if module.startswith(audit.__name__)] == []
+

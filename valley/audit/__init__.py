@@ -14,6 +14,7 @@ from valley.audit.chain import (
     record,
     record_changed,
     record_created,
+    record_deleted,
     seal,
     sealed_entries,
     snapshot,
@@ -23,6 +24,7 @@ from valley.audit.chain import (
 __all__ = [
     "record_changed",
     "record_created",
+    "record_deleted",
     "snapshot",
     "GENESIS",
     "ChainCheck",

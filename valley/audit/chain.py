@@ -10,9 +10,11 @@ is `json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 value. The first entry's previous hash is GENESIS. README.md shows how to check a downloaded CSV with
 nothing but Python.
 
-What is recorded: changes of the models in AUDITED_MODELS (create, change, delete, with the values
-before and after), every workflow transition (the history rows), logins of staff and auditors, failed
-logins, and every export.
+What is recorded, each by the service that makes the change and in its transaction (no save() signal
+writes an entry): every creation, change and removal of a money or decision record (with the values
+before and after, record_created / record_changed / record_deleted), every workflow transition (with
+its history row), every exemption determination written or withdrawn by the compliance check, logins
+of staff and auditors, failed logins, and every export.
 
 How it stays one chain without making every audited write in the province wait for the others:
 - `record` only appends a pending entry (a provisional id from a sequence, no hashes) in the caller's
@@ -38,10 +40,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.apps import apps
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
-from django.db.models import signals as models_signals
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -54,29 +54,6 @@ PENDING_SEQUENCE = "valley_auditentry_pending_id"
 SEAL_LOCK = 0x7661756469747365
 # Entries sealed per transaction: a backlog (after an outage) is sealed in short steps, not one long lock.
 SEAL_BATCH = 1000
-
-# label → action prefix: records that touch money or decisions, registered by their apps (track_models).
-AUDITED_MODELS: dict[str, str] = {}
-# History rows are themselves the record of a transition: logged under their own action code.
-TRANSITION_MODELS: set[str] = set()
-TRANSITION_MODELS_OBJECT: dict[str, str] = {}
-
-
-def track_models(models: dict[str, str], *, transitions: dict[str, str] | None = None) -> None:
-    """Called by an app's AppConfig.ready(): audit these models' changes under the given action prefixes,
-    and log these history models' rows as transitions of the object type named beside each."""
-    AUDITED_MODELS.update(models)
-    for label in models:
-        model = apps.get_model(label)
-        uid = f"audit:{label}"
-        models_signals.pre_save.connect(_before_save, sender=model, dispatch_uid=f"{uid}:pre")
-        models_signals.post_save.connect(_after_save, sender=model, dispatch_uid=f"{uid}:post")
-        models_signals.post_delete.connect(_after_delete, sender=model, dispatch_uid=f"{uid}:delete")
-    for label, object_type in (transitions or {}).items():
-        TRANSITION_MODELS.add(label)
-        TRANSITION_MODELS_OBJECT[label] = object_type
-        models_signals.post_save.connect(_transition_saved, sender=apps.get_model(label), dispatch_uid=f"audit:{label}")
-
 
 # Never put secrets into the log.
 SECRET_FIELDS = {"password"}
@@ -418,6 +395,18 @@ def record_created(instance, *, action: str, actor=None, after: dict | None = No
     )
 
 
+def record_deleted(instance, *, action: str, actor=None):
+    """The entry for a record about to be removed: its values as they were, kept by the log. Call it before
+    `instance.delete()`, in the same transaction."""
+    return record(
+        action=action,
+        actor=actor,
+        object_type=instance._meta.label_lower,
+        object_id=instance.pk,
+        before=snapshot(instance),
+    )
+
+
 def record_changed(instance, *, action: str, before: dict, actor=None, extra: dict | None = None):
     """The entry for a change: only the fields that differ from `before` (a snapshot), both ways, plus
     `extra` (e.g. a reason) in `after`. Nothing is recorded, and None returned, when nothing changed
@@ -434,63 +423,6 @@ def record_changed(instance, *, action: str, before: dict, actor=None, extra: di
         object_id=instance.pk,
         before={name: before.get(name) for name in changed},
         after={**{name: after_all[name] for name in changed}, **_plain(extra or {})},
-    )
-
-
-def _object_type(sender) -> str:
-    return sender._meta.label_lower
-
-
-def _before_save(sender, instance, raw=False, **kwargs):
-    if raw or instance.pk is None or instance._state.adding:
-        instance._audit_before = None
-        return
-    names = [f.attname for f in sender._meta.concrete_fields if f.name not in SECRET_FIELDS]
-    instance._audit_before = sender._base_manager.filter(pk=instance.pk).values(*names).first()
-
-
-def _after_save(sender, instance, created, raw=False, update_fields=None, **kwargs):
-    if raw:
-        return
-    prefix = AUDITED_MODELS[sender._meta.label]
-    after = _plain(_values(instance))
-    before = _plain(getattr(instance, "_audit_before", None))
-    if created or before is None:
-        record(action=f"{prefix}.created", object_type=_object_type(sender), object_id=instance.pk, after=after)
-        return
-    # A save that only touched auto-updated timestamps changed nothing anyone decided.
-    stamps = {f.attname for f in sender._meta.concrete_fields if getattr(f, "auto_now", False)}
-    changed = sorted(name for name in after if name not in stamps and before.get(name) != after[name])
-    if not changed:
-        return
-    record(
-        action=f"{prefix}.changed",
-        object_type=_object_type(sender),
-        object_id=instance.pk,
-        before={name: before.get(name) for name in changed},
-        after={name: after[name] for name in changed},
-    )
-
-
-def _after_delete(sender, instance, **kwargs):
-    record(
-        action=f"{AUDITED_MODELS[sender._meta.label]}.deleted",
-        object_type=_object_type(sender),
-        object_id=instance.pk,
-        before=_values(instance),
-    )
-
-
-def _transition_saved(sender, instance, created, raw=False, **kwargs):
-    if raw or not created:
-        return
-    record(
-        action=instance.action,
-        actor=instance.by,
-        object_type=TRANSITION_MODELS_OBJECT[sender._meta.label],
-        object_id=instance.application_id,
-        before={"state": instance.from_state},
-        after={"state": instance.to_state, "comment": instance.comment, "internal_note": instance.internal_note},
     )
 
 
@@ -514,7 +446,8 @@ def _login_failed(sender, credentials, request=None, **kwargs):
 
 
 def connect_signals() -> None:
-    """Logins and failed logins; the apps' models are connected by track_models."""
+    """Logins and failed logins, from Django's own authentication signals: logging in is Django's service,
+    and these are its seam. Every other entry is written by the service that makes the change."""
     from django.contrib.auth.signals import user_logged_in, user_login_failed
 
     user_logged_in.connect(_logged_in, dispatch_uid="audit:login")

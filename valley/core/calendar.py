@@ -132,11 +132,5 @@ def calendar_day_delete(*, day: CalendarDay, by) -> None:
     from valley import audit
 
     with transaction.atomic():
-        audit.record(
-            action="valley.calendar.day_removed",
-            actor=by,
-            object_type=day._meta.label_lower,
-            object_id=day.pk,
-            before=audit.snapshot(day),
-        )
+        audit.record_deleted(day, action="valley.calendar.day_removed", actor=by)
         day.delete()
