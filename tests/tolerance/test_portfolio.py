@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from tests.factories import FundFactory, InvestmentFactory, StartupFactory, checklist_confirmer
 from tolerance import portfolio, selectors
@@ -122,7 +123,7 @@ def test_a_bare_tick_and_a_team_that_is_not_a_startup_are_refused(db, manager, e
     with pytest.raises(portfolio.InvalidRecord) as refused:
         new_investment(manager, no_fraud=True)
     assert set(refused.value.errors) == {"no_fraud_evidence", "no_fraud_confirmed_by"}
-    with pytest.raises(portfolio.InvalidRecord, match="startups only"):
+    with translation.override("en"), pytest.raises(portfolio.InvalidRecord, match="startups only"):
         portfolio.investment_create(
             by=manager,
             fund=FundFactory(),
@@ -285,7 +286,7 @@ def test_a_party_an_exemption_rests_on_stays_even_once_the_exemption_is_withdraw
     compliance_check_run(fund=fund, as_of=as_of)  # withdraws the five determinations
     party = failed.parties.first()
     assert party.exemptions.count() == 0 and party.exemptions(manager="with_withdrawn").count() == 1
-    with pytest.raises(portfolio.PortfolioError, match="rests on this party"):
+    with translation.override("en"), pytest.raises(portfolio.PortfolioError, match="rests on this party"):
         portfolio.party_remove(party=party, by=manager)
     assert InvestmentParty.objects.filter(pk=party.pk).exists()
 

@@ -419,7 +419,8 @@ def test_a_rerun_with_a_new_rate_replaces_a_determination_by_a_new_row(db):
     assert_the_history_is_complete()
 
 
-def test_a_withdrawal_is_set_once(db):
+def test_a_withdrawal_is_set_once(db, settings):
+    settings.LANGUAGE_CODE = "en"  # the reason is written in the portal's language, whoever runs the check
     fund = FundFactory()
     portfolio(fund, active=3)
     failed = InvestmentFactory(fund=fund, failed=True)
