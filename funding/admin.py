@@ -6,12 +6,24 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from funding import services
 from funding.forms import CommentForm
-from funding.models import Application, ApplicationEvent, Disbursement, ExpertReview, FundPolicy, SubVenueBudget
+from funding.models import (
+    AgreementMilestone,
+    Application,
+    ApplicationEvent,
+    Disbursement,
+    ExpertReview,
+    FundingAgreement,
+    FundPolicy,
+    MilestoneAmendment,
+    PlannedInstalment,
+    SubVenueBudget,
+)
 from funding.workflow import MOVES_MONEY, QUEUES, WORKFLOW, history_action
 from valley.accounts import reauth
 from valley.core import roles, scoping
@@ -40,15 +52,25 @@ class _ServiceCheckedForm(forms.ModelForm):
 
 
 POLICY_LIMITS = ("min_amount", "max_amount", "max_paid_in_share", "notice_days")
+POLICY_PLAN = ("first_share", "second_share", "third_share", "report_due_days")
+
+
+def _policy_values(data: dict) -> dict:
+    """The form's values as policy_check / policy_change take them."""
+    return {
+        **{name: data[name] for name in POLICY_LIMITS},
+        "instalment_shares": (data["first_share"], data["second_share"], data["third_share"]),
+        "report_due_days": data["report_due_days"],
+    }
 
 
 class FundPolicyForm(_ServiceCheckedForm):
     class Meta:
         model = FundPolicy
-        fields = ["min_amount", "max_amount", "max_paid_in_share", "notice_days", "reason"]
+        fields = [*POLICY_LIMITS, *POLICY_PLAN, "reason"]
 
     def service_check(self, data):
-        services.policy_check(by=self.by, **{name: data[name] for name in POLICY_LIMITS})
+        services.policy_check(by=self.by, **_policy_values(data))
 
 
 class _ServiceAdmin(admin.ModelAdmin):
@@ -75,8 +97,19 @@ class FundPolicyAdmin(_ServiceAdmin):
     added by services.policy_change, as everywhere."""
 
     form = FundPolicyForm
-    list_display = ["effective_from", "min_amount", "max_amount", "max_paid_in_share", "notice_days", "changed_by"]
-    fields = ["min_amount", "max_amount", "max_paid_in_share", "notice_days", "reason"]
+    list_display = [
+        "effective_from",
+        "min_amount",
+        "max_amount",
+        "max_paid_in_share",
+        "notice_days",
+        "first_share",
+        "second_share",
+        "third_share",
+        "report_due_days",
+        "changed_by",
+    ]
+    fields = [*POLICY_LIMITS, *POLICY_PLAN, "reason"]
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
@@ -85,7 +118,7 @@ class FundPolicyAdmin(_ServiceAdmin):
         return False
 
     def save_through_service(self, request, obj, data, change):
-        return services.policy_change(by=request.user, reason=data["reason"], **{n: data[n] for n in POLICY_LIMITS})
+        return services.policy_change(by=request.user, reason=data["reason"], **_policy_values(data))
 
     def get_changeform_initial_data(self, request):
         # The form posted before the re-authentication below comes back filled in, to be checked and saved.
@@ -166,6 +199,42 @@ class DisbursementInline(admin.TabularInline):
     can_delete = False
     readonly_fields = ["number", "amount", "paid_on", "reference", "recorded_by", "recorded_at"]
     fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def _instalments_table(agreement):
+    return format_html_join(
+        format_html("<br>"),
+        "{}. {}% — {} {}",
+        ((i.number, i.share, f"{i.amount:,.2f}", _("yuan")) for i in agreement.instalments.all()),
+    )
+
+
+def _milestones_table(agreement):
+    return format_html_join(
+        format_html("<br>"), "{}. {} — {}", ((m.order, m.title, m.due_on) for m in agreement.milestones.all())
+    ) or _("none recorded")
+
+
+class AgreementInline(admin.StackedInline):
+    """The funding agreement on the application's page, read-only: it is recorded at registration
+    verification and its milestones are amended by services.agreement_amend_milestones."""
+
+    model = FundingAgreement
+    extra = 0
+    can_delete = False
+    fields = ["amount", "purpose", "policy", "recorded_by", "recorded_at", "planned_instalments", "agreed_milestones"]
+    readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("planned instalments"))
+    def planned_instalments(self, agreement):
+        return _instalments_table(agreement)
+
+    @admin.display(description=gettext_lazy("milestones"))
+    def agreed_milestones(self, agreement):
+        return _milestones_table(agreement)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -279,7 +348,7 @@ class ApplicationAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     # Sorting is offered only by indexed columns (see Application.Meta.indexes).
     sortable_by = ["pk", "state", "submitted_at"]
     search_fields = ["=id", "entity__name_zh", "entity__name_en", "purpose"]
-    inlines = [EventInline, DisbursementInline]
+    inlines = [AgreementInline, EventInline, DisbursementInline]
     actions = [
         _transition_action(name)
         for name in (
@@ -348,3 +417,42 @@ class DisbursementAdmin(LargeTableAdminMixin, ReadOnlyAdmin):
     list_display = ["application", "number", "amount", "paid_on", "reference", "recorded_by"]
     list_select_related = ["application__entity", "recorded_by"]
     search_fields = ["reference", "=application__id"]
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class PlannedInstalmentInline(_ReadOnlyInline):
+    model = PlannedInstalment
+    fields = readonly_fields = ["number", "share", "amount"]
+
+
+class MilestoneInline(_ReadOnlyInline):
+    model = AgreementMilestone
+    fields = readonly_fields = ["order", "title", "due_on"]
+
+
+class MilestoneAmendmentInline(_ReadOnlyInline):
+    model = MilestoneAmendment
+    fields = readonly_fields = ["at", "by", "reason", "old_milestones", "new_milestones"]
+
+
+@admin.register(FundingAgreement)
+class FundingAgreementAdmin(ReadOnlyAdmin):
+    """The agreements, read-only, within the staff member's sub-venues (auditors see all)."""
+
+    list_display = ["application", "amount", "policy", "recorded_by", "recorded_at"]
+    list_select_related = ["application__entity", "policy", "recorded_by"]
+    search_fields = ["=application__id", "purpose"]
+    inlines = [PlannedInstalmentInline, MilestoneInline, MilestoneAmendmentInline]
+
+    def get_queryset(self, request):
+        return scoping.in_scope(super().get_queryset(request), request.user, via="application__sub_venue")
