@@ -6,7 +6,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -56,11 +57,13 @@ POLICY_PLAN = ("first_share", "second_share", "third_share", "report_due_days")
 
 
 def _policy_values(data: dict) -> dict:
-    """The form's values as policy_check / policy_change take them."""
+    """The form's values as policy_check / policy_change take them. A plan or report days left empty are
+    passed as None: the new version keeps the current version's."""
+    shares = tuple(data.get(name) for name in ("first_share", "second_share", "third_share"))
     return {
         **{name: data[name] for name in POLICY_LIMITS},
-        "instalment_shares": (data["first_share"], data["second_share"], data["third_share"]),
-        "report_due_days": data["report_due_days"],
+        "instalment_shares": None if None in shares else shares,
+        "report_due_days": data.get("report_due_days"),
     }
 
 
@@ -68,6 +71,12 @@ class FundPolicyForm(_ServiceCheckedForm):
     class Meta:
         model = FundPolicy
         fields = [*POLICY_LIMITS, *POLICY_PLAN, "reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Filled in with the current version's plan; a form posted without them keeps that plan.
+        for name in POLICY_PLAN:
+            self.fields[name].required = False
 
     def service_check(self, data):
         services.policy_check(by=self.by, **_policy_values(data))
@@ -122,7 +131,9 @@ class FundPolicyAdmin(_ServiceAdmin):
 
     def get_changeform_initial_data(self, request):
         # The form posted before the re-authentication below comes back filled in, to be checked and saved.
-        return {**super().get_changeform_initial_data(request), **(reauth.take_pending(request) or {})}
+        current = services.policy_current()
+        plan = {name: getattr(current, name) for name in POLICY_PLAN}
+        return {**super().get_changeform_initial_data(request), **plan, **(reauth.take_pending(request) or {})}
 
     def add_view(self, request, form_url="", extra_context=None):
         # Changing the fund policy needs a recent re-authentication (valley.accounts.reauth), as moving money does.
@@ -206,7 +217,7 @@ class DisbursementInline(admin.TabularInline):
 
 def _instalments_table(agreement):
     return format_html_join(
-        format_html("<br>"),
+        mark_safe("<br>"),
         "{}. {}% — {} {}",
         ((i.number, i.share, f"{i.amount:,.2f}", _("yuan")) for i in agreement.instalments.all()),
     )
@@ -214,7 +225,7 @@ def _instalments_table(agreement):
 
 def _milestones_table(agreement):
     return format_html_join(
-        format_html("<br>"), "{}. {} — {}", ((m.order, m.title, m.due_on) for m in agreement.milestones.all())
+        mark_safe("<br>"), "{}. {} — {}", ((m.order, m.title, m.due_on) for m in agreement.milestones.all())
     ) or _("none recorded")
 
 

@@ -307,3 +307,31 @@ def test_the_application_admin_page_shows_the_agreement(application_in, make_use
     page = client.get(f"/admin/funding/application/{application.pk}/change/").content.decode()
     assert "100,000.01" in page and "166,666.66" in page
     assert "样机交付" in page
+
+
+def test_the_policy_admin_form_takes_the_plan_and_refuses_one_that_does_not_add_up(client, provincial_staff):
+    from tests.auth_helpers import reauthenticate
+
+    client.force_login(provincial_staff)
+    reauthenticate(client)
+    add = "/admin/funding/fundpolicy/add/"
+    page = client.get(add).content.decode()
+    assert 'name="first_share"' in page and 'value="20.00"' in page and 'name="report_due_days"' in page
+    typed = {
+        "min_amount": "300000.00",
+        "max_amount": "1000000.00",
+        "max_paid_in_share": "0.50",
+        "notice_days": "7",
+        "first_share": "20",
+        "second_share": "50",
+        "third_share": "40",
+        "report_due_days": "60",
+        "reason": "调整拨付计划",
+    }
+    before = FundPolicy.objects.count()
+    refused = client.post(add, typed, HTTP_ACCEPT_LANGUAGE="en")
+    assert refused.status_code == 200 and "exactly 100%" in refused.content.decode()
+    assert FundPolicy.objects.count() == before
+    client.post(add, {**typed, "third_share": "30"})
+    policy = services.policy_current()
+    assert (policy.instalment_shares, policy.report_due_days) == ((D(20), D(50), D(30)), 60)
