@@ -76,7 +76,8 @@ class FundPolicyForm(_ServiceCheckedForm):
         super().__init__(*args, **kwargs)
         # Filled in with the current version's plan; a form posted without them keeps that plan.
         for name in POLICY_PLAN:
-            self.fields[name].required = False
+            if name in self.fields:  # the read-only view of a version has no fields
+                self.fields[name].required = False
 
     def service_check(self, data):
         services.policy_check(by=self.by, **_policy_values(data))
