@@ -6,12 +6,25 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from funding import services
 from funding.forms import CommentForm
-from funding.models import Application, ApplicationEvent, Disbursement, ExpertReview, FundPolicy, SubVenueBudget
+from funding.models import (
+    AgreementMilestone,
+    Application,
+    ApplicationEvent,
+    Disbursement,
+    ExpertReview,
+    FundingAgreement,
+    FundPolicy,
+    MilestoneAmendment,
+    PlannedInstalment,
+    SubVenueBudget,
+)
 from funding.workflow import MOVES_MONEY, QUEUES, WORKFLOW, history_action
 from valley.accounts import reauth
 from valley.core import roles, scoping
@@ -40,15 +53,34 @@ class _ServiceCheckedForm(forms.ModelForm):
 
 
 POLICY_LIMITS = ("min_amount", "max_amount", "max_paid_in_share", "notice_days")
+POLICY_PLAN = ("first_share", "second_share", "third_share", "report_due_days")
+
+
+def _policy_values(data: dict) -> dict:
+    """The form's values as policy_check / policy_change take them. A plan or report days left empty are
+    passed as None: the new version keeps the current version's."""
+    shares = tuple(data.get(name) for name in ("first_share", "second_share", "third_share"))
+    return {
+        **{name: data[name] for name in POLICY_LIMITS},
+        "instalment_shares": None if None in shares else shares,
+        "report_due_days": data.get("report_due_days"),
+    }
 
 
 class FundPolicyForm(_ServiceCheckedForm):
     class Meta:
         model = FundPolicy
-        fields = ["min_amount", "max_amount", "max_paid_in_share", "notice_days", "reason"]
+        fields = [*POLICY_LIMITS, *POLICY_PLAN, "reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Filled in with the current version's plan; a form posted without them keeps that plan.
+        for name in POLICY_PLAN:
+            if name in self.fields:  # the read-only view of a version has no fields
+                self.fields[name].required = False
 
     def service_check(self, data):
-        services.policy_check(by=self.by, **{name: data[name] for name in POLICY_LIMITS})
+        services.policy_check(by=self.by, **_policy_values(data))
 
 
 class _ServiceAdmin(admin.ModelAdmin):
@@ -75,8 +107,19 @@ class FundPolicyAdmin(_ServiceAdmin):
     added by services.policy_change, as everywhere."""
 
     form = FundPolicyForm
-    list_display = ["effective_from", "min_amount", "max_amount", "max_paid_in_share", "notice_days", "changed_by"]
-    fields = ["min_amount", "max_amount", "max_paid_in_share", "notice_days", "reason"]
+    list_display = [
+        "effective_from",
+        "min_amount",
+        "max_amount",
+        "max_paid_in_share",
+        "notice_days",
+        "first_share",
+        "second_share",
+        "third_share",
+        "report_due_days",
+        "changed_by",
+    ]
+    fields = [*POLICY_LIMITS, *POLICY_PLAN, "reason"]
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
@@ -85,11 +128,13 @@ class FundPolicyAdmin(_ServiceAdmin):
         return False
 
     def save_through_service(self, request, obj, data, change):
-        return services.policy_change(by=request.user, reason=data["reason"], **{n: data[n] for n in POLICY_LIMITS})
+        return services.policy_change(by=request.user, reason=data["reason"], **_policy_values(data))
 
     def get_changeform_initial_data(self, request):
         # The form posted before the re-authentication below comes back filled in, to be checked and saved.
-        return {**super().get_changeform_initial_data(request), **(reauth.take_pending(request) or {})}
+        current = services.policy_current()
+        plan = {name: getattr(current, name) for name in POLICY_PLAN}
+        return {**super().get_changeform_initial_data(request), **plan, **(reauth.take_pending(request) or {})}
 
     def add_view(self, request, form_url="", extra_context=None):
         # Changing the fund policy needs a recent re-authentication (valley.accounts.reauth), as moving money does.
@@ -166,6 +211,42 @@ class DisbursementInline(admin.TabularInline):
     can_delete = False
     readonly_fields = ["number", "amount", "paid_on", "reference", "recorded_by", "recorded_at"]
     fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def _instalments_table(agreement):
+    return format_html_join(
+        mark_safe("<br>"),
+        "{}. {}% — {} {}",
+        ((i.number, i.share, f"{i.amount:,.2f}", _("yuan")) for i in agreement.instalments.all()),
+    )
+
+
+def _milestones_table(agreement):
+    return format_html_join(
+        mark_safe("<br>"), "{}. {} — {}", ((m.order, m.title, m.due_on) for m in agreement.milestones.all())
+    ) or _("none recorded")
+
+
+class AgreementInline(admin.StackedInline):
+    """The funding agreement on the application's page, read-only: it is recorded at registration
+    verification and its milestones are amended by services.agreement_amend_milestones."""
+
+    model = FundingAgreement
+    extra = 0
+    can_delete = False
+    fields = ["amount", "purpose", "policy", "recorded_by", "recorded_at", "planned_instalments", "agreed_milestones"]
+    readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("planned instalments"))
+    def planned_instalments(self, agreement):
+        return _instalments_table(agreement)
+
+    @admin.display(description=gettext_lazy("milestones"))
+    def agreed_milestones(self, agreement):
+        return _milestones_table(agreement)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -279,7 +360,7 @@ class ApplicationAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     # Sorting is offered only by indexed columns (see Application.Meta.indexes).
     sortable_by = ["pk", "state", "submitted_at"]
     search_fields = ["=id", "entity__name_zh", "entity__name_en", "purpose"]
-    inlines = [EventInline, DisbursementInline]
+    inlines = [AgreementInline, EventInline, DisbursementInline]
     actions = [
         _transition_action(name)
         for name in (
@@ -348,3 +429,42 @@ class DisbursementAdmin(LargeTableAdminMixin, ReadOnlyAdmin):
     list_display = ["application", "number", "amount", "paid_on", "reference", "recorded_by"]
     list_select_related = ["application__entity", "recorded_by"]
     search_fields = ["reference", "=application__id"]
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class PlannedInstalmentInline(_ReadOnlyInline):
+    model = PlannedInstalment
+    fields = readonly_fields = ["number", "share", "amount"]
+
+
+class MilestoneInline(_ReadOnlyInline):
+    model = AgreementMilestone
+    fields = readonly_fields = ["order", "title", "due_on"]
+
+
+class MilestoneAmendmentInline(_ReadOnlyInline):
+    model = MilestoneAmendment
+    fields = readonly_fields = ["at", "by", "reason", "old_milestones", "new_milestones"]
+
+
+@admin.register(FundingAgreement)
+class FundingAgreementAdmin(ReadOnlyAdmin):
+    """The agreements, read-only, within the staff member's sub-venues (auditors see all)."""
+
+    list_display = ["application", "amount", "policy", "recorded_by", "recorded_at"]
+    list_select_related = ["application__entity", "policy", "recorded_by"]
+    search_fields = ["=application__id", "purpose"]
+    inlines = [PlannedInstalmentInline, MilestoneInline, MilestoneAmendmentInline]
+
+    def get_queryset(self, request):
+        return scoping.in_scope(super().get_queryset(request), request.user, via="application__sub_venue")

@@ -32,6 +32,18 @@ class FundPolicy(models.Model):
         help_text=_("0.500 means the grant may be at most 50% of the registered company's paid-in capital."),
     )
     notice_days = models.PositiveSmallIntegerField(_("public notice (days)"), default=7)
+    # The instalment plan of the funding agreement, in percent of the approved amount (DOMAIN.md "After the
+    # grant"): three instalments, each share positive and together exactly 100 (the CHECK below).
+    first_share = models.DecimalField(
+        _("first instalment (%)"), max_digits=5, decimal_places=2, default=Decimal("20.00")
+    )
+    second_share = models.DecimalField(
+        _("second instalment (%)"), max_digits=5, decimal_places=2, default=Decimal("50.00")
+    )
+    third_share = models.DecimalField(
+        _("third instalment (%)"), max_digits=5, decimal_places=2, default=Decimal("30.00")
+    )
+    report_due_days = models.PositiveSmallIntegerField(_("fund-use report due (days after an instalment)"), default=90)
     effective_from = models.DateTimeField(_("effective from"), auto_now_add=True)
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -56,6 +68,12 @@ class FundPolicy(models.Model):
                 condition=Q(max_paid_in_share__gt=0) & Q(max_paid_in_share__lte=1), name="policy_share_fraction"
             ),
             models.CheckConstraint(condition=Q(notice_days__gte=1), name="policy_notice_at_least_a_day"),
+            models.CheckConstraint(
+                condition=Q(first_share__gt=0, second_share__gt=0, third_share__gt=0)
+                & Q(first_share=100 - F("second_share") - F("third_share")),
+                name="policy_instalment_shares_add_up",
+            ),
+            models.CheckConstraint(condition=Q(report_due_days__gte=1), name="policy_report_due_at_least_a_day"),
         ]
 
     def __str__(self) -> str:
@@ -65,6 +83,11 @@ class FundPolicy(models.Model):
             "share": self.max_paid_in_share,
             "days": self.notice_days,
         }
+
+    @property
+    def instalment_shares(self) -> tuple[Decimal, ...]:
+        """The plan's shares in percent, in the order of the instalments."""
+        return (self.first_share, self.second_share, self.third_share)
 
 
 class SubVenueBudget(models.Model):
@@ -372,3 +395,99 @@ class Disbursement(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.application_id}-{self.number}: {self.amount}"
+
+
+class FundingAgreement(models.Model):
+    """The funding agreement (资助协议) recorded when registration is verified: what was granted, for what,
+    and the instalment plan taken from the policy version in force then (a later policy leaves it alone)."""
+
+    application = models.OneToOneField(
+        Application, on_delete=models.PROTECT, related_name="agreement", verbose_name=_("application")
+    )
+    amount = models.DecimalField(_("approved amount (yuan)"), **MONEY)
+    purpose = models.CharField(_("purpose"), max_length=300)
+    policy = models.ForeignKey(
+        FundPolicy, on_delete=models.PROTECT, related_name="+", verbose_name=_("policy the plan was taken from")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
+
+    class Meta:
+        verbose_name = _("funding agreement")
+        verbose_name_plural = _("funding agreements")
+        ordering = ["-recorded_at", "-pk"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="agreement_amount_positive")]
+
+    def __str__(self) -> str:
+        return _("Funding agreement of application #%(id)s") % {"id": self.application_id}
+
+
+class AgreementMilestone(models.Model):
+    """A milestone of the agreement. The list is replaced as a whole by services.agreement_amend_milestones,
+    which keeps the earlier list in a MilestoneAmendment."""
+
+    agreement = models.ForeignKey(
+        FundingAgreement, on_delete=models.PROTECT, related_name="milestones", verbose_name=_("funding agreement")
+    )
+    order = models.PositiveSmallIntegerField(_("order"))
+    title = models.CharField(_("milestone"), max_length=200)
+    due_on = models.DateField(_("due on"))
+
+    class Meta:
+        verbose_name = _("milestone")
+        verbose_name_plural = _("milestones")
+        ordering = ["agreement", "order"]
+        constraints = [models.UniqueConstraint(fields=["agreement", "order"], name="milestone_order_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.order}. {self.title} ({self.due_on})"
+
+
+class PlannedInstalment(models.Model):
+    """One instalment of the agreement's plan: its share of the approved amount and the amount in yuan.
+    The amounts add up to the agreement's amount exactly (services.instalment_split)."""
+
+    agreement = models.ForeignKey(
+        FundingAgreement, on_delete=models.PROTECT, related_name="instalments", verbose_name=_("funding agreement")
+    )
+    number = models.PositiveSmallIntegerField(_("instalment"))
+    share = models.DecimalField(_("share (%)"), max_digits=5, decimal_places=2)
+    amount = models.DecimalField(_("amount (yuan)"), **MONEY)
+
+    class Meta:
+        verbose_name = _("planned instalment")
+        verbose_name_plural = _("planned instalments")
+        ordering = ["agreement", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "number"], name="planned_instalment_unique"),
+            models.CheckConstraint(
+                condition=Q(number__gte=1, share__gt=0, share__lte=100, amount__gt=0),
+                name="planned_instalment_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.agreement_id}-{self.number}: {self.amount}"
+
+
+class MilestoneAmendment(models.Model):
+    """Append-only history of the milestone list: the list before and after an amendment, and why."""
+
+    agreement = models.ForeignKey(
+        FundingAgreement, on_delete=models.PROTECT, related_name="amendments", verbose_name=_("funding agreement")
+    )
+    old_milestones = models.JSONField(_("milestones before"))
+    new_milestones = models.JSONField(_("milestones after"))
+    reason = models.TextField(_("reason"))
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("milestone amendment")
+        verbose_name_plural = _("milestone amendments")
+        ordering = ["agreement", "at", "pk"]
+
+    def __str__(self) -> str:
+        return f"#{self.agreement_id} {self.at:%Y-%m-%d}"

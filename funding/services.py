@@ -10,20 +10,31 @@ locks (application, then budget) before its first entry, so the audit log's lock
 """
 
 import datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from funding.models import Application, ApplicationEvent, Disbursement, ExpertReview, FundPolicy, SubVenueBudget
+from funding.models import (
+    AgreementMilestone,
+    Application,
+    ApplicationEvent,
+    Disbursement,
+    ExpertReview,
+    FundingAgreement,
+    FundPolicy,
+    MilestoneAmendment,
+    PlannedInstalment,
+    SubVenueBudget,
+)
 from funding.notifications import notify_transition
 from funding.workflow import EDITABLE_STATES, WORKFLOW, history_action
 from teams.models import Entity, Residency
 from teams.services import document_upload, registration_record
 from valley import audit
 from valley.core import roles, scoping
-from valley.core.workflow import TransitionForbidden, TransitionNotAllowed, WorkflowError
+from valley.core.workflow import OWNER, SYSTEM, TransitionForbidden, TransitionNotAllowed, WorkflowError
 
 S = Application.State
 
@@ -53,9 +64,19 @@ def policy_ensure_default() -> FundPolicy | None:
     return policy
 
 
-def policy_check(*, by, min_amount: Decimal, max_amount: Decimal, max_paid_in_share: Decimal, notice_days: int) -> None:
+def policy_check(
+    *,
+    by,
+    min_amount: Decimal,
+    max_amount: Decimal,
+    max_paid_in_share: Decimal,
+    notice_days: int,
+    instalment_shares: tuple[Decimal, ...] | None = None,
+    report_due_days: int | None = None,
+) -> None:
     """Raise the error policy_change would raise for these values (forms call it to show the reason beside
-    the fields); no query beyond the person's roles."""
+    the fields); no query beyond the person's roles. None for the plan or the report days: not checked
+    here (policy_change then carries over the current version's)."""
     if not roles.has_role(by, roles.PROVINCIAL_STAFF):
         raise TransitionForbidden(_("Only provincial staff may change the fund policy."))
     if min_amount <= 0 or max_amount < min_amount:
@@ -64,25 +85,57 @@ def policy_check(*, by, min_amount: Decimal, max_amount: Decimal, max_paid_in_sh
         raise FundingError(_("The share of paid-in capital must be more than 0 and at most 1 (100%)."))
     if notice_days < 1:
         raise FundingError(_("The public notice lasts at least one day."))
+    if instalment_shares is not None:
+        if len(instalment_shares) != 3 or any(share <= 0 for share in instalment_shares):
+            raise FundingError(_("The instalment plan has three instalments, each a share of more than 0%."))
+        if sum(instalment_shares) != 100:
+            raise FundingError(
+                _("The instalment shares add up to %(total)s%%; they must add up to exactly 100%%.")
+                % {"total": sum(instalment_shares)}
+            )
+    if report_due_days is not None and report_due_days < 1:
+        raise FundingError(_("A fund-use report is due at least one day after the instalment."))
 
 
 def policy_change(
-    *, by, min_amount: Decimal, max_amount: Decimal, max_paid_in_share: Decimal, notice_days: int, reason: str
+    *,
+    by,
+    min_amount: Decimal,
+    max_amount: Decimal,
+    max_paid_in_share: Decimal,
+    notice_days: int,
+    reason: str,
+    instalment_shares: tuple[Decimal, ...] | None = None,
+    report_due_days: int | None = None,
 ) -> FundPolicy:
-    """Add a new policy version; earlier versions stay as they were (and keep governing their applications)."""
+    """Add a new policy version; earlier versions stay as they were (and keep governing their applications
+    and agreements). The instalment plan and the report days, when not given, stay those of the current
+    version: a change of the amount limits does not reset the plan to the defaults."""
     policy_check(
         by=by,
         min_amount=min_amount,
         max_amount=max_amount,
         max_paid_in_share=max_paid_in_share,
         notice_days=notice_days,
+        instalment_shares=instalment_shares,
+        report_due_days=report_due_days,
     )
     with transaction.atomic():
+        current = FundPolicy.objects.select_for_update().order_by("-effective_from", "-pk").first()
+        if instalment_shares is None:
+            instalment_shares = current.instalment_shares if current else FundPolicy().instalment_shares
+        if report_due_days is None:
+            report_due_days = current.report_due_days if current else FundPolicy().report_due_days
+        first, second, third = instalment_shares
         policy = FundPolicy.objects.create(
             min_amount=min_amount,
             max_amount=max_amount,
             max_paid_in_share=max_paid_in_share,
             notice_days=notice_days,
+            first_share=first,
+            second_share=second,
+            third_share=third,
+            report_due_days=report_due_days,
             changed_by=by,
             reason=reason,
         )
@@ -570,6 +623,8 @@ def application_verify_registration(
             legal_representative=legal_representative,
         )
         app.paid_in_capital = paid_in_capital
+        # The agreement in the same transaction, under the application's row lock: made exactly once.
+        _agreement_create(app, by=by)
         return ["paid_in_capital"]
 
     return _transition(application, "verify_registration", by=by, comment=comment, apply=apply)
@@ -614,6 +669,96 @@ def application_disburse(
         if app.remaining_to_disburse == 0:
             _transition(app, "close", by=None, comment=_("The approved amount has been paid in full."))
     return created[0]
+
+
+# ---------------------------------------------------------------------------- the funding agreement
+
+FEN = Decimal("0.01")
+
+
+def instalment_split(amount: Decimal, shares) -> list[Decimal]:
+    """The amounts of the instalments of `amount` for `shares` (percent, adding up to 100).
+
+    Rounding rule: each instalment but the last is its share of the amount rounded DOWN to the fen; the
+    last takes the remainder. So the amounts always add up to `amount` exactly, and any fen left over by the
+    rounding is paid with the last instalment (never earlier than the plan says)."""
+    shares = list(shares)
+    amounts = [(amount * share / 100).quantize(FEN, rounding=ROUND_DOWN) for share in shares[:-1]]
+    amounts.append(amount - sum(amounts, Decimal("0.00")))
+    return amounts
+
+
+def _agreement_create(app: Application, *, by) -> FundingAgreement:
+    """The agreement of `app` (locked by the caller) with the plan of the policy in force now."""
+    if FundingAgreement.objects.filter(application=app).exists():
+        raise FundingError(_("This application already has a funding agreement."))
+    policy = policy_current()
+    agreement = FundingAgreement.objects.create(
+        application=app, amount=app.approved_amount, purpose=app.purpose, policy=policy, recorded_by=by
+    )
+    shares = policy.instalment_shares
+    amounts = instalment_split(app.approved_amount, shares)
+    # The split's promise, checked where it matters: a plan that does not add up is never saved.
+    if sum(amounts) != app.approved_amount or any(value <= 0 for value in amounts):
+        raise FundingError(_("The instalment plan does not add up to the approved amount."))
+    PlannedInstalment.objects.bulk_create(
+        PlannedInstalment(agreement=agreement, number=number, share=share, amount=value)
+        for number, (share, value) in enumerate(zip(shares, amounts, strict=True), start=1)
+    )
+    audit.record_created(
+        agreement,
+        action="funding.agreement.created",
+        actor=by,
+        after={
+            **audit.snapshot(agreement),
+            "instalments": [
+                {"number": n, "share": str(sh), "amount": str(v)}
+                for n, (sh, v) in enumerate(zip(shares, amounts, strict=True), start=1)
+            ],
+        },
+    )
+    return agreement
+
+
+def _milestone_list(agreement: FundingAgreement) -> list[dict]:
+    return [
+        {"order": m.order, "title": m.title, "due_on": m.due_on.isoformat()}
+        for m in agreement.milestones.order_by("order")
+    ]
+
+
+def agreement_amend_milestones(*, agreement: FundingAgreement, by, milestones, reason: str) -> FundingAgreement:
+    """Replace the agreement's milestones with `milestones` (a list of {"title", "due_on"} in order), keeping
+    the list before in an append-only MilestoneAmendment with the reason. Whoever may verify registrations
+    may amend (the staff who record the agreement), within their sub-venues."""
+    if not roles.has_role(by, *(WORKFLOW["verify_registration"].allowed - {OWNER, SYSTEM})):
+        raise TransitionForbidden(_("Only the registration officers may amend an agreement's milestones."))
+    if not reason.strip():
+        raise FundingError(_("Write the reason for the amendment."))
+    cleaned = []
+    for item in milestones:
+        title = str(item.get("title", "")).strip()
+        due_on = item.get("due_on")
+        if isinstance(due_on, str):
+            due_on = datetime.date.fromisoformat(due_on)
+        if not title or not isinstance(due_on, datetime.date):
+            raise FundingError(_("Each milestone needs a title and a due date."))
+        cleaned.append((title, due_on))
+    with transaction.atomic():
+        app = _lock(agreement.application)
+        _check_scope(by, app)
+        agreement = FundingAgreement.objects.select_for_update().get(pk=agreement.pk)
+        old = _milestone_list(agreement)
+        agreement.milestones.all().delete()
+        AgreementMilestone.objects.bulk_create(
+            AgreementMilestone(agreement=agreement, order=order, title=title, due_on=due_on)
+            for order, (title, due_on) in enumerate(cleaned, start=1)
+        )
+        amendment = MilestoneAmendment.objects.create(
+            agreement=agreement, old_milestones=old, new_milestones=_milestone_list(agreement), reason=reason, by=by
+        )
+        audit.record_created(amendment, action="funding.agreement.milestones_amended", actor=by)
+    return agreement
 
 
 # ---------------------------------------------------------------------------- the mechanism

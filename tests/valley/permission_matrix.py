@@ -377,6 +377,7 @@ ADMIN: dict[str, AdminModel] = {
     "funding.applicationevent": AdminModel("application_event", **READ_ONLY),
     "funding.expertreview": AdminModel("expert_review", **READ_ONLY),
     "funding.disbursement": AdminModel("disbursement", **READ_ONLY),
+    "funding.fundingagreement": AdminModel("funding_agreement", scoped=True, **READ_ONLY),
     "tolerance.fund": AdminModel("fund"),
     "tolerance.investment": AdminModel("investment"),
     "tolerance.investmentparty": AdminModel("investment_party"),

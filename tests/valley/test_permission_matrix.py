@@ -144,6 +144,7 @@ def build_data() -> dict:
         "application_event": application.events.first(),
         "expert_review": application.reviews.get(),
         "disbursement": application.disbursements.get(),
+        "funding_agreement": application.agreement,
         "fund_policy": FundPolicy.objects.latest(),
         "draft": draft,
         "draft_document": draft_document,
