@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from valley.models import ChoiceLabelsMixin
+from valley.templatetags.valley_format import amount, yuan
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -77,10 +78,12 @@ class FundPolicy(models.Model):
         ]
 
     def __str__(self) -> str:
+        # Shown wherever a version is named (the agreement names the one its plan came from): amounts and the
+        # share pass through the same formatting as on the pages.
         return _("%(min)s–%(max)s yuan, ≤%(share)s of paid-in, %(days)s days' notice") % {
-            "min": self.min_amount,
-            "max": self.max_amount,
-            "share": self.max_paid_in_share,
+            "min": amount(self.min_amount),
+            "max": amount(self.max_amount),
+            "share": f"{self.max_paid_in_share * 100:.2f}%",
             "days": self.notice_days,
         }
 
@@ -469,7 +472,7 @@ class PlannedInstalment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.agreement_id}-{self.number}: {self.amount}"
+        return f"#{self.number}: {yuan(self.amount)}"
 
 
 class MilestoneAmendment(models.Model):
