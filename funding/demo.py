@@ -5,10 +5,11 @@ applications are found again by their purpose line."""
 import datetime
 from decimal import Decimal
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from funding import services
+from funding import post_award, services
 from funding.models import Application, ExpertReview
 from teams.models import Entity, Registration
 from valley import audit
@@ -30,6 +31,7 @@ DEMO_STATES = [
     S.PUBLIC_NOTICE,
     S.REGISTRATION,
     S.DISBURSEMENT,
+    S.RECOVERY,
     S.CLOSED,
 ]
 
@@ -94,20 +96,68 @@ def walk_to(application: Application, target: str, people: dict) -> Application:
         paid_in_capital=paid_in,
         legal_representative=registration.legal_representative if registration else "王建国",
     )
-    half = (app.approved_amount / 2).quantize(Decimal("0.01"))
-    services.application_disburse(
-        application=app, by=people["finance"], amount=half, paid_on=timezone.localdate(), reference=f"DEMO-{app.pk}-1"
-    )
+    paid_on = timezone.localdate()
+    services.application_disburse(application=app, by=people["finance"], paid_on=paid_on, reference=f"DEMO-{app.pk}-1")
     if target == S.DISBURSEMENT:
         return app
-    services.application_disburse(
-        application=app,
-        by=people["finance"],
-        amount=app.approved_amount - half,
-        paid_on=timezone.localdate(),
-        reference=f"DEMO-{app.pk}-2",
-    )
+    if target == S.RECOVERY:
+        post_award.recovery_open(
+            application=app,
+            by=people["finance"],
+            reason="misuse",
+            explanation="资金用于与项目无关的支出。Funds spent on costs unrelated to the project.",
+            amount=app.agreement.instalments.get(number=1).amount,
+        )
+        return app
+    # Each report accepted, the next instalment released; the last after the final acceptance.
+    for number in range(2, app.agreement.instalments.count() + 1):
+        file_report(Application.objects.get(pk=app.pk), people, accept=True)
+        if number == app.agreement.instalments.count():
+            post_award.acceptance_record(
+                application=app,
+                by=people["approver"],
+                result="passed",
+                reasons="里程碑均已完成。All milestones were met.",
+                accepted_on=paid_on,
+            )
+        services.application_disburse(
+            application=app, by=people["finance"], paid_on=paid_on, reference=f"DEMO-{app.pk}-{number}"
+        )
     return app
+
+
+DEMO_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def file_report(app: Application, people: dict, *, accept: bool = False, submit: bool = True):
+    """The applicant files the open fund-use report of `app`: the whole disbursed amount spent on two lines,
+    an invoice attached, submitted (and accepted by finance when `accept`)."""
+    report = app.fund_use_reports.exclude(state="accepted").order_by("pk").first()
+    owner = app.entity.owner
+    equipment = (report.disbursed * Decimal("0.6")).quantize(Decimal("0.01"))
+    post_award.report_save(
+        report=report,
+        by=owner,
+        spent=report.disbursed,
+        summary="按计划采购设备、开展中试。Equipment bought and pilot runs held as planned.",
+        lines=[
+            {"category": "equipment", "amount": equipment, "description": "中试设备 pilot equipment"},
+            {"category": "testing", "amount": report.disbursed - equipment, "description": "中试 pilot runs"},
+        ],
+        progress={m.order: "按期推进 on schedule" for m in app.agreement.milestones.all()},
+    )
+    if not report.documents.exists():
+        post_award.report_attach_document(
+            report=report,
+            by=owner,
+            title="发票 Invoice",
+            upload=SimpleUploadedFile("invoice.pdf", DEMO_PDF, content_type="application/pdf"),
+        )
+    if submit:
+        report = post_award.report_submit(report=report, by=owner)
+    if accept:
+        report = post_award.report_accept(report=report, by=people["finance"], comment="已核实。Checked.")
+    return report
 
 
 def _back_date_notice(application: Application) -> None:

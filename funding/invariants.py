@@ -5,7 +5,12 @@ result from the outside, so that a concurrency test, the load test (bench/load_i
 operator (`manage.py check_invariants`) all ask the same questions:
 
 - budgets: no sub-venue's yearly budget is overspent, and its counters agree with the applications
-  (reserved = the approved amounts of the grants on it, disbursed = their instalments);
+  (reserved = the approved amounts of the grants on it, less what recoveries released or brought back;
+  disbursed = their instalments; recovered = their repayments);
+- after the grant: each instalment after the first was released by the accepted fund-use report on the one
+  before it (the last also after a passed final acceptance); each plan adds up to its agreement; each
+  submitted report's lines add up to its spend, within what was disbursed; each recovery order agrees with
+  its repayments and is at most what was disbursed;
 - instalments: each application's instalments add up to its disbursed total, never above the approval;
 - one grant per entity, ever, and at most one open application per entity;
 - history: every application's history starts at the workflow's initial state ("draft"), each row
@@ -23,7 +28,18 @@ from django.db import connection
 from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from funding.models import Application, ApplicationEvent, Disbursement, SubVenueBudget
+from funding.models import (
+    Application,
+    ApplicationEvent,
+    Disbursement,
+    ExpenseLine,
+    FundingAgreement,
+    FundUseReport,
+    PlannedInstalment,
+    RecoveryOrder,
+    Repayment,
+    SubVenueBudget,
+)
 from funding.workflow import WORKFLOW
 from valley.audit import verify_chain
 
@@ -62,6 +78,10 @@ CHECKS = {
     "budget_within_amount": "budgets: reserved ≤ budget and disbursed ≤ reserved, per sub-venue and year",
     "budget_counters_match": "budgets: reserved and disbursed equal the grants' approvals and instalments",
     "instalments_within_approval": "applications: instalments add up to the disbursed total, ≤ the approval",
+    "releases_follow_reports": "instalments: each after the first released by the accepted report on the one before",
+    "plan_adds_up": "agreements: the planned instalments add up to the agreement's amount",
+    "report_lines_add_up": "fund-use reports: submitted lines add up to the spend, spend ≤ disbursed",
+    "recovery_matches_repayments": "recoveries: repaid = the repayments = the application's recovered, ≤ disbursed",
     "one_grant_per_entity": "entities: at most one granted application, ever",
     "one_open_per_entity": "entities: at most one open application",
     "history_path": "history: starts at draft, each row leaves from the last state, along WORKFLOW",
@@ -84,6 +104,7 @@ def check_invariants(*, audit: bool = True) -> Report:
     report = Report()
     _budgets(report)
     _instalments(report)
+    _after_the_grant(report)
     _one_per_entity(report)
     _history(report)
     if audit:
@@ -96,7 +117,17 @@ def check_invariants(*, audit: bool = True) -> Report:
 
 def _budgets(report: Report) -> None:
     granted = Application.objects.filter(budget=OuterRef("pk"), state__in=Application.GRANTED_STATES)
-    approved = granted.values("budget").annotate(total=Sum("approved_amount")).values("total")
+    approved = (
+        granted.values("budget")
+        .annotate(total=Sum(F("approved_amount") - F("reserve_released") - F("recovered_total")))
+        .values("total")
+    )
+    repaid = (
+        Repayment.objects.filter(order__application__budget=OuterRef("pk"))
+        .values("order__application__budget")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
     paid = (
         Disbursement.objects.filter(application__budget=OuterRef("pk"))
         .values("application__budget")
@@ -106,12 +137,32 @@ def _budgets(report: Report) -> None:
     rows = SubVenueBudget.objects.annotate(
         approved_total=Coalesce(Subquery(approved), ZERO),
         paid_total=Coalesce(Subquery(paid), ZERO),
-    ).values_list("pk", "sub_venue_id", "year", "amount", "reserved", "disbursed", "approved_total", "paid_total")
+        repaid_total=Coalesce(Subquery(repaid), ZERO),
+    ).values_list(
+        "pk",
+        "sub_venue_id",
+        "year",
+        "amount",
+        "reserved",
+        "disbursed",
+        "recovered",
+        "approved_total",
+        "paid_total",
+        "repaid_total",
+    )
     count = 0
-    for pk, venue, year, amount, reserved, disbursed, approved_total, paid_total in rows:
+    for pk, venue, year, amount, reserved, disbursed, recovered, approved_total, paid_total, repaid_total in rows:
         count += 1
         subject = f"budget {pk} (sub-venue {venue}, {year})"
-        if not (0 <= reserved <= amount and 0 <= disbursed <= reserved):
+        if recovered != repaid_total:
+            report.violations.append(
+                Violation(
+                    "budget_counters_match",
+                    subject,
+                    f"recovered {_yuan(recovered)} but repayments add up to {_yuan(repaid_total)}",
+                )
+            )
+        if not (0 <= reserved <= amount and 0 <= disbursed <= reserved + recovered):
             report.violations.append(
                 Violation(
                     "budget_within_amount",
@@ -220,3 +271,91 @@ def _history(report: Report) -> None:
         )
         report.violations.append(Violation("history_reaches_state", f"application {pk}", detail))
     report.checked["history_reaches_state"] = Application.objects.count()
+
+
+def _after_the_grant(report: Report) -> None:
+    # Instalments after the first: the releasing report is accepted, of the same application, on the
+    # instalment just before; the last of a plan also follows a passed final acceptance.
+    planned = PlannedInstalment.objects.filter(agreement__application=OuterRef("application")).values(
+        "agreement__application"
+    )
+    later = (
+        Disbursement.objects.filter(number__gt=1, released_before_reports=False)
+        .annotate(planned_count=Subquery(planned.annotate(n=Count("pk")).values("n")))
+        .select_related("released_by_report__instalment", "application__final_acceptance")
+    )
+    count = 0
+    for instalment in later.iterator(chunk_size=2000):
+        count += 1
+        source = instalment.released_by_report
+        subject = f"application {instalment.application_id}, instalment {instalment.number}"
+        if (
+            source is None
+            or source.state != FundUseReport.State.ACCEPTED
+            or source.application_id != instalment.application_id
+            or source.instalment.number != instalment.number - 1
+        ):
+            report.violations.append(
+                Violation("releases_follow_reports", subject, "not released by the accepted report on the one before")
+            )
+        elif instalment.number == instalment.planned_count:
+            acceptance = getattr(instalment.application, "final_acceptance", None)
+            if acceptance is None or acceptance.result != acceptance.Result.PASSED:
+                report.violations.append(
+                    Violation("releases_follow_reports", subject, "the last instalment without a passed acceptance")
+                )
+    report.checked["releases_follow_reports"] = count
+
+    sums = FundingAgreement.objects.annotate(planned_total=Coalesce(Sum("instalments__amount"), ZERO))
+    for pk, application_id, amount, total in sums.exclude(planned_total=F("amount")).values_list(
+        "pk", "application_id", "amount", "planned_total"
+    ):
+        report.violations.append(
+            Violation(
+                "plan_adds_up",
+                f"application {application_id}",
+                f"agreement {pk} of {_yuan(amount)} plans {_yuan(total)}",
+            )
+        )
+    report.checked["plan_adds_up"] = FundingAgreement.objects.count()
+
+    lines = ExpenseLine.objects.filter(report=OuterRef("pk")).values("report").annotate(t=Sum("amount")).values("t")
+    reports = FundUseReport.objects.exclude(state=FundUseReport.State.DRAFT).annotate(
+        lines_total=Coalesce(Subquery(lines), ZERO)
+    )
+    for pk, application_id, spent, disbursed, total in reports.filter(
+        ~Q(lines_total=F("spent")) | Q(spent__gt=F("disbursed"))
+    ).values_list("pk", "application_id", "spent", "disbursed", "lines_total"):
+        report.violations.append(
+            Violation(
+                "report_lines_add_up",
+                f"application {application_id}, report {pk}",
+                f"spent {_yuan(spent)} of {_yuan(disbursed)} disbursed, lines add up to {_yuan(total)}",
+            )
+        )
+    report.checked["report_lines_add_up"] = reports.count()
+
+    repaid = Repayment.objects.filter(order=OuterRef("pk")).values("order").annotate(t=Sum("amount")).values("t")
+    orders = RecoveryOrder.objects.annotate(repaid_total=Coalesce(Subquery(repaid), ZERO))
+    for pk, application_id, recovered, total, app_recovered, amount, disbursed in orders.filter(
+        ~Q(recovered=F("repaid_total"))
+        | ~Q(application__recovered_total=F("recovered"))
+        | Q(amount__gt=F("application__disbursed_total"))
+    ).values_list(
+        "pk",
+        "application_id",
+        "recovered",
+        "repaid_total",
+        "application__recovered_total",
+        "amount",
+        "application__disbursed_total",
+    ):
+        report.violations.append(
+            Violation(
+                "recovery_matches_repayments",
+                f"application {application_id}, recovery {pk}",
+                f"order of {_yuan(amount)} (disbursed {_yuan(disbursed)}) says {_yuan(recovered)} recovered, "
+                f"repayments add up to {_yuan(total)}, the application says {_yuan(app_recovered)}",
+            )
+        )
+    report.checked["recovery_matches_repayments"] = orders.count()

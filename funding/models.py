@@ -103,6 +103,9 @@ class SubVenueBudget(models.Model):
     amount = models.DecimalField(_("budget (yuan)"), **MONEY)
     reserved = models.DecimalField(_("reserved by approvals (yuan)"), **MONEY, default=Decimal("0.00"))
     disbursed = models.DecimalField(_("disbursed (yuan)"), **MONEY, default=Decimal("0.00"))
+    # Repaid by recoveries: the money comes back, so it leaves the reserve (and `remaining` grows by it), while
+    # `disbursed` keeps what was ever paid out.
+    recovered = models.DecimalField(_("recovered (yuan)"), **MONEY, default=Decimal("0.00"))
 
     class Meta:
         verbose_name = _("sub-venue budget")
@@ -115,7 +118,12 @@ class SubVenueBudget(models.Model):
                 condition=Q(reserved__gte=0) & Q(reserved__lte=F("amount")), name="budget_never_overspent"
             ),
             models.CheckConstraint(
-                condition=Q(disbursed__gte=0) & Q(disbursed__lte=F("reserved")), name="budget_disbursed_within_reserved"
+                condition=Q(disbursed__gte=0) & Q(disbursed__lte=F("reserved") + F("recovered")),
+                name="budget_disbursed_within_reserved",
+            ),
+            models.CheckConstraint(
+                condition=Q(recovered__gte=0) & Q(recovered__lte=F("disbursed")),
+                name="budget_recovered_within_disbursed",
             ),
         ]
 
@@ -141,6 +149,7 @@ class ApplicationState(models.TextChoices):
     PUBLIC_NOTICE = "public_notice", _("approved, public notice")
     REGISTRATION = "registration", _("registration verification")
     DISBURSEMENT = "disbursement", _("disbursement")
+    RECOVERY = "recovery", _("recovery")
     CLOSED = "closed", _("closed")
 
 
@@ -152,6 +161,7 @@ GRANTED_STATES = (
     ApplicationState.PUBLIC_NOTICE,
     ApplicationState.REGISTRATION,
     ApplicationState.DISBURSEMENT,
+    ApplicationState.RECOVERY,
     ApplicationState.CLOSED,
 )
 
@@ -221,6 +231,10 @@ class Application(ChoiceLabelsMixin, models.Model):
     paid_in_capital = models.DecimalField(_("verified paid-in capital (yuan)"), **MONEY, null=True, blank=True)
 
     disbursed_total = models.DecimalField(_("disbursed so far (yuan)"), **MONEY, default=Decimal("0.00"))
+    # When a recovery stops the grant, what was never paid leaves the budget's reserve at once (released), and
+    # each repayment leaves it as it comes in (recovered).
+    reserve_released = models.DecimalField(_("reserve released (yuan)"), **MONEY, default=Decimal("0.00"))
+    recovered_total = models.DecimalField(_("recovered (yuan)"), **MONEY, default=Decimal("0.00"))
     documents = models.ManyToManyField(
         "teams.Document",
         blank=True,
@@ -283,6 +297,16 @@ class Application(ChoiceLabelsMixin, models.Model):
                 & (Q(disbursed_total=0) | Q(disbursed_total__lte=F("approved_amount"))),
                 name="application_instalments_within_approval",
             ),
+            models.CheckConstraint(
+                condition=Q(reserve_released=0, recovered_total=0)
+                | Q(
+                    reserve_released__gte=0,
+                    recovered_total__gte=0,
+                    recovered_total__lte=F("disbursed_total"),
+                    reserve_released__lte=F("approved_amount") - F("disbursed_total"),
+                ),
+                name="application_recovery_within_disbursed",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -294,7 +318,7 @@ class Application(ChoiceLabelsMixin, models.Model):
 
     @property
     def remaining_to_disburse(self) -> Decimal:
-        return (self.approved_amount or Decimal("0")) - self.disbursed_total
+        return (self.approved_amount or Decimal("0")) - self.disbursed_total - self.reserve_released
 
 
 class ApplicationEvent(ChoiceLabelsMixin, models.Model):
@@ -386,6 +410,18 @@ class Disbursement(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
     )
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    # The accepted fund-use report that released this instalment (every instalment after the first has one, and
+    # a report releases one instalment: eight staff pressing "release" at once pay once).
+    released_by_report = models.OneToOneField(
+        "FundUseReport",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="released_instalment",
+        verbose_name=_("released on the report"),
+    )
+    # Instalments recorded before fund-use reports existed (set by migration 0006 only): they stand as paid.
+    released_before_reports = models.BooleanField(_("released before fund-use reports"), default=False, editable=False)
 
     class Meta:
         verbose_name = _("disbursement")
@@ -394,6 +430,10 @@ class Disbursement(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["application", "number"], name="disbursement_instalment_unique"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="disbursement_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(number=1) | Q(released_by_report__isnull=False) | Q(released_before_reports=True),
+                name="disbursement_later_needs_report",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -494,3 +534,256 @@ class MilestoneAmendment(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.agreement_id} {self.at:%Y-%m-%d}"
+
+
+EXPENSE_CATEGORIES = (
+    ("equipment", _("equipment")),
+    ("materials", _("materials")),
+    ("personnel", _("personnel")),
+    ("testing", _("testing and pilot runs")),
+    ("rent", _("rent")),
+    ("ip", _("intellectual property")),
+    ("other", _("other")),
+)
+
+
+class FundUseReport(ChoiceLabelsMixin, models.Model):
+    """The fund-use report (资金使用情况报告) on one instalment: how the money paid so far has been used. Made
+    (as a draft) when the instalment is paid, due a policy number of days later; the next instalment is
+    released only once it is accepted. Spend is cumulative: what of the disbursed money is spent so far."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("to be filed")
+        SUBMITTED = "submitted", _("submitted")
+        RETURNED = "returned", _("returned for changes")
+        ACCEPTED = "accepted", _("accepted")
+
+    application = models.ForeignKey(
+        Application, on_delete=models.PROTECT, related_name="fund_use_reports", verbose_name=_("application")
+    )
+    instalment = models.OneToOneField(
+        Disbursement, on_delete=models.PROTECT, related_name="fund_use_report", verbose_name=_("on instalment")
+    )
+    state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.DRAFT)
+    due_on = models.DateField(_("due on"))
+    disbursed = models.DecimalField(
+        _("disbursed so far (yuan)"), **MONEY, help_text=_("All instalments paid up to this one.")
+    )
+    spent = models.DecimalField(_("spent so far (yuan)"), **MONEY, default=Decimal("0.00"))
+    summary = models.TextField(_("summary"), blank=True)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    documents = models.ManyToManyField(
+        "teams.Document",
+        blank=True,
+        related_name="fund_use_reports",
+        verbose_name=_("invoices and contracts"),
+    )
+
+    class Meta:
+        verbose_name = _("fund-use report")
+        verbose_name_plural = _("fund-use reports")
+        ordering = ["due_on", "pk"]
+        indexes = [models.Index(fields=["state", "due_on"], name="fund_use_report_state_due_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(spent__gte=0) & Q(spent__lte=F("disbursed")), name="fund_use_report_spent_within_disbursed"
+            ),
+            models.CheckConstraint(
+                condition=Q(state="draft") | Q(submitted_at__isnull=False), name="fund_use_report_submitted_has_date"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("Fund-use report on instalment %(number)s of application #%(id)s") % {
+            "number": self.instalment.number if self.instalment_id else "?",
+            "id": self.application_id,
+        }
+
+    @property
+    def is_open(self) -> bool:
+        return self.state != self.State.ACCEPTED
+
+
+class ExpenseLine(models.Model):
+    """One line of a report's spend, by category; the lines add up to the report's spend."""
+
+    report = models.ForeignKey(
+        FundUseReport, on_delete=models.CASCADE, related_name="lines", verbose_name=_("fund-use report")
+    )
+    category = models.CharField(_("category"), max_length=20, choices=EXPENSE_CATEGORIES)
+    amount = models.DecimalField(_("amount (yuan)"), **MONEY)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("expense line")
+        verbose_name_plural = _("expense lines")
+        ordering = ["report", "pk"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="expense_line_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()}: {yuan(self.amount)}"
+
+
+class MilestoneProgress(models.Model):
+    """What the report says about one milestone of the agreement (its title and date as they stood)."""
+
+    report = models.ForeignKey(
+        FundUseReport, on_delete=models.CASCADE, related_name="progress", verbose_name=_("fund-use report")
+    )
+    order = models.PositiveSmallIntegerField(_("order"))
+    milestone = models.CharField(_("milestone"), max_length=200)
+    due_on = models.DateField(_("due on"))
+    progress = models.TextField(_("progress"), blank=True)
+
+    class Meta:
+        verbose_name = _("progress on a milestone")
+        verbose_name_plural = _("progress on milestones")
+        ordering = ["report", "order"]
+        constraints = [models.UniqueConstraint(fields=["report", "order"], name="milestone_progress_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.order}. {self.milestone}"
+
+
+class FundUseReportEvent(ChoiceLabelsMixin, models.Model):
+    """Append-only history of a report: every step of its workflow."""
+
+    report = models.ForeignKey(
+        FundUseReport, on_delete=models.PROTECT, related_name="events", verbose_name=_("fund-use report")
+    )
+    action = models.CharField(_("action"), max_length=60)
+    from_state = models.CharField(_("from state"), max_length=20, choices=FundUseReport.State.choices, blank=True)
+    to_state = models.CharField(_("to state"), max_length=20, choices=FundUseReport.State.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    comment = models.TextField(_("comment"), blank=True)
+
+    class Meta:
+        verbose_name = _("fund-use report event")
+        verbose_name_plural = _("fund-use report history")
+        ordering = ["report", "at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action}: {self.from_state or '-'} → {self.to_state}"
+
+
+class FinalAcceptance(ChoiceLabelsMixin, models.Model):
+    """The final acceptance (结题验收) of a grant: passed (the last instalment may be released, and the grant
+    closes with it) or failed (a recovery follows)."""
+
+    class Result(models.TextChoices):
+        PASSED = "passed", _("passed")
+        FAILED = "failed", _("failed")
+
+    application = models.OneToOneField(
+        Application, on_delete=models.PROTECT, related_name="final_acceptance", verbose_name=_("application")
+    )
+    result = models.CharField(_("result"), max_length=10, choices=Result.choices)
+    reasons = models.TextField(_("reasons"))
+    accepted_on = models.DateField(_("date of the acceptance"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("final acceptance")
+        verbose_name_plural = _("final acceptances")
+        ordering = ["-recorded_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"#{self.application_id}: {self.get_result_display()}"
+
+
+class RecoveryOrder(ChoiceLabelsMixin, models.Model):
+    """A recovery order (追回): at most what was disbursed, repaid in one or more repayments; complete when
+    repaid in full, which closes the grant."""
+
+    class Reason(models.TextChoices):
+        MISUSE = "misuse", _("misuse of the funds")
+        FRAUD = "fraud", _("fraud")
+        FAILED_ACCEPTANCE = "failed_acceptance", _("failed final acceptance")
+
+    class State(models.TextChoices):
+        OPEN = "open", _("open")
+        COMPLETED = "completed", _("completed")
+
+    application = models.OneToOneField(
+        Application, on_delete=models.PROTECT, related_name="recovery", verbose_name=_("application")
+    )
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    explanation = models.TextField(_("explanation"))
+    amount = models.DecimalField(_("amount to recover (yuan)"), **MONEY)
+    disbursed_when_opened = models.DecimalField(_("disbursed when opened (yuan)"), **MONEY)
+    recovered = models.DecimalField(_("recovered (yuan)"), **MONEY, default=Decimal("0.00"))
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.OPEN)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("opened by")
+    )
+    opened_at = models.DateTimeField(_("opened at"), auto_now_add=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("recovery order")
+        verbose_name_plural = _("recovery orders")
+        ordering = ["-opened_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0) & Q(amount__lte=F("disbursed_when_opened")),
+                name="recovery_within_disbursed",
+            ),
+            models.CheckConstraint(
+                condition=Q(recovered__gte=0) & Q(recovered__lte=F("amount")), name="recovery_repaid_within_order"
+            ),
+            models.CheckConstraint(
+                condition=Q(state="open") | Q(recovered=F("amount"), completed_at__isnull=False),
+                name="recovery_completed_when_repaid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("Recovery from application #%(id)s") % {"id": self.application_id}
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.amount - self.recovered
+
+
+class Repayment(models.Model):
+    """One repayment against a recovery order."""
+
+    order = models.ForeignKey(
+        RecoveryOrder, on_delete=models.PROTECT, related_name="repayments", verbose_name=_("recovery order")
+    )
+    amount = models.DecimalField(_("amount (yuan)"), **MONEY)
+    paid_on = models.DateField(_("repaid on"))
+    reference = models.CharField(_("payment reference"), max_length=100)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("repayment")
+        verbose_name_plural = _("repayments")
+        ordering = ["order", "paid_on", "pk"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="repayment_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {yuan(self.amount)}"

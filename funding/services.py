@@ -22,8 +22,10 @@ from funding.models import (
     ApplicationEvent,
     Disbursement,
     ExpertReview,
+    FinalAcceptance,
     FundingAgreement,
     FundPolicy,
+    FundUseReport,
     MilestoneAmendment,
     PlannedInstalment,
     SubVenueBudget,
@@ -598,12 +600,12 @@ def application_verify_registration(
     def apply(app: Application) -> list[str]:
         if paid_in_capital > registered_capital:
             raise FundingError(_("Paid-in capital cannot exceed registered capital."))
-        limit = (paid_in_capital * app.max_paid_in_share).quantize(Decimal("0.01"))
+        limit = paid_in_limit(app, paid_in_capital)
         if app.approved_amount > limit:
             raise FundingError(
                 _(
                     "The grant of %(amount)s yuan is more than %(share)s%% of the paid-in capital (at most %(limit)s "
-                    "yuan). Check the paid-in capital, or have the approver revise the grant."
+                    "yuan). Check the paid-in capital, or revise the approved amount down first."
                 )
                 % {
                     "amount": f"{app.approved_amount:,.2f}",
@@ -630,30 +632,134 @@ def application_verify_registration(
     return _transition(application, "verify_registration", by=by, comment=comment, apply=apply)
 
 
+def paid_in_limit(app: Application, paid_in_capital: Decimal) -> Decimal:
+    """The most the grant may be for this paid-in capital (the policy's share, to the fen)."""
+    return (paid_in_capital * app.max_paid_in_share).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+
+
+def application_revise_amount(*, application: Application, by, amount: Decimal, comment: str) -> Application:
+    """Revise the approved amount down during registration verification (the verified paid-in capital allows
+    less than was approved); the budget's reservation shrinks by the difference. Never up, never below the
+    policy minimum (then the grant is rejected at registration instead)."""
+
+    def apply(app: Application) -> list[str]:
+        if amount >= app.approved_amount:
+            raise FundingError(
+                _("The revised amount must be less than the %(amount)s yuan approved.")
+                % {"amount": f"{app.approved_amount:,.2f}"}
+            )
+        if amount < app.min_amount:
+            raise FundingError(
+                _(
+                    "The fund's minimum is %(min)s yuan; if the paid-in capital allows less, reject the application "
+                    "at registration instead."
+                )
+                % {"min": f"{app.min_amount:,.2f}"}
+            )
+        _budget_moved(_budget_locked(app.budget_id), by, reserved=amount - app.approved_amount)
+        app.approved_amount = amount
+        return ["approved_amount"]
+
+    return _transition(application, "revise_amount", by=by, comment=comment, apply=apply)
+
+
+def application_reject_at_registration(*, application: Application, by, comment: str) -> Application:
+    """End a grant whose company's paid-in capital cannot carry even the minimum grant: the reservation goes
+    back to the budget."""
+
+    def apply(app: Application) -> list[str]:
+        _budget_moved(_budget_locked(app.budget_id), by, reserved=-app.approved_amount)
+        app.approved_amount, app.budget = None, None
+        return ["approved_amount", "budget"]
+
+    return _transition(application, "reject_at_registration", by=by, comment=comment, apply=apply)
+
+
+def release_problem(app: Application, amount: Decimal | None = None):
+    """Why the next instalment of `app` may not be released now (a translated reason), or None; with the
+    planned instalment and the report that releases it. Called under the application's row lock by
+    application_disburse, and by the pages and the API to say so before anyone fills in a form."""
+    if app.state != S.DISBURSEMENT:
+        return _("Instalments are released only while the grant is being paid out."), None, None
+    agreement = FundingAgreement.objects.filter(application=app).first()
+    if agreement is None:
+        return _("This grant has no funding agreement yet; verify the registration first."), None, None
+    planned = list(agreement.instalments.order_by("number"))
+    paid = list(app.disbursements.order_by("number"))
+    if len(paid) >= len(planned):
+        return _("All %(count)d instalments of the plan have been released.") % {"count": len(planned)}, None, None
+    next_planned = planned[len(paid)]
+    if amount is not None and amount != next_planned.amount:
+        return (
+            _("Instalment %(number)s of the plan is %(amount)s yuan; release exactly that.")
+            % {"number": next_planned.number, "amount": f"{next_planned.amount:,.2f}"},
+            next_planned,
+            None,
+        )
+    report = None
+    if paid:
+        report = FundUseReport.objects.filter(instalment=paid[-1]).first()
+        if report is None or report.state != FundUseReport.State.ACCEPTED:
+            state = report.get_state_display() if report else _("not filed")
+            return (
+                _(
+                    "Instalment %(number)s is released once the fund-use report on instalment %(previous)s is "
+                    "accepted; that report is “%(state)s”."
+                )
+                % {"number": next_planned.number, "previous": paid[-1].number, "state": state},
+                next_planned,
+                None,
+            )
+    if next_planned.number == len(planned) and len(planned) > 1:
+        acceptance = FinalAcceptance.objects.filter(application=app).first()
+        if acceptance is None or acceptance.result != FinalAcceptance.Result.PASSED:
+            return (
+                _("The last instalment is released once the final acceptance has passed."),
+                next_planned,
+                report,
+            )
+    return None, next_planned, report
+
+
 def application_disburse(
-    *, application: Application, by, amount: Decimal, paid_on: datetime.date, reference: str
+    *, application: Application, by, paid_on: datetime.date, reference: str, amount: Decimal | None = None
 ) -> Disbursement:
-    """Record one instalment. The last one, that completes the approved amount, closes the application."""
+    """Release the next instalment of the plan (its amount, or refuse an `amount` that differs). Each after the
+    first needs the accepted fund-use report on the one before (the report is tied to the instalment it
+    released: one report, one release), the last also the passed final acceptance, and it closes the grant.
+    Every instalment but the last opens the fund-use report that is due on it."""
     created: list[Disbursement] = []
 
     def apply(app: Application) -> list[str]:
-        if amount <= 0:
+        if amount is not None and amount <= 0:
             raise FundingError(_("The instalment must be more than zero."))
-        if amount > app.remaining_to_disburse:
-            raise FundingError(
-                _("Only %(remaining)s yuan of the approved amount is left to disburse.")
-                % {"remaining": f"{app.remaining_to_disburse:,.2f}"}
-            )
+        problem, planned, report = release_problem(app, amount)
+        if problem:
+            raise FundingError(problem)
         # Every lock before the first audit entry (see the module's docstring): the budget, then the entries.
         budget = _budget_locked(app.budget_id)
-        number = app.disbursements.count() + 1
         disbursement = Disbursement.objects.create(
-            application=app, number=number, amount=amount, paid_on=paid_on, reference=reference, recorded_by=by
+            application=app,
+            number=planned.number,
+            amount=planned.amount,
+            paid_on=paid_on,
+            reference=reference,
+            recorded_by=by,
+            released_by_report=report,
         )
         audit.record_created(disbursement, action="funding.disbursement.created", actor=by)
         created.append(disbursement)
-        _budget_moved(budget, by, disbursed=amount)
-        app.disbursed_total += amount
+        _budget_moved(budget, by, disbursed=planned.amount)
+        app.disbursed_total += planned.amount
+        if app.remaining_to_disburse > 0:
+            days = app.agreement.policy.report_due_days
+            fund_use_report = FundUseReport.objects.create(
+                application=app,
+                instalment=disbursement,
+                due_on=paid_on + datetime.timedelta(days=days),
+                disbursed=app.disbursed_total,
+            )
+            audit.record_created(fund_use_report, action="funding.fund_use_report.created", actor=by)
         return ["disbursed_total"]
 
     # One transaction: the instalment that completes the approved amount closes the application with it.
@@ -663,12 +769,16 @@ def application_disburse(
             "disburse",
             by=by,
             apply=apply,
-            comment=_("Instalment of %(amount)s yuan paid on %(date)s.")
-            % {"amount": f"{amount:,.2f}", "date": paid_on},
+            # Written once the instalment is known, under the lock (see _transition_locked).
+            comment=lambda app: (
+                _("Instalment %(number)s of %(amount)s yuan paid on %(date)s.")
+                % {"number": created[0].number, "amount": f"{created[0].amount:,.2f}", "date": paid_on}
+            ),
         )
+        paid = created[0]
         if app.remaining_to_disburse == 0:
             _transition(app, "close", by=None, comment=_("The approved amount has been paid in full."))
-    return created[0]
+    return paid
 
 
 # ---------------------------------------------------------------------------- the funding agreement
@@ -850,6 +960,8 @@ def _transition_locked(application, name, *, by, comment, internal_note, apply) 
         before = audit.snapshot(app)
         from_state = app.state
         fields = apply(app) if apply else []
+        if callable(comment):  # a comment that says what `apply` did
+            comment = comment(app)
         app.state = transition.target
         app.save(update_fields=["state", *fields])
         audit.record_changed(app, action="funding.application.changed", before=before, actor=by)

@@ -23,4 +23,5 @@ urlpatterns = [
     path("<int:pk>/documents/<int:document_pk>/remove/", views.document_detach, name="detach_document"),
     path("<int:pk>/registration/", views.registration_verify, name="verify_registration"),
     path("<int:pk>/disburse/", views.disburse, name="disburse"),
+    path("reports/<int:pk>/", views.report_detail, name="report"),
 ]

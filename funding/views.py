@@ -361,3 +361,9 @@ def budgets(request):
 
 def notices(request):
     return render(request, "funding/notices.html", {"page": _page(request, selectors.public_notices())})
+
+
+@login_required
+def report_detail(request, pk):
+    """A fund-use report: the applicant files it, staff review it (pages built on funding.post_award)."""
+    raise Http404

@@ -1,15 +1,19 @@
-"""The start-up fund's workflow, as one table (see valley.core.workflow for the mechanism).
+"""The start-up fund's workflows, each one table (see valley.core.workflow for the mechanism).
 
-draft → submitted → formal review → expert review → awaiting decision → (approved: public notice |
-rejected | returned for changes) → registration verification → disbursement → closed. The applicant
-may withdraw before the decision.
+The application: draft → submitted → formal review → expert review → awaiting decision → (approved:
+public notice | rejected | returned for changes) → registration verification → disbursement → closed
+(after the final acceptance has passed and the last instalment is paid), or disbursement → recovery →
+closed (when the recovery is repaid). The applicant may withdraw before the decision.
+
+The fund-use report (REPORT_WORKFLOW): to be filed → submitted → accepted, or returned for changes →
+submitted again.
 """
 
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from funding.models import Application
+from funding.models import Application, FundUseReport
 from valley.core import roles
 from valley.core.workflow import OWNER, SYSTEM, Transition, Workflow
 
@@ -39,6 +43,35 @@ def _fully_disbursed(application) -> str | None:
         return gettext("%(amount)s yuan of the approved amount is still to be disbursed.") % {
             "amount": application.remaining_to_disburse
         }
+    acceptance = getattr(application, "final_acceptance", None)
+    if acceptance is None or acceptance.result != acceptance.Result.PASSED:
+        return gettext("The grant closes only after its final acceptance has passed.")
+    return None
+
+
+def _fully_recovered(application) -> str | None:
+    order = getattr(application, "recovery", None)
+    if order is None or order.outstanding > 0:
+        return gettext("%(amount)s yuan of the recovery order is still to be repaid.") % {
+            "amount": order.outstanding if order else "?"
+        }
+    return None
+
+
+def _acceptance_due(application) -> str | None:
+    """The final acceptance comes once every instalment but the last is paid and its report accepted."""
+    if getattr(application, "final_acceptance", None) is not None:
+        return gettext("The final acceptance has already been recorded.")
+    agreement = getattr(application, "agreement", None)
+    planned = agreement.instalments.count() if agreement else 0
+    paid = application.disbursements.count()
+    if paid < planned - 1:
+        return gettext("Instalment %(number)s has not been released yet; the final acceptance comes after it.") % {
+            "number": planned - 1
+        }
+    waiting = application.fund_use_reports.exclude(state=FundUseReport.State.ACCEPTED).count()
+    if waiting:
+        return gettext("%(count)d fund-use report(s) are not accepted yet.") % {"count": waiting}
     return None
 
 
@@ -86,6 +119,23 @@ TRANSITIONS = [
         _("reject"),
         needs_comment=True,
     ),
+    # When the verified paid-in capital allows less than the fund's minimum, no revision helps: the grant ends.
+    Transition(
+        "reject_at_registration",
+        (S.REGISTRATION,),
+        S.REJECTED,
+        frozenset({roles.APPROVER}),
+        _("reject: the paid-in capital does not allow the minimum grant"),
+        needs_comment=True,
+    ),
+    Transition(
+        "revise_amount",
+        (S.REGISTRATION,),
+        S.REGISTRATION,
+        frozenset({roles.APPROVER, roles.REGISTRATION_OFFICER}),
+        _("revise the approved amount down"),
+        needs_comment=True,
+    ),
     Transition(
         "revoke",
         (S.PUBLIC_NOTICE,),
@@ -113,12 +163,44 @@ TRANSITIONS = [
         "disburse", (S.DISBURSEMENT,), S.DISBURSEMENT, frozenset({roles.FINANCE_OFFICER}), _("record an instalment")
     ),
     Transition(
+        "record_acceptance",
+        (S.DISBURSEMENT,),
+        S.DISBURSEMENT,
+        frozenset({roles.REVIEWER, roles.APPROVER}),
+        _("record the final acceptance"),
+        needs_comment=True,
+        guard=_acceptance_due,
+    ),
+    Transition(
         "close",
         (S.DISBURSEMENT,),
         S.CLOSED,
         frozenset({roles.FINANCE_OFFICER, SYSTEM}),
         _("close"),
         guard=_fully_disbursed,
+    ),
+    Transition(
+        "open_recovery",
+        (S.DISBURSEMENT,),
+        S.RECOVERY,
+        frozenset({roles.FINANCE_OFFICER, roles.APPROVER}),
+        _("open a recovery order"),
+        needs_comment=True,
+    ),
+    Transition(
+        "record_repayment",
+        (S.RECOVERY,),
+        S.RECOVERY,
+        frozenset({roles.FINANCE_OFFICER}),
+        _("record a repayment"),
+    ),
+    Transition(
+        "complete_recovery",
+        (S.RECOVERY,),
+        S.CLOSED,
+        frozenset({roles.FINANCE_OFFICER, SYSTEM}),
+        _("complete the recovery"),
+        guard=_fully_recovered,
     ),
 ]
 
@@ -133,7 +215,12 @@ WORKFLOW = Workflow(
 
 # The history row a transition writes is named funding.application.<name>, except where the row records
 # something more specific than the move (an instalment stays in the disbursement state).
-HISTORY_ACTIONS = {"disburse": "funding.disbursement.recorded"}
+HISTORY_ACTIONS = {
+    "disburse": "funding.disbursement.recorded",
+    "record_repayment": "funding.repayment.recorded",
+    "revise_amount": "funding.application.amount_revised",
+    "record_acceptance": "funding.acceptance.recorded",
+}
 
 
 def history_action(name: str) -> str:
@@ -147,7 +234,7 @@ EDITABLE_STATES = WORKFLOW["submit"].sources
 
 # Transitions that move money: through a browser session, whoever takes them must have re-authenticated
 # recently (valley.accounts.reauth), on the pages, in the admin and in the API alike.
-MOVES_MONEY = frozenset({"approve", "disburse"})
+MOVES_MONEY = frozenset({"approve", "disburse", "revise_amount", "open_recovery", "record_repayment"})
 
 # Friendlier names for the applicant where the staff name says more than they need.
 APPLICANT_STATE_LABELS = {
@@ -158,6 +245,7 @@ APPLICANT_STATE_LABELS = {
     S.PUBLIC_NOTICE: _("approved (public notice)"),
     S.REGISTRATION: _("approved, company registration in progress"),
     S.DISBURSEMENT: _("approved, being paid out"),
+    S.RECOVERY: _("funds being recovered"),
 }
 
 # Staff work queues: which states each role works on.
@@ -167,4 +255,32 @@ QUEUES = {
     "decision": (_("Decision"), roles.APPROVER, (S.AWAITING_DECISION, S.PUBLIC_NOTICE)),
     "registration": (_("Registration verification"), roles.REGISTRATION_OFFICER, (S.REGISTRATION,)),
     "disbursement": (_("Disbursement"), roles.FINANCE_OFFICER, (S.DISBURSEMENT,)),
+    "recovery": (_("Recoveries"), roles.FINANCE_OFFICER, (S.RECOVERY,)),
 }
+
+R = FundUseReport.State
+
+REPORT_TRANSITIONS = [
+    Transition("submit", (R.DRAFT, R.RETURNED), R.SUBMITTED, frozenset({OWNER}), _("submit the report")),
+    Transition("accept", (R.SUBMITTED,), R.ACCEPTED, frozenset({roles.FINANCE_OFFICER}), _("accept the report")),
+    Transition(
+        "return",
+        (R.SUBMITTED,),
+        R.RETURNED,
+        frozenset({roles.FINANCE_OFFICER}),
+        _("return the report for changes"),
+        needs_comment=True,
+    ),
+]
+
+REPORT_WORKFLOW = Workflow(
+    REPORT_TRANSITIONS,
+    name="funding.fund_use_report",
+    states=FundUseReport.State,
+    initial=R.DRAFT,
+    owner_of=lambda report: report.application.entity.owner_id,
+    thing=_("fund-use report"),
+)
+
+# What the applicant may still change in a report: what they will submit.
+REPORT_EDITABLE_STATES = REPORT_WORKFLOW["submit"].sources
