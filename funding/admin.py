@@ -11,21 +11,28 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from funding import services
+from funding import post_award, selectors, services
 from funding.forms import CommentForm
 from funding.models import (
     AgreementMilestone,
     Application,
     ApplicationEvent,
     Disbursement,
+    ExpenseLine,
     ExpertReview,
+    FinalAcceptance,
     FundingAgreement,
     FundPolicy,
+    FundUseReport,
+    FundUseReportEvent,
     MilestoneAmendment,
+    MilestoneProgress,
     PlannedInstalment,
+    RecoveryOrder,
+    Repayment,
     SubVenueBudget,
 )
-from funding.workflow import MOVES_MONEY, QUEUES, WORKFLOW, history_action
+from funding.workflow import MOVES_MONEY, QUEUES, REPORT_WORKFLOW, WORKFLOW, history_action
 from valley.accounts import reauth
 from valley.core import roles, scoping
 from valley.core.errors import DomainError
@@ -426,9 +433,14 @@ class ExpertReviewAdmin(ReadOnlyAdmin):
 
 @admin.register(Disbursement)
 class DisbursementAdmin(LargeTableAdminMixin, ReadOnlyAdmin):
-    list_display = ["application", "number", "amount", "paid_on", "reference", "recorded_by"]
-    list_select_related = ["application__entity", "recorded_by"]
+    """Instalments, read-only: they are paid by services.application_disburse, never entered here."""
+
+    list_display = ["application", "number", "amount", "paid_on", "reference", "recorded_by", "released_by_report"]
+    list_select_related = ["application__entity", "recorded_by", "released_by_report__instalment"]
     search_fields = ["reference", "=application__id"]
+
+    def get_queryset(self, request):
+        return scoping.in_scope(super().get_queryset(request), request.user, via="application__sub_venue")
 
 
 class _ReadOnlyInline(admin.TabularInline):
@@ -465,6 +477,165 @@ class FundingAgreementAdmin(ReadOnlyAdmin):
     list_select_related = ["application__entity", "policy", "recorded_by"]
     search_fields = ["=application__id", "purpose"]
     inlines = [PlannedInstalmentInline, MilestoneInline, MilestoneAmendmentInline]
+
+    def get_queryset(self, request):
+        return scoping.in_scope(super().get_queryset(request), request.user, via="application__sub_venue")
+
+
+# ---------------------------------------------------------------------------- after the grant
+
+
+class ExpenseLineInline(_ReadOnlyInline):
+    model = ExpenseLine
+    fields = readonly_fields = ["category", "amount", "description"]
+
+
+class MilestoneProgressInline(_ReadOnlyInline):
+    model = MilestoneProgress
+    fields = readonly_fields = ["order", "milestone", "due_on", "progress"]
+
+
+class FundUseReportEventInline(_ReadOnlyInline):
+    model = FundUseReportEvent
+    fields = readonly_fields = ["at", "action", "from_state", "to_state", "by", "comment"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("by")
+
+
+class ReportCommentForm(CommentForm):
+    """The comment of a decision on a report (reports keep no internal notes)."""
+
+    internal_note = None
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    """Reports past their due date that the grant holder has not submitted (funding.selectors)."""
+
+    title = gettext_lazy("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(selectors.report_overdue_q())
+        if self.value() == "no":
+            return queryset.exclude(selectors.report_overdue_q())
+        return queryset
+
+
+def _report_action(name: str, service):
+    """An admin action for the report transition `name` (accept, return): a comment first, then `service` for
+    each selected report; a refusal is shown as a message and leaves that report as it was."""
+    transition = REPORT_WORKFLOW[name]
+
+    def action(modeladmin, request, queryset):
+        form = ReportCommentForm(request.POST if "apply" in request.POST else None)
+        if "apply" not in request.POST or not form.is_valid():
+            return render(
+                request,
+                "admin/funding/report_action_confirm.html",
+                {
+                    **modeladmin.admin_site.each_context(request),
+                    "title": transition.label,
+                    "form": form,
+                    "reports": queryset,
+                    "action": f"do_report_{name}",
+                    "opts": modeladmin.model._meta,
+                },
+            )
+        done = 0
+        for report in queryset:
+            try:
+                service(report=report, by=request.user, comment=form.cleaned_data["comment"])
+                done += 1
+            except DomainError as error:
+                modeladmin.message_user(request, f"#{report.pk}: {error.message}", messages.ERROR)
+        if done:
+            modeladmin.message_user(
+                request,
+                _("%(count)d fund-use report(s): %(action)s.") % {"count": done, "action": transition.label},
+                messages.SUCCESS,
+            )
+        return None
+
+    action.__name__ = f"do_report_{name}"
+    action.short_description = transition.label
+    return action
+
+
+@admin.register(FundUseReport)
+class FundUseReportAdmin(LargeTableAdminMixin, ReadOnlyAdmin):
+    """Fund-use reports, read-only, within the staff member's sub-venues (auditors see all). Finance officers
+    accept or return submitted ones with the actions, through funding.post_award as on the pages."""
+
+    list_display = ["pk", "application", "instalment_number", "state", "due_on", "overdue", "disbursed", "spent"]
+    list_filter = ["state", OverdueFilter]
+    list_select_related = ["application__entity", "instalment"]
+    sortable_by = ["pk", "state", "due_on"]  # the state and due date are indexed together
+    search_fields = ["=id", "=application__id"]
+    inlines = [ExpenseLineInline, MilestoneProgressInline, FundUseReportEventInline]
+    actions = [
+        _report_action("accept", post_award.report_accept),
+        _report_action("return", post_award.report_return),
+    ]
+
+    @admin.display(description=gettext_lazy("instalment"), ordering="instalment__number")
+    def instalment_number(self, report):
+        return report.instalment.number
+
+    @admin.display(description=gettext_lazy("overdue"), boolean=True)
+    def overdue(self, report):
+        return selectors.report_is_overdue(report)
+
+    def get_queryset(self, request):
+        return scoping.in_scope(super().get_queryset(request), request.user, via="application__sub_venue")
+
+    def get_actions(self, request):
+        # The report's deciders only (finance officers; superusers hold every role): others see no action.
+        deciders = REPORT_WORKFLOW["accept"].allowed | REPORT_WORKFLOW["return"].allowed
+        if roles.is_auditor(request.user) or not roles.has_role(request.user, *deciders):
+            return {}
+        return super().get_actions(request)
+
+
+@admin.register(FinalAcceptance)
+class FinalAcceptanceAdmin(ReadOnlyAdmin):
+    """Final acceptances, read-only: recorded by post_award.acceptance_record."""
+
+    list_display = ["application", "result", "accepted_on", "recorded_by", "recorded_at"]
+    list_filter = ["result"]
+    list_select_related = ["application__entity", "recorded_by"]
+    search_fields = ["=application__id"]
+
+    def get_queryset(self, request):
+        return scoping.in_scope(super().get_queryset(request), request.user, via="application__sub_venue")
+
+
+class RepaymentInline(_ReadOnlyInline):
+    model = Repayment
+    fields = readonly_fields = ["amount", "paid_on", "reference", "recorded_by", "recorded_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("recorded_by")
+
+
+@admin.register(RecoveryOrder)
+class RecoveryOrderAdmin(ReadOnlyAdmin):
+    """Recovery orders and their repayments, read-only: opened and repaid through funding.post_award, where
+    the money goes back to the budget."""
+
+    list_display = ["application", "reason", "state", "amount", "recovered", "outstanding", "opened_at"]
+    list_filter = ["state", "reason"]
+    list_select_related = ["application__entity"]
+    search_fields = ["=application__id"]
+    inlines = [RepaymentInline]
+
+    @admin.display(description=gettext_lazy("outstanding (yuan)"))
+    def outstanding(self, order):
+        return order.outstanding
 
     def get_queryset(self, request):
         return scoping.in_scope(super().get_queryset(request), request.user, via="application__sub_venue")

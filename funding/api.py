@@ -14,19 +14,25 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import ValidationError as InputError
 from rest_framework.response import Response
 
-from funding import selectors, services
+from funding import post_award, selectors, services
 from funding.filters import (
     ApplicationEventFilter,
     ApplicationFilter,
     BudgetFilter,
     DisbursementFilter,
     ExpertReviewFilter,
+    FinalAcceptanceFilter,
+    FundingAgreementFilter,
     FundPolicyFilter,
+    FundUseReportFilter,
+    RecoveryOrderFilter,
 )
-from funding.models import ApplicationEvent, Disbursement, ExpertReview, FundPolicy
+from funding.models import ApplicationEvent, Disbursement, ExpertReview, FinalAcceptance, FundPolicy, Repayment
 from funding.serializers import (
+    AcceptanceRecordSerializer,
     ApplicationCreateSerializer,
     ApplicationEventSerializer,
     ApplicationSerializer,
@@ -36,11 +42,25 @@ from funding.serializers import (
     DisbursementCreateSerializer,
     DisbursementSerializer,
     ExpertReviewSerializer,
+    FinalAcceptanceSerializer,
+    FundingAgreementSerializer,
     FundPolicySerializer,
+    FundUseReportSerializer,
+    RecoveryOpenSerializer,
+    RecoveryOrderSerializer,
     RegistrationVerificationSerializer,
+    RepaymentCreateSerializer,
+    RepaymentSerializer,
+    ReportCommentSerializer,
+    ReportDetachSerializer,
+    ReportDocumentSerializer,
+    ReportReturnSerializer,
+    ReportSaveSerializer,
+    ReviseAmountSerializer,
     TransitionSerializer,
 )
 from funding.workflow import MOVES_MONEY
+from teams.serializers import DocumentSerializer
 from valley.accounts import reauth
 from valley.web.api import sees_staff_fields
 
@@ -53,12 +73,26 @@ _TRANSITION_NAME = OpenApiParameter(
 )
 
 
+class _ServiceDoor:
+    """What the viewsets whose actions call services share: input checked by a serializer (field errors answer
+    400 before any service runs), and the record answered as the list shows it after the service wrote it."""
+
+    def _answer(self, obj, code=status.HTTP_200_OK):
+        fresh = self.get_queryset().get(pk=obj.pk)
+        return Response(self.get_serializer(fresh).data, status=code)
+
+    def _input(self, serializer_class, **kwargs):
+        serializer = serializer_class(data=self.request.data, context=self.get_serializer_context(), **kwargs)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
 @extend_schema_view(
     create=extend_schema(request=ApplicationCreateSerializer, responses={201: ApplicationSerializer}),
     partial_update=extend_schema(request=ApplicationUpdateSerializer, responses={200: ApplicationSerializer}),
 )
 class ApplicationViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+    _ServiceDoor, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
 ):
     serializer_class = ApplicationSerializer
     filterset_class = ApplicationFilter
@@ -66,15 +100,6 @@ class ApplicationViewSet(
 
     def get_queryset(self):
         return selectors.applications_visible_to(self.request.user).select_related("created_by", "decided_by")
-
-    def _answer(self, application, code=status.HTTP_200_OK):
-        fresh = self.get_queryset().get(pk=application.pk)
-        return Response(self.get_serializer(fresh).data, status=code)
-
-    def _input(self, serializer_class, **kwargs):
-        serializer = serializer_class(data=self.request.data, context=self.get_serializer_context(), **kwargs)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
 
     def create(self, request, *args, **kwargs):
         data = self._input(ApplicationCreateSerializer)
@@ -114,7 +139,14 @@ class ApplicationViewSet(
         services.application_verify_registration(application=application, by=request.user, **data)
         return self._answer(application)
 
-    @extend_schema(request=DisbursementCreateSerializer, responses={201: DisbursementSerializer})
+    @extend_schema(
+        request=DisbursementCreateSerializer,
+        responses={201: DisbursementSerializer},
+        description=_(
+            "Release the next instalment of the agreement's plan. Each after the first needs the fund-use report on "
+            "the one before accepted, the last also the passed final acceptance; otherwise 400 says which."
+        ),
+    )
     @action(detail=True, methods=["post"])
     def disburse(self, request, pk=None):
         application = self.get_object()
@@ -123,6 +155,52 @@ class ApplicationViewSet(
         disbursement = services.application_disburse(application=application, by=request.user, **data)
         disbursement = Disbursement.objects.select_related("recorded_by").get(pk=disbursement.pk)
         return Response(DisbursementSerializer(disbursement).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ReviseAmountSerializer, responses={200: ApplicationSerializer})
+    @action(detail=True, methods=["post"], url_path="revise-amount")
+    def revise_amount(self, request, pk=None):
+        application = self.get_object()
+        _require_recent_reauth(request, "revise_amount")
+        services.application_revise_amount(
+            application=application, by=request.user, **self._input(ReviseAmountSerializer)
+        )
+        return self._answer(application)
+
+    @extend_schema(request=AcceptanceRecordSerializer, responses={201: FinalAcceptanceSerializer})
+    @action(detail=True, methods=["post"], url_path="record-acceptance")
+    def record_acceptance(self, request, pk=None):
+        application = self.get_object()
+        data = self._input(AcceptanceRecordSerializer)
+        acceptance = post_award.acceptance_record(application=application, by=request.user, **data)
+        acceptance = FinalAcceptance.objects.select_related("recorded_by").get(pk=acceptance.pk)
+        return Response(
+            FinalAcceptanceSerializer(acceptance, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(request=RecoveryOpenSerializer, responses={201: RecoveryOrderSerializer})
+    @action(detail=True, methods=["post"], url_path="open-recovery")
+    def open_recovery(self, request, pk=None):
+        application = self.get_object()
+        _require_recent_reauth(request, "open_recovery")
+        data = self._input(RecoveryOpenSerializer)
+        order = post_award.recovery_open(application=application, by=request.user, **data)
+        order = selectors.recovery_orders_visible_to(request.user).get(pk=order.pk)
+        return Response(
+            RecoveryOrderSerializer(order, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(request=RepaymentCreateSerializer, responses={201: RepaymentSerializer})
+    @action(detail=True, methods=["post"])
+    def repay(self, request, pk=None):
+        application = self.get_object()
+        _require_recent_reauth(request, "record_repayment")
+        data = self._input(RepaymentCreateSerializer)
+        repayment = post_award.recovery_repay(application=application, by=request.user, **data)
+        repayment = Repayment.objects.select_related("recorded_by").get(pk=repayment.pk)
+        return Response(
+            RepaymentSerializer(repayment, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED
+        )
 
 
 def _require_recent_reauth(request, transition: str) -> None:
@@ -135,8 +213,7 @@ def _require_recent_reauth(request, transition: str) -> None:
         )
 
 
-def _of_visible_applications(queryset, user):
-    return queryset.filter(application__in=selectors.applications_visible_to(user).values("pk"))
+_of_visible_applications = selectors.of_visible_applications
 
 
 class ApplicationEventViewSet(viewsets.ReadOnlyModelViewSet):
@@ -194,6 +271,110 @@ class FundPolicyViewSet(viewsets.ReadOnlyModelViewSet):
         return FundPolicy.objects.select_related("changed_by").order_by("-effective_from", "-pk")
 
 
+class FundingAgreementViewSet(viewsets.ReadOnlyModelViewSet):
+    """The funding agreements of the applications you may see, with their milestones and instalment plan (each
+    planned instalment with the instalment as paid, once it is)."""
+
+    serializer_class = FundingAgreementSerializer
+    filterset_class = FundingAgreementFilter
+
+    def get_queryset(self):
+        return selectors.agreements_visible_to(self.request.user)
+
+
+_REPORT_DOOR = _("Through a browser session or a token alike; the report's own rules answer 400, 403 or 409.")
+
+
+class FundUseReportViewSet(_ServiceDoor, viewsets.ReadOnlyModelViewSet):
+    """The fund-use reports of the applications you may see, with their expense lines, progress on the milestones
+    and history. The grant holder saves and submits them; finance officers accept them or return them."""
+
+    serializer_class = FundUseReportSerializer
+    filterset_class = FundUseReportFilter
+
+    def get_queryset(self):
+        return selectors.fund_use_reports_visible_to(self.request.user)
+
+    @extend_schema(request=ReportSaveSerializer, responses={200: FundUseReportSerializer}, description=_REPORT_DOOR)
+    @action(detail=True, methods=["post"])
+    def save(self, request, pk=None):
+        report = self.get_object()
+        data = self._input(ReportSaveSerializer)
+        current = {
+            "spent": report.spent,
+            "summary": report.summary,
+            "lines": [
+                {"category": line.category, "amount": line.amount, "description": line.description}
+                for line in report.lines.all()
+            ],
+            "progress": {row.order: row.progress for row in report.progress.all()},
+        }
+        if "progress" in data:  # by milestone: those not sent keep what they say
+            data["progress"] = {**current["progress"], **{row["order"]: row["progress"] for row in data["progress"]}}
+        post_award.report_save(report=report, by=request.user, **{**current, **data})
+        return self._answer(report)
+
+    @extend_schema(request=ReportCommentSerializer, responses={200: FundUseReportSerializer})
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        report = self.get_object()
+        post_award.report_submit(report=report, by=request.user, **self._input(ReportCommentSerializer))
+        return self._answer(report)
+
+    @extend_schema(request=ReportCommentSerializer, responses={200: FundUseReportSerializer})
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        report = self.get_object()
+        post_award.report_accept(report=report, by=request.user, **self._input(ReportCommentSerializer))
+        return self._answer(report)
+
+    @extend_schema(request=ReportReturnSerializer, responses={200: FundUseReportSerializer})
+    @action(detail=True, methods=["post"], url_path="return", url_name="return")
+    def return_for_changes(self, request, pk=None):
+        report = self.get_object()
+        post_award.report_return(report=report, by=request.user, **self._input(ReportReturnSerializer))
+        return self._answer(report)
+
+    @extend_schema(request={"multipart/form-data": ReportDocumentSerializer}, responses={201: DocumentSerializer})
+    @action(detail=True, methods=["post"], url_path="attach-document")
+    def attach_document(self, request, pk=None):
+        report = self.get_object()
+        data = self._input(ReportDocumentSerializer)
+        document = post_award.report_attach_document(
+            report=report, by=request.user, title=data["title"], upload=data["file"]
+        )
+        return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ReportDetachSerializer, responses={200: FundUseReportSerializer})
+    @action(detail=True, methods=["post"], url_path="detach-document")
+    def detach_document(self, request, pk=None):
+        report = self.get_object()
+        wanted = self._input(ReportDetachSerializer)["document"]
+        document = next((d for d in report.documents.all() if d.pk == wanted), None)
+        if document is None:
+            raise InputError({"document": [_("No such document is attached to this report.")]})
+        post_award.report_detach_document(report=report, by=request.user, document=document)
+        return self._answer(report)
+
+
+class FinalAcceptanceViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = FinalAcceptanceSerializer
+    filterset_class = FinalAcceptanceFilter
+
+    def get_queryset(self):
+        return selectors.final_acceptances_visible_to(self.request.user)
+
+
+class RecoveryOrderViewSet(viewsets.ReadOnlyModelViewSet):
+    """Recovery orders with their repayments."""
+
+    serializer_class = RecoveryOrderSerializer
+    filterset_class = RecoveryOrderFilter
+
+    def get_queryset(self):
+        return selectors.recovery_orders_visible_to(self.request.user)
+
+
 # Registered with the one API router in FundingConfig.ready().
 ROUTES = [
     ("applications", ApplicationViewSet, "application"),
@@ -202,4 +383,8 @@ ROUTES = [
     ("disbursements", DisbursementViewSet, "disbursement"),
     ("budgets", BudgetViewSet, "budget"),
     ("fund-policies", FundPolicyViewSet, "fund-policy"),
+    ("funding-agreements", FundingAgreementViewSet, "funding-agreement"),
+    ("fund-use-reports", FundUseReportViewSet, "fund-use-report"),
+    ("final-acceptances", FinalAcceptanceViewSet, "final-acceptance"),
+    ("recovery-orders", RecoveryOrderViewSet, "recovery-order"),
 ]

@@ -5,8 +5,22 @@ user may see. Related records are filtered by id (a number), never by a choice a
 invalid id cannot tell that someone else's record exists."""
 
 import django_filters
+from django.utils.translation import gettext_lazy as _
 
-from funding.models import Application, ApplicationEvent, Disbursement, ExpertReview, FundPolicy, SubVenueBudget
+from funding import selectors
+from funding.models import (
+    Application,
+    ApplicationEvent,
+    Disbursement,
+    ExpertReview,
+    FinalAcceptance,
+    FundingAgreement,
+    FundPolicy,
+    FundUseReport,
+    PlannedInstalment,
+    RecoveryOrder,
+    SubVenueBudget,
+)
 from valley.web.filters import DateRangeFilter, IdFilter
 
 
@@ -68,3 +82,62 @@ class FundPolicyFilter(django_filters.FilterSet):
     class Meta:
         model = FundPolicy
         fields = ["effective_from"]
+
+
+class FundingAgreementFilter(django_filters.FilterSet):
+    application = IdFilter()
+    sub_venue = IdFilter(field_name="application__sub_venue")
+    recorded_at = DateRangeFilter()
+
+    class Meta:
+        model = FundingAgreement
+        fields = ["application", "sub_venue", "recorded_at"]
+
+
+class PlannedInstalmentFilter(django_filters.FilterSet):
+    application = IdFilter(field_name="agreement__application")
+    sub_venue = IdFilter(field_name="agreement__application__sub_venue")
+
+    class Meta:
+        model = PlannedInstalment
+        fields = ["application", "sub_venue", "number"]
+
+
+class FundUseReportFilter(django_filters.FilterSet):
+    state = django_filters.MultipleChoiceFilter(choices=FundUseReport.State.choices)
+    application = IdFilter()
+    sub_venue = IdFilter(field_name="application__sub_venue")
+    overdue = django_filters.BooleanFilter(
+        method="filter_overdue",
+        label=_("overdue"),
+        help_text=_("Past its due date and not yet submitted (to be filed, or returned for changes)."),
+    )
+    due_on = DateRangeFilter()
+
+    class Meta:
+        model = FundUseReport
+        fields = ["state", "application", "sub_venue", "overdue", "due_on"]
+
+    def filter_overdue(self, queryset, name, value: bool):
+        condition = selectors.report_overdue_q()
+        return queryset.filter(condition) if value else queryset.exclude(condition)
+
+
+class FinalAcceptanceFilter(django_filters.FilterSet):
+    application = IdFilter()
+    sub_venue = IdFilter(field_name="application__sub_venue")
+    accepted_on = DateRangeFilter()
+
+    class Meta:
+        model = FinalAcceptance
+        fields = ["application", "sub_venue", "result", "accepted_on"]
+
+
+class RecoveryOrderFilter(django_filters.FilterSet):
+    application = IdFilter()
+    sub_venue = IdFilter(field_name="application__sub_venue")
+    opened_at = DateRangeFilter()
+
+    class Meta:
+        model = RecoveryOrder
+        fields = ["application", "sub_venue", "state", "reason", "opened_at"]

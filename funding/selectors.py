@@ -4,7 +4,19 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from funding.models import Application, ApplicationEvent, ExpertReview, SubVenueBudget
+from funding.models import (
+    Application,
+    ApplicationEvent,
+    Disbursement,
+    ExpertReview,
+    FinalAcceptance,
+    FundingAgreement,
+    FundUseReport,
+    FundUseReportEvent,
+    RecoveryOrder,
+    Repayment,
+    SubVenueBudget,
+)
 from funding.workflow import QUEUES
 from valley.core import roles, scoping
 
@@ -89,3 +101,62 @@ def reviewers_for_assignment():
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.filter(is_active=True, groups__name=roles.REVIEWER).order_by("email")
+
+
+# ---------------------------------------------------------------------------- after the grant
+
+# A report is overdue while it is still the applicant's to file (to be filed, or returned for changes) and its
+# due date has passed; a submitted report waits on staff, not on the applicant.
+REPORT_OVERDUE_STATES = (FundUseReport.State.DRAFT, FundUseReport.State.RETURNED)
+
+
+def report_overdue_q(today=None) -> Q:
+    """The condition "overdue" on FundUseReport rows, as of `today` (the local date by default)."""
+    return Q(state__in=REPORT_OVERDUE_STATES, due_on__lt=today or timezone.localdate())
+
+
+def report_is_overdue(report: FundUseReport, today=None) -> bool:
+    """report_overdue_q for one report already read: no query."""
+    return report.state in REPORT_OVERDUE_STATES and report.due_on < (today or timezone.localdate())
+
+
+def of_visible_applications(queryset: QuerySet, user) -> QuerySet:
+    """The rows of `queryset` (a model with an `application`) whose application `user` may see."""
+    return queryset.filter(application__in=applications_visible_to(user).values("pk"))
+
+
+def agreements_visible_to(user) -> QuerySet[FundingAgreement]:
+    """Agreements with their milestones, planned instalments and the instalments paid: five queries a page."""
+    paid = Disbursement.objects.select_related("recorded_by").order_by("number")
+    return of_visible_applications(
+        FundingAgreement.objects.select_related("application", "recorded_by").prefetch_related(
+            "milestones", "instalments", Prefetch("application__disbursements", queryset=paid)
+        ),
+        user,
+    ).order_by("-recorded_at", "-pk")
+
+
+def fund_use_reports_visible_to(user) -> QuerySet[FundUseReport]:
+    """Reports with their lines, progress, history and documents (ids): six queries a page."""
+    events = FundUseReportEvent.objects.select_related("by").order_by("at", "pk")
+    return of_visible_applications(
+        FundUseReport.objects.select_related(
+            "application__entity", "instalment", "decided_by", "released_instalment"
+        ).prefetch_related("lines", "progress", Prefetch("events", queryset=events), "documents"),
+        user,
+    ).order_by("due_on", "pk")
+
+
+def final_acceptances_visible_to(user) -> QuerySet[FinalAcceptance]:
+    return of_visible_applications(FinalAcceptance.objects.select_related("recorded_by"), user).order_by(
+        "-recorded_at", "-pk"
+    )
+
+
+def recovery_orders_visible_to(user) -> QuerySet[RecoveryOrder]:
+    """Recovery orders with their repayments: two queries a page."""
+    repayments = Repayment.objects.select_related("recorded_by").order_by("paid_on", "pk")
+    return of_visible_applications(
+        RecoveryOrder.objects.select_related("opened_by").prefetch_related(Prefetch("repayments", queryset=repayments)),
+        user,
+    ).order_by("-opened_at", "-pk")

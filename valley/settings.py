@@ -316,6 +316,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "ApplicationStateEnum": "funding.models.Application.State",
+        "FundUseReportStateEnum": "funding.models.FundUseReport.State",
+        "RecoveryOrderStateEnum": "funding.models.RecoveryOrder.State",
         "AchievementStageEnum": "teams.models.Achievement.Stage",
     },
     "POSTPROCESSING_HOOKS": [

@@ -177,20 +177,20 @@ def test_approval_registration_and_disbursement_through_the_api(application_in, 
 
     paid = token_client(people["finance"]).post(
         url(application, "disburse/"),
-        {"amount": "150000", "paid_on": str(timezone.localdate()), "reference": "PAY-1"},
+        {"amount": "80000", "paid_on": str(timezone.localdate()), "reference": "PAY-1"},
         format="json",
     )
     assert paid.status_code == 201, paid.content
-    assert (paid.json()["number"], paid.json()["amount"]) == (1, "150000.00")
+    assert (paid.json()["number"], paid.json()["amount"]) == (1, "80000.00")  # 20% of the plan
 
-    too_much = token_client(people["finance"]).post(
+    too_early = token_client(people["finance"]).post(
         url(application, "disburse/"),
-        {"amount": "250000.01", "paid_on": str(timezone.localdate()), "reference": "PAY-2"},
+        {"paid_on": str(timezone.localdate()), "reference": "PAY-2"},
         format="json",
         HTTP_ACCEPT_LANGUAGE="en",
     )
-    assert too_much.status_code == 400
-    assert "250,000.00 yuan of the approved amount is left" in too_much.json()["detail"]
+    assert too_early.status_code == 400
+    assert "once the fund-use report on instalment 1 is accepted" in too_early.json()["detail"]
     assert Disbursement.objects.filter(application=application).count() == 1
 
 

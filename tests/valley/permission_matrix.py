@@ -147,6 +147,10 @@ ADMIN_PAGE = E(OK, anonymous=LOGIN, applicants=LOGIN)
 # Applicant A's objects in sub-venue X: who sees them, who may change them (staff: roles granted teams.change_*).
 SEES_A = E(OK, anonymous=LOGIN, applicant_b=NOT_FOUND, operator_y=NOT_FOUND)
 EDITS_A = E(NOT_FOUND, anonymous=LOGIN, applicant_a=OK, provincial_staff=OK, operator_x=OK, superuser=OK)
+# An API action on applicant A's record whose input is checked first: whoever sees the record reaches the view.
+TOUCHES_A = E(OK, anonymous=LOGIN, applicant_b=NOT_FOUND, operator_y=NOT_FOUND, auditor=FORBIDDEN)
+# What only the grant holder does to their fund-use report (staff, even superusers, are refused: 403).
+FILES_A = E(FORBIDDEN, anonymous=LOGIN, applicant_a=OK, applicant_b=NOT_FOUND, operator_y=NOT_FOUND)
 PORTFOLIO_READER = E(OK, anonymous=LOGIN, applicants=FORBIDDEN)
 PORTFOLIO_RUNNER = E(OK, anonymous=LOGIN, applicants=FORBIDDEN, auditor=FORBIDDEN)
 
@@ -293,6 +297,12 @@ API: dict[tuple[str, str], Api] = {
     ("GET", "/api/focus-areas/{id}/"): Api(SIGNED_IN, "focus_area"),
     ("GET", "/api/fund-policies/"): Api(SIGNED_IN),
     ("GET", "/api/fund-policies/{id}/"): Api(SIGNED_IN, "fund_policy"),
+    ("GET", "/api/final-acceptances/"): Api(SIGNED_IN),
+    ("GET", "/api/final-acceptances/{id}/"): Api(SEES_A, "final_acceptance"),
+    ("GET", "/api/fund-use-reports/"): Api(SIGNED_IN),
+    ("GET", "/api/fund-use-reports/{id}/"): Api(SEES_A, "fund_use_report"),
+    ("GET", "/api/funding-agreements/"): Api(SIGNED_IN),
+    ("GET", "/api/funding-agreements/{id}/"): Api(SEES_A, "funding_agreement"),
     ("GET", "/api/funds/"): Api(SIGNED_IN),
     ("GET", "/api/funds/{id}/"): Api(STAFF_PAGE, "fund"),
     ("GET", "/api/institutions/"): Api(SIGNED_IN),
@@ -303,6 +313,8 @@ API: dict[tuple[str, str], Api] = {
     ("GET", "/api/investments/{id}/"): Api(STAFF_PAGE, "investment"),
     ("GET", "/api/members/"): Api(SIGNED_IN),
     ("GET", "/api/members/{id}/"): Api(SEES_A, "member"),
+    ("GET", "/api/recovery-orders/"): Api(SIGNED_IN),
+    ("GET", "/api/recovery-orders/{id}/"): Api(SEES_A, "recovery_order"),
     ("GET", "/api/registrations/"): Api(SIGNED_IN),
     ("GET", "/api/registrations/{id}/"): Api(SEES_A, "registration"),
     ("GET", "/api/residencies/"): Api(SIGNED_IN),
@@ -342,6 +354,22 @@ API: dict[tuple[str, str], Api] = {
     ("POST", "/api/applications/{id}/verify-registration/"): Api(
         E(OK, anonymous=LOGIN, applicant_b=NOT_FOUND, operator_y=NOT_FOUND, auditor=FORBIDDEN), "application"
     ),
+    # After the grant. An empty body is refused by the input check (400: the door was passed) before the service
+    # would refuse the role; where the input may be empty, the service answers the role.
+    ("POST", "/api/applications/{id}/record-acceptance/"): Api(TOUCHES_A, "application"),
+    ("POST", "/api/applications/{id}/open-recovery/"): Api(TOUCHES_A, "application"),
+    ("POST", "/api/applications/{id}/repay/"): Api(TOUCHES_A, "application"),
+    ("POST", "/api/applications/{id}/revise-amount/"): Api(TOUCHES_A, "application"),
+    # The grant holder files (an empty save keeps the report as it is); finance decides (the draft: 409).
+    ("POST", "/api/fund-use-reports/{id}/save/"): Api(FILES_A, "fund_use_report"),
+    ("POST", "/api/fund-use-reports/{id}/submit/"): Api(FILES_A, "fund_use_report"),  # 400: no lines yet
+    ("POST", "/api/fund-use-reports/{id}/accept/"): Api(
+        E(FORBIDDEN, anonymous=LOGIN, applicant_b=NOT_FOUND, operator_y=NOT_FOUND, finance_officer=OK, superuser=OK),
+        "fund_use_report",
+    ),
+    ("POST", "/api/fund-use-reports/{id}/return/"): Api(TOUCHES_A, "fund_use_report"),
+    ("POST", "/api/fund-use-reports/{id}/attach-document/"): Api(TOUCHES_A, "fund_use_report"),
+    ("POST", "/api/fund-use-reports/{id}/detach-document/"): Api(TOUCHES_A, "fund_use_report"),
 }
 
 
@@ -376,8 +404,12 @@ ADMIN: dict[str, AdminModel] = {
     "funding.application": AdminModel("application", add=False, delete=False, scoped=True),
     "funding.applicationevent": AdminModel("application_event", **READ_ONLY),
     "funding.expertreview": AdminModel("expert_review", **READ_ONLY),
-    "funding.disbursement": AdminModel("disbursement", **READ_ONLY),
+    "funding.disbursement": AdminModel("disbursement", scoped=True, **READ_ONLY),
     "funding.fundingagreement": AdminModel("funding_agreement", scoped=True, **READ_ONLY),
+    # Decided by the actions (funding.post_award), never edited here.
+    "funding.fundusereport": AdminModel("fund_use_report", scoped=True, **READ_ONLY),
+    "funding.finalacceptance": AdminModel("final_acceptance", scoped=True, **READ_ONLY),
+    "funding.recoveryorder": AdminModel("recovery_order", scoped=True, **READ_ONLY),
     "tolerance.fund": AdminModel("fund"),
     "tolerance.investment": AdminModel("investment"),
     "tolerance.investmentparty": AdminModel("investment_party"),

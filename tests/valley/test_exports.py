@@ -53,7 +53,7 @@ def test_the_file_is_utf8_with_bom_and_says_what_and_when(auditor_client, tricky
     row = next(r for r in rows if r["application"] == str(tricky_application.pk))
     assert row["entity (Chinese)"] == "晋创谷·太原测试团队"
     assert row["amount requested (yuan)"] == "1000000.00"
-    assert row["disbursed so far (yuan)"] == "500000.00"
+    assert row["disbursed so far (yuan)"] == "200000.00"  # the first instalment: 20% of the plan
     assert row["purpose"] == '\'=HYPERLINK("http://x.example")'  # shown as text, never run
     assert row["submitted at"].endswith("+08:00") and "T" in row["submitted at"]
     assert row["state"] == "disbursement"
@@ -104,6 +104,7 @@ def test_every_listed_export_downloads(auditor_client, application_in):
     from tests.factories import AchievementFactory
 
     closed = application_in(S.CLOSED)
+    application_in(S.RECOVERY)  # a recovery order for the recoveries export
     AchievementFactory(entity=closed.entity, title="=1+1 煤基碳纤维")
     a_portfolio_with_a_report()
     page = auditor_client.get(reverse("export_list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
@@ -214,6 +215,7 @@ def test_postgresql_copy_path_writes_the_same_file_as_the_python_path(transactio
     application.entity.name_en = ""  # empty text
     application.entity.save()
     application_in(S.DRAFT)
+    application_in(S.RECOVERY)
     a_portfolio_with_a_report()
     from tests.factories import AchievementFactory
 

@@ -100,6 +100,29 @@ def build_data() -> dict:
     draft_document = funding_services.application_attach_document(
         application=draft, by=applicant, title="预算", upload=SimpleUploadedFile("budget.pdf", PDF_BYTES)
     )
+    # After the grant: a grant being recovered (its order), and one closed after its final acceptance.
+    recovered = walk_to(
+        funding_services.application_create(
+            entity=ResidencyFactory(sub_venue=sub_venue_x, entity__owner=applicant).entity,
+            by=applicant,
+            amount=Decimal("300000.00"),
+            purpose="追回",
+            plan="中试。",
+        ),
+        "recovery",
+        people,
+    )
+    accepted = walk_to(
+        funding_services.application_create(
+            entity=ResidencyFactory(sub_venue=sub_venue_x, entity__owner=applicant).entity,
+            by=applicant,
+            amount=Decimal("300000.00"),
+            purpose="结题",
+            plan="中试。",
+        ),
+        "closed",
+        people,
+    )
     fund = FundFactory()
     investment = InvestmentFactory(fund=fund, failed=True)
     InvestmentFactory(fund=fund)
@@ -145,6 +168,9 @@ def build_data() -> dict:
         "expert_review": application.reviews.get(),
         "disbursement": application.disbursements.get(),
         "funding_agreement": application.agreement,
+        "fund_use_report": application.fund_use_reports.get(),
+        "recovery_order": recovered.recovery,
+        "final_acceptance": accepted.final_acceptance,
         "fund_policy": FundPolicy.objects.latest(),
         "draft": draft,
         "draft_document": draft_document,
