@@ -68,7 +68,6 @@ def working_days_between(start: datetime.date, end: datetime.date) -> int:
     )
 
 
-
 def subtract_working_days(end: datetime.date, count: int) -> datetime.date:
     """The working day `count` working days before `end`: the day a reminder "N working days before" a due
     date goes out. The working days strictly before `end` are counted (`end` itself does not count), so for
