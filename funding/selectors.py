@@ -1,5 +1,8 @@
 """Reads of the start-up fund, each scoped to what the user may see. Fixed query counts per page."""
 
+import datetime
+from collections.abc import Iterable
+
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -19,6 +22,7 @@ from funding.models import (
 )
 from funding.workflow import QUEUES
 from valley.core import roles, scoping
+from valley.core.calendar import CalendarWindow
 
 S = Application.State
 
@@ -160,3 +164,49 @@ def recovery_orders_visible_to(user) -> QuerySet[RecoveryOrder]:
         RecoveryOrder.objects.select_related("opened_by").prefetch_related(Prefetch("repayments", queryset=repayments)),
         user,
     ).order_by("-opened_at", "-pk")
+
+
+# ---------------------------------------------------------------------------- fund-use reports: lateness
+
+
+def report_filed_on(report: FundUseReport) -> datetime.date | None:
+    """The day the report was (last) submitted, when it stands submitted or accepted; None while the applicant
+    still has to file it (to be filed, or returned for changes)."""
+    if report.state in (FundUseReport.State.SUBMITTED, FundUseReport.State.ACCEPTED) and report.submitted_at:
+        return timezone.localdate(report.submitted_at)
+    return None
+
+
+def working_days_late(
+    report: FundUseReport, today: datetime.date | None = None, *, calendar: CalendarWindow | None = None
+) -> int:
+    """How many working days late the fund-use report is, or was: from its due date (`report.due_on`) to the
+    day it was filed (submitted or accepted: its last submission) or, while the applicant still has to file
+    it (to be filed, returned for changes), to `today` (default: today in Asia/Shanghai). 0 when on time.
+
+    Working days come from the calendar (valley.core.calendar): one query, or none when `calendar` (a
+    CalendarWindow) is given. For a list use reports_with_working_days_late: one query for all its rows.
+    Reads only `due_on`, `state` and `submitted_at`."""
+    end = report_filed_on(report) or today or timezone.localdate()
+    if end <= report.due_on:
+        return 0
+    if calendar is None:
+        calendar = CalendarWindow(report.due_on, end)
+    return calendar.working_days_between(report.due_on, end)
+
+
+def reports_with_working_days_late(
+    reports: Iterable[FundUseReport], today: datetime.date | None = None
+) -> list[FundUseReport]:
+    """The reports (a page of them: a list or a sliced queryset), each with `working_days_late` set as
+    working_days_late() counts it; one query for the calendar, however many rows (plus the queryset's own)."""
+    reports = list(reports)
+    today = today or timezone.localdate()
+    late = [report for report in reports if (report_filed_on(report) or today) > report.due_on]
+    calendar = None
+    if late:
+        calendar = CalendarWindow(min(r.due_on for r in late), max(report_filed_on(r) or today for r in late))
+    for report in reports:
+        # Without a calendar every report is on time, and is answered without a query.
+        report.working_days_late = working_days_late(report, today, calendar=calendar)
+    return reports

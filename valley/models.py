@@ -341,3 +341,27 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} {self.task_id}"
+
+
+class ReminderSent(models.Model):
+    """A reminder that went out: one row per subject (a report, a request: any model) and kind ("before_14",
+    "due", "overdue_2" …), written in the transaction that queues its mail (valley.messaging.reminders).
+    The unique constraint is what makes a reminder go out once, however often and however many schedules
+    run at once."""
+
+    subject_type = models.CharField(_("subject type"), max_length=60)  # the model's label, e.g. "app.model"
+    subject_id = models.CharField(_("subject id"), max_length=40)
+    kind = models.CharField(_("kind"), max_length=30)
+    due_on = models.DateField(_("due on"))
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("reminder sent")
+        verbose_name_plural = _("reminders sent")
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["subject_type", "subject_id", "kind"], name="reminder_sent_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject_type} {self.subject_id} {self.kind}"

@@ -258,6 +258,12 @@ except ValueError:
 if not _valid_check_time:
     raise ImproperlyConfigured(f"TOLERANCE_CHECK_TIME={_check_time!r} is not a time; write it as HH:MM, e.g. 01:30.")
 TOLERANCE_CATCH_UP_SECONDS = env_int("TOLERANCE_CATCH_UP_SECONDS", 900)
+# Fund-use report reminders go out each morning at 08:00, and the run is repeated hourly until 18:00 in case the
+# broker or the worker was down at eight (a reminder that went out is never repeated); FUNDING_REMINDER_SECONDS
+# (a positive whole number) replaces that with "every N seconds", for tests and demonstrations.
+FUNDING_REMINDER_SECONDS = env_int("FUNDING_REMINDER_SECONDS", 0)
+if FUNDING_REMINDER_SECONDS < 0:
+    raise ImproperlyConfigured("FUNDING_REMINDER_SECONDS must be a positive number of seconds (or unset).")
 if OUTBOX_SWEEP_SECONDS <= 0 or TOLERANCE_CATCH_UP_SECONDS <= 0:
     raise ImproperlyConfigured(
         "OUTBOX_SWEEP_SECONDS and TOLERANCE_CATCH_UP_SECONDS must be positive numbers of seconds (or unset)."
@@ -269,6 +275,10 @@ CELERY_BEAT_SCHEDULE = {
     "funding-end-public-notices": {
         "task": "funding.tasks.end_public_notices",
         "schedule": env_int("FUNDING_NOTICE_CHECK_SECONDS", 0) or crontab(minute=5),
+    },
+    "funding-report-reminders": {
+        "task": "funding.tasks.send_report_reminders",
+        "schedule": float(FUNDING_REMINDER_SECONDS) or crontab(hour="8-18", minute=0),
     },
     "tolerance-compliance-checks": {
         "task": "tolerance.tasks.run_compliance_checks",

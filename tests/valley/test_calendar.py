@@ -87,3 +87,55 @@ def test_staff_keep_the_calendar_in_the_admin_and_each_change_is_audited(db, mak
     changed = AuditEntry.objects.get(action="valley.calendar.day_changed")
     assert (changed.before["kind"], changed.after["kind"]) == ("working", "holiday")
     assert not calendar.is_working_day(D(2026, 10, 10))
+
+
+# ------------------------------------------------------------------ counting back: "N working days before"
+
+
+@pytest.mark.parametrize(
+    ("end", "count", "day"),
+    [
+        (D(2026, 10, 12), 1, D(2026, 10, 10)),  # Monday → Saturday 10 October, a make-up working day
+        (D(2026, 10, 12), 3, D(2026, 10, 8)),  # 10, 9, 8 October
+        (D(2026, 10, 8), 1, D(2026, 9, 30)),  # back over National Day, 1–7 October
+        # 10, 9, 8 Oct; 30, 29, 28 Sep; Mid-Autumn 25–27; 24, 23, 22, 21; Sunday 20 (worked); 18, 17, 16 Sep.
+        (D(2026, 10, 12), 14, D(2026, 9, 16)),
+        (D(2026, 9, 21), 1, D(2026, 9, 20)),  # Sunday 20 September is worked
+        (D(2026, 10, 4), 3, D(2026, 9, 28)),  # from inside the holiday: the working days before it
+        (D(2026, 2, 24), 1, D(2026, 2, 14)),  # the Spring Festival, 15–23 February; Saturday 14 is worked
+    ],
+)
+def test_the_working_day_n_working_days_before(calendar_2026, end, count, day):
+    assert calendar.subtract_working_days(end, count) == day
+
+
+def test_weekdays_alone_would_count_back_into_the_holiday(db):
+    assert calendar.subtract_working_days(D(2026, 10, 12), 3) == D(2026, 10, 7)  # no calendar entered: wrong
+
+
+def test_counting_back_undoes_counting_forward_from_a_working_day(calendar_2026):
+    window = calendar.CalendarWindow(D(2026, 8, 1), D(2026, 11, 30))
+    days = [D(2026, 9, 1) + datetime.timedelta(days=n) for n in range(61)]
+    for day in (day for day in days if window.is_working_day(day)):
+        for count in (1, 3, 14):
+            assert calendar.subtract_working_days(calendar.add_working_days(day, count), count) == day, (day, count)
+
+
+def test_counting_back_is_one_query_and_needs_a_day(calendar_2026, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        assert calendar.subtract_working_days(D(2026, 10, 12), 14) == D(2026, 9, 16)
+    with pytest.raises(ValueError, match="at least one working day"):
+        calendar.subtract_working_days(D(2026, 10, 12), 0)
+
+
+def test_a_window_answers_as_the_functions_do_from_one_query(calendar_2026, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        window = calendar.CalendarWindow(D(2026, 9, 1), D(2026, 10, 31))
+        assert not window.is_working_day(D(2026, 10, 1)) and window.is_working_day(D(2026, 10, 10))
+        assert window.working_days_between(D(2026, 9, 30), D(2026, 10, 13)) == 5
+        assert window.subtract_working_days(D(2026, 10, 12), 14) == D(2026, 9, 16)
+    # A question outside the window reads what is missing: one more query, the same answer.
+    with django_assert_num_queries(1):
+        assert window.subtract_working_days(D(2026, 2, 24), 1) == D(2026, 2, 14)
+    with django_assert_num_queries(1):
+        assert window.working_days_between(D(2026, 12, 31), D(2027, 1, 4)) == 2  # 2027 not entered: weekdays

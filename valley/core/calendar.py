@@ -68,6 +68,65 @@ def working_days_between(start: datetime.date, end: datetime.date) -> int:
     )
 
 
+def subtract_working_days(end: datetime.date, count: int) -> datetime.date:
+    """The working day `count` working days before `end`: the day a reminder "N working days before" a due
+    date goes out. The working days strictly before `end` are counted (`end` itself does not count), so for
+    an `end` that is a working day this undoes add_working_days. One query, as add_working_days."""
+    if count < 1:
+        raise ValueError("a time limit is at least one working day")
+    return CalendarWindow(end - datetime.timedelta(days=count * 7 // 5 + _MARGIN_DAYS), end).subtract_working_days(
+        end, count
+    )
+
+
+class CalendarWindow:
+    """The calendar read once for a span of dates, for a list or a run that asks about many dates (each row's
+    due date, reminder days, days late): the same answers as the functions above, one query for the span
+    instead of one per question. A question reaching outside the span reads the missing days (one more
+    query) and widens the span."""
+
+    def __init__(self, first: datetime.date, last: datetime.date):
+        self.first, self.last = min(first, last), max(first, last)
+        self._exceptions = _exceptions(self.first, self.last)
+
+    def _cover(self, first: datetime.date, last: datetime.date) -> None:
+        margin = datetime.timedelta(days=_MARGIN_DAYS)
+        if first < self.first:
+            self._exceptions.update(_exceptions(first - margin, self.first - datetime.timedelta(days=1)))
+            self.first = first - margin
+        if last > self.last:
+            self._exceptions.update(_exceptions(self.last + datetime.timedelta(days=1), last + margin))
+            self.last = last + margin
+
+    def is_working_day(self, day: datetime.date) -> bool:
+        self._cover(day, day)
+        return _is_working(day, self._exceptions)
+
+    def working_days_between(self, start: datetime.date, end: datetime.date) -> int:
+        """As the module's working_days_between: working days after `start` up to and including `end`."""
+        if end <= start:
+            return 0
+        self._cover(start, end)
+        return sum(
+            1
+            for offset in range(1, (end - start).days + 1)
+            if _is_working(start + datetime.timedelta(days=offset), self._exceptions)
+        )
+
+    def subtract_working_days(self, end: datetime.date, count: int) -> datetime.date:
+        """As the module's subtract_working_days: the working day `count` working days before `end`."""
+        if count < 1:
+            raise ValueError("a time limit is at least one working day")
+        day, counted = end, 0
+        while True:
+            day -= datetime.timedelta(days=1)
+            self._cover(day, day)
+            if _is_working(day, self._exceptions):
+                counted += 1
+                if counted == count:
+                    return day
+
+
 # The 2026 calendar, from the State Council General Office's notice of 4 November 2025, for the demo data and
 # the tests; staff enter each year's calendar in the admin.
 CALENDAR_2026 = {
