@@ -1,8 +1,10 @@
+from decimal import Decimal
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from funding.models import Application, ExpertReview
+from funding.models import EXPENSE_CATEGORIES, Application, ExpertReview
 from teams.uscc import validate_uscc
 from valley.core.money import parse_yuan
 
@@ -118,3 +120,130 @@ class DisbursementForm(forms.Form):
     amount = YuanField(label=_("Instalment amount (yuan)"))
     paid_on = forms.DateField(label=_("Paid on"), widget=forms.DateInput(attrs={"type": "date"}))
     reference = forms.CharField(label=_("Payment reference"), max_length=100)
+
+
+# ------------------------------------------------------------------ the grant after the money: applicant
+
+
+class FundUseReportForm(forms.Form):
+    """The applicant's fund-use report: the spend so far, a summary and the progress on each milestone of the
+    agreement (one field per milestone, `progress_<order>`). The expense lines are ExpenseLineFormSet."""
+
+    spent = YuanField(
+        label=_("Spent so far (yuan)"),
+        required=False,
+        help_text=_("All of the disbursed money spent up to now, in yuan. Leave empty while nothing is spent."),
+    )
+    summary = forms.CharField(
+        label=_("Summary of the spend"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("What the money was used for, in a few sentences."),
+    )
+
+    def __init__(self, *args, report, milestones, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.report = report
+        self.milestones = list(milestones)
+        for milestone in self.milestones:
+            self.fields[f"progress_{milestone.order}"] = forms.CharField(
+                label=milestone.title, required=False, widget=forms.Textarea(attrs={"rows": 2})
+            )
+
+    def progress_fields(self):
+        """(milestone, bound field) for each milestone of the agreement, in order."""
+        return [(milestone, self[f"progress_{milestone.order}"]) for milestone in self.milestones]
+
+    def clean_spent(self):
+        from funding.post_award import spend_problem
+
+        spent = self.cleaned_data["spent"] or Decimal("0.00")
+        if problem := spend_problem(spent, self.report.disbursed):
+            raise ValidationError(problem)
+        return spent
+
+    def progress(self) -> dict[int, str]:
+        return {m.order: self.cleaned_data.get(f"progress_{m.order}", "") for m in self.milestones}
+
+
+class ExpenseLineForm(forms.Form):
+    """One expense line. A row left empty is no line; a row begun needs its category and amount."""
+
+    category = forms.ChoiceField(label=_("Category"), choices=[("", "—"), *EXPENSE_CATEGORIES], required=False)
+    amount = YuanField(label=_("Amount (yuan)"), required=False, help_text="")
+    description = forms.CharField(label=_("Description"), max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The lines stand in a table headed by the labels: each input still says what it is to a screen reader.
+        for field in self.fields.values():
+            field.widget.attrs["aria-label"] = field.label
+
+    def is_blank(self) -> bool:
+        return not any(str(self[name].data or "").strip() for name in ("category", "amount", "description"))
+
+    def clean(self):
+        data = super().clean()
+        if self.is_blank():
+            return data
+        if not data.get("category") and "category" not in self.errors:
+            self.add_error("category", _("Choose a category for this line."))
+        if data.get("amount") is None and "amount" not in self.errors:
+            self.add_error("amount", _("Enter the amount of this line."))
+        return data
+
+
+class BaseExpenseLineFormSet(forms.BaseFormSet):
+    """The lines as a whole: they add up to the spend (checked by post_award.expense_lines_problem, the rule the
+    service applies, here to say so above the lines). `spent` is the spend of the report form, once valid."""
+
+    def __init__(self, *args, spent=None, disbursed=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.spent, self.disbursed = spent, disbursed
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].label = _("Remove this line")
+            form.fields["DELETE"].widget.attrs["aria-label"] = form.fields["DELETE"].label
+
+    def lines(self) -> list[dict]:
+        return [
+            {key: form.cleaned_data[key] for key in ("category", "amount", "description")}
+            for form in self.forms
+            if form.cleaned_data and not form.is_blank() and not self._should_delete_form(form)
+        ]
+
+    def clean(self):
+        from funding.post_award import expense_lines_problem
+
+        if any(self.errors) or self.spent is None:
+            return
+        if problem := expense_lines_problem(self.spent, self.lines(), self.disbursed):
+            raise ValidationError(problem)
+
+
+ExpenseLineFormSet = forms.formset_factory(
+    ExpenseLineForm, formset=BaseExpenseLineFormSet, extra=3, can_delete=True, max_num=200, absolute_max=200
+)
+
+
+class ReportDecisionForm(forms.Form):
+    """Finance's decision on a submitted report: accept it, or return it with a comment saying what to change."""
+
+    decision = forms.ChoiceField(choices=[("accept", "accept"), ("return", "return")], widget=forms.HiddenInput)
+    comment = forms.CharField(
+        label=_("Comment"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Shown to the applicant. Required when you return the report."),
+    )
+
+    def clean(self):
+        from funding.workflow import REPORT_WORKFLOW
+
+        data = super().clean()
+        decision = data.get("decision")
+        if decision and REPORT_WORKFLOW[decision].needs_comment and not data.get("comment", "").strip():
+            self.add_error("comment", _("Write a comment for the applicant: it says what to change."))
+        return data

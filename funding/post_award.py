@@ -71,6 +71,17 @@ def _report_history(report: FundUseReport, action: str, from_state: str, by, com
     )
 
 
+def spend_problem(spent: Decimal, disbursed: Decimal) -> str | None:
+    """Why this spend cannot stand on its own (a translated reason), or None: the form of the report page
+    shows it next to the spend, and expense_lines_problem includes it."""
+    if spent > disbursed:
+        return _("The spend of %(spent)s yuan is more than the %(disbursed)s yuan disbursed so far.") % {
+            "spent": f"{spent:,.2f}",
+            "disbursed": f"{disbursed:,.2f}",
+        }
+    return None
+
+
 def expense_lines_problem(spent, lines, disbursed: Decimal) -> str | None:
     """Why these lines and this spend cannot stand (a translated reason), or None. `lines` are dicts with
     category, amount (Decimal) and description."""
@@ -79,11 +90,8 @@ def expense_lines_problem(spent, lines, disbursed: Decimal) -> str | None:
         return _("Each expense line needs an amount of more than zero.")
     if any(line["category"] not in CATEGORY_CODES for line in lines):
         return _("Choose a category for each expense line.")
-    if spent > disbursed:
-        return _("The spend of %(spent)s yuan is more than the %(disbursed)s yuan disbursed so far.") % {
-            "spent": f"{spent:,.2f}",
-            "disbursed": f"{disbursed:,.2f}",
-        }
+    if problem := spend_problem(spent, disbursed):
+        return problem
     if total != spent:
         return _("The expense lines add up to %(total)s yuan, not the %(spent)s yuan reported as spent.") % {
             "total": f"{total:,.2f}",

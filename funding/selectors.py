@@ -2,12 +2,15 @@
 
 import datetime
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from funding.models import (
+    AgreementMilestone,
     Application,
     ApplicationEvent,
     Disbursement,
@@ -16,10 +19,13 @@ from funding.models import (
     FundingAgreement,
     FundUseReport,
     FundUseReportEvent,
+    MilestoneProgress,
+    PlannedInstalment,
     RecoveryOrder,
     Repayment,
     SubVenueBudget,
 )
+from funding.services import release_problem
 from funding.workflow import QUEUES
 from valley.core import roles, scoping
 from valley.core.calendar import CalendarWindow
@@ -38,7 +44,8 @@ def applications_visible_to(user) -> QuerySet[Application]:
 
 
 def applications_of_applicant(user) -> QuerySet[Application]:
-    return Application.objects.filter(entity__owner=user).select_related("entity", "sub_venue")
+    # The agreement (joined, no query of its own) says whether the row links to the grant's page.
+    return Application.objects.filter(entity__owner=user).select_related("entity", "sub_venue", "agreement")
 
 
 def application_detail(*, user, pk: int) -> Application:
@@ -47,7 +54,7 @@ def application_detail(*, user, pk: int) -> Application:
     try:
         return (
             applications_visible_to(user)
-            .select_related("entity__owner", "policy", "budget", "decided_by")
+            .select_related("entity__owner", "policy", "budget", "decided_by", "agreement")
             .prefetch_related(
                 Prefetch("events", queryset=events),
                 Prefetch("reviews", queryset=ExpertReview.objects.select_related("reviewer")),
@@ -210,3 +217,95 @@ def reports_with_working_days_late(
         # Without a calendar every report is on time, and is answered without a query.
         report.working_days_late = working_days_late(report, today, calendar=calendar)
     return reports
+
+
+# ------------------------------------------------------------------ the grant after the money: applicant
+
+
+def grant_detail(*, user, pk: int) -> Application:
+    """The grant of application `pk` for its page: the agreement with its milestones and plan, the paid
+    instalments, the fund-use reports, the final acceptance, the recovery order with its repayments, and the
+    comments of its history newest first (in `.history_comments`). 404 if the user may not see the application
+    or it has no agreement yet. One query for the application and one per list (at most seven), whatever
+    their lengths."""
+    reports = FundUseReport.objects.select_related("instalment").order_by("instalment__number", "pk")
+    comments = ApplicationEvent.objects.exclude(comment="").order_by("-at", "-pk")
+    try:
+        return (
+            applications_visible_to(user)
+            .filter(agreement__isnull=False)
+            .select_related("entity__owner", "agreement", "final_acceptance", "recovery")
+            .prefetch_related(
+                Prefetch("agreement__milestones", queryset=AgreementMilestone.objects.order_by("order")),
+                Prefetch("agreement__instalments", queryset=PlannedInstalment.objects.order_by("number")),
+                Prefetch("disbursements", queryset=Disbursement.objects.order_by("number")),
+                Prefetch("fund_use_reports", queryset=reports),
+                Prefetch("recovery__repayments", queryset=Repayment.objects.order_by("paid_on", "pk")),
+                Prefetch("events", queryset=comments, to_attr="history_comments"),
+            )
+            .get(pk=pk)
+        )
+    except Application.DoesNotExist:
+        raise Http404 from None
+
+
+@dataclass(frozen=True)
+class InstalmentStep:
+    """One instalment of the plan as the grant's page shows it: paid (with its payment), the next one, or
+    waiting; `reason` says what it waits for ("" when paid, or when the next one may be released now)."""
+
+    planned: PlannedInstalment
+    paid: Disbursement | None
+    is_next: bool
+    reason: str
+
+
+def grant_instalments(application: Application) -> list[InstalmentStep]:
+    """The plan of a grant from grant_detail, step by step. The reason of the next instalment is
+    services.release_problem's, the one the release itself gives (its own few queries, a fixed number)."""
+    planned = list(application.agreement.instalments.all())
+    paid = {d.number: d for d in application.disbursements.all()}
+    problem, next_planned, _report = release_problem(application)
+    last = planned[-1].number if planned else None
+    steps = []
+    for step in planned:
+        if step.number in paid:
+            steps.append(InstalmentStep(step, paid[step.number], False, ""))
+            continue
+        is_next = next_planned is not None and step.number == next_planned.number
+        if is_next or application.state != S.DISBURSEMENT:
+            reason = problem or ""
+        elif step.number == last and len(planned) > 1:
+            reason = gettext(
+                "Waiting for the fund-use report on instalment %(number)s to be accepted and for the final acceptance."
+            ) % {"number": step.number - 1}
+        else:
+            reason = gettext("Waiting for the fund-use report on instalment %(number)s to be accepted.") % {
+                "number": step.number - 1
+            }
+        steps.append(InstalmentStep(step, None, is_next, reason))
+    return steps
+
+
+def fund_use_report_detail(*, user, pk: int) -> FundUseReport:
+    """A fund-use report with what its page shows (lines, progress, documents, history, the agreement's
+    milestones), or 404 if the user may not see its application. A fixed number of queries."""
+    events = FundUseReportEvent.objects.select_related("by").order_by("at", "pk")
+    milestones = AgreementMilestone.objects.order_by("order")
+    try:
+        return (
+            FundUseReport.objects.filter(application__in=applications_visible_to(user).values("pk"))
+            .select_related(
+                "application__entity__owner", "application__sub_venue", "application__agreement", "instalment"
+            )
+            .prefetch_related(
+                "lines",
+                Prefetch("progress", queryset=MilestoneProgress.objects.order_by("order")),
+                "documents",
+                Prefetch("events", queryset=events),
+                Prefetch("application__agreement__milestones", queryset=milestones),
+            )
+            .get(pk=pk)
+        )
+    except FundUseReport.DoesNotExist:
+        raise Http404 from None

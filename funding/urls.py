@@ -23,5 +23,14 @@ urlpatterns = [
     path("<int:pk>/documents/<int:document_pk>/remove/", views.document_detach, name="detach_document"),
     path("<int:pk>/registration/", views.registration_verify, name="verify_registration"),
     path("<int:pk>/disburse/", views.disburse, name="disburse"),
+    # the grant after the money: applicant
+    path("<int:pk>/grant/", views.grant, name="grant"),
     path("reports/<int:pk>/", views.report_detail, name="report"),
+    path("reports/<int:pk>/documents/", views.report_attach_document, name="report_attach_document"),
+    path(
+        "reports/<int:pk>/documents/<int:document_pk>/remove/",
+        views.report_detach_document,
+        name="report_detach_document",
+    ),
+    path("reports/<int:pk>/decide/", views.report_decide, name="report_decide"),
 ]

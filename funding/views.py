@@ -8,22 +8,34 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from funding import selectors, services
+from funding import post_award, selectors, services
 from funding.forms import (
     ApplicationForm,
     ApproveForm,
     AssignReviewerForm,
     CommentForm,
     DisbursementForm,
+    ExpenseLineFormSet,
+    FundUseReportForm,
     ObjectionForm,
     RegistrationVerificationForm,
+    ReportDecisionForm,
     ReviewForm,
 )
-from funding.models import Application
-from funding.workflow import APPLICANT_STATE_LABELS, EDITABLE_STATES, MOVES_MONEY, QUEUES, WORKFLOW
+from funding.models import Application, FundUseReport
+from funding.workflow import (
+    APPLICANT_STATE_LABELS,
+    EDITABLE_STATES,
+    MOVES_MONEY,
+    QUEUES,
+    REPORT_EDITABLE_STATES,
+    REPORT_WORKFLOW,
+    WORKFLOW,
+)
 from teams.forms import DocumentForm
 from teams.models import Entity
 from valley.accounts import reauth
@@ -363,7 +375,207 @@ def notices(request):
     return render(request, "funding/notices.html", {"page": _page(request, selectors.public_notices())})
 
 
+# ------ the grant after the money: applicant
+
+
+@login_required
+def grant(request, pk):
+    """The grant as its holder follows it: the agreement, the plan and what each instalment waits for, what is
+    due next, the fund-use reports, the final acceptance, any recovery and the messages. Staff and auditors
+    who may see the application see the same page."""
+    application = selectors.grant_detail(user=request.user, pk=pk)
+    today = timezone.localdate()
+    reports = list(application.fund_use_reports.all())
+    due = next((r for r in reports if r.state != FundUseReport.State.ACCEPTED), None)
+    steps = selectors.grant_instalments(application)
+    context = {
+        "application": application,
+        "agreement": application.agreement,
+        "is_owner": application.entity.owner_id == request.user.pk,
+        "steps": steps,
+        "next_step": next((step for step in steps if step.is_next), None),
+        "reports": reports,
+        "due": due,
+        "due_days_late": selectors.working_days_late(due, today) if due else 0,
+        "acceptance": getattr(application, "final_acceptance", None),
+        "recovery": getattr(application, "recovery", None),
+    }
+    return render(request, "funding/grant.html", context)
+
+
+def _report_forms_from(report):
+    """The report's form and lines as saved: a few empty rows after the saved lines."""
+    form = FundUseReportForm(
+        report=report,
+        milestones=report.application.agreement.milestones.all(),
+        initial={
+            "spent": report.spent or "",
+            "summary": report.summary,
+            **{f"progress_{row.order}": row.progress for row in report.progress.all()},
+        },
+    )
+    lines = [
+        {"category": line.category, "amount": line.amount, "description": line.description}
+        for line in report.lines.all()
+    ]
+    return form, ExpenseLineFormSet(prefix="lines", initial=lines)
+
+
+def _report_forms_with_a_row_more(request, report):
+    """What was typed, unchecked, with one empty row more (the "add a row" button: no JavaScript needed)."""
+    typed = FundUseReportForm(request.POST, report=report, milestones=report.application.agreement.milestones.all())
+    form = FundUseReportForm(
+        report=report,
+        milestones=typed.milestones,
+        initial={name: typed[name].data for name in typed.fields},
+    )
+    rows = ExpenseLineFormSet(request.POST, prefix="lines")
+    if not rows.management_form.is_valid():
+        return form, ExpenseLineFormSet(prefix="lines")
+    typed_rows = [
+        {name: row[name].data for name in ("category", "amount", "description")}
+        for row in rows.forms
+        if not row.is_blank()
+    ]
+    lines = ExpenseLineFormSet(prefix="lines", initial=typed_rows)
+    lines.extra = len(rows.forms) - len(typed_rows) + 1
+    return form, lines
+
+
+def _report_page(request, report, *, form=None, lines=None, document_form=None, decision_form=None, status=200):
+    user = request.user
+    is_owner = report.application.entity.owner_id == user.pk
+    editable = is_owner and report.state in REPORT_EDITABLE_STATES
+    if editable and form is None:
+        form, lines = _report_forms_from(report)
+    may_decide = report.state in REPORT_WORKFLOW["accept"].sources and REPORT_WORKFLOW.may_act(
+        REPORT_WORKFLOW["accept"], report, user
+    )
+    context = {
+        "report": report,
+        "application": report.application,
+        "is_owner": is_owner,
+        "is_staff_view": roles.is_staff_member(user) or roles.is_auditor(user),
+        "editable": editable,
+        "form": form,
+        "lines": lines,
+        "document_form": document_form or (DocumentForm() if editable else None),
+        "decision_form": decision_form or (ReportDecisionForm() if may_decide else None),
+        "days_late": selectors.working_days_late(report),
+        "return_comment": next(
+            (e.comment for e in reversed(list(report.events.all())) if e.to_state == FundUseReport.State.RETURNED),
+            "",
+        )
+        if report.state == FundUseReport.State.RETURNED
+        else "",
+    }
+    return render(request, "funding/report.html", context, status=status)
+
+
+def _owner_report(request, pk):
+    """The report for one of its holder's steps: 404 to whoever may not see it, 403 to staff who only see it."""
+    report = selectors.fund_use_report_detail(user=request.user, pk=pk)
+    if report.application.entity.owner_id != request.user.pk:
+        raise PermissionDenied(_("Only the grant holder files its fund-use reports."))
+    return report
+
+
 @login_required
 def report_detail(request, pk):
-    """A fund-use report: the applicant files it, staff review it (pages built on funding.post_award)."""
-    raise Http404
+    """A fund-use report: its holder fills it in (spend, expense lines, progress per milestone) and submits it
+    (post_award.report_save, report_submit); staff and auditors who may see the grant read it, finance decides
+    on it (report_decide). One form, so that a refusal stands next to its field and nothing typed is lost."""
+    if request.method != "POST":
+        return _report_page(request, selectors.fund_use_report_detail(user=request.user, pk=pk))
+    report = _owner_report(request, pk)
+    if report.state not in REPORT_EDITABLE_STATES:
+        messages.error(request, _("The report is submitted; it can no longer be changed."))
+        return redirect("funding:report", pk=pk)
+    if "add_row" in request.POST:
+        form, lines = _report_forms_with_a_row_more(request, report)
+        return _report_page(request, report, form=form, lines=lines)
+    milestones = report.application.agreement.milestones.all()
+    form = FundUseReportForm(request.POST, report=report, milestones=milestones)
+    spent = form.cleaned_data["spent"] if form.is_valid() else None
+    lines = ExpenseLineFormSet(request.POST, prefix="lines", spent=spent, disbursed=report.disbursed)
+    if form.is_valid() and lines.is_valid():
+        try:
+            post_award.report_save(
+                report=report,
+                by=request.user,
+                spent=spent,
+                summary=form.cleaned_data["summary"],
+                lines=lines.lines(),
+                progress=form.progress(),
+            )
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            if request.POST.get("action") != "submit":
+                messages.success(request, _("The report is saved. Attach the invoices and contracts, then submit it."))
+                return redirect("funding:report", pk=pk)
+            try:
+                post_award.report_submit(report=report, by=request.user)
+            except DomainError as error:
+                messages.error(request, _("Saved, but not submitted: %(reason)s") % {"reason": error.message})
+            else:
+                messages.success(request, _("The report is submitted. Finance will review it."))
+            return redirect("funding:report", pk=pk)
+    return _report_page(request, report, form=form, lines=lines)
+
+
+@require_POST
+@login_required
+def report_attach_document(request, pk):
+    report = _owner_report(request, pk)
+    form = DocumentForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            post_award.report_attach_document(
+                report=report, by=request.user, title=form.cleaned_data["title"], upload=form.cleaned_data["file"]
+            )
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("The document is attached."))
+            return redirect("funding:report", pk=pk)
+    return _report_page(request, report, document_form=form)
+
+
+@require_POST
+@login_required
+def report_detach_document(request, pk, document_pk):
+    report = _owner_report(request, pk)
+    document = next((d for d in report.documents.all() if d.pk == document_pk), None)
+    if document is None:
+        raise Http404
+    try:
+        post_award.report_detach_document(report=report, by=request.user, document=document)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The document is removed from the report."))
+    return redirect("funding:report", pk=pk)
+
+
+@require_POST
+@login_required
+def report_decide(request, pk):
+    """Finance accepts a submitted report or returns it for changes (with a comment for the applicant)."""
+    report = selectors.fund_use_report_detail(user=request.user, pk=pk)
+    accept = REPORT_WORKFLOW["accept"]
+    if not REPORT_WORKFLOW.may_act(accept, report, request.user):
+        raise PermissionDenied(_("Your role may not “%(action)s”.") % {"action": accept.label})
+    form = ReportDecisionForm(request.POST)
+    if form.is_valid():
+        decide = post_award.report_accept if form.cleaned_data["decision"] == "accept" else post_award.report_return
+        try:
+            decided = decide(report=report, by=request.user, comment=form.cleaned_data["comment"])
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(
+                request, _("Saved. The report is now “%(state)s”.") % {"state": decided.get_state_display()}
+            )
+            return redirect("funding:report", pk=pk)
+    return _report_page(request, report, decision_form=form)

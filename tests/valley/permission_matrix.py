@@ -231,6 +231,13 @@ PAGES: dict[str, Page] = {
         ("application",), get=TAKES("registration_officer"), post=TAKES("registration_officer")
     ),
     "funding:disburse": Page(("application",), get=TAKES("finance_officer"), post=TAKES("finance_officer")),
+    # The grant after the money, the holder's side: whoever sees the application sees the grant and its reports;
+    # only the holder files a report (staff who see it get 403), only finance decides on it.
+    "funding:grant": Page(("application",), get=SEES_A),
+    "funding:report": Page(("fund_use_report",), get=SEES_A, post=FILES_A),
+    "funding:report_attach_document": Page(("fund_use_report",), get=E(NOT_ALLOWED), post=FILES_A),
+    "funding:report_detach_document": Page(("fund_use_report", "report_document"), get=E(NOT_ALLOWED), post=FILES_A),
+    "funding:report_decide": Page(("fund_use_report",), get=E(NOT_ALLOWED), post=TAKES("finance_officer")),
     "tolerance:fund_list": Page(get=PORTFOLIO_READER),
     "tolerance:fund_check_run_all": Page(get=E(NOT_ALLOWED), post=PORTFOLIO_RUNNER),
     "tolerance:fund_dashboard": Page(("fund",), get=PORTFOLIO_READER),

@@ -143,4 +143,3 @@ def test_no_save_signal_writes_audit_entries():
     ]
     assert modules, "the signals' receivers were not found where Django keeps them"
     assert [module for module in modules if module.startswith(audit.__name__)] == []
-

@@ -81,9 +81,7 @@ def test_the_sweeper_publishes_what_waited_and_forgets_old_rows(db, settings, ma
     assert [mail.to for mail in mailoutbox] == [["late@example.cn"]]
 
 
-def test_the_catch_up_checks_only_funds_without_todays_report(
-    db, settings, django_capture_on_commit_callbacks
-):
+def test_the_catch_up_checks_only_funds_without_todays_report(db, settings, django_capture_on_commit_callbacks):
     from tolerance.services import compliance_check_run
     from tolerance.tasks import catch_up_compliance_checks
 

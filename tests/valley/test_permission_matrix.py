@@ -53,6 +53,7 @@ def build_data() -> dict:
     """The shared data set: one object of each kind, owned by applicant A, in sub-venue X."""
     from rest_framework.authtoken.models import Token
 
+    from funding import post_award
     from funding import services as funding_services
     from funding.demo import walk_to
     from funding.models import FundPolicy, SubVenueBudget
@@ -93,6 +94,10 @@ def build_data() -> dict:
         entity=entity, by=applicant, amount=Decimal("500000.00"), purpose="中试线建设", plan="建设中试线并注册公司。"
     )
     application = walk_to(application, "disbursement", people)
+    fund_use_report = application.fund_use_reports.get()
+    report_document = post_award.report_attach_document(
+        report=fund_use_report, by=applicant, title="发票", upload=SimpleUploadedFile("invoice.pdf", PDF_BYTES)
+    )
     entity2 = ResidencyFactory(sub_venue=sub_venue_x, entity__owner=applicant).entity
     draft = funding_services.application_create(
         entity=entity2, by=applicant, amount=Decimal("400000.00"), purpose="样机", plan="完成样机。"
@@ -168,7 +173,8 @@ def build_data() -> dict:
         "expert_review": application.reviews.get(),
         "disbursement": application.disbursements.get(),
         "funding_agreement": application.agreement,
-        "fund_use_report": application.fund_use_reports.get(),
+        "fund_use_report": fund_use_report,
+        "report_document": report_document,
         "recovery_order": recovered.recovery,
         "final_acceptance": accepted.final_acceptance,
         "fund_policy": FundPolicy.objects.latest(),
