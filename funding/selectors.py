@@ -3,6 +3,7 @@
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
@@ -25,7 +26,6 @@ from funding.models import (
     Repayment,
     SubVenueBudget,
 )
-from funding.services import release_problem
 from funding.workflow import QUEUES
 from valley.core import roles, scoping
 from valley.core.calendar import CalendarWindow
@@ -249,6 +249,56 @@ def grant_detail(*, user, pk: int) -> Application:
         raise Http404 from None
 
 
+def release_problem(app: Application, amount: Decimal | None = None):
+    """Why the next instalment of `app` may not be released now (a translated reason), or None; with the
+    planned instalment and the report that releases it. Called under the application's row lock by
+    application_disburse, and by the pages and the API to say so before anyone fills in a form."""
+    if app.state != S.DISBURSEMENT:
+        return gettext("Instalments are released only while the grant is being paid out."), None, None
+    agreement = FundingAgreement.objects.filter(application=app).first()
+    if agreement is None:
+        return gettext("This grant has no funding agreement yet; verify the registration first."), None, None
+    planned = list(agreement.instalments.order_by("number"))
+    paid = list(app.disbursements.order_by("number"))
+    if len(paid) >= len(planned):
+        return (
+            gettext("All %(count)d instalments of the plan have been released.") % {"count": len(planned)},
+            None,
+            None,
+        )
+    next_planned = planned[len(paid)]
+    if amount is not None and amount != next_planned.amount:
+        return (
+            gettext("Instalment %(number)s of the plan is %(amount)s yuan; release exactly that.")
+            % {"number": next_planned.number, "amount": f"{next_planned.amount:,.2f}"},
+            next_planned,
+            None,
+        )
+    report = None
+    if paid:
+        report = FundUseReport.objects.filter(instalment=paid[-1]).first()
+        if report is None or report.state != FundUseReport.State.ACCEPTED:
+            state = report.get_state_display() if report else gettext("not filed")
+            return (
+                gettext(
+                    "Instalment %(number)s is released once the fund-use report on instalment %(previous)s is "
+                    "accepted; that report is “%(state)s”."
+                )
+                % {"number": next_planned.number, "previous": paid[-1].number, "state": state},
+                next_planned,
+                None,
+            )
+    if next_planned.number == len(planned) and len(planned) > 1:
+        acceptance = FinalAcceptance.objects.filter(application=app).first()
+        if acceptance is None or acceptance.result != FinalAcceptance.Result.PASSED:
+            return (
+                gettext("The last instalment is released once the final acceptance has passed."),
+                next_planned,
+                report,
+            )
+    return None, next_planned, report
+
+
 @dataclass(frozen=True)
 class InstalmentStep:
     """One instalment of the plan as the grant's page shows it: paid (with its payment), the next one, or
@@ -262,7 +312,7 @@ class InstalmentStep:
 
 def grant_instalments(application: Application) -> list[InstalmentStep]:
     """The plan of a grant from grant_detail, step by step. The reason of the next instalment is
-    services.release_problem's, the one the release itself gives (its own few queries, a fixed number)."""
+    release_problem's, the one the release itself gives (its own few queries, a fixed number)."""
     planned = list(application.agreement.instalments.all())
     paid = {d.number: d for d in application.disbursements.all()}
     problem, next_planned, _report = release_problem(application)

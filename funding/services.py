@@ -22,7 +22,6 @@ from funding.models import (
     ApplicationEvent,
     Disbursement,
     ExpertReview,
-    FinalAcceptance,
     FundingAgreement,
     FundPolicy,
     FundUseReport,
@@ -31,6 +30,7 @@ from funding.models import (
     SubVenueBudget,
 )
 from funding.notifications import notify_transition
+from funding.selectors import release_problem
 from funding.workflow import EDITABLE_STATES, WORKFLOW, history_action
 from teams.models import Entity, Residency
 from teams.services import document_upload, registration_record
@@ -673,52 +673,6 @@ def application_reject_at_registration(*, application: Application, by, comment:
         return ["approved_amount", "budget"]
 
     return _transition(application, "reject_at_registration", by=by, comment=comment, apply=apply)
-
-
-def release_problem(app: Application, amount: Decimal | None = None):
-    """Why the next instalment of `app` may not be released now (a translated reason), or None; with the
-    planned instalment and the report that releases it. Called under the application's row lock by
-    application_disburse, and by the pages and the API to say so before anyone fills in a form."""
-    if app.state != S.DISBURSEMENT:
-        return _("Instalments are released only while the grant is being paid out."), None, None
-    agreement = FundingAgreement.objects.filter(application=app).first()
-    if agreement is None:
-        return _("This grant has no funding agreement yet; verify the registration first."), None, None
-    planned = list(agreement.instalments.order_by("number"))
-    paid = list(app.disbursements.order_by("number"))
-    if len(paid) >= len(planned):
-        return _("All %(count)d instalments of the plan have been released.") % {"count": len(planned)}, None, None
-    next_planned = planned[len(paid)]
-    if amount is not None and amount != next_planned.amount:
-        return (
-            _("Instalment %(number)s of the plan is %(amount)s yuan; release exactly that.")
-            % {"number": next_planned.number, "amount": f"{next_planned.amount:,.2f}"},
-            next_planned,
-            None,
-        )
-    report = None
-    if paid:
-        report = FundUseReport.objects.filter(instalment=paid[-1]).first()
-        if report is None or report.state != FundUseReport.State.ACCEPTED:
-            state = report.get_state_display() if report else _("not filed")
-            return (
-                _(
-                    "Instalment %(number)s is released once the fund-use report on instalment %(previous)s is "
-                    "accepted; that report is “%(state)s”."
-                )
-                % {"number": next_planned.number, "previous": paid[-1].number, "state": state},
-                next_planned,
-                None,
-            )
-    if next_planned.number == len(planned) and len(planned) > 1:
-        acceptance = FinalAcceptance.objects.filter(application=app).first()
-        if acceptance is None or acceptance.result != FinalAcceptance.Result.PASSED:
-            return (
-                _("The last instalment is released once the final acceptance has passed."),
-                next_planned,
-                report,
-            )
-    return None, next_planned, report
 
 
 def application_disburse(
