@@ -24,4 +24,10 @@ urlpatterns = [
     path("<int:pk>/registration/", views.registration_verify, name="verify_registration"),
     path("<int:pk>/disburse/", views.disburse, name="disburse"),
     path("reports/<int:pk>/", views.report_detail, name="report"),
+    # The grant after the money: staff
+    path("<int:pk>/acceptance/", views.acceptance, name="acceptance"),
+    path("<int:pk>/recovery/", views.recovery_open, name="recovery_open"),
+    path("<int:pk>/recovery/repayment/", views.repayment, name="repayment"),
+    path("<int:pk>/registration/revise/", views.revise_amount, name="revise_amount"),
+    path("<int:pk>/registration/reject/", views.reject_at_registration, name="reject_at_registration"),
 ]
