@@ -93,6 +93,20 @@ def build_data() -> dict:
         entity=entity, by=applicant, amount=Decimal("500000.00"), purpose="中试线建设", plan="建设中试线并注册公司。"
     )
     application = walk_to(application, "disbursement", people)
+    in_recovery, in_registration = (
+        walk_to(
+            funding_services.application_create(
+                entity=ResidencyFactory(sub_venue=sub_venue_x, entity__owner=applicant).entity,
+                by=applicant,
+                amount=Decimal("500000.00"),
+                purpose="中试线建设",
+                plan="建设中试线并注册公司。",
+            ),
+            state,
+            people,
+        )
+        for state in ("recovery", "registration")
+    )
     entity2 = ResidencyFactory(sub_venue=sub_venue_x, entity__owner=applicant).entity
     draft = funding_services.application_create(
         entity=entity2, by=applicant, amount=Decimal("400000.00"), purpose="样机", plan="完成样机。"
@@ -147,6 +161,8 @@ def build_data() -> dict:
         "funding_agreement": application.agreement,
         "fund_policy": FundPolicy.objects.latest(),
         "draft": draft,
+        "in_recovery": in_recovery,
+        "in_registration": in_registration,
         "draft_document": draft_document,
         "fund": fund,
         "investment": investment,
