@@ -124,15 +124,14 @@ def application_detail(request, pk):
     application = selectors.application_detail(user=request.user, pk=pk)
     user = request.user
     is_owner = application.entity.owner_id == user.pk
-    # The comment-only steps are buttons here; a guarded one that may not be taken now shows its reason instead.
-    actions, waiting = [], []
-    for t in WORKFLOW.available(application, user):
-        if t.name in services.COMMENT_ONLY_TRANSITIONS:
-            reason = t.guard(application) if t.guard else None
-            if reason:
-                waiting.append((t.label, reason))
-            else:
-                actions.append(t)
+    # The comment-only steps are buttons here, only those whose guard allows them now (the page shows what they
+    # wait for: the notice's end date, the pending reviews, the amount still to pay); the steps with their own
+    # form page come from _grant_context.
+    actions = [
+        t
+        for t in WORKFLOW.available(application, user)
+        if t.name in services.COMMENT_ONLY_TRANSITIONS and not (t.guard and t.guard(application))
+    ]
     context = {
         "application": application,
         "is_owner": is_owner,
@@ -145,7 +144,7 @@ def application_detail(request, pk):
             name: WORKFLOW.may_act(WORKFLOW[name], application, user) and application.state in WORKFLOW[name].sources
             for name in ("approve", "verify_registration")
         },
-        **_grant_context(application, user, waiting),
+        **_grant_context(application, user),
         "comment_form": CommentForm(),
         "may_object": roles.has_role(user, roles.APPROVER, roles.PROVINCIAL_STAFF)
         and application.state == application.State.PUBLIC_NOTICE,
@@ -505,11 +504,11 @@ GRANT_STEPS = (
 GRANT_STATES = (Application.State.DISBURSEMENT, Application.State.RECOVERY, Application.State.CLOSED)
 
 
-def _grant_context(application, user, waiting) -> dict:
+def _grant_context(application, user) -> dict:
     """What the detail page shows of the steps after the money: the form pages the person may open now
     (`grant_steps`), those they could take but not yet, with the reason (`waiting`), the fund-use reports with
     their due dates and days late, the final acceptance and the recovery order."""
-    steps = []
+    steps, waiting = [], []
     for name, url_name in GRANT_STEPS:
         transition = WORKFLOW[name]
         if application.state not in transition.sources or not WORKFLOW.may_act(transition, application, user):
