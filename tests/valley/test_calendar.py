@@ -54,6 +54,17 @@ def test_working_days_late(calendar_2026):
     assert calendar.working_days_between(D(2026, 10, 13), D(2026, 9, 30)) == 0
 
 
+def test_days_late_for_many_due_dates_at_once_agree_with_one_at_a_time(calendar_2026, django_assert_num_queries):
+    today = D(2026, 10, 12)
+    dues = [D(2026, 9, 18), D(2026, 9, 24), D(2026, 9, 30), D(2026, 10, 9), D(2026, 10, 12), D(2026, 10, 20)]
+    with django_assert_num_queries(1):
+        late = calendar.working_days_late(dues, today)
+    assert late == {due: calendar.working_days_between(due, today) for due in dues}
+    assert late[D(2026, 9, 30)] == 4  # 8, 9, 10 (a make-up Saturday) and 12 October; 1–7 October are off
+    with django_assert_num_queries(0):
+        assert calendar.working_days_late([D(2026, 10, 20)], today) == {D(2026, 10, 20): 0}
+
+
 def test_a_long_limit_is_one_query(calendar_2026, django_assert_num_queries):
     with django_assert_num_queries(1):
         due = calendar.add_working_days(D(2026, 1, 5), 90)
