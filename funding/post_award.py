@@ -289,6 +289,29 @@ def acceptance_record(
 # ---------------------------------------------------------------------------- recovery
 
 
+def recovery_amount_problem(app: Application, amount: Decimal) -> str | None:
+    """Why a recovery order of `amount` cannot be opened on `app` (a translated reason), or None: more than
+    zero, at most what was disbursed. Forms call it to show the reason beside the field."""
+    if amount <= 0:
+        return _("The amount to recover must be more than zero.")
+    if amount > app.disbursed_total:
+        return _("At most the %(disbursed)s yuan disbursed can be recovered.") % {
+            "disbursed": f"{app.disbursed_total:,.2f}"
+        }
+    return None
+
+
+def repayment_amount_problem(order: RecoveryOrder, amount: Decimal) -> str | None:
+    """Why a repayment of `amount` cannot be recorded against `order` (a translated reason), or None."""
+    if amount <= 0:
+        return _("The repayment must be more than zero.")
+    if amount > order.outstanding:
+        return _("Only %(outstanding)s yuan of the recovery order is outstanding.") % {
+            "outstanding": f"{order.outstanding:,.2f}"
+        }
+    return None
+
+
 def recovery_open(*, application: Application, by, reason: str, explanation: str, amount) -> RecoveryOrder:
     """Open a recovery order of at most what was disbursed. The grant stops: what was never paid leaves the
     budget's reserve now; what is repaid leaves it as it comes in (recovery_repay)."""
@@ -298,13 +321,8 @@ def recovery_open(*, application: Application, by, reason: str, explanation: str
     created: list[RecoveryOrder] = []
 
     def apply(app: Application) -> list[str]:
-        if amount <= 0:
-            raise FundingError(_("The amount to recover must be more than zero."))
-        if amount > app.disbursed_total:
-            raise FundingError(
-                _("At most the %(disbursed)s yuan disbursed can be recovered.")
-                % {"disbursed": f"{app.disbursed_total:,.2f}"}
-            )
+        if problem := recovery_amount_problem(app, amount):
+            raise FundingError(problem)
         budget = _budget_locked(app.budget_id)
         unpaid = app.remaining_to_disburse
         order = RecoveryOrder.objects.create(
@@ -334,13 +352,8 @@ def recovery_repay(*, application: Application, by, amount, paid_on: datetime.da
 
     def apply(app: Application) -> list[str]:
         order = RecoveryOrder.objects.select_for_update(of=("self",)).get(application=app)
-        if amount <= 0:
-            raise FundingError(_("The repayment must be more than zero."))
-        if amount > order.outstanding:
-            raise FundingError(
-                _("Only %(outstanding)s yuan of the recovery order is outstanding.")
-                % {"outstanding": f"{order.outstanding:,.2f}"}
-            )
+        if problem := repayment_amount_problem(order, amount):
+            raise FundingError(problem)
         budget = _budget_locked(app.budget_id)
         repayment = Repayment.objects.create(
             order=order, amount=amount, paid_on=paid_on, reference=reference, recorded_by=by

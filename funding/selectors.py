@@ -26,7 +26,7 @@ from funding.models import (
     Repayment,
     SubVenueBudget,
 )
-from funding.workflow import QUEUES
+from funding.workflow import QUEUES, REPORT_QUEUES
 from valley.core import roles, scoping
 from valley.core.calendar import CalendarWindow
 
@@ -359,3 +359,62 @@ def fund_use_report_detail(*, user, pk: int) -> FundUseReport:
         )
     except FundUseReport.DoesNotExist:
         raise Http404 from None
+
+
+# ------------------------------------------------------------------ the grant after the money: staff
+
+
+def _reports_in_staff_scope(user) -> QuerySet[FundUseReport]:
+    """The fund-use reports of the grants being paid out in the staff member's sub-venues (all for auditors)."""
+    if not user.is_authenticated or not (roles.is_staff_member(user) or roles.is_auditor(user)):
+        return FundUseReport.objects.none()
+    reports = FundUseReport.objects.filter(application__state=S.DISBURSEMENT)
+    return scoping.in_scope(reports, user, via="application__sub_venue")
+
+
+def _report_queue_condition(queue: str, today) -> Q:
+    _label, _role, states, overdue_only = REPORT_QUEUES[queue]
+    return Q(state__in=states, due_on__lt=today) if overdue_only else Q(state__in=states)
+
+
+def report_queue(*, user, queue: str, today=None) -> QuerySet[FundUseReport]:
+    """The fund-use reports waiting in a report queue (workflow.REPORT_QUEUES), oldest first: the reports to
+    review by when they were submitted, the overdue ones by their due date. The grant, its entity and
+    sub-venue and the instalment come in the same query; days late come from `with_days_late`."""
+    today = today or timezone.localdate()
+    overdue_only = REPORT_QUEUES[queue][3]
+    return (
+        _reports_in_staff_scope(user)
+        .filter(_report_queue_condition(queue, today))
+        .select_related("instalment", "application__entity", "application__sub_venue")
+        .order_by(*(("due_on", "pk") if overdue_only else ("submitted_at", "pk")))
+    )
+
+
+def report_queue_counts(*, user, today=None) -> dict[str, int]:
+    """How many reports wait in each report queue: one query."""
+    today = today or timezone.localdate()
+    return _reports_in_staff_scope(user).aggregate(
+        **{key: Count("pk", filter=_report_queue_condition(key, today)) for key in REPORT_QUEUES}
+    )
+
+
+def with_days_late(reports, today=None) -> list[FundUseReport]:
+    """The reports, each with `days_late` as working_days_late counts it (late until filed): one calendar query
+    for the lot (reports_with_working_days_late), none when nothing is past due."""
+    reports = reports_with_working_days_late(reports, today)
+    for report in reports:
+        report.days_late = report.working_days_late
+    return reports
+
+
+def grant_reports(*, application: Application, today=None) -> list[FundUseReport]:
+    """The fund-use reports of a grant in the order they fall due, with their instalments and `days_late`:
+    at most two queries."""
+    reports = FundUseReport.objects.filter(application=application).select_related("instalment")
+    return with_days_late(reports.order_by("due_on", "pk"), today)
+
+
+def grant_recovery(*, application: Application) -> RecoveryOrder | None:
+    """The grant's recovery order with its repayments, or None: two queries (one when there is none)."""
+    return RecoveryOrder.objects.filter(application=application).prefetch_related("repayments").first()

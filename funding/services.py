@@ -637,25 +637,29 @@ def paid_in_limit(app: Application, paid_in_capital: Decimal) -> Decimal:
     return (paid_in_capital * app.max_paid_in_share).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
 
 
+def revised_amount_problem(app: Application, amount: Decimal) -> str | None:
+    """Why the approved amount of `app` cannot be revised to `amount` (a translated reason), or None: only down,
+    never below the policy minimum. Forms call it to show the reason beside the field."""
+    if amount >= app.approved_amount:
+        return _("The revised amount must be less than the %(amount)s yuan approved.") % {
+            "amount": f"{app.approved_amount:,.2f}"
+        }
+    if amount < app.min_amount:
+        return _(
+            "The fund's minimum is %(min)s yuan; if the paid-in capital allows less, reject the application "
+            "at registration instead."
+        ) % {"min": f"{app.min_amount:,.2f}"}
+    return None
+
+
 def application_revise_amount(*, application: Application, by, amount: Decimal, comment: str) -> Application:
     """Revise the approved amount down during registration verification (the verified paid-in capital allows
     less than was approved); the budget's reservation shrinks by the difference. Never up, never below the
     policy minimum (then the grant is rejected at registration instead)."""
 
     def apply(app: Application) -> list[str]:
-        if amount >= app.approved_amount:
-            raise FundingError(
-                _("The revised amount must be less than the %(amount)s yuan approved.")
-                % {"amount": f"{app.approved_amount:,.2f}"}
-            )
-        if amount < app.min_amount:
-            raise FundingError(
-                _(
-                    "The fund's minimum is %(min)s yuan; if the paid-in capital allows less, reject the application "
-                    "at registration instead."
-                )
-                % {"min": f"{app.min_amount:,.2f}"}
-            )
+        if problem := revised_amount_problem(app, amount):
+            raise FundingError(problem)
         _budget_moved(_budget_locked(app.budget_id), by, reserved=amount - app.approved_amount)
         app.approved_amount = amount
         return ["approved_amount"]

@@ -33,4 +33,10 @@ urlpatterns = [
         name="report_detach_document",
     ),
     path("reports/<int:pk>/decide/", views.report_decide, name="report_decide"),
+    # The grant after the money: staff
+    path("<int:pk>/acceptance/", views.acceptance, name="acceptance"),
+    path("<int:pk>/recovery/", views.recovery_open, name="recovery_open"),
+    path("<int:pk>/recovery/repayment/", views.repayment, name="repayment"),
+    path("<int:pk>/registration/revise/", views.revise_amount, name="revise_amount"),
+    path("<int:pk>/registration/reject/", views.reject_at_registration, name="reject_at_registration"),
 ]

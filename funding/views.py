@@ -4,16 +4,18 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from funding import post_award, selectors, services
 from funding.forms import (
+    AcceptanceForm,
     ApplicationForm,
     ApproveForm,
     AssignReviewerForm,
@@ -22,17 +24,22 @@ from funding.forms import (
     ExpenseLineFormSet,
     FundUseReportForm,
     ObjectionForm,
+    ReasonForm,
+    RecoveryOpenForm,
     RegistrationVerificationForm,
+    RepaymentForm,
     ReportDecisionForm,
     ReviewForm,
+    ReviseAmountForm,
 )
-from funding.models import Application, FundUseReport
+from funding.models import Application, FundUseReport, RecoveryOrder
 from funding.workflow import (
     APPLICANT_STATE_LABELS,
     EDITABLE_STATES,
     MOVES_MONEY,
     QUEUES,
     REPORT_EDITABLE_STATES,
+    REPORT_QUEUES,
     REPORT_WORKFLOW,
     WORKFLOW,
 )
@@ -41,6 +48,8 @@ from teams.models import Entity
 from valley.accounts import reauth
 from valley.core import roles
 from valley.core.errors import DomainError
+from valley.core.money import parse_yuan
+from valley.core.workflow import TransitionNotAllowed
 
 PAGE_SIZE = 50
 
@@ -120,8 +129,13 @@ def application_detail(request, pk):
     application = selectors.application_detail(user=request.user, pk=pk)
     user = request.user
     is_owner = application.entity.owner_id == user.pk
+    # The comment-only steps are buttons here, only those whose guard allows them now (the page shows what they
+    # wait for: the notice's end date, the pending reviews, the amount still to pay); the steps with their own
+    # form page come from _grant_context.
     actions = [
-        t for t in WORKFLOW.available(application, user) if t.name not in {"approve", "verify_registration", "disburse"}
+        t
+        for t in WORKFLOW.available(application, user)
+        if t.name in services.COMMENT_ONLY_TRANSITIONS and not (t.guard and t.guard(application))
     ]
     context = {
         "application": application,
@@ -133,8 +147,9 @@ def application_detail(request, pk):
         "actions": actions,
         "can": {
             name: WORKFLOW.may_act(WORKFLOW[name], application, user) and application.state in WORKFLOW[name].sources
-            for name in ("approve", "verify_registration", "disburse")
+            for name in ("approve", "verify_registration")
         },
+        **_grant_context(application, user),
         "comment_form": CommentForm(),
         "may_object": roles.has_role(user, roles.APPROVER, roles.PROVINCIAL_STAFF)
         and application.state == application.State.PUBLIC_NOTICE,
@@ -230,31 +245,73 @@ def review_assign(request, pk):
     )
 
 
-def _form_page(request, pk, form_class, template, do, *, transition=None, **form_kwargs):
+def _form_page(
+    request, pk, form_class, template, do, *, transition=None, form_for=None, done=None, refused=None, **form_kwargs
+):
     """A staff action with its own form page, so that errors stand next to their fields.
 
     With `transition`, the page is only for the roles that may take it: anyone else who can see the
     application (its applicant, an auditor, another staff role) gets 403 rather than a form that can only fail.
+    When the step cannot be taken now (the application's state, the transition's guard, for an instalment the
+    plan: `_step_problem`), the page says why and offers no form; a form posted anyway, or after the state
+    changed meanwhile, goes to the service, which refuses it with its reason above the form.
     A transition that moves money (funding.workflow.MOVES_MONEY) needs a recent re-authentication
-    (valley.accounts.reauth.required); a form posted before that comes back filled in."""
+    (valley.accounts.reauth.required); a form posted before that comes back filled in.
+
+    `form_for(application)` gives more keyword arguments for the form (its `initial` is merged with the
+    pending one); `done(application)` the address to go to once saved (the application's page by default);
+    `refused(application, form)` more context for the page when the service refused."""
     application = selectors.application_detail(user=request.user, pk=pk)
-    if transition and not WORKFLOW.may_act(WORKFLOW[transition], application, request.user):
-        raise PermissionDenied(_("Your role may not “%(action)s”.") % {"action": WORKFLOW[transition].label})
+    page = {"application": application, "step": WORKFLOW[transition].label if transition else None}
+    if transition:
+        _may_take(application, request.user, transition)
+        if request.method != "POST" and (reason := _step_problem(application, transition, request.user)):
+            return render(request, template, {**page, "reason": reason})
     if transition in MOVES_MONEY and (asked := reauth.required(request)):
         return asked
+    if form_for:
+        form_kwargs = {**form_kwargs, **form_for(application)}
     pending = reauth.take_pending(request)
     if pending:
-        form_kwargs["initial"] = pending
+        form_kwargs["initial"] = {**form_kwargs.get("initial", {}), **pending}
     form = form_class(request.POST or None, **form_kwargs)
+    extra = {}
     if request.method == "POST" and form.is_valid():
         try:
             do(application, form.cleaned_data)
         except DomainError as error:
             form.add_error(None, error.message)
+            if refused:
+                extra = refused(application, form)
         else:
             _report_done(request, pk)
-            return redirect("funding:detail", pk=pk)
-    return render(request, template, {"form": form, "application": application})
+            return redirect(done(application) if done else reverse("funding:detail", args=[pk]))
+    return render(request, template, {**page, "form": form, **extra})
+
+
+def _may_take(application, user, name) -> None:
+    if not WORKFLOW.may_act(WORKFLOW[name], application, user):
+        raise PermissionDenied(_("Your role may not “%(action)s”.") % {"action": WORKFLOW[name].label})
+
+
+def _step_problem(application, name, user) -> str | None:
+    """Why `user` cannot take the transition `name` on the application now, or None: its state or its guard
+    (valley.core.workflow), and for an instalment the agreement's plan (services.release_problem). The services
+    check the same again under the row lock."""
+    try:
+        WORKFLOW.check(name, application, user)
+    except TransitionNotAllowed as error:
+        return error.message
+    if name == "disburse":
+        return _next_instalment(application)[0]
+    return None
+
+
+def _next_instalment(application):
+    """services.release_problem for the application, read once per request: (reason, planned, report)."""
+    if not hasattr(application, "_release_problem"):
+        application._release_problem = services.release_problem(application)
+    return application._release_problem
 
 
 @login_required
@@ -323,27 +380,80 @@ def application_approve(request, pk):
     return _form_page(request, pk, ApproveForm, "funding/action_form.html", do, transition="approve")
 
 
+REGISTRATION_DRAFT_KEY = "funding_registration_draft"
+
+
 @login_required
 def registration_verify(request, pk):
+    """Verify the company registration. When the verified paid-in capital allows less than the approved amount,
+    the page offers what can be done (`_paid_in_offer`) and keeps what was typed for the next try."""
+    drafts = request.session.get(REGISTRATION_DRAFT_KEY, {})
+
+    def form_for(application):
+        draft = drafts.get(str(application.pk)) if request.method == "GET" else None
+        return {"initial": draft} if draft else {}
+
+    def do(app, data):
+        services.application_verify_registration(application=app, by=request.user, **data)
+        if str(pk) in drafts:
+            del drafts[str(pk)]
+            request.session.modified = True
+
+    def refused(application, form):
+        offer = _paid_in_offer(application, request.user, form.cleaned_data["paid_in_capital"])
+        if offer:
+            kept = {key: value for key, value in request.POST.items() if key != "csrfmiddlewaretoken"}
+            request.session[REGISTRATION_DRAFT_KEY] = {**drafts, str(application.pk): kept}
+        return {"offer": offer}
+
     return _form_page(
         request,
         pk,
         RegistrationVerificationForm,
-        "funding/action_form.html",
-        lambda app, data: services.application_verify_registration(application=app, by=request.user, **data),
+        "funding/registration_form.html",
+        do,
         transition="verify_registration",
+        form_for=form_for,
+        refused=refused,
     )
+
+
+def _paid_in_offer(application, user, paid_in) -> dict | None:
+    """What the registration page offers when `paid_in` allows less than the approved amount: revising it down
+    to at most services.paid_in_limit (approvers, registration officers) or, when that is below the fund's
+    minimum, rejecting at registration (approvers). None when the paid-in capital is not the problem."""
+    limit = services.paid_in_limit(application, paid_in)
+    if application.approved_amount is None or application.approved_amount <= limit:
+        return None
+    if limit >= application.min_amount:
+        may = WORKFLOW.may_act(WORKFLOW["revise_amount"], application, user)
+        url = reverse("funding:revise_amount", args=[application.pk]) + f"?paid_in={paid_in}"
+    else:
+        may = WORKFLOW.may_act(WORKFLOW["reject_at_registration"], application, user)
+        url = reverse("funding:reject_at_registration", args=[application.pk])
+    return {
+        "paid_in": paid_in,
+        "limit": limit,
+        "minimum": application.min_amount,
+        "share": f"{application.max_paid_in_share * 100:.0f}",
+        "revise": limit >= application.min_amount,
+        "may": may,
+        "url": url,
+    }
 
 
 @login_required
 def disburse(request, pk):
+    """Release the plan's next instalment: its amount is the plan's; before anyone fills anything in, the page
+    says why it cannot be released yet (services.release_problem) and offers no form."""
     return _form_page(
         request,
         pk,
         DisbursementForm,
-        "funding/action_form.html",
+        "funding/disburse_form.html",
         lambda app, data: services.application_disburse(application=app, by=request.user, **data),
         transition="disburse",
+        form_for=lambda app: {"planned": _next_instalment(app)[1]},
     )
 
 
@@ -354,11 +464,15 @@ def disburse(request, pk):
 def queues(request):
     counts = selectors.queue_counts(user=request.user)
     items = [(key, label, counts[key]) for key, (label, _role, _states) in QUEUES.items()]
+    report_counts = selectors.report_queue_counts(user=request.user)
+    items += [(key, label, report_counts[key]) for key, (label, *_rest) in REPORT_QUEUES.items()]
     return render(request, "funding/queues.html", {"queues": items})
 
 
 @staff_or_auditor_required
 def queue(request, queue):
+    if queue in REPORT_QUEUES:
+        return _report_queue(request, queue)
     if queue not in QUEUES:
         raise Http404
     label, _role, _states = QUEUES[queue]
@@ -579,3 +693,145 @@ def report_decide(request, pk):
             )
             return redirect("funding:report", pk=pk)
     return _report_page(request, report, decision_form=form)
+    """A fund-use report: the applicant files it, staff review it (pages built on funding.post_award)."""
+    raise Http404
+
+
+# ------------------------------------------------------------------ the grant after the money: staff
+
+# The steps after the money that have their own form page, in the order the detail page offers them.
+GRANT_STEPS = (
+    ("disburse", "funding:disburse"),
+    ("record_acceptance", "funding:acceptance"),
+    ("open_recovery", "funding:recovery_open"),
+    ("record_repayment", "funding:repayment"),
+    ("revise_amount", "funding:revise_amount"),
+    ("reject_at_registration", "funding:reject_at_registration"),
+)
+GRANT_STATES = (Application.State.DISBURSEMENT, Application.State.RECOVERY, Application.State.CLOSED)
+
+
+def _grant_context(application, user) -> dict:
+    """What the detail page shows of the steps after the money: the form pages the person may open now
+    (`grant_steps`), those they could take but not yet, with the reason (`waiting`), the fund-use reports with
+    their due dates and days late, the final acceptance and the recovery order."""
+    steps, waiting = [], []
+    for name, url_name in GRANT_STEPS:
+        transition = WORKFLOW[name]
+        if application.state not in transition.sources or not WORKFLOW.may_act(transition, application, user):
+            continue
+        reason = _step_problem(application, name, user)
+        if reason:
+            waiting.append((transition.label, reason))
+        else:
+            steps.append((reverse(url_name, args=[application.pk]), transition.label))
+    context = {"grant_steps": steps, "waiting": waiting}
+    if application.state in GRANT_STATES:
+        context["reports"] = selectors.grant_reports(application=application)
+        context["acceptance"] = getattr(application, "final_acceptance", None)
+        context["recovery"] = selectors.grant_recovery(application=application)
+    return context
+
+
+def _report_queue(request, queue):
+    label, *_rest = REPORT_QUEUES[queue]
+    page = _page(request, selectors.report_queue(user=request.user, queue=queue))
+    page.object_list = selectors.with_days_late(page.object_list)
+    return render(
+        request,
+        "funding/report_queue.html",
+        {"label": label, "page": page, "queue": queue, "overdue": REPORT_QUEUES[queue][3]},
+    )
+
+
+@login_required
+def acceptance(request, pk):
+    """Record the final acceptance (reviewers, approvers), once its guard allows (workflow._acceptance_due)."""
+    return _form_page(
+        request,
+        pk,
+        AcceptanceForm,
+        "funding/action_form.html",
+        lambda app, data: post_award.acceptance_record(application=app, by=request.user, **data),
+        transition="record_acceptance",
+        initial={"accepted_on": timezone.localdate()},
+    )
+
+
+@login_required
+def recovery_open(request, pk):
+    """Open a recovery order of at most what was disbursed (finance officers, approvers)."""
+    return _form_page(
+        request,
+        pk,
+        RecoveryOpenForm,
+        "funding/action_form.html",
+        lambda app, data: post_award.recovery_open(application=app, by=request.user, **data),
+        transition="open_recovery",
+        form_for=lambda app: {"application": app},
+    )
+
+
+@login_required
+def repayment(request, pk):
+    """Record a repayment against the recovery order (finance officers); the one that completes it closes the
+    grant."""
+    return _form_page(
+        request,
+        pk,
+        RepaymentForm,
+        "funding/repayment_form.html",
+        lambda app, data: post_award.recovery_repay(application=app, by=request.user, **data),
+        transition="record_repayment",
+        form_for=lambda app: {"order": RecoveryOrder.objects.filter(application=app).first()},
+    )
+
+
+def _back_to_registration(application, user):
+    if WORKFLOW.may_act(WORKFLOW["verify_registration"], application, user):
+        return reverse("funding:verify_registration", args=[application.pk])
+    return reverse("funding:detail", args=[application.pk])
+
+
+@login_required
+def revise_amount(request, pk):
+    """Revise the approved amount down at registration (approvers, registration officers); opened from the
+    registration page with ?paid_in=, the most that paid-in capital allows is filled in."""
+
+    def form_for(app):
+        initial = {}
+        try:
+            paid_in = parse_yuan(request.GET.get("paid_in", ""))
+        except ValidationError:
+            paid_in = None
+        if paid_in is not None:
+            initial = {"paid_in_capital": f"{paid_in:,.2f}", "amount": f"{services.paid_in_limit(app, paid_in):,.2f}"}
+        return {"application": app, "initial": initial}
+
+    return _form_page(
+        request,
+        pk,
+        ReviseAmountForm,
+        "funding/action_form.html",
+        lambda app, data: services.application_revise_amount(
+            application=app, by=request.user, amount=data["amount"], comment=data["comment"]
+        ),
+        transition="revise_amount",
+        form_for=form_for,
+        done=lambda app: _back_to_registration(app, request.user),
+    )
+
+
+@login_required
+def reject_at_registration(request, pk):
+    """Reject at registration (approvers): the paid-in capital does not allow even the fund's minimum."""
+    return _form_page(
+        request,
+        pk,
+        ReasonForm,
+        "funding/action_form.html",
+        lambda app, data: services.application_reject_at_registration(
+            application=app, by=request.user, comment=data["comment"]
+        ),
+        transition="reject_at_registration",
+    )

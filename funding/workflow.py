@@ -284,3 +284,10 @@ REPORT_WORKFLOW = Workflow(
 
 # What the applicant may still change in a report: what they will submit.
 REPORT_EDITABLE_STATES = REPORT_WORKFLOW["submit"].sources
+
+# Staff work queues of fund-use reports (funding.selectors.report_queue), on grants being paid out: which
+# report states each holds, and whether only the reports past their due date. Finance reviews the reports.
+REPORT_QUEUES = {
+    "reports": (_("Fund-use reports to review"), roles.FINANCE_OFFICER, (R.SUBMITTED,), False),
+    "overdue-reports": (_("Overdue fund-use reports"), roles.FINANCE_OFFICER, (R.DRAFT, R.SUBMITTED, R.RETURNED), True),
+}

@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from funding.demo import file_report
 from funding.models import Application
 from teams.demo import demo_uscc
 from tests.auth_helpers import reauthenticate
@@ -108,13 +109,22 @@ def test_one_application_walks_every_state_to_closed(
     entity.refresh_from_db()
     assert entity.kind == entity.Kind.STARTUP and entity.registration.uscc == demo_uscc(4242)
 
-    # Two instalments; the second completes the grant and closes the application.
+    # The plan's three instalments (20/50/30%), each after the fund-use report on the one before is accepted,
+    # the last after the final acceptance; the last completes the grant and closes the application.
     finance = logged_in(people["finance"])
     reauthenticate(finance)
-    for amount, reference in (("300,000", "PAY-1"), ("500000", "PAY-2")):
+    for number, amount in ((1, "160,000.00"), (2, "400,000.00"), (3, "240,000.00")):
+        if number > 1:
+            file_report(Application.objects.get(pk=application.pk), people, accept=True)
+        if number == 3:
+            response = approver.post(
+                reverse("funding:acceptance", args=[application.pk]),
+                {"result": "passed", "reasons": "里程碑均已完成。", "accepted_on": "2026-11-25"},
+            )
+            assert response.status_code == 302
         response = finance.post(
             reverse("funding:disburse", args=[application.pk]),
-            {"amount": amount, "paid_on": "2026-11-25", "reference": reference},
+            {"amount": amount, "paid_on": "2026-11-25", "reference": f"PAY-{number}"},
         )
         assert response.status_code == 302
     assert state_of(application) == S.CLOSED
@@ -135,7 +145,8 @@ def test_one_application_walks_every_state_to_closed(
         "close",
     ):
         assert f'data-action="funding.application.{action}"' in page, action
-    assert page.count('data-action="funding.disbursement.recorded"') == 2
+    assert page.count('data-action="funding.disbursement.recorded"') == 3
+    assert 'data-action="funding.acceptance.recorded"' in page
     assert "请补充中试预算明细。" in page
 
     # The worker mailed the team at the steps; the mail says the state in Chinese and English.

@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pytest
 from django.urls import reverse
 
+from funding.demo import file_report
 from funding.models import Application, FundPolicy
 from tests.auth_helpers import reauthenticate, second_factor_device, totp_code
 from valley.accounts import reauth
@@ -131,15 +132,16 @@ def test_approving_without_a_recent_reauthentication_asks_for_it_and_changes_not
 
 def test_paying_out_asks_too(client, application_in, people):
     application = application_in(S.DISBURSEMENT)
+    file_report(application, people, accept=True)  # instalment 2 is released on the accepted report
     client.force_login(people["finance"])
     url = reverse("funding:disburse", args=[application.pk])
-    data = {"amount": "100,000", "paid_on": "2026-11-25", "reference": "PAY-1"}
+    data = {"amount": "250,000.00", "paid_on": "2026-11-25", "reference": "PAY-2"}
     assert client.post(url, data)["Location"] == asked_to_reauthenticate(url)
     assert Application.objects.get(pk=application.pk).disbursed_total == application.disbursed_total
     assert confirm(client, people["finance"], next_url=url)["Location"] == url
     assert client.post(url, data)["Location"] == reverse("funding:detail", args=[application.pk])
     paid = Application.objects.get(pk=application.pk).disbursed_total - application.disbursed_total
-    assert paid == Decimal("100000.00")
+    assert paid == Decimal("250000.00")
 
 
 def test_the_admin_approve_action_asks_first(client, application_in, approver):

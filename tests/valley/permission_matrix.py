@@ -238,6 +238,18 @@ PAGES: dict[str, Page] = {
     "funding:report_attach_document": Page(("fund_use_report",), get=E(NOT_ALLOWED), post=FILES_A),
     "funding:report_detach_document": Page(("fund_use_report", "report_document"), get=E(NOT_ALLOWED), post=FILES_A),
     "funding:report_decide": Page(("fund_use_report",), get=E(NOT_ALLOWED), post=TAKES("finance_officer")),
+    # The grant after the money: staff pages. Where the step cannot be taken now, its page says why (200).
+    "funding:acceptance": Page(("application",), get=TAKES("reviewer", "approver"), post=TAKES("reviewer", "approver")),
+    "funding:recovery_open": Page(
+        ("application",), get=TAKES("finance_officer", "approver"), post=TAKES("finance_officer", "approver")
+    ),
+    "funding:repayment": Page(("in_recovery",), get=TAKES("finance_officer"), post=TAKES("finance_officer")),
+    "funding:revise_amount": Page(
+        ("in_registration",),
+        get=TAKES("approver", "registration_officer"),
+        post=TAKES("approver", "registration_officer"),
+    ),
+    "funding:reject_at_registration": Page(("in_registration",), get=TAKES("approver"), post=TAKES("approver")),
     "tolerance:fund_list": Page(get=PORTFOLIO_READER),
     "tolerance:fund_check_run_all": Page(get=E(NOT_ALLOWED), post=PORTFOLIO_RUNNER),
     "tolerance:fund_dashboard": Page(("fund",), get=PORTFOLIO_READER),

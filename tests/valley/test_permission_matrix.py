@@ -98,6 +98,17 @@ def build_data() -> dict:
     report_document = post_award.report_attach_document(
         report=fund_use_report, by=applicant, title="发票", upload=SimpleUploadedFile("invoice.pdf", PDF_BYTES)
     )
+    in_registration = walk_to(
+        funding_services.application_create(
+            entity=ResidencyFactory(sub_venue=sub_venue_x, entity__owner=applicant).entity,
+            by=applicant,
+            amount=Decimal("500000.00"),
+            purpose="中试线建设",
+            plan="建设中试线并注册公司。",
+        ),
+        "registration",
+        people,
+    )
     entity2 = ResidencyFactory(sub_venue=sub_venue_x, entity__owner=applicant).entity
     draft = funding_services.application_create(
         entity=entity2, by=applicant, amount=Decimal("400000.00"), purpose="样机", plan="完成样机。"
@@ -179,6 +190,8 @@ def build_data() -> dict:
         "final_acceptance": accepted.final_acceptance,
         "fund_policy": FundPolicy.objects.latest(),
         "draft": draft,
+        "in_recovery": recovered,
+        "in_registration": in_registration,
         "draft_document": draft_document,
         "fund": fund,
         "investment": investment,
