@@ -124,6 +124,21 @@ class DisbursementForm(forms.Form):
     paid_on = forms.DateField(label=_("Paid on"), widget=forms.DateInput(attrs={"type": "date"}))
     reference = forms.CharField(label=_("Payment reference"), max_length=100)
 
+    def __init__(self, *args, planned=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.planned = planned
+        amount = self.fields["amount"]
+        amount.widget.attrs["readonly"] = "readonly"
+        if planned is None:  # nothing left to release: the service says why
+            amount.required = False
+            amount.help_text = ""
+            return
+        self.initial.setdefault("amount", f"{planned.amount:,.2f}")
+        amount.help_text = _("Instalment %(number)s of the agreement's plan (%(share)s%%); it cannot be changed.") % {
+            "number": planned.number,
+            "share": f"{planned.share:.2f}",
+        }
+
 
 # ------------------------------------------------------------------ the grant after the money: applicant
 
@@ -250,21 +265,6 @@ class ReportDecisionForm(forms.Form):
         if decision and REPORT_WORKFLOW[decision].needs_comment and not data.get("comment", "").strip():
             self.add_error("comment", _("Write a comment for the applicant: it says what to change."))
         return data
-
-    def __init__(self, *args, planned=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.planned = planned
-        amount = self.fields["amount"]
-        amount.widget.attrs["readonly"] = "readonly"
-        if planned is None:  # nothing left to release: the service says why
-            amount.required = False
-            amount.help_text = ""
-            return
-        self.initial.setdefault("amount", f"{planned.amount:,.2f}")
-        amount.help_text = _("Instalment %(number)s of the agreement's plan (%(share)s%%); it cannot be changed.") % {
-            "number": planned.number,
-            "share": f"{planned.share:.2f}",
-        }
 
 
 # ------------------------------------------------------------------ the grant after the money: staff
