@@ -16,14 +16,14 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from funding import services as funding_services
-from funding.models import Application, ExpertReview
+from funding.models import Application, ExpertReview, FundUseReport
 from teams import services as teams_services
 from teams.demo import demo_uscc
 from teams.models import Entity
 from tests.auth_helpers import second_factor_device, totp_code
 from tests.browser.conftest import LANGUAGES, confirmation_path
 from tests.conftest import wait_for
-from tests.factories import FocusAreaFactory, FundFactory, InstitutionFactory, InvestmentFactory
+from tests.factories import PDF_BYTES, FocusAreaFactory, FundFactory, InstitutionFactory, InvestmentFactory
 from tolerance.services import compliance_check_run
 from valley.core import roles
 
@@ -329,25 +329,106 @@ def test_staff_take_an_application_from_the_queue_to_paid_out(
     page.locator("main button[type=submit]").click()
     expect(page.locator("main .badge[data-state]")).to_have_attribute("data-state", S.DISBURSEMENT)
 
-    # Two instalments; the second completes the grant.
-    for amount, reference in (("200,000", "PAY-1"), ("300000", "PAY-2")):
-        page.locator(f"main a[href$='/funding/{application.pk}/disburse/']").click()
-        page.fill("[name=amount]", amount)
-        page.fill("[name=paid_on]", "2026-11-25")
-        page.fill("[name=reference]", reference)
-        page.locator("main button[type=submit]").click()
-        expect(page.locator(".message.success")).to_be_visible()
-    assert state_of(application.pk) == S.CLOSED
-    expect(page.locator("main .facts")).to_contain_text("¥500,000.00")
-    me.look("application-closed")
+    # The first instalment of the agreement's plan (20% of 500,000): its amount comes from the plan.
+    page.locator(f"main a[href$='/funding/{application.pk}/disburse/']").click()
+    expect(page.locator("[name=amount]")).to_have_value("100,000.00")
+    page.fill("[name=paid_on]", "2026-11-25")
+    page.fill("[name=reference]", "PAY-1")
+    me.look("release-form")
+    page.locator("main button[type=submit]").click()
+    expect(page.locator(".message.success")).to_be_visible()
+    assert state_of(application.pk) == S.DISBURSEMENT
+    # The next one waits for the fund-use report: the page says so and offers no release.
+    expect(page.locator(f"main a[href$='/funding/{application.pk}/disburse/']")).to_have_count(0)
+    me.look("application-paying-out")
 
-    # The budget view shows the figures: 10,000,000 budget, 500,000 disbursed.
+    # The budget view shows the figures: 10,000,000 budget, 500,000 reserved, 100,000 disbursed.
     page.goto(reverse("funding:budgets"))
     row = page.locator(f"[data-budget='{budget.sub_venue.code}-{budget.year}']")
     expect(row).to_contain_text("¥10,000,000.00")
-    expect(row).to_contain_text("¥500,000.00")
+    expect(row).to_contain_text("¥100,000.00")
     expect(row).to_contain_text("¥9,500,000.00")
     me.look("budgets")
+
+
+# ------------------------------------------------------------------ after the money
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_holder_files_a_report_finance_accepts_it_and_releases_the_next_instalment(
+    language, visit, make_user, application_in, people, budget, tmp_path
+):
+    application = application_in(S.DISBURSEMENT, amount=Decimal("500000.00"))
+    holder = application.entity.owner
+    report = application.fund_use_reports.get()
+
+    # The holder: My grant shows the plan and the report that is due; the report is filed from its page.
+    me = visit(language, "grant-holder")
+    page = me.page
+    me.log_in_quickly(holder)
+    page.goto(reverse("funding:grant", args=[application.pk]))
+    expect(page.locator("[data-instalment='1']")).to_contain_text("¥100,000.00")
+    expect(page.locator("[data-instalment='2']")).to_contain_text("¥250,000.00")
+    me.look("my-grant")
+    page.locator(f"[data-due] a[href$='/funding/reports/{report.pk}/']").click()
+
+    # Lines that do not add up: said beside the lines, in the page's language, and nothing typed is lost.
+    page.fill("[name=spent]", "90,000")
+    page.select_option("[name=lines-0-category]", "equipment")
+    page.fill("[name=lines-0-amount]", "60,000")
+    page.fill("[name=lines-0-description]", "中试设备")
+    page.select_option("[name=lines-1-category]", "testing")
+    page.fill("[name=lines-1-amount]", "20,000")
+    page.locator("main button[name=action][value=save]").click()
+    expect(page.locator("[data-lines-errors]")).to_contain_text(
+        me.t("The expense lines add up to %(total)s yuan, not the %(spent)s yuan reported as spent.")
+        % {"total": "80,000.00", "spent": "90,000.00"}
+    )
+    expect(page.locator("[name=lines-0-description]")).to_have_value("中试设备")
+    me.look("report-lines-error")
+    page.fill("[name=lines-1-amount]", "30,000")
+    page.fill("[name=summary]", "采购中试设备，开展两轮中试。")
+    page.locator("main button[name=action][value=save]").click()
+    expect(page.locator(".message.success")).to_be_visible()
+
+    # The invoice, then submit.
+    invoice = tmp_path / "invoice.pdf"
+    invoice.write_bytes(PDF_BYTES)
+    page.fill("[name=title]", "设备发票")
+    page.set_input_files("[name=file]", str(invoice))
+    page.locator("form[action$='/documents/'] button[type=submit]").click()
+    expect(page.locator("[data-documents]")).to_contain_text("设备发票")
+    page.locator("main button[name=action][value=submit]").click()
+    expect(page.locator("main .badge[data-state]")).to_have_attribute("data-state", FundUseReport.State.SUBMITTED)
+    me.look("report-submitted")
+
+    # Finance: accepts the report on its page, then releases instalment 2 of the plan.
+    finance = make_user(roles.FINANCE_OFFICER, email=f"finance-{language}@example.cn", password=PASSWORD)
+    staff = visit(language, "grant-finance")
+    log_in_through_the_form(staff, finance, PASSWORD)
+    spage = staff.page
+    spage.goto(reverse("funding:report", args=[report.pk]))
+    expect(spage.locator("[data-spent]")).to_have_text("¥90,000.00")
+    staff.look("report-to-review")
+    spage.fill("[name=comment]", "票据齐全，同意。")
+    spage.locator("main button[name=decision][value=accept]").click()
+    expect(spage.locator("main .badge[data-state]")).to_have_attribute("data-state", FundUseReport.State.ACCEPTED)
+    spage.goto(reverse("funding:detail", args=[application.pk]))
+    spage.locator(f"main a[href$='/funding/{application.pk}/disburse/']").click()
+    expect(spage.locator("[name=amount]")).to_have_value("250,000.00")
+    spage.fill("[name=paid_on]", "2026-12-02")
+    spage.fill("[name=reference]", "PAY-2")
+    staff.look("release-second")
+    spage.locator("main button[type=submit]").click()
+    expect(spage.locator(".message.success")).to_be_visible()
+    paid = Application.objects.get(pk=application.pk)
+    assert (paid.state, paid.disbursed_total) == (S.DISBURSEMENT, Decimal("350000.00"))
+
+    # The holder sees it on My grant: two instalments paid, the report on instalment 2 due next.
+    page.goto(reverse("funding:grant", args=[application.pk]))
+    expect(page.locator("[data-instalment='2']")).to_contain_text("2026")
+    expect(page.locator("[data-due]")).to_contain_text(me.t("Fund-use report on instalment %(number)s") % {"number": 2})
+    me.look("my-grant-after-release")
 
 
 # ------------------------------------------------------------------ auditor
