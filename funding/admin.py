@@ -168,10 +168,10 @@ class SubVenueBudgetForm(_ServiceCheckedForm):
 @admin.register(SubVenueBudget)
 class SubVenueBudgetAdmin(ValidInitialMixin, _ServiceAdmin):
     """Budgets are added and changed through services.budget_create / budget_change (audited, scoped); the
-    counters move only with approvals and instalments, and a budget stays with its sub-venue and year."""
+    counters move only with approvals, instalments and recoveries, and a budget stays with its sub-venue and year."""
 
     form = SubVenueBudgetForm
-    list_display = ["sub_venue", "year", "amount", "reserved", "disbursed", "remaining"]
+    list_display = ["sub_venue", "year", "amount", "reserved", "disbursed", "recovered", "remaining"]
     list_filter = ["year", "sub_venue"]
     list_select_related = ["sub_venue"]
     autocomplete_fields = ["sub_venue"]
@@ -181,7 +181,8 @@ class SubVenueBudgetAdmin(ValidInitialMixin, _ServiceAdmin):
         return budget.remaining
 
     def get_readonly_fields(self, request, obj=None):
-        return ["sub_venue", "year", "reserved", "disbursed"] if obj is not None else ["reserved", "disbursed"]
+        counters = ["reserved", "disbursed", "recovered"]
+        return ["sub_venue", "year", *counters] if obj is not None else counters
 
     def get_queryset(self, request):
         return scoping.in_scope(super().get_queryset(request), request.user)

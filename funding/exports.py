@@ -119,6 +119,7 @@ BUDGETS = Export(
         Column("amount", _("budget (yuan)"), "amount", "money"),
         Column("reserved", _("reserved by approvals (yuan)"), "reserved", "money"),
         Column("disbursed", _("disbursed (yuan)"), "disbursed", "money"),
+        Column("recovered", _("recovered (yuan)"), "recovered", "money"),
     ],
 )
 

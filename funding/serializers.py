@@ -230,11 +230,12 @@ class BudgetSerializer(serializers.ModelSerializer):
     amount = YuanField(read_only=True)
     reserved = YuanField(read_only=True)
     disbursed = YuanField(read_only=True)
+    recovered = YuanField(read_only=True)
     remaining = YuanField(read_only=True)
 
     class Meta:
         model = SubVenueBudget
-        fields = ["id", "sub_venue", "year", "amount", "reserved", "disbursed", "remaining"]
+        fields = ["id", "sub_venue", "year", "amount", "reserved", "disbursed", "recovered", "remaining"]
 
 
 class FundPolicySerializer(StaffOnlyFieldsMixin, serializers.ModelSerializer):
