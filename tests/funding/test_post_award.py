@@ -60,7 +60,9 @@ def test_a_grant_from_registration_through_three_instalments_to_closure(applicat
 
     # Returned once, resubmitted, accepted.
     report = file_report(app, people)
-    returned = post_award.report_return(report=report, by=people["finance"], comment="请补充中试合同。Add the contract.")
+    returned = post_award.report_return(
+        report=report, by=people["finance"], comment="请补充中试合同。Add the contract."
+    )
     assert returned.state == R.RETURNED
     owner_email = app.entity.owner.email
     assert any("returned" in s or "退回" in s for s in _mails_to(owner_email))

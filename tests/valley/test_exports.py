@@ -53,7 +53,7 @@ def test_the_file_is_utf8_with_bom_and_says_what_and_when(auditor_client, tricky
     row = next(r for r in rows if r["application"] == str(tricky_application.pk))
     assert row["entity (Chinese)"] == "晋创谷·太原测试团队"
     assert row["amount requested (yuan)"] == "1000000.00"
-    assert row["disbursed so far (yuan)"] == "500000.00"
+    assert row["disbursed so far (yuan)"] == "200000.00"  # instalment 1 of the plan: 20% of 1,000,000
     assert row["purpose"] == '\'=HYPERLINK("http://x.example")'  # shown as text, never run
     assert row["submitted at"].endswith("+08:00") and "T" in row["submitted at"]
     assert row["state"] == "disbursement"
