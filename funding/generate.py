@@ -260,8 +260,8 @@ def generate(province: Province) -> None:
     paths = {state: path_to(state) for state in S.values}
     shares, due_days = policy.instalment_shares, policy.report_due_days
     events_per_app = history / n
-    approvals: dict = {}  # per budget: what the approvals reserved, then the counters
-    counters: dict = {}
+    approvals: dict = {}  # per budget: what the approvals reserved when they were made
+    counters: dict = {}  # per budget: (reserved, disbursed, recovered) as the grants stand now
     produced = 0
     rows, events = [], []
     after = []  # (application id, owner, story)
@@ -277,19 +277,14 @@ def generate(province: Province) -> None:
         story = after_the_money(rnd, state, approved, shares, verified_at, due_days) if verified else None
         if granted:
             key = (venue, year)
-            approvals[key] = approvals.get(key, Decimal(0)) + approved
-            reserved, disbursed, recovered = counters.get(key, (Decimal(0),) * 3)
-            if story is not None:
-                back = story.recovery.recovered if story.recovery else Decimal(0)
-                counters[key] = (
-                    reserved + approved - story.reserve_released - back,
-                    disbursed + story.disbursed,
-                    recovered + back,
-                )
-            else:
-                counters[key] = (reserved + approved, disbursed, recovered)
-            if story is not None:
-                after.append((number, owner_of[entity], story))
+            zero = Decimal("0.00")
+            approvals[key] = approvals.get(key, zero) + approved
+            reserved, disbursed, recovered = counters.get(key, (zero, zero, zero))
+            back = story.recovery.recovered if story and story.recovery else zero
+            released, paid = (story.reserve_released, story.disbursed) if story else (zero, zero)
+            counters[key] = (reserved + approved - released - back, disbursed + paid, recovered + back)
+        if story is not None:
+            after.append((number, owner_of[entity], story))
         submitted = None if state == S.DRAFT else created + datetime.timedelta(days=1)
         rows.append(
             [
