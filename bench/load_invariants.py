@@ -8,7 +8,8 @@ Needs PostgreSQL and Redis. (Re)creates its own database (LOAD_DATABASE_URL, def
 postgres://postgres@127.0.0.1:5432/valley_load_invariants), migrates it and seeds a scenario: one
 sub-venue with a budget that has room for about four more grants, one resident entity per
 applicant, staff with the workflow's roles, 20 earlier grants waiting for registration verification
-or disbursement and 6 earlier applications awaiting the decision. Starts gunicorn with production
+or their next instalment (some with the report on the first accepted) and 6 earlier applications
+awaiting the decision. Starts gunicorn with production
 settings (DEBUG off, SECRET_KEY set, ALLOWED_HOSTS 127.0.0.1) and a Celery worker on Redis
 (CELERY_BROKER_URL, default redis://127.0.0.1:6379/0). Every simulated user signs in, then all of
 them work for --duration seconds, each in its own thread:
@@ -139,7 +140,7 @@ def seed(applicants: int, staff: int) -> dict:
     from django.utils import timezone
 
     from funding import services
-    from funding.demo import walk_to
+    from funding.demo import file_report, walk_to
     from funding.models import Application, ApplicationEvent
     from funding.workflow import QUEUES
     from teams.demo import demo_uscc
@@ -191,6 +192,9 @@ def seed(applicants: int, staff: int) -> dict:
         S = Application.State
         target = S.AWAITING_DECISION if index >= 20 else S.REGISTRATION if index % 2 else S.DISBURSEMENT
         walk_to(app, target, {**people, "applicant": earlier})
+        if target == S.DISBURSEMENT and index % 4 == 0:
+            # The report on instalment 1 accepted: finance may release instalment 2 (the others wait for theirs).
+            file_report(Application.objects.get(pk=app.pk), {**people, "applicant": earlier}, accept=True)
     budget.refresh_from_db()
     # Room for about four approvals (300,000–1,000,000 each); later ones are refused: the budget is the limit.
     services.budget_change(budget=budget, by=helper["finance_officer"], amount=budget.reserved + Decimal("2500000"))
@@ -666,8 +670,8 @@ class Staff(Person):
         data = {"amount": amount, "paid_on": datetime.date.today().isoformat(), "reference": f"LOAD-{pk}-{amount}"}
         response = self.post_form(form, path, data)
         if response is not None and not SUCCESS.search(response.text):
-            left = re.search(r"Only ([\d,]+\.\d\d) yuan", response.text)
-            if left:  # the page says what is left: pay exactly that, as a finance officer would
+            left = re.search(r"of the plan is ([\d,]+\.\d\d) yuan", response.text)
+            if left:  # the page says what the plan's next instalment is: pay exactly that, as finance would
                 self.outcome("disburse", response)
                 response = self.post_form(
                     response, path, {**data, "amount": left.group(1), "reference": f"LOAD-{pk}-rest"}

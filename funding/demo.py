@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from funding import post_award, services
-from funding.models import Application, ExpertReview
+from funding.models import Application, ExpertReview, FinalAcceptance, FundUseReport
 from teams.models import Entity, Registration
 from valley import audit
 from valley.models import SubVenue, User
@@ -110,20 +110,32 @@ def walk_to(application: Application, target: str, people: dict) -> Application:
         )
         return app
     # Each report accepted, the next instalment released; the last after the final acceptance.
-    for number in range(2, app.agreement.instalments.count() + 1):
-        file_report(Application.objects.get(pk=app.pk), people, accept=True)
-        if number == app.agreement.instalments.count():
-            post_award.acceptance_record(
-                application=app,
-                by=people["approver"],
-                result="passed",
-                reasons="里程碑均已完成。All milestones were met.",
-                accepted_on=paid_on,
-            )
-        services.application_disburse(
-            application=app, by=people["finance"], paid_on=paid_on, reference=f"DEMO-{app.pk}-{number}"
-        )
+    for _number in range(2, app.agreement.instalments.count() + 1):
+        release_next(app, people, paid_on=paid_on)
     return app
+
+
+def release_next(application: Application, people: dict, *, paid_on: datetime.date | None = None):
+    """Release the next instalment of the plan the way staff would: the open fund-use report filed by the
+    applicant and accepted by finance, and before the last instalment the final acceptance recorded as passed.
+    Returns the instalment paid."""
+    app = Application.objects.get(pk=application.pk)
+    paid_on = paid_on or timezone.localdate()
+    planned = app.agreement.instalments.count()
+    paid = app.disbursements.count()
+    if app.fund_use_reports.exclude(state=FundUseReport.State.ACCEPTED).exists():
+        file_report(app, people, accept=True)
+    if paid + 1 == planned and not FinalAcceptance.objects.filter(application=app).exists():
+        post_award.acceptance_record(
+            application=app,
+            by=people["approver"],
+            result="passed",
+            reasons="里程碑均已完成。All milestones were met.",
+            accepted_on=paid_on,
+        )
+    return services.application_disburse(
+        application=app, by=people["finance"], paid_on=paid_on, reference=f"DEMO-{app.pk}-{paid + 1}"
+    )
 
 
 DEMO_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -171,12 +183,85 @@ def _back_date_notice(application: Application) -> None:
         audit.record_changed(locked, action="funding.application.changed", before=before, extra={"reason": "demo data"})
 
 
+def _back_date_report(report: FundUseReport, *, days_overdue: int) -> None:
+    """An overdue report for the demo: its due date moved into the past (demo data only: a real report falls
+    due its policy days after the instalment, and no service moves that), recorded in the audit log."""
+    with transaction.atomic():
+        locked = FundUseReport.objects.select_for_update(of=("self",)).get(pk=report.pk)
+        before = audit.snapshot(locked)
+        locked.due_on = timezone.localdate() - datetime.timedelta(days=days_overdue)
+        locked.save(update_fields=["due_on"])
+        audit.record_changed(
+            locked, action="funding.fund_use_report.changed", before=before, extra={"reason": "demo data"}
+        )
+
+
+# ---------------------------------------------------------------------------- the life after the money
+# Each takes a grant walk_to left in its state (its first instalment paid, the report on it to be filed, due in
+# the policy's days) and moves it to one more step of the life after the money.
+
+
+def _report_submitted(app: Application, people: dict) -> None:
+    file_report(app, people)
+
+
+def _report_returned(app: Application, people: dict) -> None:
+    report = file_report(app, people)
+    post_award.report_return(
+        report=report,
+        by=people["finance"],
+        comment="请补充中试设备的采购合同。Please attach the purchase contract of the pilot equipment.",
+    )
+
+
+def _report_overdue(app: Application, people: dict) -> None:
+    _back_date_report(app.fund_use_reports.get(), days_overdue=10)
+
+
+def _report_accepted(app: Application, people: dict) -> None:
+    file_report(app, people, accept=True)
+
+
+def _partly_repaid(app: Application, people: dict) -> None:
+    order = app.recovery
+    post_award.recovery_repay(
+        application=app,
+        by=people["finance"],
+        amount=(order.amount * Decimal("0.4")).quantize(Decimal("0.01")),
+        paid_on=timezone.localdate(),
+        reference=f"DEMO-R-{app.pk}-1",
+    )
+
+
+# Every demo application: the state walk_to takes it to, then what the demo adds there. In the order of the
+# entities they are given to; new steps go at the end, so that a demo loaded before keeps its applications
+# and gets only the new ones. With DEMO_STATES these are the grants at every step after the money: a report to
+# be filed and not yet due (the plain "disbursement"), submitted and waiting for review, returned for changes,
+# overdue, accepted with the next instalment ready to release; closed after a passed final acceptance (the
+# plain "closed"); and in recovery, partly repaid.
+DEMO_STEPS = [
+    *((state, _partly_repaid if state == S.RECOVERY else None) for state in DEMO_STATES),
+    (S.DISBURSEMENT, _report_submitted),
+    (S.DISBURSEMENT, _report_returned),
+    (S.DISBURSEMENT, _report_overdue),
+    (S.DISBURSEMENT, _report_accepted),
+]
+
+
 def seed(log) -> None:
     year = timezone.localdate().year
     finance = _user("finance")
     for venue in SubVenue.objects.filter(status=SubVenue.Status.OPEN).exclude(fund_budgets__year=year):
         services.budget_create(by=finance, sub_venue=venue, year=year, amount=Decimal("30000000.00"))
-    if Application.objects.filter(purpose__startswith=DEMO_PREFIX).exists():
+    # The demo applicant keeps the first entity; the other demo applications belong to staff-kept entities
+    # that we hand to the demo applicant account only for the walk.
+    entities = list(Entity.objects.filter(residencies__sub_venue__code="taiyuan").order_by("pk")[: len(DEMO_STEPS)])
+    done = set(
+        Application.objects.filter(purpose__startswith=DEMO_PREFIX, entity__in=entities).values_list(
+            "entity_id", flat=True
+        )
+    )
+    if len(done) == len(entities):
         log(f"funding: {Application.objects.count()} applications (demo already loaded)")
         return
     applicant = _user("applicant")
@@ -191,21 +276,23 @@ def seed(log) -> None:
 
     serial = iter(range(900, 999))
     people["next_uscc"] = lambda: demo_uscc(next(serial))
-    # The demo applicant keeps the first entity; the other demo applications belong to staff-kept entities
-    # that we hand to the demo applicant account only for the walk.
-    entities = list(Entity.objects.filter(residencies__sub_venue__code="taiyuan").order_by("pk")[: len(DEMO_STATES)])
-    for index, (entity, state) in enumerate(zip(entities, DEMO_STATES, strict=False)):
+    for index, (entity, (state, then)) in enumerate(zip(entities, DEMO_STEPS, strict=False)):
+        if entity.pk in done:
+            continue
         original_owner = entity.owner_id
         Entity.objects.filter(pk=entity.pk).update(owner=applicant)
         entity.refresh_from_db()
         application = services.application_create(
             entity=entity,
             by=applicant,
-            amount=Decimal(400000 + 50000 * index),
+            # 400,000 to 950,000 yuan: within the policy's limits however many steps there are.
+            amount=Decimal(400000 + 50000 * (index % 12)),
             purpose=f"{DEMO_PREFIX}{entity.name_zh}中试与产业化",
             plan="建设中试线，完成工艺放大，注册成立公司并实现首批销售。",
         )
         walk_to(application, state, people)
+        if then is not None:
+            then(Application.objects.get(pk=application.pk), {**people, "applicant": applicant})
         if index != 0:
             Entity.objects.filter(pk=entity.pk).update(owner_id=original_owner)
     log(f"funding: {Application.objects.count()} applications in {len(DEMO_STATES)} states")

@@ -75,8 +75,9 @@ class Report:
 
 
 CHECKS = {
-    "budget_within_amount": "budgets: reserved ≤ budget and disbursed ≤ reserved, per sub-venue and year",
-    "budget_counters_match": "budgets: reserved and disbursed equal the grants' approvals and instalments",
+    "budget_within_amount": "budgets: reserved ≤ budget and disbursed ≤ reserved + recovered, per sub-venue and year",
+    "budget_counters_match": "budgets: reserved, disbursed and recovered equal the grants' approvals (less what "
+    "recoveries released or brought back), instalments and repayments",
     "instalments_within_approval": "applications: instalments add up to the disbursed total, ≤ the approval",
     "releases_follow_reports": "instalments: each after the first released by the accepted report on the one before",
     "plan_adds_up": "agreements: the planned instalments add up to the agreement's amount",

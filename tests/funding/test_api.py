@@ -175,17 +175,28 @@ def test_approval_registration_and_disbursement_through_the_api(application_in, 
     assert verified.status_code == 200, verified.content
     assert verified.json()["paid_in_capital"] == "1000000.00"
 
+    # Instalment 1 of the plan: 20% of the 400,000 approved.
     paid = token_client(people["finance"]).post(
         url(application, "disburse/"),
         {"amount": "80000", "paid_on": str(timezone.localdate()), "reference": "PAY-1"},
         format="json",
     )
     assert paid.status_code == 201, paid.content
-    assert (paid.json()["number"], paid.json()["amount"]) == (1, "80000.00")  # 20% of the plan
+    assert (paid.json()["number"], paid.json()["amount"]) == (1, "80000.00")
+    budget.refresh_from_db()
+    assert budget.disbursed == Decimal("80000.00")
 
+    off_plan = token_client(people["finance"]).post(
+        url(application, "disburse/"),
+        {"amount": "200000.01", "paid_on": str(timezone.localdate()), "reference": "PAY-2"},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert off_plan.status_code == 400
+    assert off_plan.json()["detail"] == "Instalment 2 of the plan is 200,000.00 yuan; release exactly that."
     too_early = token_client(people["finance"]).post(
         url(application, "disburse/"),
-        {"paid_on": str(timezone.localdate()), "reference": "PAY-2"},
+        {"amount": "200000", "paid_on": str(timezone.localdate()), "reference": "PAY-2"},
         format="json",
         HTTP_ACCEPT_LANGUAGE="en",
     )

@@ -81,29 +81,68 @@ def test_two_staff_approving_the_same_application_record_one_transition(
     assert budget.reserved == Decimal("600000.00")
 
 
-def test_concurrent_instalments_never_exceed_the_approval(transactional_db, application_in, people, make_user):
+def test_five_officers_releasing_on_one_accepted_report_pay_one_instalment(
+    transactional_db, application_in, people, make_user
+):
+    """Instalment 2 is released by the accepted report on instalment 1, once: the others are told the next one
+    waits for its own report, and the budget records one payment."""
     from django.utils import timezone
 
-    paying = application_in(S.DISBURSEMENT, amount=Decimal("800000.00"))  # 400,000 paid, 400,000 left
+    from funding.demo import file_report
+
+    paying = application_in(S.DISBURSEMENT, amount=Decimal("800000.00"))  # instalment 1: 160,000 paid
+    file_report(paying, people, accept=True)
     officers = [make_user("finance_officer") for _ in range(5)]
     outcomes = run_at_once(
         [
             (
                 lambda by=by, n=n: services.application_disburse(
-                    application=paying,
-                    by=by,
-                    amount=Decimal("150000.00"),
-                    paid_on=timezone.localdate(),
-                    reference=f"P{n}",
+                    application=paying, by=by, paid_on=timezone.localdate(), reference=f"P{n}"
                 )
             )
             for n, by in enumerate(officers)
         ]
     )
     paying.refresh_from_db()
-    assert outcomes.count("ok") == 2  # 2 × 150,000 fit in the 400,000 left; a third would not
-    assert paying.disbursed_total == Decimal("700000.00")
-    assert paying.disbursements.count() == 3
+    assert outcomes.count("ok") == 1
+    refused = [outcome for outcome in outcomes if outcome != "ok"]
+    assert all("once the fund-use report on instalment 2 is accepted" in message for message in refused), refused
+    assert paying.disbursed_total == Decimal("560000.00")  # 20% + 50% of 800,000
+    assert paying.disbursements.count() == 2
+    budget = SubVenueBudget.objects.get(pk=paying.budget_id)
+    assert budget.disbursed == Decimal("560000.00")
+    assert ApplicationEvent.objects.filter(application=paying, action="funding.disbursement.recorded").count() == 2
+
+
+def test_two_repayments_at_once_never_recover_more_than_the_order(transactional_db, application_in, make_user):
+    """Two repayments of 60,000 against an order of 100,000: one is recorded, the other is told what is still
+    outstanding; the budget gets the money back once."""
+    from django.utils import timezone
+
+    from funding import post_award
+
+    recovering = application_in(S.RECOVERY, amount=Decimal("500000.00"))  # an order for the 100,000 paid
+    budget = SubVenueBudget.objects.get(pk=recovering.budget_id)
+    officers = [make_user("finance_officer") for _ in range(2)]
+    outcomes = run_at_once(
+        [
+            (
+                lambda by=by, n=n: post_award.recovery_repay(
+                    application=recovering,
+                    by=by,
+                    amount=Decimal("60000.00"),
+                    paid_on=timezone.localdate(),
+                    reference=f"R{n}",
+                )
+            )
+            for n, by in enumerate(officers)
+        ]
+    )
+    assert sorted(outcomes) == ["Only 40,000.00 yuan of the recovery order is outstanding.", "ok"]
+    recovering.refresh_from_db()
+    assert (recovering.state, recovering.recovered_total) == (S.RECOVERY, Decimal("60000.00"))
+    after = SubVenueBudget.objects.get(pk=budget.pk)
+    assert (after.recovered, after.reserved) == (Decimal("60000.00"), budget.reserved - Decimal("60000.00"))
 
 
 def test_two_submissions_for_one_entity_leave_one_open_application(transactional_db, resident_entity, applicant):
@@ -135,18 +174,33 @@ def test_the_money_services_lock_only_their_own_rows(db, application_in, people)
     which holds the audit chain's head and checks its foreign key to the sub-venue at commit."""
     from django.utils import timezone
 
+    from funding import post_award
+    from funding.demo import file_report
+
     awaiting, paying = application_in(S.AWAITING_DECISION), application_in(S.DISBURSEMENT)
+    recovering = application_in(S.DISBURSEMENT)
     notice = application_in(S.PUBLIC_NOTICE)
     draft = application_in(S.DRAFT)
     statements = []
     statements += _locking_statements(lambda: services.application_approve(application=awaiting, by=people["approver"]))
+    file_report(paying, people, accept=True)
     statements += _locking_statements(
         lambda: services.application_disburse(
-            application=paying,
+            application=paying, by=people["finance"], paid_on=timezone.localdate(), reference="L1"
+        )
+    )
+    statements += _locking_statements(
+        lambda: post_award.recovery_open(
+            application=recovering, by=people["finance"], reason="misuse", explanation="挪用。", amount="50000"
+        )
+    )
+    statements += _locking_statements(
+        lambda: post_award.recovery_repay(
+            application=recovering,
             by=people["finance"],
-            amount=Decimal("1000.00"),
+            amount="50000",
             paid_on=timezone.localdate(),
-            reference="L1",
+            reference="R1",
         )
     )
     statements += _locking_statements(
@@ -154,6 +208,6 @@ def test_the_money_services_lock_only_their_own_rows(db, application_in, people)
     )
     statements += _locking_statements(lambda: services.application_submit(application=draft, by=people["applicant"]))
 
-    assert len(statements) >= 8
+    assert len(statements) >= 12
     too_wide = [sql for sql in statements if " JOIN " in sql and "FOR UPDATE OF" not in sql]
     assert too_wide == []

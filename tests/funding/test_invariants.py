@@ -9,7 +9,17 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from funding.invariants import CHECKS, check_invariants
-from funding.models import Application, ApplicationEvent, Disbursement, SubVenueBudget
+from funding.models import (
+    Application,
+    ApplicationEvent,
+    Disbursement,
+    ExpenseLine,
+    FinalAcceptance,
+    FundUseReport,
+    PlannedInstalment,
+    Repayment,
+    SubVenueBudget,
+)
 from valley.models import AuditEntry
 
 S = Application.State
@@ -36,24 +46,40 @@ def walked(application_in):
     """Applications in the states that touch money and history, walked there through the services."""
     return {
         state: application_in(state)
-        for state in (S.DRAFT, S.RETURNED, S.WITHDRAWN, S.REJECTED, S.PUBLIC_NOTICE, S.DISBURSEMENT, S.CLOSED)
+        for state in (
+            S.DRAFT,
+            S.RETURNED,
+            S.WITHDRAWN,
+            S.REJECTED,
+            S.PUBLIC_NOTICE,
+            S.DISBURSEMENT,
+            S.RECOVERY,
+            S.CLOSED,
+        )
     }
 
 
 def test_data_written_by_the_services_keeps_every_invariant(walked, people):
     from funding import services
 
-    # A returned application submitted again, and a revoked approval, are valid paths too.
+    # A returned application submitted again, a revoked approval and a recovery partly repaid are valid paths too.
     services.application_submit(application=walked[S.RETURNED], by=people["applicant"])
     services.application_revoke(application=walked[S.PUBLIC_NOTICE], by=people["approver"], comment="异议成立。")
+    _repay(walked[S.RECOVERY], people, "30000")
 
     report = check_invariants()
 
     assert report.ok, report.violations
     assert set(report.checked) == set(CHECKS)
-    assert report.checked["history_path"] == ApplicationEvent.objects.count() > 7 * 2
-    assert report.checked["instalments_within_approval"] == 7
+    assert report.checked["history_path"] == ApplicationEvent.objects.count() > 8 * 2
+    assert report.checked["instalments_within_approval"] == 8
     assert report.checked["budget_within_amount"] == 1
+    # After the grant: instalments 2 and 3 of the closed grant; the plans and accepted reports of the three
+    # grants paid so far (the closed one's two); the one recovery.
+    assert report.checked["releases_follow_reports"] == 2
+    assert report.checked["plan_adds_up"] == 3
+    assert report.checked["report_lines_add_up"] == 2
+    assert report.checked["recovery_matches_repayments"] == 1
     assert report.checked["audit_chain"] == AuditEntry.objects.count() > 0
 
 
@@ -89,6 +115,74 @@ def test_instalments_that_do_not_add_up_are_found(walked):
     assert found[0].startswith(f"application {paying.pk}:")
     # The budget's disbursed counter no longer matches the instalments either.
     assert violations("budget_counters_match")
+
+
+def _repay(application, people, amount):
+    from django.utils import timezone
+
+    from funding import post_award
+
+    return post_award.recovery_repay(
+        application=application, by=people["finance"], amount=amount, paid_on=timezone.localdate(), reference="R-1"
+    )
+
+
+def test_an_instalment_released_without_its_accepted_report_is_found(walked):
+    closed = walked[S.CLOSED]
+    FundUseReport.objects.filter(application=closed, instalment__number=1).update(state=FundUseReport.State.SUBMITTED)
+
+    found = violations("releases_follow_reports")
+
+    assert found == [
+        f"application {closed.pk}, instalment 2: not released by the accepted report on the one before",
+    ]
+
+
+def test_a_last_instalment_without_a_passed_final_acceptance_is_found(walked):
+    closed = walked[S.CLOSED]
+    FinalAcceptance.objects.filter(application=closed).update(result=FinalAcceptance.Result.FAILED)
+
+    found = violations("releases_follow_reports")
+
+    assert found == [f"application {closed.pk}, instalment 3: the last instalment without a passed acceptance"]
+
+
+def test_a_plan_that_does_not_add_up_is_found(walked):
+    paying = walked[S.DISBURSEMENT]
+    PlannedInstalment.objects.filter(agreement__application=paying, number=3).update(amount=Decimal("150000.01"))
+
+    found = violations("plan_adds_up")
+
+    assert found == [f"application {paying.pk}: agreement {paying.agreement.pk} of 500000.00 plans 500000.01"]
+
+
+def test_expense_lines_that_do_not_add_up_to_the_spend_are_found(walked):
+    closed = walked[S.CLOSED]
+    report = FundUseReport.objects.get(application=closed, instalment__number=2)
+    line = report.lines.order_by("pk").first()
+    ExpenseLine.objects.filter(pk=line.pk).update(amount=line.amount + 1)
+
+    found = violations("report_lines_add_up")
+
+    assert found == [
+        f"application {closed.pk}, report {report.pk}: spent {report.spent} of {report.disbursed} disbursed, "
+        f"lines add up to {report.spent + 1}"
+    ]
+
+
+def test_a_recovery_that_disagrees_with_its_repayments_is_found(walked, people):
+    recovering = walked[S.RECOVERY]
+    repayment = _repay(recovering, people, "30000")
+    Repayment.objects.filter(pk=repayment.pk).update(amount=Decimal("20000.00"))
+
+    found = violations("recovery_matches_repayments")
+
+    assert found == [
+        f"application {recovering.pk}, recovery {recovering.recovery.pk}: order of 100000.00 (disbursed 100000.00) "
+        "says 30000.00 recovered, repayments add up to 20000.00, the application says 30000.00"
+    ]
+    # The budget's recovered counter no longer matches the repayments either.
+    assert any("recovered 30000.00 but repayments add up to 20000.00" in v for v in violations("budget_counters_match"))
 
 
 @pytest.mark.postgres
@@ -175,6 +269,10 @@ def test_the_command_prints_the_counts_and_fails_on_a_violation(walked, capsys):
     assert "All invariants hold." in out
     events = ApplicationEvent.objects.count()
     assert any(line.startswith("history_path") and f"{events} checked" in line for line in out.splitlines()), out
+    # Every check is reported, the ones after the grant too.
+    for name in CHECKS:
+        assert any(line.startswith(f"{name} ") and line.rstrip().endswith(")") for line in out.splitlines()), name
+    assert any(line.startswith("releases_follow_reports") and " 2 checked  ok" in line for line in out.splitlines())
 
     rejected = walked[S.REJECTED]
     Application.objects.filter(pk=rejected.pk).update(state=S.WITHDRAWN)

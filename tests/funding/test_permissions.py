@@ -7,7 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from funding import services
+from funding import post_award, services
+from funding.demo import file_report
 from funding.models import Application
 from funding.workflow import WORKFLOW
 from teams.demo import demo_uscc
@@ -42,10 +43,25 @@ CALLS = {
         paid_in_capital=Decimal("2000000"),
         legal_representative="王建国",
     ),
-    "disburse": lambda app, by: services.application_disburse(
-        application=app, by=by, amount=Decimal("1000.00"), paid_on=TODAY, reference="PAY-1"
+    "revise_amount": lambda app, by: services.application_revise_amount(
+        application=app, by=by, amount=Decimal("400000.00"), comment="实缴资本只够四十万元。"
+    ),
+    "reject_at_registration": lambda app, by: services.application_reject_at_registration(
+        application=app, by=by, comment="实缴资本不足以支持最低资助额。"
+    ),
+    # The next instalment of the plan, whatever its amount.
+    "disburse": lambda app, by: services.application_disburse(application=app, by=by, paid_on=TODAY, reference="PAY-2"),
+    "record_acceptance": lambda app, by: post_award.acceptance_record(
+        application=app, by=by, result="passed", reasons="里程碑均已完成。", accepted_on=TODAY
     ),
     "close": lambda app, by: services.application_act(application=app, name="close", by=by),
+    "open_recovery": lambda app, by: post_award.recovery_open(
+        application=app, by=by, reason="misuse", explanation="资金挪作他用。", amount=Decimal("10000.00")
+    ),
+    "record_repayment": lambda app, by: post_award.recovery_repay(
+        application=app, by=by, amount=Decimal("1000.00"), paid_on=TODAY, reference="R-1"
+    ),
+    "complete_recovery": lambda app, by: services._transition(app, "complete_recovery", by=by),
 }
 
 # The state each transition is tried from (one of its sources).
@@ -61,8 +77,14 @@ FROM_STATE = {
     "revoke": S.PUBLIC_NOTICE,
     "end_notice": S.PUBLIC_NOTICE,
     "verify_registration": S.REGISTRATION,
+    "revise_amount": S.REGISTRATION,
+    "reject_at_registration": S.REGISTRATION,
     "disburse": S.DISBURSEMENT,
+    "record_acceptance": S.DISBURSEMENT,
     "close": S.DISBURSEMENT,
+    "open_recovery": S.DISBURSEMENT,
+    "record_repayment": S.RECOVERY,
+    "complete_recovery": S.RECOVERY,
 }
 
 ACTORS = ["owner", "other_applicant", *[code for code in roles.ROLES if code != roles.APPLICANT]]
@@ -97,16 +119,24 @@ def test_roles_that_may_not_take_a_transition_are_refused(name, application_in, 
     assert refused, "every transition is refused to someone"
 
 
-@pytest.mark.parametrize("name", ["start_formal_review", "approve", "verify_registration", "disburse"])
+PROPER_PERSON = {
+    "start_formal_review": "reviewer",
+    "approve": "approver",
+    "verify_registration": "registration",
+    "revise_amount": "registration",
+    "reject_at_registration": "approver",
+    "disburse": "finance",
+    "open_recovery": "approver",
+    "record_repayment": "finance",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROPER_PERSON))
 def test_the_proper_role_may_take_it(name, application_in, people):
     application = application_in(FROM_STATE[name])
-    role_person = {
-        "start_formal_review": "reviewer",
-        "approve": "approver",
-        "verify_registration": "registration",
-        "disburse": "finance",
-    }[name]
-    CALLS[name](application, people[role_person])
+    if name == "disburse":  # instalment 2 needs the accepted report on instalment 1
+        file_report(application, people, accept=True)
+    CALLS[name](Application.objects.get(pk=application.pk), people[PROPER_PERSON[name]])
     assert Application.objects.get(pk=application.pk).state == WORKFLOW[name].target
 
 
@@ -129,7 +159,7 @@ def test_an_operator_of_another_sub_venue_is_refused(application_in, make_user):
 
 def test_the_system_may_only_take_scheduled_transitions():
     for transition in WORKFLOW.transitions.values():
-        assert (SYSTEM in transition.allowed) == (transition.name in {"end_notice", "close"})
+        assert (SYSTEM in transition.allowed) == (transition.name in {"end_notice", "close", "complete_recovery"})
 
 
 def test_the_notice_cannot_be_ended_early(application_in, people):

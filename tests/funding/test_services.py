@@ -8,7 +8,8 @@ import pytest
 from django.db.models import Max
 from django.utils import timezone
 
-from funding import services
+from funding import post_award, services
+from funding.demo import file_report
 from funding.models import Application, ApplicationEvent, Disbursement, ExpertReview, FundPolicy, SubVenueBudget
 from teams.models import Entity
 from tests.factories import SubVenueFactory
@@ -642,19 +643,43 @@ def test_the_grant_stays_within_its_share_of_the_paid_in_capital(application_in,
     assert fresh(application).state == S.DISBURSEMENT
 
 
-def test_instalments_are_numbered_recorded_and_the_last_closes_the_application(application_in, people, recorded):
-    application = application_in(S.DISBURSEMENT)  # half of the 500,000 is paid
+def test_instalments_follow_the_plan_each_opens_its_report_and_the_last_closes(application_in, people, recorded):
+    application = application_in(S.DISBURSEMENT)  # instalment 1 of the plan (100,000 of 500,000) is paid
     budget = application.budget
-    last, entries = recorded(
+    file_report(application, people, accept=True)
+    second, entries = recorded(
         lambda: services.application_disburse(
-            application=application, by=people["finance"], amount=Decimal("250000"), paid_on=TODAY, reference="P-2"
+            application=application, by=people["finance"], paid_on=TODAY, reference="P-2"
         )
     )
-    assert (last.number, last.amount, last.recorded_by) == (2, Decimal("250000"), people["finance"])
+    assert (second.number, second.amount, second.recorded_by) == (2, Decimal("250000.00"), people["finance"])
+    assert second.released_by_report == application.fund_use_reports.get(instalment__number=1)
+    assert actions(entries) == [
+        "funding.disbursement.created",
+        "funding.budget.changed",
+        "funding.fund_use_report.created",
+        "funding.application.changed",
+        "funding.disbursement.recorded",
+    ]
+    report = second.fund_use_report
+    assert (report.disbursed, report.due_on) == (Decimal("350000.00"), TODAY + datetime.timedelta(days=90))
+    assert fresh(application).state == S.DISBURSEMENT
+
+    file_report(fresh(application), people, accept=True)
+    post_award.acceptance_record(
+        application=application, by=people["approver"], result="passed", reasons="验收通过", accepted_on=TODAY
+    )
+    last, entries = recorded(
+        lambda: services.application_disburse(
+            application=application, by=people["finance"], paid_on=TODAY, reference="P-3"
+        )
+    )
+    assert (last.number, last.amount) == (3, Decimal("150000.00"))
     closed = fresh(application)
     assert (closed.state, closed.disbursed_total) == (S.CLOSED, Decimal("500000.00"))
     budget.refresh_from_db()
     assert budget.disbursed == Decimal("500000.00")
+    # The last instalment opens no report: the final acceptance covered it.
     assert actions(entries) == [
         "funding.disbursement.created",
         "funding.budget.changed",
@@ -663,8 +688,8 @@ def test_instalments_are_numbered_recorded_and_the_last_closes_the_application(a
         "funding.application.changed",
         "funding.application.close",
     ]
-    assert entries[0].after["reference"] == "P-2" and entries[0].object_type == "funding.disbursement"
-    assert entries[3].after["comment"] == f"Instalment of 250,000.00 yuan paid on {TODAY}."
+    assert entries[0].after["reference"] == "P-3" and entries[0].object_type == "funding.disbursement"
+    assert entries[3].after["comment"] == f"Instalment 3 of 150,000.00 yuan paid on {TODAY}."
     assert entries[5].actor is None  # the portal closed it, in the same transaction as the payment
     assert closed.events.last().by is None
 
@@ -673,11 +698,13 @@ def test_instalments_are_numbered_recorded_and_the_last_closes_the_application(a
     ("amount", "message"),
     [
         (Decimal("0"), "The instalment must be more than zero."),
-        (Decimal("250000.01"), "Only 250,000.00 yuan of the approved amount is left to disburse."),
+        (Decimal("250000.01"), "Instalment 2 of the plan is 250,000.00 yuan; release exactly that."),
+        (Decimal("100000.00"), "Instalment 2 of the plan is 250,000.00 yuan; release exactly that."),
     ],
 )
-def test_an_instalment_stays_within_what_is_left(application_in, people, amount, message):
+def test_an_instalment_is_the_plan_s_next_amount_and_nothing_else(application_in, people, amount, message):
     application = application_in(S.DISBURSEMENT)
+    file_report(application, people, accept=True)
     nothing_recorded(
         lambda: services.application_disburse(
             application=application, by=people["finance"], amount=amount, paid_on=TODAY, reference="P-X"
@@ -686,6 +713,26 @@ def test_an_instalment_stays_within_what_is_left(application_in, people, amount,
         message,
     )
     assert Disbursement.objects.filter(application=application).count() == 1
+    # The plan's amount, given or not, is what is paid.
+    paid = services.application_disburse(
+        application=application, by=people["finance"], amount=Decimal("250000.00"), paid_on=TODAY, reference="P-2"
+    )
+    assert paid.amount == Decimal("250000.00")
+
+
+def test_a_later_instalment_waits_for_the_accepted_report_on_the_one_before(application_in, people):
+    application = application_in(S.DISBURSEMENT)
+    release = lambda: services.application_disburse(  # noqa: E731
+        application=application, by=people["finance"], paid_on=TODAY, reference="P-2"
+    )
+    nothing_recorded(
+        release,
+        services.FundingError,
+        "Instalment 2 is released once the fund-use report on instalment 1 is accepted; that report is “to be filed”.",
+    )
+    file_report(application, people)
+    nothing_recorded(release, services.FundingError, "that report is “submitted”")
+    assert Disbursement.objects.filter(application=application).count() == 1
 
 
 def test_closing_by_hand_waits_for_the_whole_grant(application_in, people):
@@ -693,7 +740,7 @@ def test_closing_by_hand_waits_for_the_whole_grant(application_in, people):
     nothing_recorded(
         lambda: services.application_act(application=application, name="close", by=people["finance"]),
         WrongState,
-        "250000.00 yuan of the approved amount is still to be disbursed.",
+        "400000.00 yuan of the approved amount is still to be disbursed.",
     )
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from funding.models import Application
+from funding.models import Application, FinalAcceptance, RecoveryOrder
 from funding.workflow import (
     EDITABLE_STATES,
     MOVES_MONEY,
@@ -41,8 +41,14 @@ EXPECTED = {
     "revoke": ({S.PUBLIC_NOTICE}, S.REJECTED, {roles.APPROVER}),
     "end_notice": ({S.PUBLIC_NOTICE}, S.REGISTRATION, {SYSTEM, roles.APPROVER}),
     "verify_registration": ({S.REGISTRATION}, S.DISBURSEMENT, {roles.REGISTRATION_OFFICER}),
+    "revise_amount": ({S.REGISTRATION}, S.REGISTRATION, {roles.APPROVER, roles.REGISTRATION_OFFICER}),
+    "reject_at_registration": ({S.REGISTRATION}, S.REJECTED, {roles.APPROVER}),
     "disburse": ({S.DISBURSEMENT}, S.DISBURSEMENT, {roles.FINANCE_OFFICER}),
+    "record_acceptance": ({S.DISBURSEMENT}, S.DISBURSEMENT, {roles.REVIEWER, roles.APPROVER}),
     "close": ({S.DISBURSEMENT}, S.CLOSED, {roles.FINANCE_OFFICER, SYSTEM}),
+    "open_recovery": ({S.DISBURSEMENT}, S.RECOVERY, {roles.FINANCE_OFFICER, roles.APPROVER}),
+    "record_repayment": ({S.RECOVERY}, S.RECOVERY, {roles.FINANCE_OFFICER}),
+    "complete_recovery": ({S.RECOVERY}, S.CLOSED, {roles.FINANCE_OFFICER, SYSTEM}),
 }
 
 
@@ -58,14 +64,24 @@ def test_each_transition_has_its_sources_target_and_roles(name):
     assert (set(transition.sources), transition.target, set(transition.allowed)) == (sources, target, allowed)
 
 
-def test_only_the_decisions_against_the_applicant_need_a_comment():
+def test_only_the_decisions_against_the_applicant_and_the_final_acceptance_need_a_comment():
+    """The applicant reads why: a return, a rejection (also at registration), a revocation, an amount revised
+    down, a recovery; and the final acceptance, passed or failed, is recorded with its reasons."""
     needs_comment = {name for name, transition in WORKFLOW.transitions.items() if transition.needs_comment}
-    assert needs_comment == {"return_for_changes", "reject", "revoke"}
+    assert needs_comment == {
+        "return_for_changes",
+        "reject",
+        "revoke",
+        "reject_at_registration",
+        "revise_amount",
+        "record_acceptance",
+        "open_recovery",
+    }
 
 
 def test_the_guarded_transitions():
     guarded = {name for name, transition in WORKFLOW.transitions.items() if transition.guard is not None}
-    assert guarded == {"complete_expert_review", "end_notice", "close"}
+    assert guarded == {"complete_expert_review", "end_notice", "record_acceptance", "close", "complete_recovery"}
 
 
 def test_the_machine_is_the_application_model_s():
@@ -76,7 +92,8 @@ def test_the_machine_is_the_application_model_s():
 
 def test_the_states_derived_from_the_table():
     assert set(EDITABLE_STATES) == {S.DRAFT, S.RETURNED}
-    assert set(MOVES_MONEY) == {"approve", "disburse"}
+    # Every transition that changes a budget's counters or what the grant holder is owed.
+    assert set(MOVES_MONEY) == {"approve", "disburse", "revise_amount", "open_recovery", "record_repayment"}
     assert set(MOVES_MONEY) - set(WORKFLOW.transitions) == set()
 
 
@@ -103,6 +120,19 @@ def test_granted_states_are_those_after_an_approval():
         (S.RETURNED, ["submit", "start_formal_review", "return_for_changes"]),
         (S.REJECTED, ["submit", "start_formal_review", "reject"]),
         (S.AWAITING_DECISION, ["submit", "start_formal_review", "pass_formal_review", "complete_expert_review"]),
+        (
+            S.RECOVERY,
+            [
+                "submit",
+                "start_formal_review",
+                "pass_formal_review",
+                "complete_expert_review",
+                "approve",
+                "end_notice",
+                "verify_registration",
+                "open_recovery",
+            ],
+        ),
         (
             S.CLOSED,
             [
@@ -135,13 +165,18 @@ def test_path_to_from_another_state_and_to_an_unreachable_one():
 
 
 def test_sources_of_a_state():
-    assert WORKFLOW.sources_of(S.REJECTED) == {S.FORMAL_REVIEW, S.AWAITING_DECISION, S.PUBLIC_NOTICE}
+    assert WORKFLOW.sources_of(S.REJECTED) == {S.FORMAL_REVIEW, S.AWAITING_DECISION, S.PUBLIC_NOTICE, S.REGISTRATION}
+    assert WORKFLOW.sources_of(S.CLOSED) == {S.DISBURSEMENT, S.RECOVERY}
     assert WORKFLOW.sources_of(S.DRAFT) == frozenset()
 
 
 def test_history_action_codes():
     assert history_action("approve") == "funding.application.approve"
     assert history_action("disburse") == "funding.disbursement.recorded"
+    assert history_action("record_acceptance") == "funding.acceptance.recorded"
+    assert history_action("record_repayment") == "funding.repayment.recorded"
+    assert history_action("revise_amount") == "funding.application.amount_revised"
+    assert history_action("open_recovery") == "funding.application.open_recovery"
     with pytest.raises(KeyError):
         history_action("approved")
 
@@ -231,8 +266,35 @@ def test_the_notice_guard_names_the_date_or_the_objection():
     assert guard(Application(notice_ends_on=TODAY - datetime.timedelta(days=1))) is None
 
 
-def test_closing_waits_for_the_whole_approved_amount():
+def test_closing_waits_for_the_whole_approved_amount_and_a_passed_acceptance():
     guard = WORKFLOW["close"].guard
     paying = Application(approved_amount=Decimal("500000.00"), disbursed_total=Decimal("200000.00"))
     assert guard(paying) == "300000.00 yuan of the approved amount is still to be disbursed."
-    assert guard(Application(approved_amount=Decimal("500000.00"), disbursed_total=Decimal("500000.00"))) is None
+    paid = Application(approved_amount=Decimal("500000.00"), disbursed_total=Decimal("500000.00"))
+    assert guard(paid) == "The grant closes only after its final acceptance has passed."
+    paid.final_acceptance = FinalAcceptance(result=FinalAcceptance.Result.FAILED)
+    assert guard(paid) == "The grant closes only after its final acceptance has passed."
+    paid.final_acceptance = FinalAcceptance(result=FinalAcceptance.Result.PASSED)
+    assert guard(paid) is None
+
+
+def test_a_recovery_completes_only_when_its_order_is_repaid():
+    guard = WORKFLOW["complete_recovery"].guard
+    recovering = Application()
+    recovering.recovery = RecoveryOrder(amount=Decimal("80000.00"), recovered=Decimal("30000.00"))
+    assert guard(recovering) == "50000.00 yuan of the recovery order is still to be repaid."
+    recovering.recovery = RecoveryOrder(amount=Decimal("80000.00"), recovered=Decimal("80000.00"))
+    assert guard(recovering) is None
+
+
+def test_the_final_acceptance_comes_after_the_last_report_but_one_is_accepted(application_in, people):
+    from funding.demo import file_report, release_next
+
+    guard = WORKFLOW["record_acceptance"].guard
+    paying = application_in(S.DISBURSEMENT)  # instalment 1 of 3 paid
+    assert guard(paying) == "Instalment 2 has not been released yet; the final acceptance comes after it."
+    release_next(paying, people)
+    paying = Application.objects.get(pk=paying.pk)
+    assert guard(paying) == "1 fund-use report(s) are not accepted yet."
+    file_report(paying, people, accept=True)
+    assert guard(Application.objects.get(pk=paying.pk)) is None

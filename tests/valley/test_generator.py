@@ -7,7 +7,20 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count, Q, Sum
 from django.urls import reverse
 
-from funding.models import Application, ApplicationEvent, Disbursement, SubVenueBudget
+from funding.invariants import check_invariants
+from funding.models import (
+    Application,
+    ApplicationEvent,
+    Disbursement,
+    ExpenseLine,
+    FinalAcceptance,
+    FundingAgreement,
+    FundUseReport,
+    PlannedInstalment,
+    RecoveryOrder,
+    Repayment,
+    SubVenueBudget,
+)
 from teams.models import Entity
 from tolerance.models import Investment
 from valley.audit import verify_chain
@@ -15,6 +28,7 @@ from valley.management.commands.generate_province import SIZES
 from valley.models import AuditEntry, User
 
 SMALL = SIZES["small"]
+S = Application.State
 
 
 @pytest.fixture
@@ -36,13 +50,18 @@ def test_small_province_has_the_sizes_asked_for(province):
 
 @pytest.mark.postgres
 def test_generated_money_is_consistent(province):
-    """Budgets reserve exactly what the grants approved and record what the instalments paid."""
+    """Budgets reserve exactly what the grants approved, less what recoveries released or brought back, and
+    record what the instalments paid and the repayments returned; every invariant of the fund holds."""
     for budget in SubVenueBudget.objects.all():
         granted = Application.objects.filter(budget=budget).aggregate(
-            approved=Sum("approved_amount"), paid=Sum("disbursed_total")
+            approved=Sum("approved_amount"),
+            released=Sum("reserve_released"),
+            recovered=Sum("recovered_total"),
+            paid=Sum("disbursed_total"),
         )
-        assert budget.reserved == granted["approved"]
+        assert budget.reserved == granted["approved"] - granted["released"] - granted["recovered"]
         assert budget.disbursed == granted["paid"]
+        assert budget.recovered == granted["recovered"]
         assert budget.reserved <= budget.amount
     paid = Disbursement.objects.aggregate(total=Sum("amount"))["total"]
     assert paid == Application.objects.aggregate(total=Sum("disbursed_total"))["total"]
@@ -50,6 +69,29 @@ def test_generated_money_is_consistent(province):
         open=Count("fund_applications", filter=~Q(fund_applications__state__in=Application.ENDED_STATES))
     ).aggregate(most=Sum("open"))
     assert open_per_entity["most"] <= Entity.objects.count()
+    report = check_invariants(audit=False)
+    assert report.ok, [str(violation) for violation in report.violations[:10]]
+
+
+@pytest.mark.postgres
+def test_generated_grants_have_their_life_after_the_money(province):
+    """Every grant whose registration was verified has its agreement and plan; the province holds reports in
+    every state, passed and failed acceptances, open and completed recoveries."""
+    verified = Application.objects.filter(state__in=[S.DISBURSEMENT, S.RECOVERY, S.CLOSED])
+    assert FundingAgreement.objects.count() == verified.count() > 0
+    assert not verified.filter(agreement__isnull=True).exists()
+    assert PlannedInstalment.objects.count() == 3 * verified.count()
+    assert set(FundUseReport.objects.values_list("state", flat=True)) == set(FundUseReport.State.values)
+    assert set(FinalAcceptance.objects.values_list("result", flat=True)) == {"passed", "failed"}
+    assert set(RecoveryOrder.objects.values_list("state", flat=True)) == {"open", "completed"}
+    assert Repayment.objects.exists() and ExpenseLine.objects.exists()
+    # Closed grants: paid in full after a passed acceptance, or closed by a completed recovery.
+    for app in Application.objects.filter(state=S.CLOSED).select_related("final_acceptance", "recovery")[:200]:
+        recovery = getattr(app, "recovery", None)
+        if recovery is None:
+            assert app.disbursed_total == app.approved_amount and app.final_acceptance.result == "passed"
+        else:
+            assert recovery.state == "completed" and app.recovered_total == recovery.amount
 
 
 @pytest.mark.postgres

@@ -5,8 +5,10 @@ from funding.invariants import CHECKS, check_invariants
 
 class Command(BaseCommand):
     help = (
-        "Check the start-up fund's invariants over the whole database (budgets, instalments, one grant per "
-        "entity, complete history, the audit chain); print what was checked. Exit status 1 on any violation."
+        "Check the start-up fund's invariants over the whole database (budgets, instalments, releases on accepted "
+        "fund-use reports and a passed final acceptance, plans, expense lines, recoveries and repayments, one "
+        "grant per entity, complete history, the audit chain); print what was checked. Exit status 1 on any "
+        "violation."
     )
 
     def add_arguments(self, parser):
