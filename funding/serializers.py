@@ -121,7 +121,8 @@ class RegistrationVerificationSerializer(serializers.Serializer):
 
 
 class DisbursementCreateSerializer(serializers.Serializer):
-    amount = YuanField()
+    # Left out: the plan's amount for the next instalment (services.application_disburse refuses any other).
+    amount = YuanField(required=False)
     paid_on = serializers.DateField()
     reference = serializers.CharField(max_length=100)
 
