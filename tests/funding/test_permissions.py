@@ -61,6 +61,8 @@ CALLS = {
     "record_repayment": lambda app, by: post_award.recovery_repay(
         application=app, by=by, amount=Decimal("1000.00"), paid_on=TODAY, reference="R-1"
     ),
+    # No door of its own: the repayment that completes the order takes it (post_award.recovery_repay), through
+    # the one mechanism that checks the role.
     "complete_recovery": lambda app, by: services._transition(app, "complete_recovery", by=by),
 }
 
