@@ -19,15 +19,20 @@ from tolerance import portfolio, selectors
 from tolerance.forms import InvestmentDocumentForm
 from tolerance.models import (
     STANDARDS,
+    CaseEvent,
+    CaseEvidence,
+    CaseStatement,
     ComplianceReport,
+    ExemptionCase,
     ExemptionDetermination,
     Fund,
     Investment,
     InvestmentDocument,
     InvestmentParty,
     Verdict,
+    standing_determinations,
 )
-from tolerance.services import compliance_check_run_many, exemption_delete, report_delete
+from tolerance.services import compliance_check_run_many, report_delete
 from tolerance.workflow import WORKFLOW
 from valley.core.errors import DomainError
 from valley.web.admin_initial import ValidInitialMixin
@@ -437,34 +442,106 @@ class ComplianceReportAdmin(ComplianceBannerMixin, NoManualWritesMixin, admin.Mo
     date_hierarchy = "as_of"
 
 
-class StandingFilter(admin.SimpleListFilter):
-    title = _("standing")
+class ReadOnlyMixin:
+    """History decided by people: nobody adds, changes or removes it here (the case page takes the steps)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class DecidedFilter(admin.SimpleListFilter):
+    title = _("counts")
     parameter_name = "standing"
 
     def lookups(self, request, model_admin):
-        return [("1", _("standing")), ("0", _("withdrawn"))]
+        return [("1", _("counts (decided, not superseded)")), ("0", _("does not count"))]
 
     def queryset(self, request, queryset):
-        if self.value() in ("0", "1"):
-            return queryset.filter(withdrawn_at__isnull=self.value() == "1")
+        standing = standing_determinations().values("pk")
+        if self.value() == "1":
+            return queryset.filter(pk__in=standing)
+        if self.value() == "0":
+            return queryset.exclude(pk__in=standing)
         return queryset
 
 
 @admin.register(ExemptionDetermination)
-class ExemptionDeterminationAdmin(LargeTableAdminMixin, NoManualWritesMixin, admin.ModelAdmin):
-    """Every determination ever made, withdrawn ones included (they are its history)."""
+class ExemptionDeterminationAdmin(LargeTableAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
+    """Every determination ever made, superseded and automatic ones included (they are its history)."""
 
-    remove = staticmethod(lambda determination, by: exemption_delete(determination=determination, by=by))
-
-    list_display = ["party", "investment", "report", "exempt", "determined_at", "withdrawn_at"]
-    list_filter = [StandingFilter, "exempt", "report__fund", "party__role"]
-    list_select_related = ["party", "investment__startup", "investment__fund", "report__fund"]
+    list_display = [
+        "party",
+        "investment",
+        "case",
+        "exempt",
+        "meeting_date",
+        "document_number",
+        "determined_at",
+        "automatic",
+        "supersedes",
+    ]
+    list_filter = [DecidedFilter, "exempt", "automatic", "investment__fund", "party__role"]
+    list_select_related = ["party", "investment__startup", "investment__fund", "case", "supersedes__party"]
     search_fields = [
+        "document_number",
         "party__organisation",
         "party__person",
         "investment__startup__name_zh",
         "investment__startup__name_en",
     ]
 
-    def get_queryset(self, request):
-        return ExemptionDetermination.with_withdrawn.all()
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CaseEventInline(_ReadOnlyInline):
+    model = CaseEvent
+    fields = ["at", "action", "from_state", "to_state", "by", "comment"]
+    readonly_fields = fields
+
+
+class CaseEvidenceInline(_ReadOnlyInline):
+    model = CaseEvidence
+    fields = ["standard", "note", "confirmed_by", "confirmed_at"]
+    readonly_fields = fields
+
+
+class CaseStatementInline(_ReadOnlyInline):
+    model = CaseStatement
+    fields = ["party", "text", "made_on", "recorded_by"]
+    readonly_fields = fields
+
+
+class CaseDeterminationInline(_ReadOnlyInline):
+    model = ExemptionDetermination
+    fields = ["party", "exempt", "reason", "meeting_date", "document_number", "automatic", "supersedes"]
+    readonly_fields = fields
+
+
+@admin.register(ExemptionCase)
+class ExemptionCaseAdmin(LargeTableAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
+    """Cases and their history, read-only: the steps are taken on the case page (tolerance/cases.py)."""
+
+    list_display = ["pk", "investment", "kind", "state", "opened_by_check", "governing_rate", "opened_at"]
+    list_filter = ["state", "kind", "opened_by_check", "investment__fund"]
+    list_select_related = ["investment__startup", "investment__fund"]
+    search_fields = ["investment__startup__name_zh", "investment__startup__name_en"]
+    inlines = [CaseEvidenceInline, CaseStatementInline, CaseDeterminationInline, CaseEventInline]

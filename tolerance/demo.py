@@ -10,9 +10,20 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils import timezone
+
 from teams.models import Entity
-from tolerance import portfolio
-from tolerance.models import STANDARDS, Fund, GoverningBasis, Investment, InvestmentParty
+from tolerance import cases, portfolio
+from tolerance.models import (
+    STANDARDS,
+    CaseKind,
+    CaseState,
+    ExemptionCase,
+    Fund,
+    GoverningBasis,
+    Investment,
+    InvestmentParty,
+)
 from tolerance.services import compliance_check_run
 from tolerance.workflow import WORKFLOW
 from valley.models import User
@@ -252,3 +263,91 @@ def seed(log) -> None:
             f"tolerance: {fund.name_en}: {len(fund_spec['investments'])} investments, as of {report.as_of} "
             f"{report.verdict} (by count {report.rate_by_count}%, by amount {report.rate_by_amount}%)"
         )
+    _seed_cases(log)
+
+
+# The step each demo case is taken to, by (fund, index of the investment in FUNDS): a case at every step,
+# and the venture fund's decided exemption re-examined after its breach.
+CASE_STEPS = {
+    ("Shanxi Achievement Transformation Guidance Fund", 0): CaseState.NOTIFIED,
+    ("Shanxi Achievement Transformation Guidance Fund", 1): CaseState.DETERMINED,
+    ("Shanxi Achievement Transformation Guidance Fund", 2): CaseState.OPINION,
+    ("Shanxi Achievement Transformation Guidance Fund", 4): CaseState.EVIDENCE,
+    ("Shanxi Provincial Angel Investment Fund", 2): CaseState.NOTIFIED,
+    ("Jinchuanggu Venture Capital Fund", 0): CaseState.NOTIFIED,
+}
+REEXAMINED = ("Jinchuanggu Venture Capital Fund", 0)
+ORDER = [CaseState.OPENED, CaseState.EVIDENCE, CaseState.OPINION, CaseState.DETERMINED, CaseState.NOTIFIED]
+
+
+def _advance(case: ExemptionCase, target: str, people: dict) -> None:
+    """Take the case through the services, step by step, up to `target` (nothing when it is already there)."""
+    today = timezone.localdate()
+    while ORDER.index(case.state) < ORDER.index(target):
+        if case.state == CaseState.OPENED:
+            evidenced = set(case.evidence.values_list("standard", flat=True))
+            for code, _label in STANDARDS:
+                if code not in evidenced:
+                    cases.case_add_evidence(case=case, by=people["manager"], standard=code, note=EVIDENCE[code])
+            party = case.investment.parties.order_by("pk").first()
+            if party and not case.statements.exists():
+                cases.case_add_statement(
+                    case=case,
+                    by=people["manager"],
+                    party=party,
+                    text="投资决策严格履行了尽职调查和集体决策程序，项目失败系市场环境变化所致。",
+                    made_on=today,
+                )
+            case = cases.case_gather_evidence(case=case, by=people["manager"])
+        elif case.state == CaseState.EVIDENCE:
+            cases.case_give_opinion(
+                case=case,
+                by=people["supervisor"],
+                text="经核查，决策程序合规、尽职调查完整，建议予以免责。",
+                given_on=today,
+            )
+        elif case.state == CaseState.OPINION:
+            decisions = {
+                party.pk: (True, "已履行勤勉尽责义务，符合尽职免责条件。") for party in case.investment.parties.all()
+            }
+            cases.case_determine(
+                case=case,
+                by=people["decider"],
+                decisions=decisions,
+                meeting_date=today,
+                document_number=f"晋投决〔{today.year}〕{case.pk}号",
+            )
+        elif case.state == CaseState.DETERMINED:
+            cases.case_notify(case=case, by=people["manager"], notified_on=today, how="书面通知送达各责任主体")
+        case.refresh_from_db()
+
+
+def _seed_cases(log) -> None:
+    people = {
+        "manager": User.objects.filter(email__startswith="portfolio@").first(),
+        "supervisor": User.objects.filter(email__startswith="supervisor@").first(),
+        "decider": User.objects.filter(email__startswith="decisionbody@").first(),
+    }
+    if not all(people.values()):
+        log("tolerance: exemption cases left as the check opened them (the demo users are missing)")
+        return
+    by_name = {spec["name_en"]: spec for spec in FUNDS}
+    startups = list(Entity.objects.filter(kind=Entity.Kind.STARTUP).order_by("name_en"))
+    for (fund_name, index), target in CASE_STEPS.items():
+        spec = by_name[fund_name]["investments"][index]
+        case = (
+            ExemptionCase.objects.filter(
+                investment__fund__name_en=fund_name, investment__startup=startups[spec.startup], kind=CaseKind.ORIGINAL
+            )
+            .select_related("investment")
+            .first()
+        )
+        if case is None:
+            continue
+        _advance(case, target, people)
+        if (fund_name, index) == REEXAMINED and not case.reexaminations.exists():
+            case.refresh_from_db()
+            cases.case_reexamine(
+                case=case, by=people["manager"], reason="基金已超出容错阈值，按规定对已作出的免责认定进行复核。"
+            )
+    log(f"tolerance: {ExemptionCase.objects.count()} exemption cases")

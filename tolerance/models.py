@@ -419,28 +419,260 @@ class ComplianceReport(models.Model):
         return self.rate_by_amount if self.governing_basis == GoverningBasis.AMOUNT else self.rate_by_count
 
 
-class StandingDeterminations(models.Manager):
-    """The determinations that stand: withdrawn ones are left out (they stay in the table, as history)."""
+class CaseState(models.TextChoices):
+    """An exemption case's steps; the moves between them are CASE_WORKFLOW in tolerance/workflow.py."""
 
-    def get_queryset(self):
-        return super().get_queryset().filter(withdrawn_at__isnull=True)
+    OPENED = "opened", _("opened")
+    EVIDENCE = "evidence", _("evidence gathered")
+    OPINION = "opinion", _("opinion given")
+    DETERMINED = "determined", _("determined")
+    NOTIFIED = "notified", _("parties notified (closed)")
+
+
+# A case whose determination has been made: its determinations are the ones that count.
+DECIDED_STATES = (CaseState.DETERMINED, CaseState.NOTIFIED)
+UNDECIDED_STATES = (CaseState.OPENED, CaseState.EVIDENCE, CaseState.OPINION)
+
+
+class CaseKind(models.TextChoices):
+    ORIGINAL = "original", _("original")
+    REEXAMINATION = "reexamination", _("re-examination")
+
+
+class ExemptionCase(ChoiceLabelsMixin, models.Model):
+    """The procedure that decides whether the parties of one failed qualifying investment are exempt (尽职免责).
+
+    The compliance check opens the original case of a failed qualifying project in a fund within
+    tolerance (once per investment: a unique constraint), recording the report and the rate it relied
+    on; people take it through its steps (CASE_WORKFLOW). A decided case stands: a later breach or new
+    evidence opens a re-examination, a new case naming the one it re-examines, whose determination may
+    revoke the earlier one by new rows. Nothing is deleted or rewritten: every step is a new row (evidence,
+    statements, opinion, determinations, notification, CaseEvent), and only `state` moves.
+    """
+
+    State = CaseState
+    Kind = CaseKind
+
+    investment = models.ForeignKey(
+        Investment, on_delete=models.PROTECT, related_name="exemption_cases", verbose_name=_("failed investment")
+    )
+    kind = models.CharField(_("kind"), max_length=14, choices=CaseKind.choices, default=CaseKind.ORIGINAL)
+    reexamines = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reexaminations",
+        verbose_name=_("re-examines"),
+    )
+    report = models.ForeignKey(
+        ComplianceReport,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+        verbose_name=_("compliance report relied on"),
+    )
+    governing_basis = models.CharField(_("governing basis"), max_length=6, choices=GoverningBasis.choices, blank=True)
+    governing_rate = models.DecimalField(_("governing failure rate (%)"), **PERCENT, null=True, blank=True)
+    opened_by_check = models.BooleanField(_("opened by the compliance check"), default=False)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("opened by"),
+    )
+    reason = models.TextField(_("why the case was opened"), blank=True)
+    state = models.CharField(_("step"), max_length=10, choices=CaseState.choices, default=CaseState.OPENED)
+    opened_at = models.DateTimeField(_("opened at"))
+    state_changed_at = models.DateTimeField(_("step reached at"))
+
+    class Meta:
+        verbose_name = _("exemption case")
+        verbose_name_plural = _("exemption cases")
+        ordering = ["-opened_at", "pk"]
+        indexes = [models.Index(fields=["state", "opened_at"], name="case_state_opened_idx")]
+        constraints = [
+            # The check opens a project's first case once, whatever the number of reruns.
+            models.UniqueConstraint(
+                fields=["investment"], condition=Q(kind="original"), name="case_one_original_per_investment"
+            ),
+            # At most one case of a project is being worked on at a time.
+            models.UniqueConstraint(
+                fields=["investment"],
+                condition=Q(state__in=["opened", "evidence", "opinion"]),
+                name="case_one_undecided_per_investment",
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=["opened", "evidence", "opinion", "determined", "notified"]),
+                name="case_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="original") & Q(reexamines__isnull=True))
+                | (Q(kind="reexamination") & Q(reexamines__isnull=False) & ~Q(reason="")),
+                name="case_reexamination_names_its_case_and_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(opened_by_check=True, opened_by__isnull=True) | Q(opened_by_check=False),
+                name="case_opened_by_check_or_person",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.investment_id}: {self.get_state_display()}"
+
+    @property
+    def is_decided(self) -> bool:
+        return self.state in DECIDED_STATES
+
+
+class CaseEvidence(models.Model):
+    """Evidence on one of the five standards, and who confirmed it. More may be added; none is removed."""
+
+    case = models.ForeignKey(ExemptionCase, on_delete=models.PROTECT, related_name="evidence", verbose_name=_("case"))
+    standard = models.CharField(_("standard"), max_length=20, choices=STANDARDS)
+    note = models.TextField(_("what shows it"))
+    documents = models.ManyToManyField(
+        InvestmentDocument, blank=True, related_name="case_evidence", verbose_name=_("documents")
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("confirmed by")
+    )
+    confirmed_at = models.DateTimeField(_("confirmed at"))
+
+    class Meta:
+        verbose_name = _("case evidence")
+        verbose_name_plural = _("case evidence")
+        ordering = ["case", "standard", "confirmed_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(standard__in=[code for code, _label in STANDARDS]), name="case_evidence_standard_valid"
+            ),
+            models.CheckConstraint(condition=~Q(note=""), name="case_evidence_has_note"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.get_standard_display()}"
+
+
+class CaseStatement(models.Model):
+    """What one party said for the case (情况说明), as recorded by a portfolio manager."""
+
+    case = models.ForeignKey(ExemptionCase, on_delete=models.PROTECT, related_name="statements", verbose_name=_("case"))
+    party = models.ForeignKey(
+        InvestmentParty, on_delete=models.PROTECT, related_name="statements", verbose_name=_("accountable party")
+    )
+    text = models.TextField(_("statement"))
+    made_on = models.DateField(_("date of the statement"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("party statement")
+        verbose_name_plural = _("party statements")
+        ordering = ["case", "made_on", "pk"]
+        constraints = [models.CheckConstraint(condition=~Q(text=""), name="case_statement_has_text")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.party}"
+
+
+class CaseOpinion(models.Model):
+    """The opinion of the business supervisory department on a case: one per case."""
+
+    case = models.OneToOneField(ExemptionCase, on_delete=models.PROTECT, related_name="opinion", verbose_name=_("case"))
+    text = models.TextField(_("opinion"))
+    given_on = models.DateField(_("date of the opinion"))
+    given_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("given by")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("supervisory opinion")
+        verbose_name_plural = _("supervisory opinions")
+        constraints = [models.CheckConstraint(condition=~Q(text=""), name="case_opinion_has_text")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.given_on:%Y-%m-%d}"
+
+
+class CaseNotification(models.Model):
+    """How and when the parties were told of the determination: it closes the case. One per case."""
+
+    case = models.OneToOneField(
+        ExemptionCase, on_delete=models.PROTECT, related_name="notification", verbose_name=_("case")
+    )
+    notified_on = models.DateField(_("date the parties were notified"))
+    how = models.CharField(_("how they were notified"), max_length=200)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("notification of the parties")
+        verbose_name_plural = _("notifications of the parties")
+        constraints = [models.CheckConstraint(condition=~Q(how=""), name="case_notification_says_how")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.notified_on:%Y-%m-%d}"
+
+
+class CaseEvent(ChoiceLabelsMixin, models.Model):
+    """Append-only history of a case: every step, from its opening on."""
+
+    case = models.ForeignKey(ExemptionCase, on_delete=models.PROTECT, related_name="events", verbose_name=_("case"))
+    action = models.CharField(_("action"), max_length=60)
+    from_state = models.CharField(_("from step"), max_length=10, choices=CaseState.choices, blank=True)
+    to_state = models.CharField(_("to step"), max_length=10, choices=CaseState.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    at = models.DateTimeField(_("at"))
+    comment = models.TextField(_("comment"), blank=True)
+
+    class Meta:
+        verbose_name = _("case event")
+        verbose_name_plural = _("case history")
+        ordering = ["case", "at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action}: {self.from_state or '-'} → {self.to_state}"
 
 
 class ExemptionDetermination(models.Model):
-    """The determination, from one report, on whether one party of a failed investment is exempt from accountability.
+    """The determination, in one exemption case, on whether one party of a failed investment is exempt.
 
-    The compliance check records a determination (exempt) for every party of every failed qualifying
-    investment when the fund is within tolerance, and none otherwise: above the threshold, or for a
-    project that did not meet the standards, exemption is a matter for people, not for the scheduler.
-    A party has one standing determination, made by the first report that grants it. A rerun of that
-    report never deletes or rewrites one: what no longer holds is withdrawn (`withdrawn_at` and
-    `withdrawal_reason`, set once), and a revised reason is a new determination beside the withdrawn one.
+    Made by the decision-making body when it decides the case (`case_determine`): exempt or not, with
+    reasons, the meeting date and the document number (文号). Only the determinations of decided cases
+    count, and of those only the ones no later determination supersedes: a re-examination's determination
+    names the one it replaces (`supersedes`), which stays as it was.
 
-    `objects` holds the standing determinations; `with_withdrawn` every row ever written.
+    Rows with `automatic` set are history from before cases: the compliance check wrote them itself. The
+    data migration put them in cases opened by the check, still to be decided; they make nobody exempt.
+    Their `withdrawn_at`/`withdrawal_reason` are from that time and are never set again.
     """
 
+    case = models.ForeignKey(
+        ExemptionCase, on_delete=models.PROTECT, related_name="determinations", verbose_name=_("case")
+    )
     report = models.ForeignKey(
-        ComplianceReport, on_delete=models.CASCADE, related_name="exemptions", verbose_name=_("compliance report")
+        ComplianceReport,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="exemptions",
+        verbose_name=_("compliance report"),
     )
     investment = models.ForeignKey(
         Investment, on_delete=models.PROTECT, related_name="exemptions", verbose_name=_("failed investment")
@@ -449,24 +681,38 @@ class ExemptionDetermination(models.Model):
         InvestmentParty, on_delete=models.PROTECT, related_name="exemptions", verbose_name=_("accountable party")
     )
     exempt = models.BooleanField(_("exempt from accountability"), default=True)
-    reason = models.TextField(_("reason"))
+    reason = models.TextField(_("reasons"))
+    meeting_date = models.DateField(_("meeting date"), null=True, blank=True)
+    document_number = models.CharField(_("document number"), max_length=100, blank=True)
     determined_at = models.DateTimeField(_("determined at"))
+    determined_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    supersedes = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="superseded_by",
+        verbose_name=_("supersedes"),
+    )
+    automatic = models.BooleanField(_("written by the check (before cases)"), default=False)
     withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
     withdrawal_reason = models.TextField(_("reason for the withdrawal"), blank=True)
-
-    with_withdrawn = models.Manager()
-    objects = StandingDeterminations()  # the default manager (Meta.default_manager_name)
 
     class Meta:
         verbose_name = _("exemption determination")
         verbose_name_plural = _("exemption determinations")
-        ordering = ["report", "investment", "party"]
-        default_manager_name = "objects"
-        base_manager_name = "with_withdrawn"
+        ordering = ["case", "investment", "party", "pk"]
         constraints = [
-            # One standing determination per party; withdrawn ones beside it are its history.
+            # One determination per party in a case decided by people.
             models.UniqueConstraint(
-                fields=["party"], condition=Q(withdrawn_at__isnull=True), name="exemption_one_standing_per_party"
+                fields=["case", "party"], condition=Q(automatic=False), name="exemption_one_per_party_and_case"
             ),
             models.CheckConstraint(condition=~Q(reason=""), name="exemption_has_reason"),
             models.CheckConstraint(
@@ -474,10 +720,22 @@ class ExemptionDetermination(models.Model):
                 | (Q(withdrawn_at__isnull=False) & ~Q(withdrawal_reason="")),
                 name="exemption_withdrawal_has_reason",
             ),
+            # A determination made by people names its meeting, its document and who recorded it.
+            models.CheckConstraint(
+                condition=Q(automatic=True)
+                | (Q(meeting_date__isnull=False) & ~Q(document_number="") & Q(determined_by__isnull=False)),
+                name="exemption_decided_has_meeting_and_document",
+            ),
         ]
 
     def __str__(self) -> str:
         status = _("exempt") if self.exempt else _("not exempt")
-        if self.withdrawn_at:
-            status = _("%(status)s (withdrawn)") % {"status": status}
         return f"{self.party}: {status}"
+
+
+def standing_determinations():
+    """The determinations that count: made by people in a decided case, and not superseded since.
+    A queryset (lazy); `selectors` builds every "exempt" on it."""
+    return ExemptionDetermination.objects.filter(
+        automatic=False, case__state__in=DECIDED_STATES, superseded_by__isnull=True
+    )

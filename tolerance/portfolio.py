@@ -294,8 +294,8 @@ def investment_record_failure(
 @transaction.atomic
 def investment_reopen(*, investment: Investment, by, reason: str) -> Investment:
     """An exit or failure recorded in error: back to active, its failure facts and proceeds cleared
-    (the audit entry keeps them, with the reason). Exemptions already determined stand until the
-    compliance check is rerun for their report's date, which withdraws what no longer holds."""
+    (the audit entry keeps them, with the reason). Its exemption cases stay as they are: a decided
+    one stands until a re-examination decides otherwise."""
     investment, before = _transition(investment, "reopen", by)
     if not (reason or "").strip():
         raise InvalidRecord({"__all__": [_("Say why the investment is reopened.")]})
@@ -313,11 +313,11 @@ def investment_reopen(*, investment: Investment, by, reason: str) -> Investment:
 @transaction.atomic
 def investment_delete(*, investment: Investment, by) -> None:
     """Remove an investment entered by mistake, with its parties and documents (one audit entry keeps
-    the investment and its parties). One that an exemption determination rests on cannot go."""
+    the investment and its parties). One that has an exemption case cannot go: the case is history."""
     _require_manager(by)
     investment = _locked(investment)
-    if investment.exemptions(manager="with_withdrawn").exists():
-        raise PortfolioError(_("Exemption determinations rest on this investment; it cannot be removed."))
+    if investment.exemption_cases.exists():
+        raise PortfolioError(_("An exemption case rests on this investment; it cannot be removed."))
     parties = [audit.snapshot(party) for party in investment.parties.order_by("pk")]
     audit.record(
         action="tolerance.investment.deleted",
@@ -376,11 +376,11 @@ def party_update(*, party: InvestmentParty, by, changes: Mapping[str, Any]) -> I
 
 @transaction.atomic
 def party_remove(*, party: InvestmentParty, by) -> None:
-    """Remove a party named by mistake. One that an exemption determination (standing or withdrawn)
-    rests on stays: the determination is history."""
+    """Remove a party named by mistake. One that an exemption determination or a statement in a case
+    rests on stays: they are history."""
     _require_manager(by)
     party = InvestmentParty.objects.select_for_update().get(pk=party.pk)
-    if party.exemptions(manager="with_withdrawn").exists():
+    if party.exemptions.exists() or party.statements.exists():
         raise PortfolioError(_("An exemption determination rests on this party; it cannot be removed."))
     audit.record_deleted(party, action="tolerance.party.deleted", actor=by)
     party.delete()

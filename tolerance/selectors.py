@@ -25,14 +25,20 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from tolerance.models import (
+    DECIDED_STATES,
+    UNDECIDED_STATES,
+    CaseState,
     ComplianceReport,
+    ExemptionCase,
     ExemptionDetermination,
     Fund,
     Investment,
     InvestmentParty,
     Verdict,
+    standing_determinations,
 )
 from valley.core import roles
+from valley.core.calendar import CalendarWindow
 
 ZERO = Decimal("0.00")
 CHART_REPORTS = 120  # the most recent reports drawn in a fund's chart
@@ -146,11 +152,11 @@ def last_investment_change(*, fund_id: int) -> datetime.datetime | None:
     )
 
 
-def exemptible_parties(*, fund_id: int, as_of: datetime.date) -> QuerySet:
-    """Parties of the fund's failed qualifying investments as of a date (lazy: the check uses it inside SQL)."""
-    return InvestmentParty.objects.filter(
-        Q(investment__fund_id=fund_id, investment__invested_on__lte=as_of, investment__meets_standards=True)
-        & _failed_by(as_of, "investment__")
+def failed_qualifying_investments(*, fund_id: int, as_of: datetime.date) -> QuerySet:
+    """The fund's failed qualifying investments as of a date: those an exemption case is opened for
+    (lazy: the check uses it inside SQL; PostgreSQL reads the covering index)."""
+    return Investment.objects.filter(
+        Q(fund_id=fund_id, invested_on__lte=as_of, meets_standards=True) & _failed_by(as_of)
     )
 
 
@@ -307,10 +313,21 @@ def fund_with_dashboard_stamp(*, fund_id: int) -> Fund:
         last_investment_at=Subquery(
             Investment.objects.filter(fund=OuterRef("pk")).order_by("-updated_at").values("updated_at")[:1]
         ),
+        last_case_step_at=Subquery(
+            ExemptionCase.objects.filter(investment__fund=OuterRef("pk"))
+            .order_by("-state_changed_at")
+            .values("state_changed_at")[:1]
+        ),
     ).get(pk=fund_id)
     fund.dashboard_stamp = "|".join(
         str(value)
-        for value in (fund.last_report_at, fund.last_investment_at, fund.tolerance_threshold, fund.warning_level)
+        for value in (
+            fund.last_report_at,
+            fund.last_investment_at,
+            fund.last_case_step_at,
+            fund.tolerance_threshold,
+            fund.warning_level,
+        )
     )
     return fund
 
@@ -326,7 +343,16 @@ def fund_dashboard(*, fund_id: int | None = None, fund: Fund | None = None) -> F
     latest = reports[-1] if reports else None
 
     exempt_parties = (
-        ExemptionDetermination.objects.filter(investment=OuterRef("pk"), exempt=True)
+        standing_determinations()
+        .filter(investment=OuterRef("pk"), exempt=True)
+        .order_by()
+        .values("investment")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    decided_parties = (
+        standing_determinations()
+        .filter(investment=OuterRef("pk"))
         .order_by()
         .values("investment")
         .annotate(n=Count("pk"))
@@ -339,18 +365,27 @@ def fund_dashboard(*, fund_id: int | None = None, fund: Fund | None = None) -> F
         .annotate(n=Count("pk"))
         .values("n")
     )
+    open_case = ExemptionCase.objects.filter(investment=OuterRef("pk"), state__in=UNDECIDED_STATES)
     all_failed = Investment.objects.filter(fund=fund, state=Investment.State.FAILED)
     failed = list(
         all_failed.select_related("startup")
         .annotate(
             exempt_parties=Coalesce(Subquery(exempt_parties, output_field=IntegerField()), Value(0)),
+            decided_parties=Coalesce(Subquery(decided_parties, output_field=IntegerField()), Value(0)),
             party_total=Coalesce(Subquery(party_count, output_field=IntegerField()), Value(0)),
+            open_case_id=Subquery(open_case.values("pk")[:1]),
+            open_case_state=Subquery(open_case.values("state")[:1]),
+            open_case_opened_at=Subquery(open_case.values("opened_at")[:1]),
         )
         .order_by("-failed_on", "pk")[:LIST_ROWS]
     )
     failed_total = len(failed) if len(failed) < LIST_ROWS else all_failed.count()
+    ages = CaseAges()
     for investment in failed:
         investment.exemption_status = _exemption_status(investment, latest)
+        if investment.open_case_id:
+            investment.open_case_state_label = CaseState(investment.open_case_state).label
+            investment.open_case_age = ages.of(investment.open_case_opened_at)
 
     incomplete = Investment.objects.filter(fund=fund, meets_standards=False)
     gaps = list(incomplete.select_related("startup").order_by("-invested_on", "pk")[:LIST_ROWS])
@@ -368,17 +403,26 @@ def fund_dashboard(*, fund_id: int | None = None, fund: Fund | None = None) -> F
 
 
 class ExemptionStatus:
+    """What the dashboard, the CSV and the API say of a failed project. Only a decided case exempts."""
+
     EXEMPT = "exempt"
+    NOT_EXEMPT = "not_exempt"
+    TO_BE_DECIDED = "to_be_decided"
     STANDARDS_NOT_MET = "standards_not_met"
     ABOVE_TOLERANCE = "above_tolerance"
     NOT_CHECKED = "not_checked"
 
 
 def _exemption_status(investment: Investment, latest: ComplianceReport | None) -> str:
+    """From the annotations of `fund_dashboard` (exempt_parties, decided_parties, open_case_id); no query."""
     if not investment.meets_standards:
         return ExemptionStatus.STANDARDS_NOT_MET
     if investment.exempt_parties:
-        return ExemptionStatus.EXEMPT
+        return ExemptionStatus.EXEMPT  # a decided exemption stands, even while a re-examination is open
+    if investment.open_case_id:
+        return ExemptionStatus.TO_BE_DECIDED
+    if investment.decided_parties:
+        return ExemptionStatus.NOT_EXEMPT
     if latest is None or investment.failed_on > latest.as_of:
         return ExemptionStatus.NOT_CHECKED
     if latest.verdict == Verdict.BREACH:
@@ -388,6 +432,92 @@ def _exemption_status(investment: Investment, latest: ComplianceReport | None) -
 
 def funds_without_report(*, as_of: datetime.date) -> list[int]:
     """Ids of the funds that have no compliance report for `as_of` (one query)."""
-    return list(
-        Fund.objects.exclude(reports__as_of=as_of).order_by("pk").values_list("pk", flat=True)
+    return list(Fund.objects.exclude(reports__as_of=as_of).order_by("pk").values_list("pk", flat=True))
+
+
+# ---------------------------------------------------------------------------- exemption cases
+
+
+class CaseAges:
+    """How long cases have waited, in working days (from the one calendar, read once for the page) and days."""
+
+    def __init__(self, today: datetime.date | None = None):
+        from django.utils import timezone
+
+        self.today = today or timezone.localdate()
+        self._window = None
+
+    def of(self, opened_at: datetime.datetime) -> dict:
+        from django.utils import timezone
+
+        opened_on = timezone.localdate(opened_at)
+        if self._window is None:
+            self._window = CalendarWindow(opened_on, self.today)
+        return {
+            "working_days": self._window.working_days_between(opened_on, self.today),
+            "days": max((self.today - opened_on).days, 0),
+        }
+
+
+def user_can_work_on_cases(user) -> bool:
+    return user_can_view_portfolio(user)
+
+
+def case_list(*, fund_id: int | None = None, state: str | None = None) -> QuerySet:
+    """Cases with their investment, startup and fund, oldest undecided first (the queue). One query."""
+    cases = ExemptionCase.objects.select_related("investment__startup", "investment__fund", "report")
+    if fund_id:
+        cases = cases.filter(investment__fund_id=fund_id)
+    if state:
+        cases = cases.filter(state=state)
+    return cases.order_by("state_changed_at", "pk")
+
+
+def with_ages(cases) -> list[ExemptionCase]:
+    """The cases as a list, each with `age` (working days and days since it was opened). One calendar query."""
+    cases = list(cases)
+    ages = CaseAges()
+    for case in cases:
+        case.age = ages.of(case.opened_at)
+    return cases
+
+
+def case_detail(*, case_id: int) -> ExemptionCase:
+    """A case with everything its page shows, in a fixed number of queries (eight); raises DoesNotExist."""
+    from django.db.models import Prefetch
+
+    from tolerance.models import CaseEvent, CaseEvidence, CaseStatement
+
+    case = (
+        ExemptionCase.objects.select_related(
+            "investment__startup",
+            "investment__fund",
+            "report",
+            "reexamines",
+            "opened_by",
+            "opinion__given_by",
+            "notification__recorded_by",
+        )
+        .prefetch_related(
+            Prefetch("evidence", CaseEvidence.objects.select_related("confirmed_by").prefetch_related("documents")),
+            Prefetch("statements", CaseStatement.objects.select_related("party", "recorded_by")),
+            Prefetch(
+                "determinations",
+                ExemptionDetermination.objects.select_related("party", "determined_by", "supersedes").order_by("pk"),
+            ),
+            Prefetch("events", CaseEvent.objects.select_related("by").order_by("at", "pk")),
+            Prefetch("investment__parties", InvestmentParty.objects.order_by("pk")),
+            Prefetch("investment__documents"),
+        )
+        .get(pk=case_id)
     )
+    from tolerance.cases import ACTION_LABELS
+
+    case.age = CaseAges().of(case.opened_at)
+    for event in case.events.all():
+        event.label = ACTION_LABELS.get(event.action, event.get_to_state_display())
+    return case
+
+
+def case_is_decided(case: ExemptionCase) -> bool:
+    return case.state in DECIDED_STATES

@@ -21,7 +21,20 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from tolerance import selectors
-from tolerance.models import ComplianceReport, ExemptionDetermination, Fund, GoverningBasis, Verdict
+from tolerance.models import (
+    DECIDED_STATES,
+    UNDECIDED_STATES,
+    CaseEvent,
+    CaseKind,
+    CaseState,
+    ComplianceReport,
+    ExemptionCase,
+    ExemptionDetermination,
+    Fund,
+    GoverningBasis,
+    Investment,
+    Verdict,
+)
 from valley import audit
 from valley.core.errors import Forbidden
 from valley.messaging.mail import queue_mail
@@ -127,18 +140,18 @@ def _record_check(*, fund: Fund, as_of: datetime.date, by, figures: selectors.Co
     else:
         audit.record_created(report, action="tolerance.report.created", actor=by)
     _fault_injection_pause(fund_id=fund.pk)
-    report.exemptions_recorded = _settle_exemptions(report=report, at=now, by=by, rerun=rerun)
+    report.cases_opened = _settle_exemptions(report=report, at=now, by=by, rerun=rerun)
 
     if (verdict != Verdict.WITHIN or report.unqualified_failed_count) and _outcome(report) != previous_outcome:
         _alert_portfolio_managers(report=report)
     logger.info(
-        "tolerance check: fund %s as of %s: %s (count %s%%, amount %s%%), %s new exemptions",
+        "tolerance check: fund %s as of %s: %s (count %s%%, amount %s%%), %s exemption cases opened",
         fund.pk,
         as_of,
         verdict,
         rate_by_count,
         rate_by_amount,
-        report.exemptions_recorded,
+        report.cases_opened,
     )
     return report
 
@@ -159,125 +172,167 @@ def _fault_injection_pause(*, fund_id: int) -> None:
     time.sleep(seconds)
 
 
-# The columns an exemption's audit entry lists for each determination it records or withdraws.
-_AUDITED_COLUMNS = ("id", "party_id", "investment_id")
-
-
 def _settle_exemptions(*, report: ComplianceReport, at: datetime.datetime, by, rerun: bool) -> int:
-    """Bring the exemption determinations of `report` in line with its verdict; returns how many it added.
+    """Propose, never decide: open the exemption cases `report` calls for; returns how many it opened.
 
-    Each party has one standing determination, made by the first report that finds its failed project
-    qualifying within tolerance; later reports leave it alone. A rerun of the same report never
-    deletes or rewrites one: what no longer holds is withdrawn (withdrawn_at and its reason, set once),
-    and a determination whose reason changed (a new rate) is withdrawn and made again. Each bulk
-    statement returns the ids it wrote, and ONE audit entry per statement lists them with their party
-    and investment (tolerance.exemption.withdrawn / tolerance.exemption.determined, on the report), so
-    no determination escapes the log. A new report has none of its own yet, so only a rerun looks for
-    some to withdraw. At most three statements and three entries, whatever the size.
+    Within tolerance (within or warning), every failed qualifying project of the fund that has no case
+    yet gets its original case, relying on this report and its governing rate. In breach, no case is
+    opened, cases being worked on are left to the people working on them, and a project whose latest
+    decided case exempts someone and relied on a report within tolerance gets a re-examination (the
+    decided rows are not touched). Determinations are made by people only (tolerance/cases.py), so a
+    rerun has nothing to withdraw: it opens nothing twice. At most one statement and one audit entry.
     """
-    mine = ExemptionDetermination.objects.filter(report=report)  # the standing ones
-    facts = {
-        "as_of": report.as_of.isoformat(),
-        "basis": report.get_governing_basis_display(),
-        "rate": report.governing_rate,
-        "threshold": report.tolerance_threshold,
-    }
-    with translation.override(settings.LANGUAGE_CODE):
-        above = (
-            _(
-                "Withdrawn by the rerun of the check as of %(as_of)s: failure rate %(basis)s %(rate)s%% exceeds "
-                "%(threshold)s%%."
-            )
-            % facts
-        )
-        no_longer = (
-            _(
-                "Withdrawn by the rerun of the check as of %(as_of)s: the project no longer qualifies (it had not "
-                "failed by then, or no longer meets all five standards)."
-            )
-            % facts
-        )
-        revised = (
-            _("Replaced by the rerun of the check as of %(as_of)s: the failure rate is now %(basis)s %(rate)s%%.")
-            % facts
-        )
-        reason = (
-            _(
-                "Within the failure tolerance as of %(as_of)s: failure rate %(basis)s %(rate)s%% does not exceed "
-                "%(threshold)s%%, and the project met all five standards."
-            )
-            % facts
-        )
     if report.verdict == Verdict.BREACH:
-        if rerun:
-            _withdraw(mine, report=report, reason=above, at=at, by=by)
+        return _open_reexaminations(report=report, at=at, by=by)
+    if report.verdict not in (Verdict.WITHIN, Verdict.WARNING):
         return 0
-    eligible = selectors.exemptible_parties(fund_id=report.fund_id, as_of=report.as_of)
-    if rerun:
-        _withdraw(mine.exclude(party__in=eligible.values("pk")), report=report, reason=no_longer, at=at, by=by)
-        _withdraw(mine.exclude(reason=reason), report=report, reason=revised, at=at, by=by)
+    return _open_original_cases(report=report, at=at, by=by)
 
-    rows = eligible.annotate(exempt_investment=F("investment_id"), exempt_party=F("pk")).values_list(
-        "exempt_investment", "exempt_party"
+
+def _case_sql_and_audit(*, report: ComplianceReport, select_sql: str, params: list, by, action: str, at) -> int:
+    """Run the INSERT ... SELECT of cases `select_sql` chooses, with each case's opening event, in ONE
+    statement; ONE audit entry (on the report) lists the (case, investment) ids. Nothing is loaded but the ids."""
+    cases = connection.ops.quote_name(ExemptionCase._meta.db_table)
+    events = connection.ops.quote_name(CaseEvent._meta.db_table)
+    with translation.override(settings.LANGUAGE_CODE):
+        comment = _("Opened by the compliance check as of %(as_of)s: failure rate %(basis)s %(rate)s%%.") % {
+            "as_of": report.as_of.isoformat(),
+            "basis": report.get_governing_basis_display(),
+            "rate": report.governing_rate,
+        }
+    sql = (
+        f"WITH opened AS (INSERT INTO {cases} (investment_id, kind, reexamines_id, report_id, governing_basis, "  # noqa: S608 - names are ours
+        f"governing_rate, opened_by_check, opened_by_id, reason, state, opened_at, state_changed_at) {select_sql} "
+        f"RETURNING id, investment_id), "
+        f"history AS (INSERT INTO {events} (case_id, action, from_state, to_state, by_id, at, comment) "
+        f"SELECT id, %s, '', %s, %s, %s, %s FROM opened) "
+        f"SELECT id, investment_id FROM opened"
     )
+    stamp = connection.ops.adapt_datetimefield_value(at)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, action, CaseState.OPENED, getattr(by, "pk", None), stamp, comment])
+        opened = sorted(cursor.fetchall())
+    if opened:
+        audit.record(
+            action=action,
+            actor=by,
+            object_type=report._meta.label_lower,
+            object_id=report.pk,
+            after={
+                "governing_basis": report.governing_basis,
+                "governing_rate": report.governing_rate,
+                "opened_at": at,
+                "columns": ["id", "investment_id"],
+                "cases": [list(row) for row in opened],
+            },
+        )
+        _mail_cases_opened(report=report, count=len(opened), action=action)
+    return len(opened)
+
+
+def _open_original_cases(*, report: ComplianceReport, at: datetime.datetime, by) -> int:
+    failed = selectors.failed_qualifying_investments(fund_id=report.fund_id, as_of=report.as_of)
+    rows = failed.annotate(case_investment=F("pk")).values_list("case_investment")
     rows_sql, rows_params = rows.order_by().query.sql_with_params()
-    table = connection.ops.quote_name(ExemptionDetermination._meta.db_table)
-    # One INSERT ... SELECT: no party is loaded into Python; only the ids written come back, for the audit entry.
-    sql = (
-        f"INSERT INTO {table} (report_id, investment_id, party_id, exempt, reason, determined_at, "  # noqa: S608 - names are ours
-        f"withdrawn_at, withdrawal_reason) "
-        f"SELECT %s, parties.exempt_investment, parties.exempt_party, %s, %s, %s, NULL, '' FROM ({rows_sql}) parties "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {table} determined WHERE determined.party_id = parties.exempt_party "
-        f"AND determined.withdrawn_at IS NULL) "
-        f"RETURNING {', '.join(_AUDITED_COLUMNS)}"
+    cases = connection.ops.quote_name(ExemptionCase._meta.db_table)
+    stamp = connection.ops.adapt_datetimefield_value(at)
+    # A project's original case is its first: NOT EXISTS reads the partial unique index of originals.
+    select_sql = (
+        f"SELECT failed.case_investment, %s, NULL, %s, %s, %s, TRUE, NULL, '', %s, %s, %s FROM ({rows_sql}) failed "  # noqa: S608
+        f"WHERE NOT EXISTS (SELECT 1 FROM {cases} earlier WHERE earlier.investment_id = failed.case_investment "
+        f"AND earlier.kind = %s)"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [report.pk, True, reason, connection.ops.adapt_datetimefield_value(at), *rows_params])
-        written = sorted(cursor.fetchall())
-    if written:
-        audit.record(
-            action="tolerance.exemption.determined",
-            actor=by,
-            object_type=report._meta.label_lower,
-            object_id=report.pk,
-            after={
-                "exempt": True,
-                "reason": reason,
-                "determined_at": at,
-                "columns": list(_AUDITED_COLUMNS),
-                "determinations": [list(row) for row in written],
-            },
-        )
-    return len(written)
-
-
-def _withdraw(determinations, *, report: ComplianceReport, reason: str, at: datetime.datetime, by) -> None:
-    """Withdraw the standing `determinations` in ONE UPDATE ... RETURNING, and record the ids in one entry.
-
-    Only standing rows are touched (`withdrawn_at IS NULL`), so a withdrawal is set once and never moved.
-    """
-    ids_sql, ids_params = determinations.order_by().values("pk").query.sql_with_params()
-    table = connection.ops.quote_name(ExemptionDetermination._meta.db_table)
-    sql = (
-        f"UPDATE {table} SET withdrawn_at = %s, withdrawal_reason = %s "  # noqa: S608 - names are ours
-        f"WHERE withdrawn_at IS NULL AND id IN ({ids_sql}) RETURNING {', '.join(_AUDITED_COLUMNS)}"
+    params = [
+        CaseKind.ORIGINAL,
+        report.pk,
+        report.governing_basis,
+        report.governing_rate,
+        CaseState.OPENED,
+        stamp,
+        stamp,
+        *rows_params,
+        CaseKind.ORIGINAL,
+    ]
+    return _case_sql_and_audit(
+        report=report, select_sql=select_sql, params=params, by=by, action="tolerance.exemption_case.opened", at=at
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [connection.ops.adapt_datetimefield_value(at), reason, *ids_params])
-        withdrawn = sorted(cursor.fetchall())
-    if withdrawn:
-        audit.record(
-            action="tolerance.exemption.withdrawn",
-            actor=by,
-            object_type=report._meta.label_lower,
-            object_id=report.pk,
-            after={
-                "withdrawal_reason": reason,
-                "withdrawn_at": at,
-                "columns": list(_AUDITED_COLUMNS),
-                "determinations": [list(row) for row in withdrawn],
-            },
-        )
+
+
+def _open_reexaminations(*, report: ComplianceReport, at: datetime.datetime, by) -> int:
+    cases = connection.ops.quote_name(ExemptionCase._meta.db_table)
+    investments = connection.ops.quote_name(Investment._meta.db_table)
+    reports = connection.ops.quote_name(ComplianceReport._meta.db_table)
+    determinations = connection.ops.quote_name(ExemptionDetermination._meta.db_table)
+    stamp = connection.ops.adapt_datetimefield_value(at)
+    with translation.override(settings.LANGUAGE_CODE):
+        reason = _(
+            "The compliance check as of %(as_of)s finds the fund above its tolerance (failure rate %(basis)s "
+            "%(rate)s%%): the exemption decided earlier is re-examined."
+        ) % {
+            "as_of": report.as_of.isoformat(),
+            "basis": report.get_governing_basis_display(),
+            "rate": report.governing_rate,
+        }
+    decided = list(DECIDED_STATES)
+    undecided = list(UNDECIDED_STATES)
+    # The latest decided case of each project of the fund that exempts someone and relied on a report that
+    # was not a breach; not while another case of the project is being worked on. Its rows stay as they are.
+    select_sql = (
+        f"SELECT latest.investment_id, %s, latest.id, %s, %s, %s, TRUE, NULL, %s, %s, %s, %s "  # noqa: S608
+        f"FROM {cases} latest JOIN {investments} inv ON inv.id = latest.investment_id "
+        f"JOIN {reports} relied ON relied.id = latest.report_id "
+        f"WHERE inv.fund_id = %s AND latest.state IN (%s, %s) AND relied.verdict <> %s "
+        f"AND NOT EXISTS (SELECT 1 FROM {cases} later WHERE later.reexamines_id = latest.id) "
+        f"AND NOT EXISTS (SELECT 1 FROM {cases} busy WHERE busy.investment_id = latest.investment_id "
+        f"AND busy.state IN (%s, %s, %s)) "
+        f"AND EXISTS (SELECT 1 FROM {determinations} d WHERE d.case_id = latest.id AND d.exempt AND NOT d.automatic)"
+    )
+    params = [
+        CaseKind.REEXAMINATION,
+        report.pk,
+        report.governing_basis,
+        report.governing_rate,
+        reason,
+        CaseState.OPENED,
+        stamp,
+        stamp,
+        report.fund_id,
+        *decided,
+        Verdict.BREACH,
+        *undecided,
+    ]
+    return _case_sql_and_audit(
+        report=report,
+        select_sql=select_sql,
+        params=params,
+        by=by,
+        action="tolerance.exemption_case.reexamination_opened",
+        at=at,
+    )
+
+
+def _mail_cases_opened(*, report: ComplianceReport, count: int, action: str) -> None:
+    with translation.override(settings.LANGUAGE_CODE):
+        facts = {
+            "fund": report.fund.name,
+            "as_of": report.as_of.isoformat(),
+            "count": count,
+            "url": f"{settings.SITE_URL}/tolerance/cases/?fund={report.fund_id}",
+        }
+        if action.endswith("reexamination_opened"):
+            subject = _("Exemption re-examinations opened for %(fund)s as of %(as_of)s") % facts
+            first = _("The fund is above its tolerance: %(count)s decided exemption(s) are re-examined.") % facts
+        else:
+            subject = _("Exemption cases opened for %(fund)s as of %(as_of)s") % facts
+            first = (
+                _(
+                    "%(count)s failed qualifying project(s) may be exempt: their cases are opened; nobody is exempt "
+                    "until the decision-making body determines each case."
+                )
+                % facts
+            )
+        body = "\n".join([first, _("Cases: %(url)s") % facts])
+    queue_mail(to=selectors.portfolio_manager_emails(), subject=subject, body=body)
 
 
 def _require_superuser(by) -> None:
@@ -287,30 +342,22 @@ def _require_superuser(by) -> None:
 
 @transaction.atomic
 def report_delete(*, report: ComplianceReport, by) -> None:
-    """A superuser removes a report made in error, with its exemption determinations (standing and
-    withdrawn). The fund row is locked as a check locks it; one audit entry keeps the report's values and
-    lists every determination removed with it, so even this escape hatch leaves a trace."""
+    """A superuser removes a report made in error, as long as no exemption case or determination relies on
+    it (those are decided by people and are never removed with it). The fund row is locked as a check
+    locks it; the audit entry keeps the report's values, so even this escape hatch leaves a trace."""
     _require_superuser(by)
     Fund.objects.select_for_update().filter(pk=report.fund_id).first()
     report = ComplianceReport.objects.get(pk=report.pk)
-    rows = ExemptionDetermination.with_withdrawn.filter(report=report).order_by("pk").values_list(*_AUDITED_COLUMNS)
+    if report.cases.exists() or ExemptionDetermination.objects.filter(report=report).exists():
+        raise Forbidden(_("Exemption cases rely on this report; it cannot be removed."))
     audit.record(
         action="tolerance.report.deleted",
         actor=by,
         object_type=report._meta.label_lower,
         object_id=report.pk,
-        before={**audit.snapshot(report), "columns": list(_AUDITED_COLUMNS), "determinations": [list(r) for r in rows]},
+        before=audit.snapshot(report),
     )
     report.delete()
-
-
-@transaction.atomic
-def exemption_delete(*, determination: ExemptionDetermination, by) -> None:
-    """A superuser removes one determination written in error; its audit entry keeps its values."""
-    _require_superuser(by)
-    determination = ExemptionDetermination.with_withdrawn.select_for_update().get(pk=determination.pk)
-    audit.record_deleted(determination, action="tolerance.exemption.deleted", actor=by)
-    determination.delete()
 
 
 def _alert_portfolio_managers(*, report: ComplianceReport) -> None:
@@ -335,7 +382,7 @@ def _alert_portfolio_managers(*, report: ComplianceReport) -> None:
             _("Threshold %(threshold)s%%, warning level %(warning)s%%.") % facts,
         ]
         if report.verdict == Verdict.BREACH:
-            lines.append(_("The fund is above its tolerance: no exemption has been recorded."))
+            lines.append(_("The fund is above its tolerance: no exemption case is opened."))
         if report.unqualified_failed_count:
             lines.append(
                 _("%(unqualified)s failed project(s) did not meet the standards and are not covered by the tolerance.")

@@ -9,4 +9,6 @@ urlpatterns = [
     path("funds/check/", views.fund_check_run_all, name="fund_check_run_all"),
     path("funds/<int:fund_id>/", views.fund_dashboard, name="fund_dashboard"),
     path("funds/<int:fund_id>/check/", views.fund_check_run, name="fund_check_run"),
+    path("cases/", views.case_list, name="case_list"),
+    path("cases/<int:case_id>/", views.case_detail, name="case_detail"),
 ]

@@ -1,4 +1,4 @@
-"""The portfolio pages: the fund list, a fund's dashboard, and "run the check now" for staff."""
+"""The portfolio pages: the fund list, a fund's dashboard, "run the check now" for staff, and exemption cases."""
 
 from functools import wraps
 
@@ -11,11 +11,13 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tolerance import selectors
-from tolerance.models import Fund, Verdict
+from tolerance.models import STANDARDS, CaseState, ExemptionCase, Fund, Verdict
 from tolerance.services import compliance_check_run
+from valley.core import roles
+from valley.core.errors import DomainError
 from valley.messaging import outbox
 
 
@@ -104,3 +106,119 @@ def fund_check_run_all(request):
         request, _("The checks of every fund as of %(as_of)s are queued; reload in a moment.") % {"as_of": as_of}
     )
     return redirect("tolerance:fund_list")
+
+
+# ---------------------------------------------------------------------------- exemption cases
+
+
+def _step_forms(case, user) -> dict:
+    """The step forms `user` may use on the case now, by step name (only those the role and state allow)."""
+    from tolerance import case_forms, cases
+    from tolerance.workflow import CASE_WORKFLOW
+
+    offered = {}
+    is_gatherer = roles.has_role(user, roles.PORTFOLIO_MANAGER)
+    if case.state == CaseState.OPENED and is_gatherer:
+        offered["evidence"] = case_forms.EvidenceForm
+    if case.state in (CaseState.OPENED, CaseState.EVIDENCE) and is_gatherer:
+        offered["statement"] = case_forms.StatementForm
+    names = {"gather_evidence": "gather", "give_opinion": "opinion", "determine": "determine", "notify": "notify"}
+    form_classes = {
+        "gather": case_forms.GatherForm,
+        "opinion": case_forms.OpinionForm,
+        "determine": case_forms.DeterminationForm,
+        "notify": case_forms.NotifyForm,
+    }
+    for transition in CASE_WORKFLOW.available(case, user):
+        offered[names[transition.name]] = form_classes[names[transition.name]]
+    if case.is_decided and not case.reexaminations.exists() and roles.has_role(user, *cases.REEXAMINERS):
+        offered["reexamine"] = case_forms.ReexamineForm
+    return offered
+
+
+def _take_step(step: str, form, case, user):
+    from tolerance import cases
+
+    data = form.cleaned_data
+    if step == "evidence":
+        return cases.case_add_evidence(
+            case=case, by=user, standard=data["standard"], note=data["note"], documents=data["documents"]
+        )
+    if step == "statement":
+        return cases.case_add_statement(
+            case=case, by=user, party=data["party"], text=data["text"], made_on=data["made_on"]
+        )
+    if step == "gather":
+        return cases.case_gather_evidence(case=case, by=user, comment=data["comment"])
+    if step == "opinion":
+        return cases.case_give_opinion(case=case, by=user, text=data["text"], given_on=data["given_on"])
+    if step == "determine":
+        return cases.case_determine(
+            case=case,
+            by=user,
+            decisions=form.decisions(),
+            meeting_date=data["meeting_date"],
+            document_number=data["document_number"],
+        )
+    if step == "notify":
+        return cases.case_notify(case=case, by=user, notified_on=data["notified_on"], how=data["how"])
+    return cases.case_reexamine(case=case, by=user, reason=data["reason"])
+
+
+@require_GET
+@portfolio_reader
+def case_list(request):
+    from tolerance.case_forms import CaseFilterForm
+
+    filters = CaseFilterForm(request.GET or None)
+    fund_id = state = None
+    if filters.is_valid():
+        fund_id, state = filters.cleaned_data["fund"], filters.cleaned_data["state"] or None
+    page_cases = selectors.with_ages(selectors.case_list(fund_id=fund_id, state=state)[:200])
+    return render(
+        request,
+        "tolerance/case_list.html",
+        {
+            "cases": page_cases,
+            "filters": filters,
+            "funds": Fund.objects.order_by("name_zh"),
+            "fund_id": fund_id,
+            "state": state or "",
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@portfolio_reader
+def case_detail(request, case_id: int):
+    try:
+        case = selectors.case_detail(case_id=case_id)
+    except ExemptionCase.DoesNotExist:
+        raise Http404(_("There is no such exemption case.")) from None
+    offered = _step_forms(case, request.user)
+    forms_by_step = {step: form_class(case=case, prefix=step) for step, form_class in offered.items()}
+    if request.method == "POST":
+        step = request.POST.get("step", "")
+        if step not in offered:
+            raise PermissionDenied  # a step this user may not take on this case now
+        form = offered[step](request.POST, case=case, prefix=step)
+        forms_by_step[step] = form
+        if form.is_valid():
+            try:
+                _take_step(step, form, case, request.user)
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, _("Recorded."))
+                return redirect("tolerance:case_detail", case_id=case.pk)
+    return render(
+        request,
+        "tolerance/case_detail.html",
+        {
+            "case": case,
+            "forms": forms_by_step,
+            "latest_breach": case.investment.fund.reports.order_by("-as_of").values_list("verdict", flat=True).first()
+            == Verdict.BREACH,
+            "standards": STANDARDS,
+        },
+    )

@@ -10,7 +10,7 @@ the state field means from the table (`path_to`).
 
 from django.utils.translation import gettext_lazy as _
 
-from tolerance.models import InvestmentState
+from tolerance.models import CaseState, InvestmentState
 from valley.core import roles
 from valley.core.workflow import SYSTEM, Transition, Workflow
 
@@ -43,4 +43,68 @@ ACTIONS = {
     "record_exit": f"{WORKFLOW.name}.exited",
     "record_failure": f"{WORKFLOW.name}.failed",
     "reopen": f"{WORKFLOW.name}.reopened",
+}
+
+
+# ---------------------------------------------------------------------------- exemption cases (尽职免责)
+# opened (by the check, or by a person for a re-examination) → evidence gathered (portfolio managers, once
+# every standard has its evidence) → opinion given (the business supervisory department) → determined
+# (the decision-making body, per party) → parties notified (closed). The services in tolerance/cases.py
+# take these transitions; each also writes its step's own rows.
+
+C = CaseState
+GATHERERS = frozenset({roles.PORTFOLIO_MANAGER})
+SUPERVISORS = frozenset({roles.EXEMPTION_SUPERVISOR})
+DECIDERS = frozenset({roles.EXEMPTION_DECISION_MAKER})
+
+CASE_TRANSITIONS = [
+    Transition(
+        "gather_evidence",
+        (C.OPENED,),
+        C.EVIDENCE,
+        GATHERERS,
+        _("close the gathering of evidence"),
+        wrong_state=_("The evidence of this case has already been gathered."),
+    ),
+    Transition(
+        "give_opinion",
+        (C.EVIDENCE,),
+        C.OPINION,
+        SUPERVISORS,
+        _("give the supervisory opinion"),
+        wrong_state=_("The supervisory opinion is given once the evidence is gathered, and only once."),
+    ),
+    Transition(
+        "determine",
+        (C.OPINION,),
+        C.DETERMINED,
+        DECIDERS,
+        _("record the determination"),
+        wrong_state=_("The determination follows the supervisory opinion, and is made once per case."),
+    ),
+    Transition(
+        "notify",
+        (C.DETERMINED,),
+        C.NOTIFIED,
+        GATHERERS | DECIDERS,
+        _("record that the parties were notified"),
+        wrong_state=_("The parties are notified once the case is determined, and only once."),
+    ),
+]
+
+CASE_WORKFLOW = Workflow(
+    CASE_TRANSITIONS,
+    name="tolerance.exemption_case",
+    states=CaseState,
+    initial=C.OPENED,
+    thing=_("exemption case"),
+)
+
+# What each role does on a case while it is in a step (for the case page and the mail to the next actor).
+CASE_NEXT_ROLES = {
+    C.OPENED: GATHERERS,
+    C.EVIDENCE: SUPERVISORS,
+    C.OPINION: DECIDERS,
+    C.DETERMINED: GATHERERS | DECIDERS,
+    C.NOTIFIED: frozenset(),
 }

@@ -144,6 +144,8 @@ DEMO_USERS = [
     (roles.REGISTRATION_OFFICER, "registration", "登记", "专员"),
     (roles.FINANCE_OFFICER, "finance", "财务", "专员"),
     (roles.PORTFOLIO_MANAGER, "portfolio", "投资", "经理"),
+    (roles.EXEMPTION_SUPERVISOR, "supervisor", "业务监督", "部门"),
+    (roles.EXEMPTION_DECISION_MAKER, "decisionbody", "决策", "机构"),
     (roles.AUDITOR, "auditor", "审计", "人员"),
     (roles.APPLICANT, "applicant", "申请", "团队"),
     (roles.APPLICANT, "applicant2", "另一", "申请人"),

@@ -167,15 +167,23 @@ def test_a_failed_investment_without_its_failure_facts_is_refused_with_a_message
     assert not Investment.objects.exists()
 
 
-def test_managers_remove_a_wrong_party_but_not_one_an_exemption_rests_on(client, portfolio_manager, auditor):
-    from tolerance.models import ExemptionDetermination, InvestmentParty
+def test_managers_remove_a_wrong_party_but_not_one_a_case_rests_on(client, portfolio_manager, auditor):
+    from tolerance import cases
+    from tolerance.models import ExemptionCase, InvestmentParty
 
     fund = FundFactory()
     InvestmentFactory(fund=fund)
     failed = InvestmentFactory(fund=fund, failed=True)
     compliance_check_run(fund=fund, as_of=datetime.date(2026, 6, 30))
     wrong = InvestmentParty.objects.create(investment=failed, role="practitioner", person="误录人员")
-    exempt_party = ExemptionDetermination.objects.first().party
+    exempt_party = failed.parties.exclude(pk=wrong.pk).first()
+    cases.case_add_statement(
+        case=ExemptionCase.objects.get(),
+        by=portfolio_manager,
+        party=exempt_party,
+        text="说明",
+        made_on=datetime.date(2026, 7, 1),
+    )
 
     client.force_login(auditor)
     assert (
@@ -184,7 +192,7 @@ def test_managers_remove_a_wrong_party_but_not_one_an_exemption_rests_on(client,
     )
     client.force_login(portfolio_manager)
     client.post(reverse("admin:tolerance_investmentparty_delete", args=[exempt_party.pk]), {"post": "yes"})
-    assert InvestmentParty.objects.filter(pk=exempt_party.pk).exists()  # protected by its determination
+    assert InvestmentParty.objects.filter(pk=exempt_party.pk).exists()  # protected by its statement
     client.post(reverse("admin:tolerance_investmentparty_delete", args=[wrong.pk]), {"post": "yes"})
     assert not InvestmentParty.objects.filter(pk=wrong.pk).exists()
 

@@ -7,7 +7,16 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from tolerance.models import ComplianceReport, ExemptionDetermination, Fund, Investment, Verdict
+from tolerance.models import (
+    CaseKind,
+    CaseState,
+    ComplianceReport,
+    ExemptionCase,
+    ExemptionDetermination,
+    Fund,
+    Investment,
+    Verdict,
+)
 
 
 @pytest.fixture
@@ -29,16 +38,20 @@ def test_three_funds_one_within_one_in_warning_one_in_breach(demo):
     }
     assert not Investment.objects.exclude(startup__kind="startup").exists()
     assert ComplianceReport.objects.count() == 12
-    assert not ExemptionDetermination.objects.filter(report=latest["Jinchuanggu Venture Capital Fund"]).exists()
+    breach = latest["Jinchuanggu Venture Capital Fund"]
+    assert not ExemptionCase.objects.filter(report=breach, kind=CaseKind.ORIGINAL).exists()
+    # A case at every step, and the venture fund's decided exemption re-examined after its breach.
+    steps = set(ExemptionCase.objects.values_list("state", flat=True))
+    assert steps == set(CaseState.values)
+    reexam = ExemptionCase.objects.get(kind=CaseKind.REEXAMINATION)
+    assert reexam.reexamines.state == CaseState.NOTIFIED and reexam.investment.fund == breach.fund
     angel = latest["Shanxi Provincial Angel Investment Fund"].fund
-    # Two failed projects, five parties each, determined by the reports that first saw them fail.
-    assert ExemptionDetermination.objects.filter(investment__fund=angel).count() == 10
-    assert set(
-        ExemptionDetermination.objects.filter(investment__fund=angel).values_list("report__as_of", flat=True)
-    ) == {
+    # Two failed projects, one case each, opened by the reports that first saw them fail.
+    assert set(ExemptionCase.objects.filter(investment__fund=angel).values_list("report__as_of", flat=True)) == {
         datetime.date(2025, 6, 30),
         datetime.date(2025, 12, 31),
     }
+    assert ExemptionDetermination.objects.filter(investment__fund=angel, exempt=True).count() == 5  # one decided
 
 
 def test_the_dashboard_charts_show_the_demo_rates(demo, client, auditor):

@@ -50,7 +50,9 @@ def test_a_checklist_item_is_met_only_with_evidence_and_a_confirmer(db):
     assert InvestmentFactory().meets_standards is True  # computed by the database, returned on insert
 
 
-def test_one_report_per_fund_and_date_and_one_exemption_per_party(db):
+def test_one_report_per_fund_and_date_one_original_case_per_investment_and_one_determination_per_party(db):
+    from tolerance.models import ExemptionCase
+
     investment = InvestmentFactory(failed=True)
     InvestmentFactory(fund=investment.fund)
     report = compliance_check_run(fund=investment.fund, as_of=datetime.date(2026, 6, 30))
@@ -59,16 +61,25 @@ def test_one_report_per_fund_and_date_and_one_exemption_per_party(db):
             **{f.name: getattr(report, f.name) for f in ComplianceReport._meta.concrete_fields if f.name != "id"}
         )
     )
-    exemption = ExemptionDetermination.objects.filter(report=report).first()
+    case = ExemptionCase.objects.get(investment=investment)
     refused(
-        lambda: ExemptionDetermination.objects.create(
-            report=report,
-            investment=exemption.investment,
-            party=exemption.party,
-            reason="again",
-            determined_at=report.computed_at,
+        lambda: ExemptionCase.objects.create(
+            investment=investment, opened_by_check=True, opened_at=case.opened_at, state_changed_at=case.opened_at
         )
     )
+    decided = {
+        "case": case,
+        "investment": investment,
+        "party": investment.parties.first(),
+        "reason": "勤勉尽责",
+        "determined_at": report.computed_at,
+        "meeting_date": datetime.date(2026, 7, 1),
+        "document_number": "晋创投决〔2026〕1号",
+        "determined_by": checklist_confirmer(),
+    }
+    ExemptionDetermination.objects.create(**decided)
+    refused(lambda: ExemptionDetermination.objects.create(**decided))  # one per party and case
+    refused(lambda: ExemptionDetermination.objects.create(**{**decided, "document_number": ""}))  # no 文号
 
 
 @pytest.mark.postgres
@@ -96,4 +107,4 @@ def test_concurrent_checks_of_one_fund_and_date_leave_one_report(transactional_d
         thread.join()
     assert errors == []
     assert ComplianceReport.objects.filter(fund=fund).count() == 1
-    assert ExemptionDetermination.objects.filter(report__fund=fund).count() == 5
+    assert fund.investments.filter(exemption_cases__isnull=False).count() == 1  # one case, not four

@@ -10,7 +10,7 @@ from django.utils import translation
 
 from tests.factories import FundFactory, InvestmentFactory, StartupFactory, checklist_confirmer
 from tolerance import portfolio, selectors
-from tolerance.models import Fund, Investment, InvestmentParty
+from tolerance.models import ComplianceReport, Fund, Investment, InvestmentParty
 from tolerance.services import compliance_check_run
 from valley.core import roles
 from valley.core.errors import DomainError, Forbidden, WrongState
@@ -276,19 +276,26 @@ def test_parties_are_added_corrected_and_removed_with_their_entries(db, manager)
     assert removed.before["person"] == "王建国" and removed.actor == manager
 
 
-def test_a_party_an_exemption_rests_on_stays_even_once_the_exemption_is_withdrawn(db, manager):
+def test_a_party_whose_statement_is_in_a_case_stays_even_once_the_failure_is_reopened(db, manager):
+    from tolerance import cases
+    from tolerance.models import ExemptionCase
+
     fund = FundFactory()
     InvestmentFactory(fund=fund)
     failed = InvestmentFactory(fund=fund, failed=True)
     as_of = datetime.date(2026, 6, 30)
     compliance_check_run(fund=fund, as_of=as_of)
-    portfolio.investment_reopen(investment=failed, by=manager, reason="误录")
-    compliance_check_run(fund=fund, as_of=as_of)  # withdraws the five determinations
     party = failed.parties.first()
-    assert party.exemptions.count() == 0 and party.exemptions(manager="with_withdrawn").count() == 1
+    cases.case_add_statement(
+        case=ExemptionCase.objects.get(), by=manager, party=party, text="情况说明", made_on=datetime.date(2026, 7, 1)
+    )
+    portfolio.investment_reopen(investment=failed, by=manager, reason="误录")
+    compliance_check_run(fund=fund, as_of=as_of)  # the case stays: people decide it
     with translation.override("en"), pytest.raises(portfolio.PortfolioError, match="rests on this party"):
         portfolio.party_remove(party=party, by=manager)
     assert InvestmentParty.objects.filter(pk=party.pk).exists()
+    with translation.override("en"), pytest.raises(portfolio.PortfolioError, match="exemption case rests"):
+        portfolio.investment_delete(investment=failed, by=manager)
 
 
 # --------------------------------------------------------------------------------- the admin writes through them
@@ -470,15 +477,15 @@ def test_a_checklist_confirmed_in_the_admin_is_one_changed_entry(client, manager
     }
 
 
-def test_a_superuser_removing_a_report_in_the_admin_leaves_an_entry_listing_its_determinations(
+def test_a_superuser_removing_a_report_in_the_admin_leaves_an_entry_but_not_one_a_case_relies_on(
     client, django_user_model
 ):
     root = django_user_model.objects.create_superuser(email="root@example.cn", password="pw-Valley-2026!")
     fund = FundFactory()
     InvestmentFactory(fund=fund)
     InvestmentFactory(fund=fund, failed=True)
-    report = compliance_check_run(fund=fund, as_of=datetime.date(2026, 6, 30))
-    rows = sorted([d.pk, d.party_id, d.investment_id] for d in report.exemptions.all())
+    relied_on = compliance_check_run(fund=fund, as_of=datetime.date(2026, 6, 30))  # opens the case
+    report = compliance_check_run(fund=fund, as_of=datetime.date(2026, 7, 31))  # opens nothing
     client.force_login(root)
 
     response = client.post(reverse("admin:tolerance_compliancereport_delete", args=[report.pk]), {"post": "yes"})
@@ -486,18 +493,20 @@ def test_a_superuser_removing_a_report_in_the_admin_leaves_an_entry_listing_its_
     assert response.status_code == 302
     removed = AuditEntry.objects.get(action="tolerance.report.deleted", object_id=str(report.pk))
     assert removed.actor == root and removed.before["verdict"] == "within"
-    assert removed.before["determinations"] == rows and len(rows) == 5
+    client.post(reverse("admin:tolerance_compliancereport_delete", args=[relied_on.pk]), {"post": "yes"})
+    assert ComplianceReport.objects.filter(pk=relied_on.pk).exists()  # the case relies on it
 
 
-def test_only_a_superuser_removes_compliance_records(db, manager):
-    from tolerance.services import exemption_delete, report_delete
+def test_only_a_superuser_removes_compliance_records_and_never_one_a_case_relies_on(db, manager, django_user_model):
+    from tolerance.services import report_delete
 
+    root = django_user_model.objects.create_superuser(email="root@example.cn", password="pw-Valley-2026!")
     fund = FundFactory()
     InvestmentFactory(fund=fund, failed=True)
     InvestmentFactory(fund=fund)
     report = compliance_check_run(fund=fund, as_of=datetime.date(2026, 6, 30))
     with pytest.raises(Forbidden):
         report_delete(report=report, by=manager)
-    with pytest.raises(Forbidden):
-        exemption_delete(determination=report.exemptions.first(), by=manager)
-    assert report.exemptions.count() == 5
+    with translation.override("en"), pytest.raises(Forbidden, match="Exemption cases rely on this report"):
+        report_delete(report=report, by=root)
+    assert report.cases.count() == 1

@@ -9,7 +9,15 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.factories import FundFactory, InvestmentFactory
 from tolerance import selectors, services
-from tolerance.models import ComplianceReport, ExemptionDetermination, GoverningBasis, Investment, Verdict
+from tolerance.models import (
+    CaseEvent,
+    ComplianceReport,
+    ExemptionCase,
+    ExemptionDetermination,
+    GoverningBasis,
+    Investment,
+    Verdict,
+)
 from tolerance.services import (
     compliance_check_run,
     compliance_check_run_all,
@@ -45,7 +53,7 @@ def test_verdict_boundaries():
     assert verdict_for(rate=Decimal("69.99"), threshold=t, warning_level=w) == Verdict.WITHIN
 
 
-def test_exactly_80_percent_by_count_is_within_tolerance_and_exemptions_are_recorded(db):
+def test_exactly_80_percent_by_count_is_within_tolerance_and_cases_are_opened_deciding_nothing(db):
     fund = FundFactory()
     portfolio(fund, active=1, failed=4)
 
@@ -54,27 +62,28 @@ def test_exactly_80_percent_by_count_is_within_tolerance_and_exemptions_are_reco
     assert report.rate_by_count == Decimal("80.00")
     assert report.verdict == Verdict.WARNING  # within tolerance, and past the 70% warning level
     assert report.verdict != Verdict.BREACH
-    exemptions = ExemptionDetermination.objects.filter(report=report)
-    assert exemptions.count() == 4 * 5  # five parties of each of the four failed projects
-    assert all(e.exempt and "80.00" in e.reason for e in exemptions)
-    assert set(exemptions.values_list("investment__state", flat=True)) == {Investment.State.FAILED}
+    opened = ExemptionCase.objects.filter(report=report)
+    assert opened.count() == 4  # one case for each of the four failed projects
+    assert all(c.governing_rate == Decimal("80.00") and c.opened_by_check for c in opened)
+    assert set(opened.values_list("investment__state", flat=True)) == {Investment.State.FAILED}
+    assert not ExemptionDetermination.objects.exists()  # nobody is exempt before the determination
 
 
-def test_exactly_80_percent_by_amount_is_within_and_80_01_is_a_breach_with_no_exemptions(db):
+def test_exactly_80_percent_by_amount_is_within_and_80_01_is_a_breach_with_no_case(db):
     within = FundFactory(governing_basis=GoverningBasis.AMOUNT)
     portfolio(within, active=1, principal="2000.00")
     portfolio(within, failed=1, principal="8000.00")  # loss 8,000 of 10,000 = 80.00%
     report = compliance_check_run(fund=within, as_of=AS_OF)
     assert (report.rate_by_amount, report.verdict) == (Decimal("80.00"), Verdict.WARNING)
-    assert report.exemptions.count() == 5
+    assert report.cases.count() == 1
 
     breach = FundFactory(governing_basis=GoverningBasis.AMOUNT)
     portfolio(breach, active=1, principal="1999.00")
     portfolio(breach, failed=1, principal="8001.00")  # loss 8,001 of 10,000 = 80.01%
     report = compliance_check_run(fund=breach, as_of=AS_OF)
     assert (report.rate_by_amount, report.verdict) == (Decimal("80.01"), Verdict.BREACH)
-    assert report.exemptions.count() == 0
-    assert not ExemptionDetermination.objects.filter(investment__fund=breach).exists()
+    assert report.cases.count() == 0
+    assert not ExemptionCase.objects.filter(investment__fund=breach).exists()
 
 
 def test_a_rate_a_hair_above_80_percent_is_a_breach_not_rounded_down_to_80(db):
@@ -83,10 +92,10 @@ def test_a_rate_a_hair_above_80_percent_is_a_breach_not_rounded_down_to_80(db):
     portfolio(fund, failed=1, principal="800000.01")  # 80.000001%
     report = compliance_check_run(fund=fund, as_of=AS_OF)
     assert (report.rate_by_amount, report.verdict) == (Decimal("80.01"), Verdict.BREACH)
-    assert report.exemptions.count() == 0
+    assert report.cases.count() == 0
 
 
-def test_a_failed_project_whose_checklist_is_incomplete_is_never_exempt(db):
+def test_a_failed_project_whose_checklist_is_incomplete_never_gets_a_case(db):
     fund = FundFactory()
     portfolio(fund, active=8, failed=1)
     gap = InvestmentFactory(fund=fund, failed=True, checklist={"no_conflict": False})
@@ -98,8 +107,8 @@ def test_a_failed_project_whose_checklist_is_incomplete_is_never_exempt(db):
     assert report.unqualified_failed_count == 2
     assert report.rate_by_count == Decimal("11.12")
     assert report.verdict == Verdict.WITHIN
-    assert report.exemptions.count() == 5
-    assert not ExemptionDetermination.objects.filter(investment__in=[gap, missing]).exists()
+    assert report.cases.count() == 1
+    assert not ExemptionCase.objects.filter(investment__in=[gap, missing]).exists()
 
 
 def test_when_count_and_amount_disagree_the_funds_basis_decides(db):
@@ -114,8 +123,8 @@ def test_when_count_and_amount_disagree_the_funds_basis_decides(db):
     by_amount = crafted(GoverningBasis.AMOUNT)
     for report in (by_count, by_amount):
         assert (report.rate_by_count, report.rate_by_amount) == (Decimal("20.00"), Decimal("69.24"))
-    assert by_count.verdict == Verdict.WITHIN and by_count.exemptions.count() == 5
-    assert by_amount.verdict == Verdict.BREACH and by_amount.exemptions.count() == 0
+    assert by_count.verdict == Verdict.WITHIN and by_count.cases.count() == 1
+    assert by_amount.verdict == Verdict.BREACH and by_amount.cases.count() == 0
 
 
 def test_loss_is_principal_minus_what_was_recovered(db):
@@ -141,20 +150,20 @@ def test_the_as_of_date_decides_what_has_been_invested_and_what_has_failed(db):
     assert (late.investment_count, late.failed_count, late.rate_by_count) == (3, 1, Decimal("33.34"))
 
 
-def test_running_twice_for_the_same_fund_and_date_leaves_one_report_and_the_same_exemptions(db):
+def test_running_twice_for_the_same_fund_and_date_leaves_one_report_and_the_same_cases(db):
     fund = FundFactory()
     portfolio(fund, active=3, failed=1)
     first = compliance_check_run(fund=fund, as_of=AS_OF)
     second = compliance_check_run(fund=fund, as_of=AS_OF)
     assert first.pk == second.pk
     assert ComplianceReport.objects.filter(fund=fund).count() == 1
-    assert ExemptionDetermination.objects.filter(report__fund=fund).count() == 5
+    assert ExemptionCase.objects.filter(investment__fund=fund).count() == 1
 
 
-def test_a_rerun_after_the_portfolio_changes_updates_the_report_and_withdraws_exemptions(db):
+def test_a_rerun_after_the_portfolio_changes_updates_the_report_and_leaves_the_case_to_people(db):
     fund = FundFactory()
     portfolio(fund, active=1, failed=1)
-    assert compliance_check_run(fund=fund, as_of=AS_OF).exemptions.count() == 5
+    assert compliance_check_run(fund=fund, as_of=AS_OF).cases.count() == 1
     InvestmentFactory(fund=fund, failed=True)
     InvestmentFactory(fund=fund, failed=True)  # 3 of 4 failed: 75% warning
     InvestmentFactory(fund=fund, failed=True)  # 4 of 5: 80% still within
@@ -162,7 +171,8 @@ def test_a_rerun_after_the_portfolio_changes_updates_the_report_and_withdraws_ex
     report = compliance_check_run(fund=fund, as_of=AS_OF)
     assert report.verdict == Verdict.BREACH
     assert ComplianceReport.objects.filter(fund=fund).count() == 1
-    assert ExemptionDetermination.objects.filter(report__fund=fund).count() == 0
+    assert ExemptionCase.objects.filter(investment__fund=fund).count() == 1  # open, as it was: people decide
+    assert not ExemptionDetermination.objects.exists()
 
 
 def test_warnings_and_breaches_mail_portfolio_managers_once(
@@ -194,14 +204,17 @@ def test_warnings_and_breaches_mail_portfolio_managers_once(
     assert "85.72" in mailoutbox[1].body
 
 
-def test_within_tolerance_with_every_project_qualifying_sends_no_mail(
+def test_within_tolerance_with_every_project_qualifying_mails_only_the_cases_it_opens(
     db, make_user, django_capture_on_commit_callbacks
 ):
     make_user(roles.PORTFOLIO_MANAGER)
     fund = FundFactory()
     portfolio(fund, active=9, failed=1)
     with django_capture_on_commit_callbacks() as callbacks:
-        compliance_check_run(fund=fund, as_of=AS_OF)
+        compliance_check_run(fund=fund, as_of=AS_OF)  # a case for the portfolio managers to work on
+    assert len(callbacks) == 1
+    with django_capture_on_commit_callbacks() as callbacks:
+        compliance_check_run(fund=fund, as_of=AS_OF + datetime.timedelta(days=1))  # nothing new
     assert callbacks == []
 
 
@@ -213,19 +226,19 @@ def test_the_check_runs_the_same_number_of_queries_for_10_or_200_investments(db,
         compliance_check_run(fund=small, as_of=AS_OF)
     with django_assert_max_num_queries(len(counted.captured_queries)):
         report = compliance_check_run(fund=large, as_of=AS_OF)
-    assert report.exemptions.count() == 50 * 5
+    assert report.cases.count() == 50
 
 
-def test_each_party_is_determined_once_by_the_first_report_that_grants_it(db):
+def test_each_project_gets_one_case_from_the_first_report_that_finds_it(db):
     fund = FundFactory()
     portfolio(fund, active=3, failed=1)
     first = compliance_check_run(fund=fund, as_of=datetime.date(2025, 12, 31))
     later = compliance_check_run(fund=fund, as_of=AS_OF)
-    assert (first.exemptions_recorded, later.exemptions_recorded) == (5, 0)
-    assert set(ExemptionDetermination.objects.values_list("report", flat=True)) == {first.pk}
+    assert (first.cases_opened, later.cases_opened) == (1, 0)
+    assert set(ExemptionCase.objects.values_list("report", flat=True)) == {first.pk}
 
 
-def test_a_rerun_withdraws_the_exemption_of_a_project_whose_checklist_was_reopened(db):
+def test_a_rerun_leaves_the_case_of_a_project_whose_checklist_was_reopened_to_people(db):
     fund = FundFactory()
     portfolio(fund, active=3)
     failed = InvestmentFactory(fund=fund, failed=True)
@@ -233,6 +246,7 @@ def test_a_rerun_withdraws_the_exemption_of_a_project_whose_checklist_was_reopen
     Investment.objects.filter(pk=failed.pk).update(no_fraud=False, no_fraud_evidence="", no_fraud_confirmed_by=None)
     report = compliance_check_run(fund=fund, as_of=AS_OF)
     assert report.unqualified_failed_count == 1
+    assert ExemptionCase.objects.get().state == "opened"  # the evidence step will show the gap
     assert not ExemptionDetermination.objects.exists()
 
 
@@ -262,14 +276,16 @@ def test_checking_many_funds_at_once_gives_each_the_report_its_own_check_gives(d
 
     together = compliance_check_run_many(funds=reversed(funds), as_of=AS_OF)
     assert [report.fund_id for report in together] == sorted(fund.pk for fund in funds)
-    exemptions = {report.fund_id: report.exemptions.count() for report in together}
+    opened = {report.fund_id: report.cases.count() for report in together}
+    CaseEvent.objects.all().delete()
+    ExemptionCase.objects.all().delete()
     ComplianceReport.objects.all().delete()
     one_by_one = [compliance_check_run(fund=fund, as_of=AS_OF) for fund in sorted(funds, key=lambda f: f.pk)]
 
     assert [[getattr(r, name) for name in REPORT_FIELDS] for r in together] == [
         [getattr(r, name) for name in REPORT_FIELDS] for r in one_by_one
     ]
-    assert exemptions == {breach.pk: 0, warning.pk: 20, within.pk: 5, empty.pk: 0, unqualified.pk: 0}
+    assert opened == {breach.pk: 0, warning.pk: 4, within.pk: 1, empty.pk: 0, unqualified.pk: 0}
     by_fund = {r.fund_id: r for r in together}
     assert by_fund[empty.pk].investment_count == 0 and by_fund[empty.pk].verdict == Verdict.WITHIN
     assert by_fund[within.pk].qualifying_loss == Decimal("1500.00")
@@ -303,7 +319,7 @@ def test_an_investment_saved_while_many_funds_are_checked_is_counted(db, monkeyp
     monkeypatch.setattr(selectors, "compliance_figures_by_fund", then_a_failure_is_saved)
     [report] = compliance_check_run_many(funds=[fund], as_of=AS_OF)
     assert (report.failed_count, report.rate_by_count) == (1, Decimal("25.00"))
-    assert report.exemptions.count() == 5
+    assert report.cases.count() == 1
 
 
 def test_a_fund_whose_check_fails_stops_the_run_and_keeps_the_reports_made_before_it(db, monkeypatch):
@@ -323,33 +339,31 @@ def test_a_fund_whose_check_fails_stops_the_run_and_keeps_the_reports_made_befor
     assert list(ComplianceReport.objects.values_list("fund_id", flat=True)) == [first.pk]
 
 
-# ------------------------------------------------------------ the audit of reports and exemption determinations
+# ------------------------------------------------------------ the audit of reports and the cases the check opens
 
 
-def listed(action: str) -> dict[int, tuple[int, int]]:
-    """{determination id: (party, investment)} from the bulk audit entries of `action`; each id in one entry only."""
+def listed(action: str) -> dict[int, int]:
+    """{case id: investment id} from the bulk audit entries of `action`; each id in one entry only."""
     from valley.models import AuditEntry
 
-    rows: dict[int, tuple[int, int]] = {}
+    rows: dict[int, int] = {}
     for entry in AuditEntry.objects.filter(action=action):
         assert entry.object_type == "tolerance.compliancereport"
-        assert entry.after["columns"] == ["id", "party_id", "investment_id"]
-        for pk, party, investment in entry.after["determinations"]:
-            assert pk not in rows, f"determination {pk} is in two {action} entries"
-            rows[pk] = (party, investment)
+        assert entry.after["columns"] == ["id", "investment_id"]
+        for pk, investment in entry.after["cases"]:
+            assert pk not in rows, f"case {pk} is in two {action} entries"
+            rows[pk] = investment
     return rows
 
 
 def assert_the_history_is_complete():
-    """Every determination ever written is in a `determined` entry, and every withdrawn one in a `withdrawn` one."""
-    every = ExemptionDetermination.with_withdrawn.all()
-    assert listed("tolerance.exemption.determined") == {d.pk: (d.party_id, d.investment_id) for d in every}
-    assert listed("tolerance.exemption.withdrawn") == {
-        d.pk: (d.party_id, d.investment_id) for d in every if d.withdrawn_at is not None
-    }
+    """Every case the check opened is in an `opened` entry and has its opening event."""
+    opened = ExemptionCase.objects.filter(opened_by_check=True, kind="original")
+    assert listed("tolerance.exemption_case.opened") == {c.pk: c.investment_id for c in opened}
+    assert all(c.events.filter(action="tolerance.exemption_case.opened").count() == 1 for c in opened)
 
 
-def test_every_determination_the_check_writes_in_bulk_is_listed_in_its_audit_entry(db, make_user):
+def test_every_case_the_check_opens_in_bulk_is_listed_in_its_audit_entry(db, make_user):
     from valley import audit
     from valley.models import AuditEntry
 
@@ -361,15 +375,15 @@ def test_every_determination_the_check_writes_in_bulk_is_listed_in_its_audit_ent
 
     [created] = AuditEntry.objects.filter(action="tolerance.report.created", object_id=str(report.pk))
     assert created.actor == staff and created.after["verdict"] == "within" and created.after["failed_count"] == 2
-    [determined] = AuditEntry.objects.filter(action="tolerance.exemption.determined")
-    assert determined.object_id == str(report.pk) and determined.actor == staff
-    assert determined.after["reason"] == ExemptionDetermination.objects.first().reason
-    assert len(determined.after["determinations"]) == report.exemptions_recorded == 10
+    [opened] = AuditEntry.objects.filter(action="tolerance.exemption_case.opened")
+    assert opened.object_id == str(report.pk) and opened.actor == staff
+    assert opened.after["governing_rate"] == "40.00"
+    assert len(opened.after["cases"]) == report.cases_opened == 2
     assert_the_history_is_complete()
     assert audit.verify_chain().ok  # the bulk entries hash and verify like any other
 
 
-def test_a_rerun_in_breach_withdraws_instead_of_deleting_and_a_later_rerun_determines_anew(db, make_user):
+def test_a_rerun_in_breach_leaves_the_open_cases_and_a_later_rerun_opens_only_new_ones(db, make_user):
     from tolerance import portfolio as portfolio_services
     from valley.models import AuditEntry
 
@@ -377,67 +391,40 @@ def test_a_rerun_in_breach_withdraws_instead_of_deleting_and_a_later_rerun_deter
     fund = FundFactory()
     portfolio(fund, active=1, failed=1)
     report = compliance_check_run(fund=fund, as_of=AS_OF)
-    first = set(ExemptionDetermination.objects.values_list("pk", flat=True))
+    first = list(ExemptionCase.objects.values_list("pk", "state", "governing_rate"))
     late = [InvestmentFactory(fund=fund, failed=True) for _ in range(4)]  # 5 of 6 failed: a breach
 
-    compliance_check_run(fund=fund, as_of=AS_OF)
+    assert compliance_check_run(fund=fund, as_of=AS_OF).cases_opened == 0
 
-    assert not ExemptionDetermination.objects.exists()  # none stands
-    withdrawn = ExemptionDetermination.with_withdrawn.all()
-    assert set(withdrawn.values_list("pk", flat=True)) == first  # but none was deleted
-    assert all(d.withdrawn_at and "83.34" in d.withdrawal_reason and d.reason for d in withdrawn)
+    assert list(ExemptionCase.objects.values_list("pk", "state", "governing_rate")) == first  # left as it was
     [changed] = AuditEntry.objects.filter(action="tolerance.report.changed", object_id=str(report.pk))
     assert (changed.before["verdict"], changed.after["verdict"]) == ("within", "breach")
-    assert_the_history_is_complete()
 
-    for investment in late:  # the four failures were recorded in error
+    for investment in late[:2]:  # two of the four failures were recorded in error: 3 of 4, within
         portfolio_services.investment_reopen(investment=investment, by=manager, reason="误录")
     again = compliance_check_run(fund=fund, as_of=AS_OF)
 
-    assert again.exemptions_recorded == 5
-    assert ExemptionDetermination.objects.count() == 5
-    assert ExemptionDetermination.with_withdrawn.count() == 10  # the withdrawn five beside the new five
-    assert not first & set(ExemptionDetermination.objects.values_list("pk", flat=True))
+    assert again.cases_opened == 2  # the two still failed; the first project's case is not opened twice
+    assert ExemptionCase.objects.count() == 3
+    assert not ExemptionDetermination.objects.exists()
     assert_the_history_is_complete()
 
 
-def test_a_rerun_with_a_new_rate_replaces_a_determination_by_a_new_row(db):
+def test_a_rerun_at_a_new_rate_rewrites_no_case(db):
     fund = FundFactory()
     portfolio(fund, active=3, failed=1)  # 25%
     compliance_check_run(fund=fund, as_of=AS_OF)
-    old = {d.pk: d.reason for d in ExemptionDetermination.objects.all()}
     InvestmentFactory(fund=fund)  # 1 of 5: 20%
 
     report = compliance_check_run(fund=fund, as_of=AS_OF)
 
-    assert report.exemptions_recorded == 5
-    standing = list(ExemptionDetermination.objects.all())
-    assert len(standing) == 5 and all("20.00" in d.reason for d in standing)
-    replaced = ExemptionDetermination.with_withdrawn.filter(pk__in=old)
-    assert all(d.withdrawn_at and d.reason == old[d.pk] and "20.00" in d.withdrawal_reason for d in replaced)
-    assert replaced.count() == 5
+    assert report.cases_opened == 0
+    [case] = ExemptionCase.objects.all()
+    assert case.governing_rate == Decimal("25.00")  # what it relied on when it was opened
     assert_the_history_is_complete()
 
 
-def test_a_withdrawal_is_set_once(db, settings):
-    settings.LANGUAGE_CODE = "en"  # the reason is written in the portal's language, whoever runs the check
-    fund = FundFactory()
-    portfolio(fund, active=3)
-    failed = InvestmentFactory(fund=fund, failed=True)
-    compliance_check_run(fund=fund, as_of=AS_OF)
-    Investment.objects.filter(pk=failed.pk).update(no_fraud=False, no_fraud_evidence="", no_fraud_confirmed_by=None)
-    compliance_check_run(fund=fund, as_of=AS_OF)
-    stamps = dict(ExemptionDetermination.with_withdrawn.values_list("pk", "withdrawn_at"))
-    reasons = dict(ExemptionDetermination.with_withdrawn.values_list("pk", "withdrawal_reason"))
-    assert len(stamps) == 5 and all(stamps.values()) and all("no longer qualifies" in r for r in reasons.values())
-
-    compliance_check_run(fund=fund, as_of=AS_OF)  # and once more, now with nothing standing
-
-    assert dict(ExemptionDetermination.with_withdrawn.values_list("pk", "withdrawn_at")) == stamps
-    assert_the_history_is_complete()
-
-
-def test_a_rerun_that_withdraws_runs_the_same_number_of_queries_for_10_or_200_investments(
+def test_a_rerun_that_opens_cases_runs_the_same_number_of_queries_for_10_or_200_investments(
     db, django_assert_max_num_queries
 ):
     small, large = FundFactory(), FundFactory()
@@ -445,9 +432,9 @@ def test_a_rerun_that_withdraws_runs_the_same_number_of_queries_for_10_or_200_in
     portfolio(large, active=150, failed=50)
     for fund in (small, large):
         compliance_check_run(fund=fund, as_of=AS_OF)
-        portfolio(fund, failed=fund.investments.count())  # 60% and 62.5% failed: within, at a new rate
+        portfolio(fund, failed=fund.investments.count() // 4)  # more failed, still within
     with django_assert_max_num_queries(30) as counted:
-        compliance_check_run(fund=small, as_of=AS_OF)  # new rate: every determination replaced
+        compliance_check_run(fund=small, as_of=AS_OF)
     with django_assert_max_num_queries(len(counted.captured_queries)):
-        compliance_check_run(fund=large, as_of=AS_OF)
-    assert ExemptionDetermination.with_withdrawn.filter(report__fund=large, withdrawn_at__isnull=False).count() == 250
+        report = compliance_check_run(fund=large, as_of=AS_OF)
+    assert report.cases_opened == 50 and ExemptionCase.objects.filter(investment__fund=large).count() == 100

@@ -96,9 +96,10 @@ def test_dashboard_shows_exemption_status_and_checklist_gaps(client, fund, audit
     compliance_check_run(fund=fund, as_of=datetime.date(2026, 6, 30))
     client.force_login(auditor)
     body = client.get(reverse("tolerance:fund_dashboard", args=[fund.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert body.count('data-exemption="exempt"') == 1
+    assert body.count('data-exemption="to_be_decided"') == 1  # the check proposes; nobody is exempt yet
+    assert body.count('data-exemption="exempt"') == 0
     assert body.count('data-exemption="standards_not_met"') == 1
-    assert "exempt (5 parties)" in body
+    assert "to be decided" in body and "opened, 0 working days (0 days) open" in body
     assert body.count("data-gap=") == 1
     assert "due diligence on file" in body
 
@@ -159,10 +160,10 @@ def test_the_cached_dashboard_shows_a_new_check_and_an_edited_investment_at_once
     assert not any("tolerance_investment" in q["sql"] and "LIMIT 50" in q["sql"] for q in cached.captured_queries)
     assert again.count("data-gap=") == 1 and "Run the check now" in again
 
-    client.post(reverse("tolerance:fund_check_run", args=[fund.pk]))  # the button: a report and its exemptions
+    client.post(reverse("tolerance:fund_check_run", args=[fund.pk]))  # the button: a report and its cases
     checked = client.get(dashboard, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "This fund has not been checked yet." not in checked
-    assert 'data-exemption="exempt"' in checked
+    assert 'data-exemption="to_be_decided"' in checked
 
     assert checked.count("data-investment=") == 2
     active = Investment.objects.filter(fund=fund, state=Investment.State.ACTIVE).first()

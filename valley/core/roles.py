@@ -20,6 +20,8 @@ APPROVER = "approver"
 REGISTRATION_OFFICER = "registration_officer"
 FINANCE_OFFICER = "finance_officer"
 PORTFOLIO_MANAGER = "portfolio_manager"
+EXEMPTION_SUPERVISOR = "exemption_supervisor"
+EXEMPTION_DECISION_MAKER = "exemption_decision_maker"
 APPLICANT = "applicant"
 AUDITOR = "auditor"
 
@@ -102,6 +104,20 @@ ROLES: dict[str, Role] = {
                 "tolerance.delete_investmentparty",
                 "tolerance.delete_investmentdocument",
             ],
+        ),
+        Role(
+            EXEMPTION_SUPERVISOR,
+            _("Business supervisory department"),
+            _("Gives the supervisory department's opinion on exemption cases."),
+            True,
+            [*_READ_ALL],
+        ),
+        Role(
+            EXEMPTION_DECISION_MAKER,
+            _("Decision-making body"),
+            _("Determines exemption cases: exempt or not, per party, with the meeting date and document number."),
+            True,
+            [*_READ_ALL],
         ),
         Role(
             APPLICANT,

@@ -42,5 +42,5 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{item.pk} {item.name_en}: {report.verdict} as of {day} "
                 f"(by count {report.rate_by_count}%, by amount {report.rate_by_amount}%, "
-                f"governing {report.governing_basis}; {report.exemptions_recorded} exemption(s) recorded)"
+                f"governing {report.governing_basis}; {report.cases_opened} exemption case(s) opened)"
             )
