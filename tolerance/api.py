@@ -1,19 +1,31 @@
 """Read-only API of the portfolio: staff and auditors read it all; applicants see empty lists (as the pages
 answer them 404)."""
 
+from django.db.models import Exists, OuterRef, Prefetch
 from rest_framework import viewsets
 
 from tolerance import selectors
 from tolerance.filters import (
     ComplianceReportFilter,
+    ExemptionCaseFilter,
     ExemptionFilter,
     FundFilter,
     InvestmentFilter,
     InvestmentPartyFilter,
 )
-from tolerance.models import ComplianceReport, ExemptionDetermination, Fund, Investment, InvestmentParty
+from tolerance.models import (
+    DECIDED_STATES,
+    CaseEvent,
+    ComplianceReport,
+    ExemptionCase,
+    ExemptionDetermination,
+    Fund,
+    Investment,
+    InvestmentParty,
+)
 from tolerance.serializers import (
     ComplianceReportSerializer,
+    ExemptionCaseSerializer,
     ExemptionDeterminationSerializer,
     FundSerializer,
     InvestmentPartySerializer,
@@ -55,9 +67,24 @@ class ComplianceReportViewSet(_PortfolioViewSet):
 
 
 class ExemptionDeterminationViewSet(_PortfolioViewSet):
+    """The determinations of decided cases only: nobody is exempt before the determination (the check's
+    automatic rows from before cases are history in the admin and the case page, not determinations)."""
+
     serializer_class = ExemptionDeterminationSerializer
     filterset_class = ExemptionFilter
-    base_queryset = ExemptionDetermination.objects.order_by("pk")
+    base_queryset = (
+        ExemptionDetermination.objects.filter(automatic=False, case__state__in=DECIDED_STATES)
+        .annotate(superseded_flag=Exists(ExemptionDetermination.objects.filter(supersedes=OuterRef("pk"))))
+        .order_by("pk")
+    )
+
+
+class ExemptionCaseViewSet(_PortfolioViewSet):
+    serializer_class = ExemptionCaseSerializer
+    filterset_class = ExemptionCaseFilter
+    base_queryset = ExemptionCase.objects.prefetch_related(
+        Prefetch("events", CaseEvent.objects.select_related("by").order_by("at", "pk"))
+    ).order_by("pk")
 
 
 # Registered with the one API router in ToleranceConfig.ready().
@@ -67,4 +94,5 @@ ROUTES = [
     ("investment-parties", InvestmentPartyViewSet, "investment-party"),
     ("compliance-reports", ComplianceReportViewSet, "compliance-report"),
     ("exemptions", ExemptionDeterminationViewSet, "exemption"),
+    ("exemption-cases", ExemptionCaseViewSet, "exemption-case"),
 ]

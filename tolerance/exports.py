@@ -1,11 +1,16 @@
-"""The portfolio's CSV exports (format: valley.exports.engine): investments, compliance reports, exemptions."""
+"""The portfolio's CSV exports (format: valley.exports.engine): investments, compliance reports, exemption
+determinations (of decided cases) and exemption cases."""
 
 from django.utils.translation import gettext_lazy as _
 
 from tolerance import selectors
-from tolerance.filters import ComplianceReportFilter, ExemptionFilter, InvestmentFilter
+from tolerance.filters import ComplianceReportFilter, ExemptionCaseFilter, ExemptionFilter, InvestmentFilter
 from tolerance.models import (
+    DECIDED_STATES,
+    CaseKind,
+    CaseState,
     ComplianceReport,
+    ExemptionCase,
     ExemptionDetermination,
     GoverningBasis,
     Investment,
@@ -69,19 +74,46 @@ REPORTS = Export(
 EXEMPTIONS = Export(
     name="exemptions",
     label=_("Accountability exemption determinations"),
-    queryset=lambda user: _readable(ExemptionDetermination.objects.all())(user),
+    # Decided cases only: nobody is exempt before the determination.
+    queryset=lambda user: _readable(
+        ExemptionDetermination.objects.filter(automatic=False, case__state__in=DECIDED_STATES)
+    )(user),
     filterset_class=ExemptionFilter,
     columns=[
         Column("id", _("determination"), "id", "number"),
+        Column("case_id", _("case"), "case_id", "number"),
+        Column("supersedes_id", _("supersedes"), "supersedes_id", "number"),
         Column("report_id", _("compliance report"), "report_id", "number"),
         Column("investment_id", _("failed investment"), "investment_id", "number"),
         Column("party_role", _("accountable party"), "party__role", choices=dict(InvestmentParty.Role.choices)),
         Column("party_organisation", _("organisation"), "party__organisation"),
         Column("party_person", _("person"), "party__person"),
         Column("exempt", _("exempt from accountability"), "exempt", "bool"),
-        Column("reason", _("reason"), "reason"),
+        Column("reason", _("reasons"), "reason"),
+        Column("meeting_date", _("meeting date"), "meeting_date", "date"),
+        Column("document_number", _("document number"), "document_number"),
         Column("determined_at", _("determined at"), "determined_at", "datetime"),
     ],
 )
 
-EXPORTS = [INVESTMENTS, REPORTS, EXEMPTIONS]
+CASES = Export(
+    name="exemption-cases",
+    label=_("Exemption cases"),
+    queryset=lambda user: _readable(ExemptionCase.objects.all())(user),
+    filterset_class=ExemptionCaseFilter,
+    columns=[
+        Column("id", _("case"), "id", "number"),
+        Column("fund", _("fund"), "investment__fund__name_zh"),
+        Column("investment_id", _("failed investment"), "investment_id", "number"),
+        Column("kind", _("kind"), "kind", choices=dict(CaseKind.choices)),
+        Column("reexamines_id", _("re-examines"), "reexamines_id", "number"),
+        Column("report_id", _("compliance report relied on"), "report_id", "number"),
+        Column("governing_rate", _("governing failure rate (%)"), "governing_rate", "money"),
+        Column("opened_by_check", _("opened by the compliance check"), "opened_by_check", "bool"),
+        Column("state", _("step"), "state", choices=dict(CaseState.choices)),
+        Column("opened_at", _("opened at"), "opened_at", "datetime"),
+        Column("state_changed_at", _("step reached at"), "state_changed_at", "datetime"),
+    ],
+)
+
+EXPORTS = [INVESTMENTS, REPORTS, EXEMPTIONS, CASES]

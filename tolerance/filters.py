@@ -4,7 +4,17 @@ filtered by id, dates by bounded ranges (valley.web.filters), so no typed value 
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from tolerance.models import ComplianceReport, ExemptionDetermination, Fund, Investment, InvestmentParty, Verdict
+from tolerance.models import (
+    CaseKind,
+    CaseState,
+    ComplianceReport,
+    ExemptionCase,
+    ExemptionDetermination,
+    Fund,
+    Investment,
+    InvestmentParty,
+    Verdict,
+)
 from valley.web.filters import DateRangeFilter, IdFilter
 
 
@@ -47,11 +57,24 @@ class ComplianceReportFilter(django_filters.FilterSet):
 
 
 class ExemptionFilter(django_filters.FilterSet):
-    fund = IdFilter(field_name="report__fund", label=_("fund"))
+    fund = IdFilter(field_name="investment__fund", label=_("fund"))
+    case = IdFilter(label=_("case"))
     report = IdFilter(label=_("compliance report"))
     investment = IdFilter(label=_("investment"))
     determined_at = DateRangeFilter(label=_("determined between"))
 
     class Meta:
         model = ExemptionDetermination
-        fields = ["fund", "report", "investment", "exempt", "determined_at"]
+        fields = ["fund", "case", "report", "investment", "exempt", "determined_at"]
+
+
+class ExemptionCaseFilter(django_filters.FilterSet):
+    fund = IdFilter(field_name="investment__fund", label=_("fund"))
+    investment = IdFilter(label=_("investment"))
+    state = django_filters.MultipleChoiceFilter(choices=CaseState.choices, label=_("step"))
+    kind = django_filters.ChoiceFilter(choices=CaseKind.choices, label=_("kind"))
+    opened_at = DateRangeFilter(label=_("opened between"))
+
+    class Meta:
+        model = ExemptionCase
+        fields = ["fund", "investment", "state", "kind", "opened_by_check", "opened_at"]

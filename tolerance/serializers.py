@@ -2,7 +2,15 @@
 
 from rest_framework import serializers
 
-from tolerance.models import ComplianceReport, ExemptionDetermination, Fund, Investment, InvestmentParty
+from tolerance.models import (
+    CaseEvent,
+    ComplianceReport,
+    ExemptionCase,
+    ExemptionDetermination,
+    Fund,
+    Investment,
+    InvestmentParty,
+)
 from valley.web.api import UserEmailField, YuanField
 
 
@@ -89,6 +97,58 @@ class ComplianceReportSerializer(serializers.ModelSerializer):
 
 
 class ExemptionDeterminationSerializer(serializers.ModelSerializer):
+    """A determination of a decided case; `superseded` when a re-examination's determination replaced it."""
+
+    superseded = serializers.SerializerMethodField()
+
     class Meta:
         model = ExemptionDetermination
-        fields = ["id", "report", "investment", "party", "exempt", "reason", "determined_at"]
+        fields = [
+            "id",
+            "case",
+            "report",
+            "investment",
+            "party",
+            "exempt",
+            "reason",
+            "meeting_date",
+            "document_number",
+            "determined_at",
+            "supersedes",
+            "superseded",
+        ]
+
+    def get_superseded(self, obj) -> bool:
+        return getattr(obj, "superseded_flag", False)
+
+
+class CaseEventSerializer(serializers.ModelSerializer):
+    by = UserEmailField(source="by.email")
+
+    class Meta:
+        model = CaseEvent
+        fields = ["action", "from_state", "to_state", "by", "at", "comment"]
+
+
+class ExemptionCaseSerializer(serializers.ModelSerializer):
+    """A case with its history (prefetched by the view: a fixed number of queries per page)."""
+
+    events = CaseEventSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ExemptionCase
+        fields = [
+            "id",
+            "investment",
+            "kind",
+            "reexamines",
+            "report",
+            "governing_basis",
+            "governing_rate",
+            "opened_by_check",
+            "reason",
+            "state",
+            "opened_at",
+            "state_changed_at",
+            "events",
+        ]

@@ -199,8 +199,11 @@ def case_detail(request, case_id: int):
     forms_by_step = {step: form_class(case=case, prefix=step) for step, form_class in offered.items()}
     if request.method == "POST":
         step = request.POST.get("step", "")
+        if not offered:
+            raise PermissionDenied  # this user may take no step on this case now
         if step not in offered:
-            raise PermissionDenied  # a step this user may not take on this case now
+            messages.error(request, _("That step cannot be taken on this case now; the steps you may take are below."))
+            return _case_page(request, case, forms_by_step, status=400)
         form = offered[step](request.POST, case=case, prefix=step)
         forms_by_step[step] = form
         if form.is_valid():
@@ -211,14 +214,14 @@ def case_detail(request, case_id: int):
             else:
                 messages.success(request, _("Recorded."))
                 return redirect("tolerance:case_detail", case_id=case.pk)
+    return _case_page(request, case, forms_by_step)
+
+
+def _case_page(request, case, forms_by_step, status: int = 200):
+    latest = case.investment.fund.reports.order_by("-as_of").values_list("verdict", flat=True).first()
     return render(
         request,
         "tolerance/case_detail.html",
-        {
-            "case": case,
-            "forms": forms_by_step,
-            "latest_breach": case.investment.fund.reports.order_by("-as_of").values_list("verdict", flat=True).first()
-            == Verdict.BREACH,
-            "standards": STANDARDS,
-        },
+        {"case": case, "forms": forms_by_step, "latest_breach": latest == Verdict.BREACH, "standards": STANDARDS},
+        status=status,
     )

@@ -18,7 +18,7 @@ from tests.conftest import database_url_for_subprocess, wait_for
 from tests.factories import FundFactory, InvestmentFactory
 from tests.faults.conftest import start_process, stop_process, worker_args
 from tolerance import selectors
-from tolerance.models import ComplianceReport, ExemptionDetermination
+from tolerance.models import ComplianceReport, ExemptionCase
 from tolerance.tasks import check_fund_compliance
 
 AS_OF = "2026-06-30"
@@ -45,10 +45,10 @@ def test_a_worker_killed_mid_check_leaves_nothing_partial_and_the_rerun_makes_on
     second = None
     try:
         fund = FundFactory()
-        for failed in [False] * 6 + [True] * 4:  # 40% failed: within tolerance, so exemptions are recorded
+        for failed in [False] * 6 + [True] * 4:  # 40% failed: within tolerance, so exemption cases are opened
             InvestmentFactory(fund=fund, failed=failed)
         as_of = datetime.date.fromisoformat(AS_OF)
-        expected_exemptions = selectors.exemptible_parties(fund_id=fund.pk, as_of=as_of).count()
+        expected_cases = selectors.failed_qualifying_investments(fund_id=fund.pk, as_of=as_of).count()
         # The second worker's catch-up may add today's report; this test is about the AS_OF one.
         reports = ComplianceReport.objects.filter(fund=fund, as_of=as_of)
         check_fund_compliance.apply_async(kwargs={"fund_id": fund.pk, "as_of": AS_OF}, ignore_result=True)
@@ -58,9 +58,9 @@ def test_a_worker_killed_mid_check_leaves_nothing_partial_and_the_rerun_makes_on
         first.wait(timeout=10)
         partial = (
             ComplianceReport.objects.filter(fund=fund).count(),
-            ExemptionDetermination.objects.filter(report__fund=fund).count(),
+            ExemptionCase.objects.filter(investment__fund=fund).count(),
         )
-        seen.append(f"killed the worker mid-check: reports {partial[0]}, exemption rows {partial[1]} left behind")
+        seen.append(f"killed the worker mid-check: reports {partial[0]}, exemption cases {partial[1]} left behind")
 
         time.sleep(max(0.0, VISIBILITY_SECONDS + 1 - (time.monotonic() - killed_at)))
         second = start_process(worker_args(queue, "faults-second"), env, tmp_path / "second.log", ready="ready.")
@@ -68,11 +68,11 @@ def test_a_worker_killed_mid_check_leaves_nothing_partial_and_the_rerun_makes_on
         wait_for(lambda: "succeeded" in second.log_path.read_text(), timeout=30, what="the task to succeed")
         redone_after = time.monotonic() - killed_at
         time.sleep(2)
-        exemptions = ExemptionDetermination.objects.filter(report=report).count()
+        opened = ExemptionCase.objects.filter(report=report).count()
         seen.append(
             f"the new worker redid the check {redone_after:.1f}s after the kill: reports {reports.count()}, "
             f"failed {report.failed_count} of {report.qualifying_count}, verdict {report.verdict}, "
-            f"exemptions {exemptions} of {expected_exemptions} expected"
+            f"cases {opened} of {expected_cases} expected"
         )
     finally:
         for proc in (first, second):
@@ -83,5 +83,5 @@ def test_a_worker_killed_mid_check_leaves_nothing_partial_and_the_rerun_makes_on
     assert partial == (0, 0), summary
     assert reports.count() == 1, summary
     assert (report.investment_count, report.failed_count) == (10, 4), summary
-    assert expected_exemptions > 0 and exemptions == expected_exemptions, summary
+    assert expected_cases > 0 and opened == expected_cases, summary
     assert not pause_file.exists()  # the first worker did reach the pause

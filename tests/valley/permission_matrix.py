@@ -254,6 +254,13 @@ PAGES: dict[str, Page] = {
     "tolerance:fund_check_run_all": Page(get=E(NOT_ALLOWED), post=PORTFOLIO_RUNNER),
     "tolerance:fund_dashboard": Page(("fund",), get=PORTFOLIO_READER),
     "tolerance:fund_check_run": Page(("fund",), get=E(NOT_ALLOWED), post=PORTFOLIO_RUNNER),
+    "tolerance:case_list": Page(get=PORTFOLIO_READER),
+    # The matrix's case is determined: portfolio managers may record the notice (or re-examine); others no step.
+    "tolerance:case_detail": Page(
+        ("exemption_case",),
+        get=PORTFOLIO_READER,
+        post=E(FORBIDDEN, anonymous=LOGIN, portfolio_manager=OK, superuser=OK),
+    ),
     # The admin's own pages (its model pages come from ADMIN below).
     "admin:index": Page(get=ADMIN_PAGE),
     "admin:login": Page(get=OPEN),
@@ -306,6 +313,8 @@ API: dict[tuple[str, str], Api] = {
     ("GET", "/api/documents/{id}/"): Api(SEES_A, "document"),
     ("GET", "/api/entities/"): Api(SIGNED_IN),
     ("GET", "/api/entities/{id}/"): Api(SEES_A, "entity"),
+    ("GET", "/api/exemption-cases/"): Api(SIGNED_IN),
+    ("GET", "/api/exemption-cases/{id}/"): Api(STAFF_PAGE, "exemption_case"),
     ("GET", "/api/exemptions/"): Api(SIGNED_IN),
     ("GET", "/api/exemptions/{id}/"): Api(STAFF_PAGE, "exemption"),
     ("GET", "/api/expert-reviews/"): Api(SIGNED_IN),
@@ -436,9 +445,9 @@ ADMIN: dict[str, AdminModel] = {
     "tolerance.compliancereport": AdminModel(
         "compliance_report", add=False, change=False
     ),  # computed; superusers may delete
-    "tolerance.exemptiondetermination": AdminModel(
-        "exemption", add=False, change=False
-    ),  # computed; superusers may delete
+    # Decided by people through the case page: nobody adds, changes or removes them here.
+    "tolerance.exemptiondetermination": AdminModel("exemption", add=False, change=False, delete=False),
+    "tolerance.exemptioncase": AdminModel("exemption_case", add=False, change=False, delete=False),
 }
 ADMIN_MODEL_URLS = ("changelist", "add", "history", "delete", "change")
 

@@ -49,6 +49,24 @@ def _user(email, role=None, **fields):
     return user
 
 
+def _determined_case(investment, by):
+    """The check's case for `investment`, taken to its determination (a superuser holds every role)."""
+    from tolerance import cases
+    from tolerance.models import STANDARDS, ExemptionCase
+
+    case = ExemptionCase.objects.get(investment=investment)
+    for code, _label in STANDARDS:
+        cases.case_add_evidence(case=case, by=by, standard=code, note="纪要")
+    cases.case_gather_evidence(case=case, by=by)
+    day = timezone.localdate()
+    cases.case_give_opinion(case=case, by=by, text="建议免责", given_on=day)
+    decisions = {party.pk: (True, "勤勉尽责") for party in investment.parties.all()}
+    [first, *_rest] = cases.case_determine(
+        case=case, by=by, decisions=decisions, meeting_date=day, document_number="晋投决〔2026〕1号"
+    )
+    return first
+
+
 def build_data() -> dict:
     """The shared data set: one object of each kind, owned by applicant A, in sub-venue X."""
     from rest_framework.authtoken.models import Token
@@ -60,7 +78,7 @@ def build_data() -> dict:
     from teams import services as teams_services
     from teams.demo import demo_uscc
     from teams.models import Entity, Registration
-    from tolerance.models import ExemptionDetermination, InvestmentDocument
+    from tolerance.models import InvestmentDocument
     from tolerance.services import compliance_check_run
     from valley.models import CalendarDay, ServiceLine, Target
 
@@ -143,6 +161,7 @@ def build_data() -> dict:
     investment = InvestmentFactory(fund=fund, failed=True)
     InvestmentFactory(fund=fund)
     report = compliance_check_run(fund=fund, as_of=timezone.localdate())
+    exemption = _determined_case(investment, users["superuser"])
     investment_document = InvestmentDocument(investment=investment, title="尽调报告", original_name="dd.pdf")
     investment_document.file.save("dd.pdf", ContentFile(PDF_BYTES), save=True)
     Token.objects.create(user=applicant)
@@ -198,7 +217,8 @@ def build_data() -> dict:
         "investment_party": investment.parties.first(),
         "investment_document": investment_document,
         "compliance_report": report,
-        "exemption": ExemptionDetermination.objects.filter(report=report).first(),
+        "exemption": exemption,
+        "exemption_case": exemption.case,
         "group": Group.objects.get(name=pm.roles.AUDITOR),
         "token": applicant,  # the admin's token pages are keyed by the user's id
         "totp_device": TOTPDevice.objects.create(user=users["provincial_staff"], name="matrix"),
