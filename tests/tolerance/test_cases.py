@@ -305,3 +305,42 @@ def test_migrated_automatic_determinations_exempt_nobody(db):
     )
     assert exempt_investments(fund) == set()
     assert selectors.fund_dashboard(fund=fund).failed[0].exemption_status == selectors.ExemptionStatus.TO_BE_DECIDED
+
+
+# ---------------------------------------------------------------------------- API and CSV read decided cases only
+
+
+def test_the_api_and_csv_show_cases_and_only_the_determinations_of_decided_cases(
+    db, manager, supervisor, decider, auditor, applicant
+):
+    from tests.api_support import token_client
+
+    fund = FundFactory()
+    first, second = portfolio(fund, active=3, failed=2)
+    compliance_check_run(fund=fund, as_of=AS_OF)
+    decided = ExemptionCase.objects.get(investment=first)
+    take_to_opinion(decided, manager, supervisor)
+    determine(decided, decider)
+    undecided = ExemptionCase.objects.get(investment=second)
+    cases.case_add_evidence(case=undecided, by=manager, standard="no_fraud", note="x")
+
+    api = token_client(auditor)
+    listed = api.get("/api/exemption-cases/", {"fund": fund.pk}).json()
+    assert listed["count"] == 2
+    detail = api.get(f"/api/exemption-cases/{undecided.pk}/").json()
+    assert detail["state"] == "opened" and [e["action"] for e in detail["events"]][-1].endswith("evidence_added")
+    assert api.get("/api/exemption-cases/", {"state": "determined"}).json()["count"] == 1
+    assert api.get("/api/exemption-cases/", {"state": "nonsense"}).status_code == 400
+    exemptions = api.get("/api/exemptions/").json()
+    assert exemptions["count"] == 5 and {row["case"] for row in exemptions["results"]} == {decided.pk}
+    assert all(row["document_number"] and not row["superseded"] for row in exemptions["results"])
+    assert token_client(applicant).get("/api/exemption-cases/").json()["count"] == 0
+
+    # The CSVs' rows (the download streams them by COPY on its own connection, outside this test's transaction).
+    from tolerance.exports import CASES, EXEMPTIONS
+    from valley.exports.engine import rows
+
+    assert len(list(rows(CASES, CASES.queryset(auditor)))) == 2
+    exported = list(rows(EXEMPTIONS, EXEMPTIONS.queryset(auditor)))
+    assert len(exported) == 5  # the decided case's five parties; the open case exempts nobody
+    assert not list(rows(CASES, CASES.queryset(applicant)))

@@ -334,6 +334,6 @@ def test_applicants_read_nothing_of_the_investment_portfolio(applicant, auditor)
     from tests.factories import FundFactory, InvestmentFactory
 
     InvestmentFactory(fund=FundFactory(), failed=True)
-    for prefix in ("funds", "investments", "investment-parties", "compliance-reports", "exemptions"):
+    for prefix in ("funds", "investments", "investment-parties", "compliance-reports", "exemptions", "exemption-cases"):
         assert token_client(applicant).get(f"/api/{prefix}/").json()["count"] == 0, prefix
     assert token_client(auditor).get("/api/investments/").json()["count"] == 1
