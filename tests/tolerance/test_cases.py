@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import translation
 
 from tests.factories import FundFactory, InvestmentFactory
 from tolerance import cases, selectors
@@ -27,6 +28,13 @@ from valley.models import AuditEntry
 AS_OF = datetime.date(2026, 6, 30)
 LATER = datetime.date(2026, 9, 30)
 MET = datetime.date(2026, 7, 15)
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The messages are asserted in English (the portal's language is Chinese)."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
@@ -344,3 +352,34 @@ def test_the_api_and_csv_show_cases_and_only_the_determinations_of_decided_cases
     exported = list(rows(EXEMPTIONS, EXEMPTIONS.queryset(auditor)))
     assert len(exported) == 5  # the decided case's five parties; the open case exempts nobody
     assert not list(rows(CASES, CASES.queryset(applicant)))
+
+
+def test_the_api_takes_the_steps_with_the_same_rules(db, manager, supervisor, decider):
+    from tests.api_support import token_client
+
+    fund = FundFactory()
+    [failed] = portfolio(fund, active=3, failed=1)
+    compliance_check_run(fund=fund, as_of=AS_OF)
+    case = ExemptionCase.objects.get()
+    url = f"/api/exemption-cases/{case.pk}"
+    pm = token_client(manager)
+    for code, _label in STANDARDS:
+        assert pm.post(f"{url}/evidence/", {"standard": code, "note": "纪要"}, format="json").status_code == 200
+    assert pm.post(f"{url}/evidence/", {"standard": "luck", "note": "x"}, format="json").status_code == 400
+    assert token_client(supervisor).post(f"{url}/opinion/", {"text": "x", "given_on": "2026-07-01"}).status_code == 409
+    assert token_client(decider).post(f"{url}/gather-evidence/", {}).status_code == 403
+    assert pm.post(f"{url}/gather-evidence/", {}).json()["state"] == "evidence"
+    assert (
+        token_client(supervisor).post(f"{url}/opinion/", {"text": "建议免责", "given_on": "2026-07-01"}).status_code
+        == 200
+    )
+    decisions = [{"party": p.pk, "exempt": True, "reason": "勤勉尽责"} for p in failed.parties.all()]
+    body = {"meeting_date": "2026-07-15", "document_number": "晋投决〔2026〕5号", "decisions": decisions}
+    assert (
+        token_client(decider).post(f"{url}/determine/", {**body, "decisions": decisions[:1]}, format="json").status_code
+        == 400
+    )
+    assert token_client(decider).post(f"{url}/determine/", body, format="json").json()["state"] == "determined"
+    assert exempt_investments(fund) == {failed.pk}
+    reexam = pm.post(f"{url}/reexamine/", {"reason": "新证据"}, format="json").json()
+    assert reexam["kind"] == "reexamination" and reexam["reexamines"] == case.pk

@@ -315,6 +315,17 @@ API: dict[tuple[str, str], Api] = {
     ("GET", "/api/entities/{id}/"): Api(SEES_A, "entity"),
     ("GET", "/api/exemption-cases/"): Api(SIGNED_IN),
     ("GET", "/api/exemption-cases/{id}/"): Api(STAFF_PAGE, "exemption_case"),
+    # The steps, tried with an empty body: every field-bearing step answers 400 to whoever reaches the case.
+    ("POST", "/api/exemption-cases/{id}/evidence/"): Api(STAFF_PAGE, "exemption_case"),
+    ("POST", "/api/exemption-cases/{id}/statement/"): Api(STAFF_PAGE, "exemption_case"),
+    ("POST", "/api/exemption-cases/{id}/opinion/"): Api(STAFF_PAGE, "exemption_case"),
+    ("POST", "/api/exemption-cases/{id}/determine/"): Api(STAFF_PAGE, "exemption_case"),
+    ("POST", "/api/exemption-cases/{id}/notify/"): Api(STAFF_PAGE, "exemption_case"),
+    ("POST", "/api/exemption-cases/{id}/reexamine/"): Api(STAFF_PAGE, "exemption_case"),
+    # No field is required: the role decides (403), then the step (409: the matrix's case is determined).
+    ("POST", "/api/exemption-cases/{id}/gather-evidence/"): Api(
+        E(FORBIDDEN, anonymous=LOGIN, applicants=NOT_FOUND, portfolio_manager=OK, superuser=OK), "exemption_case"
+    ),
     ("GET", "/api/exemptions/"): Api(SIGNED_IN),
     ("GET", "/api/exemptions/{id}/"): Api(STAFF_PAGE, "exemption"),
     ("GET", "/api/expert-reviews/"): Api(SIGNED_IN),
