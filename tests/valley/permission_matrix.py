@@ -153,6 +153,7 @@ TOUCHES_A = E(OK, anonymous=LOGIN, applicant_b=NOT_FOUND, operator_y=NOT_FOUND, 
 FILES_A = E(FORBIDDEN, anonymous=LOGIN, applicant_a=OK, applicant_b=NOT_FOUND, operator_y=NOT_FOUND)
 PORTFOLIO_READER = E(OK, anonymous=LOGIN, applicants=FORBIDDEN)
 PORTFOLIO_RUNNER = E(OK, anonymous=LOGIN, applicants=FORBIDDEN, auditor=FORBIDDEN)
+CASE_STEP = E(OK, anonymous=LOGIN, applicants=NOT_FOUND, auditor=FORBIDDEN)
 
 
 def TAKES(*takers: str) -> dict[str, str]:
@@ -315,13 +316,14 @@ API: dict[tuple[str, str], Api] = {
     ("GET", "/api/entities/{id}/"): Api(SEES_A, "entity"),
     ("GET", "/api/exemption-cases/"): Api(SIGNED_IN),
     ("GET", "/api/exemption-cases/{id}/"): Api(STAFF_PAGE, "exemption_case"),
-    # The steps, tried with an empty body: every field-bearing step answers 400 to whoever reaches the case.
-    ("POST", "/api/exemption-cases/{id}/evidence/"): Api(STAFF_PAGE, "exemption_case"),
-    ("POST", "/api/exemption-cases/{id}/statement/"): Api(STAFF_PAGE, "exemption_case"),
-    ("POST", "/api/exemption-cases/{id}/opinion/"): Api(STAFF_PAGE, "exemption_case"),
-    ("POST", "/api/exemption-cases/{id}/determine/"): Api(STAFF_PAGE, "exemption_case"),
-    ("POST", "/api/exemption-cases/{id}/notify/"): Api(STAFF_PAGE, "exemption_case"),
-    ("POST", "/api/exemption-cases/{id}/reexamine/"): Api(STAFF_PAGE, "exemption_case"),
+    # The steps, tried with an empty body: every field-bearing step answers 400 to whoever reaches the case
+    # (auditors change nothing through the API: 403).
+    ("POST", "/api/exemption-cases/{id}/evidence/"): Api(CASE_STEP, "exemption_case"),
+    ("POST", "/api/exemption-cases/{id}/statement/"): Api(CASE_STEP, "exemption_case"),
+    ("POST", "/api/exemption-cases/{id}/opinion/"): Api(CASE_STEP, "exemption_case"),
+    ("POST", "/api/exemption-cases/{id}/determine/"): Api(CASE_STEP, "exemption_case"),
+    ("POST", "/api/exemption-cases/{id}/notify/"): Api(CASE_STEP, "exemption_case"),
+    ("POST", "/api/exemption-cases/{id}/reexamine/"): Api(CASE_STEP, "exemption_case"),
     # No field is required: the role decides (403), then the step (409: the matrix's case is determined).
     ("POST", "/api/exemption-cases/{id}/gather-evidence/"): Api(
         E(FORBIDDEN, anonymous=LOGIN, applicants=NOT_FOUND, portfolio_manager=OK, superuser=OK), "exemption_case"
