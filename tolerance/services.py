@@ -2,9 +2,10 @@
 
 The Celery task, the admin action, the dashboard button and `manage.py check_tolerance` all call
 `compliance_check_run`, so a check behaves the same whoever starts it. It records its own audit
-entries: the report (tolerance.report.created / .changed) and the exemption determinations it writes
-or withdraws in bulk (tolerance.exemption.determined / .withdrawn, each listing the rows' ids).
-Funds, investments and parties are written by tolerance/portfolio.py.
+entries: the report (tolerance.report.created / .changed) and the exemption cases it opens in bulk
+(tolerance.exemption_case.opened / .reexamination_opened, each listing the rows' ids). The check proposes;
+people decide the cases (tolerance/cases.py). Funds, investments and parties are written by
+tolerance/portfolio.py.
 """
 
 import datetime
@@ -81,10 +82,9 @@ def compliance_check_run(*, fund: Fund, as_of: datetime.date, by=None) -> Compli
     """Check one fund against its failure-tolerance policy as of a date; returns the one report for that date.
 
     Idempotent: the fund row is locked and the (fund, as_of) report is created or updated in place,
-    with its exemption determinations revised, so running twice leaves one report and the same
-    exemptions. Within tolerance (governing rate <= threshold), every party of every failed
-    qualifying investment has an exemption determination (made by this report, or by an earlier
-    one); in breach, this report records none and withdraws any it had made. Portfolio
+    so running twice leaves one report and the same cases. Within tolerance (governing rate <=
+    threshold), every failed qualifying investment has an exemption case (opened by this report, or
+    by an earlier one); in breach, none is opened, and decided exemptions are re-examined. Portfolio
     managers are mailed (after commit) when the verdict is a warning or a breach, or failed projects
     did not meet the standards - only when that differs from the fund's previous report (or from this
     report's previous run), so neither a rerun nor a quiet night mails twice. A fixed number of
