@@ -10,6 +10,7 @@ entries as every other door. A change of an investment's state becomes the workf
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
@@ -19,6 +20,8 @@ from tolerance import portfolio, selectors
 from tolerance.forms import InvestmentDocumentForm
 from tolerance.models import (
     STANDARDS,
+    CompanyReport,
+    CompanyReportEvent,
     ComplianceReport,
     ExemptionDetermination,
     Fund,
@@ -295,6 +298,7 @@ class InvestmentAdmin(ServiceErrorsAsMessagesMixin, ValidInitialMixin, LargeTabl
                     "startup",
                     "invested_on",
                     "principal",
+                    "co_investment",
                     "stake",
                     "state",
                     "recovered",
@@ -343,7 +347,9 @@ class InvestmentAdmin(ServiceErrorsAsMessagesMixin, ValidInitialMixin, LargeTabl
             if changes:
                 investment = portfolio.investment_update(investment=investment, by=by, changes=changes)
         else:
-            values = _form_values(form, ("fund", "startup", "invested_on", "principal", "stake", "note"))
+            values = _form_values(
+                form, ("fund", "startup", "invested_on", "principal", "co_investment", "stake", "note")
+            )
             checklist = _form_values(form, portfolio.CHECKLIST_FIELDS)
             investment = portfolio.investment_create(by=by, checklist=checklist, **values)
         for move in then:
@@ -468,3 +474,56 @@ class ExemptionDeterminationAdmin(LargeTableAdminMixin, NoManualWritesMixin, adm
 
     def get_queryset(self, request):
         return ExemptionDetermination.with_withdrawn.all()
+
+
+class CompanyReportEventInline(admin.TabularInline):
+    model = CompanyReportEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "action", "from_state", "to_state", "by", "comment"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class CompanyReportOverdueFilter(admin.SimpleListFilter):
+    title = _("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        from tolerance.monitoring import TO_FILE_STATES
+
+        overdue = Q(state__in=TO_FILE_STATES, due_on__lt=timezone.localdate())
+        if self.value() == "yes":
+            return queryset.filter(overdue)
+        if self.value() == "no":
+            return queryset.exclude(overdue)
+        return queryset
+
+
+@admin.register(CompanyReport)
+class CompanyReportAdmin(admin.ModelAdmin):
+    """Quarterly company reports, read-only here: the startup files its figures on its own pages and portfolio
+    managers decide on the report's page (tolerance.monitoring), so no edit escapes the history and the audit."""
+
+    list_display = ["entity", "year", "quarter", "state", "due_on", "submitted_at", "revenue", "employees"]
+    list_filter = ["state", "year", "quarter", CompanyReportOverdueFilter]
+    list_select_related = ["entity"]
+    search_fields = ["entity__name_zh", "entity__name_en", "=entity__id"]
+    inlines = [CompanyReportEventInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,10 +1,14 @@
 """Read-only API of the portfolio: staff and auditors read it all; applicants see empty lists (as the pages
 answer them 404)."""
 
-from rest_framework import viewsets
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
-from tolerance import selectors
+from tolerance import monitoring, monitoring_selectors, selectors
 from tolerance.filters import (
+    CompanyReportFilter,
     ComplianceReportFilter,
     ExemptionFilter,
     FundFilter,
@@ -13,6 +17,9 @@ from tolerance.filters import (
 )
 from tolerance.models import ComplianceReport, ExemptionDetermination, Fund, Investment, InvestmentParty
 from tolerance.serializers import (
+    CompanyReportCommentSerializer,
+    CompanyReportSaveSerializer,
+    CompanyReportSerializer,
     ComplianceReportSerializer,
     ExemptionDeterminationSerializer,
     FundSerializer,
@@ -60,6 +67,53 @@ class ExemptionDeterminationViewSet(_PortfolioViewSet):
     base_queryset = ExemptionDetermination.objects.order_by("pk")
 
 
+class CompanyReportViewSet(viewsets.ReadOnlyModelViewSet):
+    """Quarterly company reports: the startup's owner sees and files its own; staff and auditors read all;
+    portfolio managers accept or return submitted ones."""
+
+    serializer_class = CompanyReportSerializer
+    filterset_class = CompanyReportFilter
+
+    def get_queryset(self):
+        return monitoring_selectors.company_reports_visible_to(self.request.user).order_by("pk")
+
+    def _answer(self, report):
+        return Response(self.get_serializer(self.get_queryset().get(pk=report.pk)).data, status=status.HTTP_200_OK)
+
+    def _input(self, serializer_class):
+        serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    @extend_schema(request=CompanyReportSaveSerializer, responses={200: CompanyReportSerializer})
+    @action(detail=True, methods=["post"])
+    def save(self, request, pk=None):
+        report = self.get_object()
+        monitoring.company_report_save(report=report, by=request.user, **self._input(CompanyReportSaveSerializer))
+        return self._answer(report)
+
+    @extend_schema(request=CompanyReportCommentSerializer, responses={200: CompanyReportSerializer})
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        report = self.get_object()
+        monitoring.company_report_submit(report=report, by=request.user, **self._input(CompanyReportCommentSerializer))
+        return self._answer(report)
+
+    @extend_schema(request=CompanyReportCommentSerializer, responses={200: CompanyReportSerializer})
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        report = self.get_object()
+        monitoring.company_report_accept(report=report, by=request.user, **self._input(CompanyReportCommentSerializer))
+        return self._answer(report)
+
+    @extend_schema(request=CompanyReportCommentSerializer, responses={200: CompanyReportSerializer})
+    @action(detail=True, methods=["post"], url_path="return", url_name="return")
+    def return_for_changes(self, request, pk=None):
+        report = self.get_object()
+        monitoring.company_report_return(report=report, by=request.user, **self._input(CompanyReportCommentSerializer))
+        return self._answer(report)
+
+
 # Registered with the one API router in ToleranceConfig.ready().
 ROUTES = [
     ("funds", FundViewSet, "fund"),
@@ -67,4 +121,5 @@ ROUTES = [
     ("investment-parties", InvestmentPartyViewSet, "investment-party"),
     ("compliance-reports", ComplianceReportViewSet, "compliance-report"),
     ("exemptions", ExemptionDeterminationViewSet, "exemption"),
+    ("company-reports", CompanyReportViewSet, "company-report"),
 ]

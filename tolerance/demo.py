@@ -10,9 +10,11 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils import timezone
+
 from teams.models import Entity
-from tolerance import portfolio
-from tolerance.models import STANDARDS, Fund, GoverningBasis, Investment, InvestmentParty
+from tolerance import monitoring, portfolio
+from tolerance.models import STANDARDS, CompanyReport, Fund, GoverningBasis, Investment, InvestmentParty
 from tolerance.services import compliance_check_run
 from tolerance.workflow import WORKFLOW
 from valley.models import User
@@ -189,6 +191,8 @@ def _investment(fund: Fund, startup: Entity, spec: DemoInvestment, confirmer: Us
     facts = {
         "invested_on": spec.invested_on,
         "principal": Decimal(spec.principal),
+        # Co-investors beside the fund: none, half or the same again as the fund's principal, by startup.
+        "co_investment": (Decimal(spec.principal) * Decimal(spec.startup % 3) / 2).quantize(Decimal("0.01")),
         "stake": Decimal(spec.stake),
         **_checklist_fields(spec.gaps, confirmer),
     }
@@ -252,3 +256,54 @@ def seed(log) -> None:
             f"tolerance: {fund.name_en}: {len(fund_spec['investments'])} investments, as of {report.as_of} "
             f"{report.verdict} (by count {report.rate_by_count}%, by amount {report.rate_by_amount}%)"
         )
+    _company_reports(log, startups)
+
+
+# Quarterly reports: (startup index, year, quarter) left as they are, to show each case in the queues.
+LEFT_TO_FILE = {(0, "latest")}  # the latest quarter of the first startup: still to be filed
+LEFT_OVERDUE = {(1, 2025, 2)}  # an old quarter never filed: overdue
+LATE = {(0, 2024, 4), (3, 2025, 1), (5, 2025, 3), (7, 2026, 1)}  # filed after the due date
+# The latest quarter of the others is submitted, waiting for a portfolio manager; the older ones accepted.
+
+
+def _figures(index: int, year: int, quarter: int) -> dict:
+    """Figures that grow quarter by quarter, different per startup; follow-on funding in some quarters."""
+    step = (year - 2024) * 4 + quarter
+    return {
+        "revenue": Decimal(300_000 + index * 45_000) * step / 2,
+        "employees": 8 + index % 5 + step * (1 + index % 3),
+        "rd_spend": Decimal(120_000 + index * 9_000) + step * 10_000,
+        "patents_filed": (index + step) % 4,
+        "patents_granted": (index + step) % 3 // 2,
+        "follow_on_funding": Decimal(5_000_000 + index * 250_000) if (index + step) % 5 == 0 else Decimal("0.00"),
+    }
+
+
+def _company_reports(log, startups: list[Entity]) -> None:
+    """Three years of quarterly reports of the demo startups with an active investment, filed and accepted
+    through tolerance.monitoring (by=None: the system), except the cases above. Idempotent: only reports
+    still to be filed are touched, and those the plan leaves as they are stay so."""
+    today = timezone.localdate()
+    monitoring.company_reports_open_due(today=today)
+    index_of = {startup.pk: index for index, startup in enumerate(startups)}
+    reports = list(CompanyReport.objects.filter(entity_id__in=index_of).order_by("entity_id", "year", "quarter"))
+    latest = {}
+    for report in reports:
+        latest[report.entity_id] = (report.year, report.quarter)
+    filed = 0
+    for report in reports:
+        index, period = index_of[report.entity_id], (report.year, report.quarter)
+        is_latest = latest[report.entity_id] == period
+        if report.state != CompanyReport.State.DRAFT:
+            continue
+        if (index, "latest") in LEFT_TO_FILE and is_latest or (index, *period) in LEFT_OVERDUE:
+            continue
+        late_days = 9 if (index, *period) in LATE else -3 - index % 7
+        filed_on = report.due_on + datetime.timedelta(days=late_days)
+        submitted_at = timezone.make_aware(datetime.datetime.combine(min(filed_on, today), datetime.time(10, 0)))
+        report = monitoring.company_report_save(report=report, by=None, figures=_figures(index, *period))
+        report = monitoring.company_report_submit(report=report, by=None, submitted_at=submitted_at)
+        if not is_latest:
+            monitoring.company_report_accept(report=report, by=None)
+        filed += 1
+    log(f"tolerance: {len(reports)} quarterly reports of {len(latest)} startups ({filed} filed now)")

@@ -3,8 +3,9 @@
 from django.utils.translation import gettext_lazy as _
 
 from tolerance import selectors
-from tolerance.filters import ComplianceReportFilter, ExemptionFilter, InvestmentFilter
+from tolerance.filters import CompanyReportFilter, ComplianceReportFilter, ExemptionFilter, InvestmentFilter
 from tolerance.models import (
+    CompanyReport,
     ComplianceReport,
     ExemptionDetermination,
     GoverningBasis,
@@ -32,6 +33,7 @@ INVESTMENTS = Export(
         Column("startup", _("startup"), "startup__name_zh"),
         Column("invested_on", _("investment date"), "invested_on", "date"),
         Column("principal", _("principal (yuan)"), "principal", "money"),
+        Column("co_investment", _("co-investment (yuan)"), "co_investment", "money"),
         Column("stake", _("stake (%)"), "stake", "money"),
         Column("state", _("state"), "state", choices=dict(Investment.State.choices)),
         Column("recovered", _("recovered (yuan)"), "recovered", "money"),
@@ -84,4 +86,29 @@ EXEMPTIONS = Export(
     ],
 )
 
-EXPORTS = [INVESTMENTS, REPORTS, EXEMPTIONS]
+COMPANY_REPORTS = Export(
+    name="company-reports",
+    label=_("Quarterly company reports"),
+    queryset=lambda user: _readable(CompanyReport.objects.all())(user),
+    filterset_class=CompanyReportFilter,
+    order_by=("entity_id", "year", "quarter"),
+    columns=[
+        Column("id", _("report"), "id", "number"),
+        Column("startup_id", _("startup id"), "entity_id", "number"),
+        Column("startup", _("startup"), "entity__name_zh"),
+        Column("year", _("year"), "year", "number"),
+        Column("quarter", _("quarter"), "quarter", "number"),
+        Column("state", _("state"), "state", choices=dict(CompanyReport.State.choices)),
+        Column("due_on", _("due on"), "due_on", "date"),
+        Column("submitted_at", _("submitted at"), "submitted_at", "datetime"),
+        Column("revenue", _("revenue (yuan)"), "revenue", "money"),
+        Column("employees", _("employees"), "employees", "number"),
+        Column("rd_spend", _("R&D spend (yuan)"), "rd_spend", "money"),
+        Column("patents_filed", _("patents filed"), "patents_filed", "number"),
+        Column("patents_granted", _("patents granted"), "patents_granted", "number"),
+        Column("follow_on_funding", _("follow-on funding raised (yuan)"), "follow_on_funding", "money"),
+        Column("decided_at", _("decided at"), "decided_at", "datetime"),
+    ],
+)
+
+EXPORTS = [INVESTMENTS, REPORTS, EXEMPTIONS, COMPANY_REPORTS]

@@ -2,9 +2,20 @@
 filtered by id, dates by bounded ranges (valley.web.filters), so no typed value can overflow the database."""
 
 import django_filters
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tolerance.models import ComplianceReport, ExemptionDetermination, Fund, Investment, InvestmentParty, Verdict
+from tolerance.models import (
+    CompanyReport,
+    ComplianceReport,
+    ExemptionDetermination,
+    Fund,
+    Investment,
+    InvestmentParty,
+    Verdict,
+)
+from tolerance.monitoring import TO_FILE_STATES
 from valley.web.filters import DateRangeFilter, IdFilter
 
 
@@ -55,3 +66,24 @@ class ExemptionFilter(django_filters.FilterSet):
     class Meta:
         model = ExemptionDetermination
         fields = ["fund", "report", "investment", "exempt", "determined_at"]
+
+
+class CompanyReportFilter(django_filters.FilterSet):
+    entity = IdFilter(label=_("startup"))
+    year = django_filters.NumberFilter(label=_("year"), min_value=2000, max_value=2100)
+    quarter = django_filters.NumberFilter(label=_("quarter"), min_value=1, max_value=4)
+    state = django_filters.MultipleChoiceFilter(choices=CompanyReport.State.choices, label=_("state"))
+    due_on = DateRangeFilter(label=_("due between"))
+    overdue = django_filters.BooleanFilter(
+        method="filter_overdue",
+        label=_("overdue"),
+        help_text=_("Past its due date and still to be filed (or returned for changes)."),
+    )
+
+    class Meta:
+        model = CompanyReport
+        fields = ["entity", "year", "quarter", "state", "due_on", "overdue"]
+
+    def filter_overdue(self, queryset, name, value: bool):
+        condition = Q(state__in=TO_FILE_STATES, due_on__lt=timezone.localdate())
+        return queryset.filter(condition) if value else queryset.exclude(condition)

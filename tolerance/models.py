@@ -140,6 +140,12 @@ class Investment(ChoiceLabelsMixin, models.Model):
         default=Decimal("0.00"),
         help_text=_("Proceeds of an exit, or what was recovered from a failed project."),
     )
+    co_investment = models.DecimalField(
+        _("co-investment (yuan)"),
+        **MONEY,
+        default=Decimal("0.00"),
+        help_text=_("What co-investors put into the startup in the same round, beside the fund's principal."),
+    )
     failure_kind = models.CharField(_("failure kind"), max_length=12, choices=FailureKind.choices, blank=True)
     failed_on = models.DateField(_("failure date"), null=True, blank=True)
     note = models.TextField(_("note"), blank=True)
@@ -209,6 +215,7 @@ class Investment(ChoiceLabelsMixin, models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(principal__gt=0), name="investment_principal_positive"),
             models.CheckConstraint(condition=Q(recovered__gte=0), name="investment_recovered_not_negative"),
+            models.CheckConstraint(condition=Q(co_investment__gte=0), name="investment_co_investment_not_negative"),
             models.CheckConstraint(
                 condition=Q(stake__gt=0) & Q(stake__lte=100), name="investment_stake_between_0_and_100"
             ),
@@ -481,3 +488,138 @@ class ExemptionDetermination(models.Model):
         if self.withdrawn_at:
             status = _("%(status)s (withdrawn)") % {"status": status}
         return f"{self.party}: {status}"
+
+
+# ---------------------------------------------------------------------------- post-investment monitoring
+
+# The figures of a quarterly company report: (field name, kind). Money in yuan with fen; the rest counts.
+REPORT_MONEY_FIGURES = ("revenue", "rd_spend", "follow_on_funding")
+REPORT_COUNT_FIGURES = ("employees", "patents_filed", "patents_granted")
+REPORT_FIGURES = ("revenue", "employees", "rd_spend", "patents_filed", "patents_granted", "follow_on_funding")
+
+
+class CompanyReportState(models.TextChoices):
+    """A quarterly report's states; the moves between them are tolerance/workflow.py's REPORT_WORKFLOW."""
+
+    DRAFT = "draft", _("to be filed")
+    SUBMITTED = "submitted", _("submitted")
+    RETURNED = "returned", _("returned for changes")
+    ACCEPTED = "accepted", _("accepted")
+
+
+class CompanyReport(ChoiceLabelsMixin, models.Model):
+    """The quarterly report (季度报告) of one portfolio startup for one calendar quarter (DOMAIN.md
+    "Post-investment monitoring"): revenue, employees, R&D spend, patents filed and granted, follow-on
+    funding raised in the quarter. Due 30 working days after the quarter's last day (valley.core.calendar).
+
+    Rows are made "to be filed" by tolerance.monitoring.company_reports_open_due (the daily reminder run,
+    or the startup's own page) for every quarter from the one of the first investment in the startup, while
+    it has an active investment. The figures are empty until the startup saves them; the database refuses
+    a report past "to be filed" without all of them, and any negative figure."""
+
+    State = CompanyReportState
+
+    entity = models.ForeignKey(
+        "teams.Entity", on_delete=models.PROTECT, related_name="company_reports", verbose_name=_("startup")
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    quarter = models.PositiveSmallIntegerField(_("quarter"))
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.DRAFT)
+    due_on = models.DateField(_("due on"))
+    revenue = models.DecimalField(_("revenue (yuan)"), **MONEY, null=True, blank=True)
+    employees = models.PositiveIntegerField(_("employees"), null=True, blank=True)
+    rd_spend = models.DecimalField(_("R&D spend (yuan)"), **MONEY, null=True, blank=True)
+    patents_filed = models.PositiveIntegerField(_("patents filed"), null=True, blank=True)
+    patents_granted = models.PositiveIntegerField(_("patents granted"), null=True, blank=True)
+    follow_on_funding = models.DecimalField(_("follow-on funding raised (yuan)"), **MONEY, null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("submitted by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("quarterly report")
+        verbose_name_plural = _("quarterly reports")
+        ordering = ["entity", "-year", "-quarter"]
+        indexes = [
+            models.Index(fields=["state", "due_on"], name="company_report_state_due_idx"),
+            models.Index(fields=["year", "entity"], name="company_report_year_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "year", "quarter"], name="company_report_one_per_quarter"),
+            models.CheckConstraint(condition=Q(quarter__gte=1) & Q(quarter__lte=4), name="company_report_quarter_1_4"),
+            models.CheckConstraint(condition=Q(state__in=CompanyReportState.values), name="company_report_state_valid"),
+            *(
+                models.CheckConstraint(
+                    condition=Q(**{f"{name}__isnull": True}) | Q(**{f"{name}__gte": 0}),
+                    name=f"company_report_{name}_not_negative",
+                )
+                for name in REPORT_FIGURES
+            ),
+            # Filed means complete: past "to be filed" every figure is there, with when it was submitted.
+            models.CheckConstraint(
+                condition=Q(state=CompanyReportState.DRAFT)
+                | (Q(submitted_at__isnull=False) & Q(**{f"{name}__isnull": False for name in REPORT_FIGURES})),
+                name="company_report_filed_is_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("%(entity)s, %(year)s Q%(quarter)s") % {
+            "entity": self.entity.name if self.entity_id else "?",
+            "year": self.year,
+            "quarter": self.quarter,
+        }
+
+    @property
+    def period(self) -> str:
+        return _("%(year)s Q%(quarter)s") % {"year": self.year, "quarter": self.quarter}
+
+    @property
+    def is_filed(self) -> bool:
+        return self.state in (CompanyReportState.SUBMITTED, CompanyReportState.ACCEPTED)
+
+
+class CompanyReportEvent(ChoiceLabelsMixin, models.Model):
+    """Append-only history of a quarterly report: opened, every save, every step of its workflow."""
+
+    report = models.ForeignKey(
+        CompanyReport, on_delete=models.PROTECT, related_name="events", verbose_name=_("quarterly report")
+    )
+    action = models.CharField(_("action"), max_length=60)
+    from_state = models.CharField(_("from state"), max_length=10, choices=CompanyReportState.choices, blank=True)
+    to_state = models.CharField(_("to state"), max_length=10, choices=CompanyReportState.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    comment = models.TextField(_("comment"), blank=True)
+
+    class Meta:
+        verbose_name = _("quarterly report event")
+        verbose_name_plural = _("quarterly report history")
+        ordering = ["report", "at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action}: {self.from_state or '-'} → {self.to_state}"

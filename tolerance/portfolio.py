@@ -46,7 +46,18 @@ CHECKLIST_FIELDS = frozenset(
 )
 # What investment_update changes. The state is not among them: it moves only by the workflow's transitions.
 INVESTMENT_FIELDS = frozenset(
-    {"fund", "startup", "invested_on", "principal", "stake", "note", "recovered", "failure_kind", "failed_on"}
+    {
+        "fund",
+        "startup",
+        "invested_on",
+        "principal",
+        "co_investment",
+        "stake",
+        "note",
+        "recovered",
+        "failure_kind",
+        "failed_on",
+    }
     | CHECKLIST_FIELDS
 )
 PARTY_FIELDS = frozenset({"role", "organisation", "person", "position"})
@@ -204,6 +215,7 @@ def investment_create(
     principal: Decimal,
     stake: Decimal,
     note: str = "",
+    co_investment: Decimal = Decimal("0.00"),
     checklist: Mapping[str, Any] | None = None,
 ) -> Investment:
     """A new, active investment. `checklist` gives standards already met: {code, code_evidence,
@@ -219,6 +231,7 @@ def investment_create(
         startup=startup,
         invested_on=invested_on,
         principal=principal,
+        co_investment=co_investment,
         stake=stake,
         note=note,
         state=WORKFLOW.initial,

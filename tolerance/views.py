@@ -13,7 +13,7 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from tolerance import selectors
+from tolerance import monitoring_selectors, selectors
 from tolerance.models import Fund, Verdict
 from tolerance.services import compliance_check_run
 from valley.messaging import outbox
@@ -61,6 +61,9 @@ def fund_dashboard(request, fund_id: int):
             "dashboard": SimpleLazyObject(lambda: selectors.fund_dashboard(fund=fund)),
             "cache_seconds": settings.FUND_DASHBOARD_CACHE_SECONDS,
             "can_run": selectors.user_can_run_checks(request.user),
+            "monitoring": SimpleLazyObject(
+                lambda: monitoring_selectors.fund_monitoring(fund=fund, today=timezone.localdate())
+            ),
         },
     )
 

@@ -264,6 +264,11 @@ TOLERANCE_CATCH_UP_SECONDS = env_int("TOLERANCE_CATCH_UP_SECONDS", 900)
 FUNDING_REMINDER_SECONDS = env_int("FUNDING_REMINDER_SECONDS", 0)
 if FUNDING_REMINDER_SECONDS < 0:
     raise ImproperlyConfigured("FUNDING_REMINDER_SECONDS must be a positive number of seconds (or unset).")
+# The quarterly company reports' reminders (tolerance.tasks.send_company_report_reminders) run the same way,
+# at half past; TOLERANCE_REMINDER_SECONDS replaces that with "every N seconds".
+TOLERANCE_REMINDER_SECONDS = env_int("TOLERANCE_REMINDER_SECONDS", 0)
+if TOLERANCE_REMINDER_SECONDS < 0:
+    raise ImproperlyConfigured("TOLERANCE_REMINDER_SECONDS must be a positive number of seconds (or unset).")
 if OUTBOX_SWEEP_SECONDS <= 0 or TOLERANCE_CATCH_UP_SECONDS <= 0:
     raise ImproperlyConfigured(
         "OUTBOX_SWEEP_SECONDS and TOLERANCE_CATCH_UP_SECONDS must be positive numbers of seconds (or unset)."
@@ -279,6 +284,10 @@ CELERY_BEAT_SCHEDULE = {
     "funding-report-reminders": {
         "task": "funding.tasks.send_report_reminders",
         "schedule": float(FUNDING_REMINDER_SECONDS) or crontab(hour="8-18", minute=0),
+    },
+    "tolerance-company-report-reminders": {
+        "task": "tolerance.tasks.send_company_report_reminders",
+        "schedule": float(TOLERANCE_REMINDER_SECONDS) or crontab(hour="8-18", minute=30),
     },
     "tolerance-compliance-checks": {
         "task": "tolerance.tasks.run_compliance_checks",
