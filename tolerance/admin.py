@@ -237,6 +237,21 @@ class InvestmentAdminForm(forms.ModelForm):
         model = Investment
         fields = sorted(portfolio.INVESTMENT_FIELDS | {"state"})
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Most rounds have no co-investor: an empty field means none (0.00), as the model's default.
+        self.fields["co_investment"].required = False
+
+    def clean_co_investment(self):
+        value = self.cleaned_data.get("co_investment")
+        if value is None:
+            return (
+                self.instance.co_investment
+                if not self.instance._state.adding
+                else Investment._meta.get_field("co_investment").default
+            )
+        return value
+
     def moves(self) -> list:
         """The workflow's transitions from the stored state to the one chosen (none for a new investment
         that stays active, or an unchanged state)."""

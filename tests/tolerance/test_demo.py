@@ -69,3 +69,24 @@ def test_the_dashboard_charts_show_the_demo_rates(demo, client, auditor):
         body = client.get(reverse("tolerance:fund_dashboard", args=[fund.pk])).content.decode()
         assert chart_points(body) == expected[fund.name_en], fund.name_en
         assert 'class="threshold-line"' in body and 'data-rate="80.00"' in body
+
+
+def test_three_years_of_quarterly_reports_some_late_one_overdue_one_to_be_filed(demo):
+    from django.utils import timezone
+
+    from tolerance.models import CompanyReport
+    from tolerance.monitoring_selectors import fund_evaluation, mark_lateness
+
+    reports = mark_lateness(list(CompanyReport.objects.all()), today=timezone.localdate())
+    assert {report.year for report in reports} >= {2024, 2025, 2026}
+    states = [report.state for report in reports]
+    assert states.count("draft") == 2 and "submitted" in states and "accepted" in states
+    assert sum(report.was_late for report in reports) >= 3
+    assert any(report.is_overdue and report.year == 2025 for report in reports)
+    angel = Fund.objects.get(name_en="Shanxi Provincial Angel Investment Fund")
+    evaluation = fund_evaluation(fund=angel, year=2025)
+    assert evaluation.follow_on_count > 0 and evaluation.jobs_created > 0 and evaluation.leverage > 1
+    count = len(reports)
+    call_command("seed_demo", verbosity=0)
+    assert CompanyReport.objects.count() == count
+    assert CompanyReport.objects.filter(state="draft").count() == 2

@@ -254,6 +254,19 @@ PAGES: dict[str, Page] = {
     "tolerance:fund_check_run_all": Page(get=E(NOT_ALLOWED), post=PORTFOLIO_RUNNER),
     "tolerance:fund_dashboard": Page(("fund",), get=PORTFOLIO_READER),
     "tolerance:fund_check_run": Page(("fund",), get=E(NOT_ALLOWED), post=PORTFOLIO_RUNNER),
+    "tolerance:fund_evaluation": Page(("fund", "evaluation_year"), get=PORTFOLIO_READER),
+    "tolerance:fund_evaluation_csv": Page(("fund", "evaluation_year"), get=PORTFOLIO_READER),
+    "tolerance:report_queue": Page(get=PORTFOLIO_READER),
+    "tolerance:report_detail": Page(("company_report",), get=PORTFOLIO_READER),
+    "tolerance:report_decide": Page(
+        ("company_report",),
+        get=E(NOT_ALLOWED),
+        post=E(FORBIDDEN, anonymous=LOGIN, portfolio_manager=OK, superuser=OK),
+    ),
+    "tolerance:company_history": Page(("portfolio_startup",), get=PORTFOLIO_READER),
+    # The startup's own quarterly reports: its owner only; everyone else, staff too, is told it does not exist.
+    "tolerance:my_reports": Page(("portfolio_startup",), get=OWNER_ONLY),
+    "tolerance:my_report": Page(("portfolio_startup", "company_report"), get=OWNER_ONLY, post=OWNER_ONLY),
     # The admin's own pages (its model pages come from ADMIN below).
     "admin:index": Page(get=ADMIN_PAGE),
     "admin:login": Page(get=OPEN),
@@ -319,6 +332,24 @@ API: dict[tuple[str, str], Api] = {
     ("GET", "/api/final-acceptances/"): Api(SIGNED_IN),
     ("GET", "/api/final-acceptances/{id}/"): Api(SEES_A, "final_acceptance"),
     ("GET", "/api/fund-use-reports/"): Api(SIGNED_IN),
+    ("GET", "/api/company-reports/"): Api(SIGNED_IN),
+    ("GET", "/api/company-reports/{id}/"): Api(E(OK, anonymous=LOGIN, applicant_b=NOT_FOUND), "company_report"),
+    # Filed by the startup's owner: the figures are checked first (400 here: none sent), so whoever sees the
+    # report reaches the view; the service refuses anyone but the owner (tests/tolerance/test_monitoring.py).
+    ("POST", "/api/company-reports/{id}/save/"): Api(
+        E(OK, anonymous=LOGIN, applicant_b=NOT_FOUND, auditor=FORBIDDEN), "company_report"
+    ),
+    # No input to check: the service answers (400 for the owner here: no figures yet; 403 for staff).
+    ("POST", "/api/company-reports/{id}/submit/"): Api(
+        E(FORBIDDEN, anonymous=LOGIN, applicant_a=OK, applicant_b=NOT_FOUND), "company_report"
+    ),
+    # Portfolio managers decide (409 here: the report is still to be filed).
+    ("POST", "/api/company-reports/{id}/accept/"): Api(
+        E(FORBIDDEN, anonymous=LOGIN, applicant_b=NOT_FOUND, portfolio_manager=OK, superuser=OK), "company_report"
+    ),
+    ("POST", "/api/company-reports/{id}/return/"): Api(
+        E(FORBIDDEN, anonymous=LOGIN, applicant_b=NOT_FOUND, portfolio_manager=OK, superuser=OK), "company_report"
+    ),
     ("GET", "/api/fund-use-reports/{id}/"): Api(SEES_A, "fund_use_report"),
     ("GET", "/api/funding-agreements/"): Api(SIGNED_IN),
     ("GET", "/api/funding-agreements/{id}/"): Api(SEES_A, "funding_agreement"),
@@ -430,6 +461,7 @@ ADMIN: dict[str, AdminModel] = {
     "funding.finalacceptance": AdminModel("final_acceptance", scoped=True, **READ_ONLY),
     "funding.recoveryorder": AdminModel("recovery_order", scoped=True, **READ_ONLY),
     "tolerance.fund": AdminModel("fund"),
+    "tolerance.companyreport": AdminModel("company_report", **READ_ONLY),
     "tolerance.investment": AdminModel("investment"),
     "tolerance.investmentparty": AdminModel("investment_party"),
     "tolerance.investmentdocument": AdminModel("investment_document"),

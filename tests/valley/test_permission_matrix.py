@@ -61,6 +61,7 @@ def build_data() -> dict:
     from teams.demo import demo_uscc
     from teams.models import Entity, Registration
     from tolerance.models import ExemptionDetermination, InvestmentDocument
+    from tolerance.monitoring import company_reports_open_due
     from tolerance.services import compliance_check_run
     from valley.models import CalendarDay, ServiceLine, Target
 
@@ -143,6 +144,12 @@ def build_data() -> dict:
     investment = InvestmentFactory(fund=fund, failed=True)
     InvestmentFactory(fund=fund)
     report = compliance_check_run(fund=fund, as_of=timezone.localdate())
+    # A startup of applicant A's with an investment (of a fund of its own) and its quarterly reports.
+    portfolio_startup = ResidencyFactory(
+        sub_venue=sub_venue_x, entity__owner=applicant, entity__kind=Entity.Kind.STARTUP
+    ).entity
+    InvestmentFactory(startup=portfolio_startup, invested_on=timezone.localdate() - datetime.timedelta(days=200))
+    company_report = company_reports_open_due(entity_ids=[portfolio_startup.pk])[0]
     investment_document = InvestmentDocument(investment=investment, title="尽调报告", original_name="dd.pdf")
     investment_document.file.save("dd.pdf", ContentFile(PDF_BYTES), save=True)
     Token.objects.create(user=applicant)
@@ -198,6 +205,9 @@ def build_data() -> dict:
         "investment_party": investment.parties.first(),
         "investment_document": investment_document,
         "compliance_report": report,
+        "portfolio_startup": portfolio_startup,
+        "company_report": company_report,
+        "evaluation_year": timezone.localdate().year,
         "exemption": ExemptionDetermination.objects.filter(report=report).first(),
         "group": Group.objects.get(name=pm.roles.AUDITOR),
         "token": applicant,  # the admin's token pages are keyed by the user's id

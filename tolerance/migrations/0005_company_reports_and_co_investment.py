@@ -8,137 +8,272 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('teams', '0004_entity_name_index'),
-        ('tolerance', '0004_exemption_withdrawals'),
+        ("teams", "0004_entity_name_index"),
+        ("tolerance", "0004_exemption_withdrawals"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CompanyReport',
+            name="CompanyReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('year', models.PositiveSmallIntegerField(verbose_name='year')),
-                ('quarter', models.PositiveSmallIntegerField(verbose_name='quarter')),
-                ('state', models.CharField(choices=[('draft', 'to be filed'), ('submitted', 'submitted'), ('returned', 'returned for changes'), ('accepted', 'accepted')], default='draft', max_length=10, verbose_name='state')),
-                ('due_on', models.DateField(verbose_name='due on')),
-                ('revenue', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True, verbose_name='revenue (yuan)')),
-                ('employees', models.PositiveIntegerField(blank=True, null=True, verbose_name='employees')),
-                ('rd_spend', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True, verbose_name='R&D spend (yuan)')),
-                ('patents_filed', models.PositiveIntegerField(blank=True, null=True, verbose_name='patents filed')),
-                ('patents_granted', models.PositiveIntegerField(blank=True, null=True, verbose_name='patents granted')),
-                ('follow_on_funding', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True, verbose_name='follow-on funding raised (yuan)')),
-                ('note', models.TextField(blank=True, verbose_name='note')),
-                ('submitted_at', models.DateTimeField(blank=True, null=True, verbose_name='submitted at')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("year", models.PositiveSmallIntegerField(verbose_name="year")),
+                ("quarter", models.PositiveSmallIntegerField(verbose_name="quarter")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("draft", "to be filed"),
+                            ("submitted", "submitted"),
+                            ("returned", "returned for changes"),
+                            ("accepted", "accepted"),
+                        ],
+                        default="draft",
+                        max_length=10,
+                        verbose_name="state",
+                    ),
+                ),
+                ("due_on", models.DateField(verbose_name="due on")),
+                (
+                    "revenue",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=14, null=True, verbose_name="revenue (yuan)"
+                    ),
+                ),
+                ("employees", models.PositiveIntegerField(blank=True, null=True, verbose_name="employees")),
+                (
+                    "rd_spend",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=14, null=True, verbose_name="R&D spend (yuan)"
+                    ),
+                ),
+                ("patents_filed", models.PositiveIntegerField(blank=True, null=True, verbose_name="patents filed")),
+                ("patents_granted", models.PositiveIntegerField(blank=True, null=True, verbose_name="patents granted")),
+                (
+                    "follow_on_funding",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=14,
+                        null=True,
+                        verbose_name="follow-on funding raised (yuan)",
+                    ),
+                ),
+                ("note", models.TextField(blank=True, verbose_name="note")),
+                ("submitted_at", models.DateTimeField(blank=True, null=True, verbose_name="submitted at")),
+                ("decided_at", models.DateTimeField(blank=True, null=True, verbose_name="decided at")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
             ],
             options={
-                'verbose_name': 'quarterly report',
-                'verbose_name_plural': 'quarterly reports',
-                'ordering': ['entity', '-year', '-quarter'],
+                "verbose_name": "quarterly report",
+                "verbose_name_plural": "quarterly reports",
+                "ordering": ["entity", "-year", "-quarter"],
             },
             bases=(valley.models.ChoiceLabelsMixin, models.Model),
         ),
         migrations.CreateModel(
-            name='CompanyReportEvent',
+            name="CompanyReportEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(max_length=60, verbose_name='action')),
-                ('from_state', models.CharField(blank=True, choices=[('draft', 'to be filed'), ('submitted', 'submitted'), ('returned', 'returned for changes'), ('accepted', 'accepted')], max_length=10, verbose_name='from state')),
-                ('to_state', models.CharField(choices=[('draft', 'to be filed'), ('submitted', 'submitted'), ('returned', 'returned for changes'), ('accepted', 'accepted')], max_length=10, verbose_name='to state')),
-                ('at', models.DateTimeField(auto_now_add=True, verbose_name='at')),
-                ('comment', models.TextField(blank=True, verbose_name='comment')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("action", models.CharField(max_length=60, verbose_name="action")),
+                (
+                    "from_state",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("draft", "to be filed"),
+                            ("submitted", "submitted"),
+                            ("returned", "returned for changes"),
+                            ("accepted", "accepted"),
+                        ],
+                        max_length=10,
+                        verbose_name="from state",
+                    ),
+                ),
+                (
+                    "to_state",
+                    models.CharField(
+                        choices=[
+                            ("draft", "to be filed"),
+                            ("submitted", "submitted"),
+                            ("returned", "returned for changes"),
+                            ("accepted", "accepted"),
+                        ],
+                        max_length=10,
+                        verbose_name="to state",
+                    ),
+                ),
+                ("at", models.DateTimeField(auto_now_add=True, verbose_name="at")),
+                ("comment", models.TextField(blank=True, verbose_name="comment")),
             ],
             options={
-                'verbose_name': 'quarterly report event',
-                'verbose_name_plural': 'quarterly report history',
-                'ordering': ['report', 'at', 'pk'],
+                "verbose_name": "quarterly report event",
+                "verbose_name_plural": "quarterly report history",
+                "ordering": ["report", "at", "pk"],
             },
             bases=(valley.models.ChoiceLabelsMixin, models.Model),
         ),
         migrations.AddField(
-            model_name='investment',
-            name='co_investment',
-            field=models.DecimalField(decimal_places=2, default=Decimal('0.00'), help_text="What co-investors put into the startup in the same round, beside the fund's principal.", max_digits=14, verbose_name='co-investment (yuan)'),
+            model_name="investment",
+            name="co_investment",
+            field=models.DecimalField(
+                decimal_places=2,
+                default=Decimal("0.00"),
+                help_text="What co-investors put into the startup in the same round, beside the fund's principal.",
+                max_digits=14,
+                verbose_name="co-investment (yuan)",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='investment',
-            constraint=models.CheckConstraint(condition=models.Q(('co_investment__gte', 0)), name='investment_co_investment_not_negative'),
+            model_name="investment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("co_investment__gte", 0)), name="investment_co_investment_not_negative"
+            ),
         ),
         migrations.AddField(
-            model_name='companyreport',
-            name='decided_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='decided by'),
+            model_name="companyreport",
+            name="decided_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="decided by",
+            ),
         ),
         migrations.AddField(
-            model_name='companyreport',
-            name='entity',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='company_reports', to='teams.entity', verbose_name='startup'),
+            model_name="companyreport",
+            name="entity",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="company_reports",
+                to="teams.entity",
+                verbose_name="startup",
+            ),
         ),
         migrations.AddField(
-            model_name='companyreport',
-            name='submitted_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='submitted by'),
+            model_name="companyreport",
+            name="submitted_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="submitted by",
+            ),
         ),
         migrations.AddField(
-            model_name='companyreportevent',
-            name='by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='by'),
+            model_name="companyreportevent",
+            name="by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="by",
+            ),
         ),
         migrations.AddField(
-            model_name='companyreportevent',
-            name='report',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='events', to='tolerance.companyreport', verbose_name='quarterly report'),
+            model_name="companyreportevent",
+            name="report",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="events",
+                to="tolerance.companyreport",
+                verbose_name="quarterly report",
+            ),
         ),
         migrations.AddIndex(
-            model_name='companyreport',
-            index=models.Index(fields=['state', 'due_on'], name='company_report_state_due_idx'),
+            model_name="companyreport",
+            index=models.Index(fields=["state", "due_on"], name="company_report_state_due_idx"),
         ),
         migrations.AddIndex(
-            model_name='companyreport',
-            index=models.Index(fields=['year', 'entity'], name='company_report_year_idx'),
+            model_name="companyreport",
+            index=models.Index(fields=["year", "entity"], name="company_report_year_idx"),
         ),
         migrations.AddConstraint(
-            model_name='companyreport',
-            constraint=models.UniqueConstraint(fields=('entity', 'year', 'quarter'), name='company_report_one_per_quarter'),
+            model_name="companyreport",
+            constraint=models.UniqueConstraint(
+                fields=("entity", "year", "quarter"), name="company_report_one_per_quarter"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='companyreport',
-            constraint=models.CheckConstraint(condition=models.Q(('quarter__gte', 1), ('quarter__lte', 4)), name='company_report_quarter_1_4'),
+            model_name="companyreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quarter__gte", 1), ("quarter__lte", 4)), name="company_report_quarter_1_4"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='companyreport',
-            constraint=models.CheckConstraint(condition=models.Q(('state__in', ['draft', 'submitted', 'returned', 'accepted'])), name='company_report_state_valid'),
+            model_name="companyreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("state__in", ["draft", "submitted", "returned", "accepted"])),
+                name="company_report_state_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='companyreport',
-            constraint=models.CheckConstraint(condition=models.Q(('revenue__isnull', True), ('revenue__gte', 0), _connector='OR'), name='company_report_revenue_not_negative'),
+            model_name="companyreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("revenue__isnull", True), ("revenue__gte", 0), _connector="OR"),
+                name="company_report_revenue_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='companyreport',
-            constraint=models.CheckConstraint(condition=models.Q(('employees__isnull', True), ('employees__gte', 0), _connector='OR'), name='company_report_employees_not_negative'),
+            model_name="companyreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("employees__isnull", True), ("employees__gte", 0), _connector="OR"),
+                name="company_report_employees_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='companyreport',
-            constraint=models.CheckConstraint(condition=models.Q(('rd_spend__isnull', True), ('rd_spend__gte', 0), _connector='OR'), name='company_report_rd_spend_not_negative'),
+            model_name="companyreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("rd_spend__isnull", True), ("rd_spend__gte", 0), _connector="OR"),
+                name="company_report_rd_spend_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='companyreport',
-            constraint=models.CheckConstraint(condition=models.Q(('patents_filed__isnull', True), ('patents_filed__gte', 0), _connector='OR'), name='company_report_patents_filed_not_negative'),
+            model_name="companyreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("patents_filed__isnull", True), ("patents_filed__gte", 0), _connector="OR"),
+                name="company_report_patents_filed_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='companyreport',
-            constraint=models.CheckConstraint(condition=models.Q(('patents_granted__isnull', True), ('patents_granted__gte', 0), _connector='OR'), name='company_report_patents_granted_not_negative'),
+            model_name="companyreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("patents_granted__isnull", True), ("patents_granted__gte", 0), _connector="OR"),
+                name="company_report_patents_granted_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='companyreport',
-            constraint=models.CheckConstraint(condition=models.Q(('follow_on_funding__isnull', True), ('follow_on_funding__gte', 0), _connector='OR'), name='company_report_follow_on_funding_not_negative'),
+            model_name="companyreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("follow_on_funding__isnull", True), ("follow_on_funding__gte", 0), _connector="OR"),
+                name="company_report_follow_on_funding_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='companyreport',
-            constraint=models.CheckConstraint(condition=models.Q(('state', 'draft'), models.Q(('submitted_at__isnull', False), ('employees__isnull', False), ('follow_on_funding__isnull', False), ('patents_filed__isnull', False), ('patents_granted__isnull', False), ('rd_spend__isnull', False), ('revenue__isnull', False)), _connector='OR'), name='company_report_filed_is_complete'),
+            model_name="companyreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("state", "draft"),
+                    models.Q(
+                        ("submitted_at__isnull", False),
+                        ("employees__isnull", False),
+                        ("follow_on_funding__isnull", False),
+                        ("patents_filed__isnull", False),
+                        ("patents_granted__isnull", False),
+                        ("rd_spend__isnull", False),
+                        ("revenue__isnull", False),
+                    ),
+                    _connector="OR",
+                ),
+                name="company_report_filed_is_complete",
+            ),
         ),
     ]
