@@ -98,6 +98,15 @@ def a_portfolio_with_a_report():
     InvestmentFactory(fund=fund)
     InvestmentFactory(fund=fund, failed=True)
     compliance_check_run(fund=fund, as_of=datetime.date(2025, 12, 31))
+    # The active investment's startup has its quarterly reports (for the company-reports export), one with figures.
+    from tolerance.monitoring import company_report_save, company_reports_open_due
+
+    figures = {"revenue": "1234567.89", "employees": 12, "rd_spend": "0.50", "patents_filed": 1}
+    company_report_save(
+        report=company_reports_open_due()[0],
+        by=None,
+        figures={**figures, "patents_granted": 0, "follow_on_funding": "3000000"},
+    )
 
 
 def test_every_listed_export_downloads(auditor_client, application_in):
