@@ -240,7 +240,8 @@ class InvestmentAdminForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Most rounds have no co-investor: an empty field means none (0.00), as the model's default.
-        self.fields["co_investment"].required = False
+        if "co_investment" in self.fields:  # not for readers: their form shows every field read-only
+            self.fields["co_investment"].required = False
 
     def clean_co_investment(self):
         value = self.cleaned_data.get("co_investment")
