@@ -481,3 +481,69 @@ class ExemptionDetermination(models.Model):
         if self.withdrawn_at:
             status = _("%(status)s (withdrawn)") % {"status": status}
         return f"{self.party}: {status}"
+
+
+class ValuationMethod(models.TextChoices):
+    RECENT_ROUND = "recent_round", _("price of a recent financing round")
+    MULTIPLES = "multiples", _("market multiples")
+    DISCOUNTED_CASH_FLOW = "dcf", _("discounted cash flow")
+    WRITE_DOWN = "write_down", _("write-down")
+
+
+class ValuationMark(ChoiceLabelsMixin, models.Model):
+    """A portfolio manager's fair value of one investment on one date, with its method and evidence.
+
+    Append-only: tolerance/valuation.py writes marks and nothing edits or deletes one. A correction is a
+    new mark; for the same date the one recorded last counts (marks are read in the order of
+    `as_of`, `recorded_at`, `id`), and the earlier one stays as history. The latest mark of an active
+    investment is its unrealised value in the fund figures (tolerance/figures.py).
+    """
+
+    Method = ValuationMethod
+
+    investment = models.ForeignKey(
+        Investment, on_delete=models.PROTECT, related_name="valuation_marks", verbose_name=_("investment")
+    )
+    as_of = models.DateField(_("valuation date"))
+    fair_value = models.DecimalField(_("fair value (yuan)"), **MONEY)
+    method = models.CharField(_("valuation method"), max_length=12, choices=ValuationMethod.choices)
+    evidence = models.TextField(_("evidence"), help_text=_("What the value rests on: the round, the peers, the model."))
+    document = models.ForeignKey(
+        InvestmentDocument,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="valuation_marks",
+        verbose_name=_("supporting document"),
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+        help_text=_("Empty when the system recorded it (demo data)."),
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("valuation mark")
+        verbose_name_plural = _("valuation marks")
+        ordering = ["investment", "-as_of", "-recorded_at", "-id"]
+        indexes = [
+            # The latest mark of an investment (as of a date): one index lookup, the value read from the index.
+            models.Index(
+                fields=["investment", "-as_of", "-recorded_at", "-id"],
+                include=["fair_value", "method"],
+                name="valuation_latest_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(fair_value__gte=0), name="valuation_fair_value_not_negative"),
+            models.CheckConstraint(condition=Q(method__in=ValuationMethod.values), name="valuation_method_valid"),
+            models.CheckConstraint(condition=~Q(evidence=""), name="valuation_has_evidence"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.investment_id} @ {self.as_of:%Y-%m-%d}: {self.fair_value:,.2f}"

@@ -318,6 +318,8 @@ def investment_delete(*, investment: Investment, by) -> None:
     investment = _locked(investment)
     if investment.exemptions(manager="with_withdrawn").exists():
         raise PortfolioError(_("Exemption determinations rest on this investment; it cannot be removed."))
+    if investment.valuation_marks.exists():
+        raise PortfolioError(_("Valuation marks are kept as history for this investment; it cannot be removed."))
     parties = [audit.snapshot(party) for party in investment.parties.order_by("pk")]
     audit.record(
         action="tolerance.investment.deleted",

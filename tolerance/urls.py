@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tolerance import views
+from tolerance import valuation_views, views
 
 app_name = "tolerance"
 
@@ -9,4 +9,5 @@ urlpatterns = [
     path("funds/check/", views.fund_check_run_all, name="fund_check_run_all"),
     path("funds/<int:fund_id>/", views.fund_dashboard, name="fund_dashboard"),
     path("funds/<int:fund_id>/check/", views.fund_check_run, name="fund_check_run"),
+    path("investments/<int:investment_id>/marks/", valuation_views.investment_marks, name="investment_marks"),
 ]

@@ -13,7 +13,7 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from tolerance import selectors
+from tolerance import figures, selectors
 from tolerance.models import Fund, Verdict
 from tolerance.services import compliance_check_run
 from valley.messaging import outbox
@@ -59,6 +59,7 @@ def fund_dashboard(request, fund_id: int):
         {
             "fund": fund,
             "dashboard": SimpleLazyObject(lambda: selectors.fund_dashboard(fund=fund)),
+            "valuation": SimpleLazyObject(lambda: figures.fund_valuation(fund=fund)),
             "cache_seconds": settings.FUND_DASHBOARD_CACHE_SECONDS,
             "can_run": selectors.user_can_run_checks(request.user),
         },
