@@ -468,3 +468,6 @@ class ExemptionDeterminationAdmin(LargeTableAdminMixin, NoManualWritesMixin, adm
 
     def get_queryset(self, request):
         return ExemptionDetermination.with_withdrawn.all()
+
+
+from tolerance import valuation_admin  # noqa: E402, F401  (registers the valuation marks; it imports from here)

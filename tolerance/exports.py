@@ -1,15 +1,18 @@
-"""The portfolio's CSV exports (format: valley.exports.engine): investments, compliance reports, exemptions."""
+"""The portfolio's CSV exports (format: valley.exports.engine): investments, compliance reports, exemptions,
+valuation marks (every mark, superseded ones too: the auditors' history)."""
 
 from django.utils.translation import gettext_lazy as _
 
 from tolerance import selectors
-from tolerance.filters import ComplianceReportFilter, ExemptionFilter, InvestmentFilter
+from tolerance.filters import ComplianceReportFilter, ExemptionFilter, InvestmentFilter, ValuationMarkFilter
 from tolerance.models import (
     ComplianceReport,
     ExemptionDetermination,
     GoverningBasis,
     Investment,
     InvestmentParty,
+    ValuationMark,
+    ValuationMethod,
     Verdict,
 )
 from valley.exports.engine import Column, Export
@@ -84,4 +87,25 @@ EXEMPTIONS = Export(
     ],
 )
 
-EXPORTS = [INVESTMENTS, REPORTS, EXEMPTIONS]
+VALUATION_MARKS = Export(
+    name="valuation-marks",
+    label=_("Valuation marks"),
+    queryset=lambda user: _readable(ValuationMark.objects.all())(user),
+    filterset_class=ValuationMarkFilter,
+    order_by=("investment_id", "as_of", "recorded_at", "id"),
+    columns=[
+        Column("id", _("valuation mark"), "id", "number"),
+        Column("fund", _("fund"), "investment__fund__name_zh"),
+        Column("investment_id", _("investment"), "investment_id", "number"),
+        Column("startup", _("startup"), "investment__startup__name_zh"),
+        Column("as_of", _("valuation date"), "as_of", "date"),
+        Column("fair_value", _("fair value (yuan)"), "fair_value", "money"),
+        Column("method", _("valuation method"), "method", choices=dict(ValuationMethod.choices)),
+        Column("evidence", _("evidence"), "evidence"),
+        Column("document_id", _("supporting document"), "document_id", "number"),
+        Column("recorded_by", _("recorded by"), "recorded_by__email"),
+        Column("recorded_at", _("recorded at"), "recorded_at", "datetime"),
+    ],
+)
+
+EXPORTS = [INVESTMENTS, REPORTS, EXEMPTIONS, VALUATION_MARKS]

@@ -4,7 +4,16 @@ filtered by id, dates by bounded ranges (valley.web.filters), so no typed value 
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from tolerance.models import ComplianceReport, ExemptionDetermination, Fund, Investment, InvestmentParty, Verdict
+from tolerance.models import (
+    ComplianceReport,
+    ExemptionDetermination,
+    Fund,
+    Investment,
+    InvestmentParty,
+    ValuationMark,
+    ValuationMethod,
+    Verdict,
+)
 from valley.web.filters import DateRangeFilter, IdFilter
 
 
@@ -55,3 +64,15 @@ class ExemptionFilter(django_filters.FilterSet):
     class Meta:
         model = ExemptionDetermination
         fields = ["fund", "report", "investment", "exempt", "determined_at"]
+
+
+class ValuationMarkFilter(django_filters.FilterSet):
+    fund = IdFilter(field_name="investment__fund", label=_("fund"))
+    investment = IdFilter(label=_("investment"))
+    method = django_filters.MultipleChoiceFilter(choices=ValuationMethod.choices, label=_("valuation method"))
+    as_of = DateRangeFilter(label=_("valued between"))
+    recorded_at = DateRangeFilter(label=_("recorded between"))
+
+    class Meta:
+        model = ValuationMark
+        fields = ["fund", "investment", "method", "as_of", "recorded_at"]

@@ -1,8 +1,20 @@
 """How the portfolio looks in the REST API: funds, investments, their parties, reports and exemptions."""
 
+from decimal import Decimal
+
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from tolerance.models import ComplianceReport, ExemptionDetermination, Fund, Investment, InvestmentParty
+from tolerance.models import (
+    ComplianceReport,
+    ExemptionDetermination,
+    Fund,
+    Investment,
+    InvestmentDocument,
+    InvestmentParty,
+    ValuationMark,
+    ValuationMethod,
+)
 from valley.web.api import UserEmailField, YuanField
 
 
@@ -92,3 +104,44 @@ class ExemptionDeterminationSerializer(serializers.ModelSerializer):
     class Meta:
         model = ExemptionDetermination
         fields = ["id", "report", "investment", "party", "exempt", "reason", "determined_at"]
+
+
+class ValuationMarkSerializer(serializers.ModelSerializer):
+    fair_value = YuanField(read_only=True)
+    recorded_by = UserEmailField(source="recorded_by.email")
+
+    class Meta:
+        model = ValuationMark
+        fields = [
+            "id",
+            "investment",
+            "as_of",
+            "fair_value",
+            "method",
+            "evidence",
+            "document",
+            "recorded_by",
+            "recorded_at",
+        ]
+
+
+class FairValueField(YuanField):
+    """Yuan as everywhere, except that 0 is a fair value (a holding written down to nothing), not a refusal."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str | int) and not isinstance(data, bool) and str(data).strip() in {"0", "0.0", "0.00"}:
+            return Decimal("0.00")
+        return super().to_internal_value(data)
+
+
+class ValuationMarkCreateSerializer(serializers.Serializer):
+    """What a portfolio manager sends to record a mark; the service checks the rules that need the investment."""
+
+    investment = serializers.PrimaryKeyRelatedField(queryset=Investment.objects.all())
+    as_of = serializers.DateField()
+    fair_value = FairValueField(help_text=_("Yuan with fen; 0 for a holding written down to nothing."))
+    method = serializers.ChoiceField(choices=ValuationMethod.choices)
+    evidence = serializers.CharField(max_length=4000)
+    document = serializers.PrimaryKeyRelatedField(
+        queryset=InvestmentDocument.objects.all(), required=False, allow_null=True
+    )

@@ -16,8 +16,58 @@ from django.utils.translation import gettext as _
 from tolerance.models import Investment, InvestmentDocument, ValuationMark, ValuationMethod
 from tolerance.portfolio import InvalidRecord, _require_manager
 from valley import audit
+from valley.core import roles
 
 MAX_FAIR_VALUE = Decimal("999999999999.99")  # what MONEY (14 digits, 2 decimals) holds
+
+
+def user_can_record_marks(user) -> bool:
+    """Portfolio managers (and superusers) record marks; every other reader of the portfolio only reads them."""
+    return roles.has_role(user, roles.PORTFOLIO_MANAGER)
+
+
+def valuation_mark_problems(
+    *, investment: Investment, as_of, fair_value, method, evidence, document=None
+) -> dict[str, list[str]]:
+    """The rules of a mark, as {field: [messages]} (empty when it may be recorded). The service checks
+    them under the investment's lock; the forms call this first to put each message beside its field."""
+    errors: dict[str, list[str]] = {}
+    today = timezone.localdate()
+    if as_of is None:
+        errors["as_of"] = [_("Give the date of the valuation.")]
+    elif as_of > today:
+        errors["as_of"] = [_("A valuation date cannot be in the future.")]
+    elif as_of < investment.invested_on:
+        errors["as_of"] = [
+            _("The valuation date cannot be before the investment date (%(date)s).")
+            % {"date": investment.invested_on.isoformat()}
+        ]
+    elif investment.failed_on and as_of > investment.failed_on:
+        errors["as_of"] = [
+            _("The startup failed on %(date)s; a later mark has nothing to value. Its recovered amount is its value.")
+            % {"date": investment.failed_on.isoformat()}
+        ]
+    try:
+        value = None if fair_value is None else Decimal(fair_value)
+    except (InvalidOperation, TypeError, ValueError):
+        value = None
+    if value is None or not value.is_finite():
+        errors["fair_value"] = [_("Give the fair value in yuan.")]
+    elif value < 0:
+        errors["fair_value"] = [_("A fair value cannot be negative; a worthless holding is marked at 0.")]
+    elif value > MAX_FAIR_VALUE or value != value.quantize(Decimal("0.01")):
+        errors["fair_value"] = [
+            _("Give the fair value in yuan with at most two decimals and at most 12 digits before them.")
+        ]
+    if method not in ValuationMethod.values:
+        errors["method"] = [_("Choose one of the valuation methods.")]
+    if not (evidence or "").strip():
+        errors["evidence"] = [
+            _("Say what the value rests on: the round, the peers, the model or the write-down's reason.")
+        ]
+    if document is not None and document.investment_id != investment.pk:
+        errors["document"] = [_("The supporting document must be one of this investment's documents.")]
+    return errors
 
 
 @transaction.atomic
@@ -43,45 +93,12 @@ def valuation_mark_record(
     """
     _require_manager(by)
     investment = Investment.objects.select_for_update().get(pk=investment.pk)
-    errors: dict[str, list[str]] = {}
-    today = timezone.localdate()
-    if as_of is None:
-        errors["as_of"] = [_("Give the date of the valuation.")]
-    elif as_of > today:
-        errors["as_of"] = [_("A valuation date cannot be in the future.")]
-    elif as_of < investment.invested_on:
-        errors["as_of"] = [
-            _("The valuation date cannot be before the investment date (%(date)s).")
-            % {"date": investment.invested_on.isoformat()}
-        ]
-    elif investment.failed_on and as_of > investment.failed_on:
-        errors["as_of"] = [
-            _("The startup failed on %(date)s; a later mark has nothing to value. Its recovered amount is its value.")
-            % {"date": investment.failed_on.isoformat()}
-        ]
-    try:
-        fair_value = None if fair_value is None else Decimal(fair_value)
-    except (InvalidOperation, TypeError, ValueError):
-        fair_value = None
-    if fair_value is None or not fair_value.is_finite():
-        errors["fair_value"] = [_("Give the fair value in yuan.")]
-    elif fair_value < 0:
-        errors["fair_value"] = [_("A fair value cannot be negative; a worthless holding is marked at 0.")]
-    elif fair_value > MAX_FAIR_VALUE or fair_value != fair_value.quantize(Decimal("0.01")):
-        errors["fair_value"] = [
-            _("Give the fair value in yuan with at most two decimals and at most 12 digits before them.")
-        ]
-    if method not in ValuationMethod.values:
-        errors["method"] = [_("Choose one of the valuation methods.")]
-    evidence = (evidence or "").strip()
-    if not evidence:
-        errors["evidence"] = [
-            _("Say what the value rests on: the round, the peers, the model or the write-down's reason.")
-        ]
-    if document is not None and document.investment_id != investment.pk:
-        errors["document"] = [_("The supporting document must be one of this investment's documents.")]
+    errors = valuation_mark_problems(
+        investment=investment, as_of=as_of, fair_value=fair_value, method=method, evidence=evidence, document=document
+    )
     if errors:
         raise InvalidRecord(errors)
+    fair_value, evidence = Decimal(fair_value), evidence.strip()
 
     mark = ValuationMark.objects.create(
         investment=investment,

@@ -11,14 +11,9 @@ from django.views.decorators.http import require_http_methods
 from tolerance import figures
 from tolerance.models import Investment
 from tolerance.portfolio import InvalidRecord
-from tolerance.valuation import valuation_mark_record
+from tolerance.valuation import user_can_record_marks, valuation_mark_record
 from tolerance.valuation_forms import ValuationMarkForm
 from tolerance.views import portfolio_reader
-from valley.core import roles
-
-
-def user_can_record_marks(user) -> bool:
-    return roles.has_role(user, roles.PORTFOLIO_MANAGER)
 
 
 @require_http_methods(["GET", "POST"])

@@ -153,6 +153,7 @@ TOUCHES_A = E(OK, anonymous=LOGIN, applicant_b=NOT_FOUND, operator_y=NOT_FOUND, 
 FILES_A = E(FORBIDDEN, anonymous=LOGIN, applicant_a=OK, applicant_b=NOT_FOUND, operator_y=NOT_FOUND)
 PORTFOLIO_READER = E(OK, anonymous=LOGIN, applicants=FORBIDDEN)
 PORTFOLIO_RUNNER = E(OK, anonymous=LOGIN, applicants=FORBIDDEN, auditor=FORBIDDEN)
+MARKS_RECORDER = E(FORBIDDEN, anonymous=LOGIN, portfolio_manager=OK, superuser=OK)
 
 
 def TAKES(*takers: str) -> dict[str, str]:
@@ -254,6 +255,8 @@ PAGES: dict[str, Page] = {
     "tolerance:fund_check_run_all": Page(get=E(NOT_ALLOWED), post=PORTFOLIO_RUNNER),
     "tolerance:fund_dashboard": Page(("fund",), get=PORTFOLIO_READER),
     "tolerance:fund_check_run": Page(("fund",), get=E(NOT_ALLOWED), post=PORTFOLIO_RUNNER),
+    # An investment's valuation marks: portfolio readers see the history; portfolio managers record a mark.
+    "tolerance:investment_marks": Page(("investment",), get=PORTFOLIO_READER, post=MARKS_RECORDER),
     # The admin's own pages (its model pages come from ADMIN below).
     "admin:index": Page(get=ADMIN_PAGE),
     "admin:login": Page(get=OPEN),
@@ -344,9 +347,12 @@ API: dict[tuple[str, str], Api] = {
     ("GET", "/api/sub-venues/{id}/"): Api(SIGNED_IN, "sub_venue_x"),
     ("GET", "/api/targets/"): Api(SIGNED_IN),
     ("GET", "/api/targets/{id}/"): Api(SIGNED_IN, "target"),
+    ("GET", "/api/valuation-marks/"): Api(SIGNED_IN),
+    ("GET", "/api/valuation-marks/{id}/"): Api(STAFF_PAGE, "valuation_mark"),
     ("GET", "/api/valley/"): Api(SIGNED_IN),
     ("GET", "/api/valley/{id}/"): Api(SIGNED_IN, "valley"),
     ("POST", "/api/applications/"): Api(E(OK, anonymous=LOGIN, auditor=FORBIDDEN)),
+    ("POST", "/api/valuation-marks/"): Api(MARKS_RECORDER),  # the manager's empty body: 400, the door was passed
     ("PATCH", "/api/applications/{id}/"): Api(
         E(
             FORBIDDEN,
@@ -436,6 +442,7 @@ ADMIN: dict[str, AdminModel] = {
     "tolerance.compliancereport": AdminModel(
         "compliance_report", add=False, change=False
     ),  # computed; superusers may delete
+    "tolerance.valuationmark": AdminModel("valuation_mark", change=False, delete=False),  # a correction is a new mark
     "tolerance.exemptiondetermination": AdminModel(
         "exemption", add=False, change=False
     ),  # computed; superusers may delete

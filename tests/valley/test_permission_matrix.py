@@ -62,6 +62,7 @@ def build_data() -> dict:
     from teams.models import Entity, Registration
     from tolerance.models import ExemptionDetermination, InvestmentDocument
     from tolerance.services import compliance_check_run
+    from tolerance.valuation import valuation_mark_record
     from valley.models import CalendarDay, ServiceLine, Target
 
     users = {role: _user(f"{role}@matrix.example.cn", role) for role in pm.ROLES if role not in ("anonymous",)}
@@ -143,6 +144,14 @@ def build_data() -> dict:
     investment = InvestmentFactory(fund=fund, failed=True)
     InvestmentFactory(fund=fund)
     report = compliance_check_run(fund=fund, as_of=timezone.localdate())
+    valuation_mark = valuation_mark_record(
+        investment=investment,
+        by=None,
+        as_of=datetime.date(2024, 12, 31),
+        fair_value=Decimal("200000.00"),
+        method="write_down",
+        evidence="清算前减值",
+    )
     investment_document = InvestmentDocument(investment=investment, title="尽调报告", original_name="dd.pdf")
     investment_document.file.save("dd.pdf", ContentFile(PDF_BYTES), save=True)
     Token.objects.create(user=applicant)
@@ -198,6 +207,7 @@ def build_data() -> dict:
         "investment_party": investment.parties.first(),
         "investment_document": investment_document,
         "compliance_report": report,
+        "valuation_mark": valuation_mark,
         "exemption": ExemptionDetermination.objects.filter(report=report).first(),
         "group": Group.objects.get(name=pm.roles.AUDITOR),
         "token": applicant,  # the admin's token pages are keyed by the user's id
