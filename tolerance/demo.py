@@ -1,6 +1,9 @@
 """Demo data for the tolerance app: three funds investing in the demo startups, one well within the
 tolerance, one in warning and one in breach, each with four half-yearly compliance reports.
 
+Each investment has quarterly valuation marks from its first quarter end on (written down before a
+failure), so the fund figures and the value chart show three years of history.
+
 Idempotent: funds are found by English name, investments by (fund, startup), parties by their
 names, and the reports by (fund, as-of date), so running it again changes no counts. Everything is
 written through the portfolio's services (by=None: the system), so the demo has its audit entries.
@@ -12,8 +15,10 @@ from decimal import Decimal
 
 from teams.models import Entity
 from tolerance import portfolio
-from tolerance.models import STANDARDS, Fund, GoverningBasis, Investment, InvestmentParty
+from tolerance.figures import quarter_ends
+from tolerance.models import STANDARDS, Fund, GoverningBasis, Investment, InvestmentParty, ValuationMethod
 from tolerance.services import compliance_check_run
+from tolerance.valuation import valuation_mark_record
 from tolerance.workflow import WORKFLOW
 from valley.models import User
 
@@ -219,6 +224,53 @@ def _investment(fund: Fund, startup: Entity, spec: DemoInvestment, confirmer: Us
     return investment
 
 
+# The last quarter end the demo marks (marks are never dated in the future).
+LAST_MARK = datetime.date(2026, 9, 30)
+# Quarterly change of an active holding's fair value, by the startup's index: most grow, some stall.
+GROWTH = ["0.06", "0.03", "0.09", "-0.02", "0.04", "0.12", "0.00", "0.05"]
+EVIDENCE_BY_METHOD = {
+    ValuationMethod.RECENT_ROUND: "按最近一轮融资价格（投资协议及增资股东会决议）",
+    ValuationMethod.MULTIPLES: "可比上市公司市销率倍数法，流动性折扣 25%（估值报告）",
+    ValuationMethod.DISCOUNTED_CASH_FLOW: "现金流折现法，折现率 18%（第三方评估报告）",
+    ValuationMethod.WRITE_DOWN: "经营恶化、现金流断裂，按可回收净资产减值（投后管理报告）",
+}
+
+
+def _demo_marks(investment: Investment, spec: DemoInvestment) -> int:
+    """Quarterly marks of a demo investment from its first quarter end up to LAST_MARK (or its failure):
+    at cost on the round in its first year, then by multiples (each fourth quarter by discounted cash flow),
+    growing or shrinking by GROWTH; a project that later failed is written down in its last two quarters.
+    Marks that exist stand (idempotent: one per date). Returns how many were recorded."""
+    last = min(LAST_MARK, spec.failed_on) if spec.failed_on else LAST_MARK
+    days = quarter_ends(spec.invested_on, last, most=12)
+    existing = set(investment.valuation_marks.values_list("as_of", flat=True))
+    principal = Decimal(spec.principal)
+    growth = Decimal(GROWTH[spec.startup % len(GROWTH)])
+    value, recorded = principal, 0
+    for index, day in enumerate(days):
+        if spec.failed_on and index >= len(days) - 2:
+            method = ValuationMethod.WRITE_DOWN
+            value = (principal * (Decimal("0.40") if index == len(days) - 2 else Decimal("0.15"))).quantize(
+                Decimal("0.01")
+            )
+        elif index < 4:
+            method = ValuationMethod.RECENT_ROUND
+        else:
+            method = ValuationMethod.DISCOUNTED_CASH_FLOW if index % 4 == 3 else ValuationMethod.MULTIPLES
+            value = (value * (1 + growth)).quantize(Decimal("0.01"))
+        if day not in existing:
+            valuation_mark_record(
+                investment=investment,
+                by=None,
+                as_of=day,
+                fair_value=value,
+                method=method,
+                evidence=EVIDENCE_BY_METHOD[method],
+            )
+            recorded += 1
+    return recorded
+
+
 def seed(log) -> None:
     startups = list(Entity.objects.filter(kind=Entity.Kind.STARTUP).order_by("name_en"))
     needed = 1 + max(spec.startup for fund in FUNDS for spec in fund["investments"])
@@ -227,6 +279,7 @@ def seed(log) -> None:
         return
     confirmer = User.objects.filter(email__startswith="portfolio@").first()
 
+    marks = 0
     for fund_spec in FUNDS:
         fund = _fund(fund_spec)
         for index, spec in enumerate(fund_spec["investments"]):
@@ -245,6 +298,7 @@ def seed(log) -> None:
                     )
                 elif party.position != position:
                     portfolio.party_update(party=party, by=None, changes={"position": position})
+            marks += _demo_marks(investment, spec)
         for as_of in REPORT_DATES:
             # A report that exists stands: rerunning it would be a real (and audited) compliance rerun.
             report = fund.reports.filter(as_of=as_of).first() or compliance_check_run(fund=fund, as_of=as_of)
@@ -252,3 +306,4 @@ def seed(log) -> None:
             f"tolerance: {fund.name_en}: {len(fund_spec['investments'])} investments, as of {report.as_of} "
             f"{report.verdict} (by count {report.rate_by_count}%, by amount {report.rate_by_amount}%)"
         )
+    log(f"tolerance: {marks} valuation marks recorded")
