@@ -132,16 +132,20 @@ AUTHENTICATION_BACKENDS = [
 ]
 LOGIN_URL = "login"
 
-# Failed logins (django-axes): after AXES_FAILURE_LIMIT failures within AXES_COOLOFF_MINUTES, an
-# account is locked from every address, and an address is locked for every account, until the
-# cool-off ends or staff run `manage.py axes_reset` (or `axes_reset_username EMAIL`, `axes_reset_ip IP`).
+# Failed logins (django-axes): after AXES_FAILURE_LIMIT failures within AXES_COOLOFF_MINUTES, that
+# account is locked from that address, until the cool-off ends (counted from the last counted failure:
+# retries during the lockout do not restart it), the person resets their password, or staff unlock it
+# (the users' admin action "unlock login", or `manage.py axes_reset_username EMAIL`). Per account and
+# address together: an office behind one address is not locked out by one person's typing, and nobody
+# can lock a colleague out from elsewhere.
 # Behind a proxy, make REMOTE_ADDR the client's address (gunicorn's --forwarded-allow-ips).
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_MINUTES = env_int("AXES_COOLOFF_MINUTES", 15)
 if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_MINUTES < 1:
     raise ImproperlyConfigured("AXES_FAILURE_LIMIT and AXES_COOLOFF_MINUTES must be positive whole numbers.")
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=AXES_COOLOFF_MINUTES)
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account AND per address
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # the pair: this account from this address
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_USERNAME_FORM_FIELD = "username"  # the login forms' e-mail field (portal and admin)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "valley.accounts.two_factor.locked_out"
