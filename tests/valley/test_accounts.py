@@ -121,3 +121,12 @@ def test_the_login_page_offers_sign_up_and_the_nav_shows_my_teams(client, applic
     client.force_login(applicant)
     body = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "My teams" in body and reverse("teams:entity_list") in body
+
+
+def test_a_chinese_name_reads_family_name_first_and_a_western_one_given_name_first():
+    from valley.models import User
+
+    assert User(email="w@example.cn", first_name="小明", last_name="王").get_full_name() == "王小明"
+    assert str(User(email="w@example.cn", first_name="小明", last_name="王")) == "王小明 <w@example.cn>"
+    assert User(email="m@example.cn", first_name="Ming", last_name="Wang").get_full_name() == "Ming Wang"
+    assert User(email="o@example.cn", last_name="欧阳").get_full_name() == "欧阳"
