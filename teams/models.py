@@ -60,7 +60,7 @@ class Entity(BilingualNameMixin):
 
 class Member(models.Model):
     entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="members", verbose_name=_("entity"))
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("full name"), max_length=100)
     role = models.CharField(_("role"), max_length=100, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
