@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "valley.audit.middleware.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "valley.web.middleware.RefuseNulInQueryMiddleware",
+    "valley.accounts.sessions.SessionTimeoutMiddleware",
     "valley.accounts.two_factor.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a locked-out login into the lockout page.
@@ -353,6 +354,24 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
+# Sessions end after a time without activity and after an absolute lifetime (valley.accounts.sessions):
+# staff and auditors (is_staff) 30 minutes / 12 hours, applicants 2 hours / 7 days by default.
+SESSION_IDLE_MINUTES_STAFF = env_int("SESSION_IDLE_MINUTES_STAFF", 30)
+SESSION_ABSOLUTE_HOURS_STAFF = env_int("SESSION_ABSOLUTE_HOURS_STAFF", 12)
+SESSION_IDLE_MINUTES_APPLICANT = env_int("SESSION_IDLE_MINUTES_APPLICANT", 120)
+SESSION_ABSOLUTE_HOURS_APPLICANT = env_int("SESSION_ABSOLUTE_HOURS_APPLICANT", 7 * 24)
+if (
+    min(
+        SESSION_IDLE_MINUTES_STAFF,
+        SESSION_ABSOLUTE_HOURS_STAFF,
+        SESSION_IDLE_MINUTES_APPLICANT,
+        SESSION_ABSOLUTE_HOURS_APPLICANT,
+    )
+    < 1
+):
+    raise ImproperlyConfigured("The SESSION_IDLE_* and SESSION_ABSOLUTE_* settings must be positive whole numbers.")
+# The cookie outlives no session: the longest absolute lifetime.
+SESSION_COOKIE_AGE = max(SESSION_ABSOLUTE_HOURS_STAFF, SESSION_ABSOLUTE_HOURS_APPLICANT) * 3600
 X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {

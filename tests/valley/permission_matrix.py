@@ -185,6 +185,7 @@ PAGES: dict[str, Page] = {
     "reauthenticate": Page(get=SIGNED_IN, post=SIGNED_IN),
     "logout": Page(get=E(NOT_ALLOWED), post=OPEN),
     "password_change": Page(get=SIGNED_IN, post=SIGNED_IN),
+    "session_keepalive": Page(get=SIGNED_IN),
     "password_change_done": Page(get=SIGNED_IN),
     "password_reset": Page(get=OPEN, post=OPEN),
     "password_reset_done": Page(get=OPEN),

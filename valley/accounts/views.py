@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from valley.accounts import services as accounts
-from valley.accounts import two_factor
+from valley.accounts import sessions, two_factor
 from valley.accounts.forms import LoginForm, OTPTokenForm, OutboxPasswordResetForm, ReauthForm, SignUpForm
 
 # Django's own views, with the portal's forms: tries left on the login page, reset mail through the outbox.
@@ -35,6 +35,7 @@ class PasswordResetConfirm(auth_views.PasswordResetConfirmView):
 
 
 password_reset_confirm = PasswordResetConfirm.as_view()
+keepalive = sessions.keepalive
 
 
 def signup(request):
