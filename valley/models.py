@@ -378,3 +378,21 @@ class ReminderSent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject_type} {self.subject_id} {self.kind}"
+
+
+class PasswordUsed(models.Model):
+    """A password a person set, kept as its hash so a new password cannot be one of their last five
+    (valley.accounts.passwords.RecentPasswordValidator writes these through Django's password_changed hook)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="passwords_used", verbose_name=_("user"))
+    password = models.CharField(_("password hash"), max_length=128)
+    set_at = models.DateTimeField(_("set at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("password used")
+        verbose_name_plural = _("passwords used")
+        ordering = ["-set_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-set_at"], name="password_used_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.set_at:%Y-%m-%d}"

@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "valley.web.middleware.RefuseNulInQueryMiddleware",
     "valley.accounts.sessions.SessionTimeoutMiddleware",
+    "valley.accounts.passwords.PasswordChangeRequiredMiddleware",
     "valley.accounts.two_factor.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a locked-out login into the lockout page.
@@ -125,6 +126,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "valley.accounts.passwords.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "valley.accounts.passwords.CharacterKindsValidator", "OPTIONS": {"min_kinds": 3}},
     {"NAME": "valley.accounts.passwords.EmailLocalPartValidator"},
+    {"NAME": "valley.accounts.passwords.RecentPasswordValidator", "OPTIONS": {"remembered": 5}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]

@@ -28,6 +28,7 @@ urlpatterns = [
     path("accounts/reauth/", account_views.reauthenticate, name="reauthenticate"),
     path("accounts/login/", account_views.login_page, name="login"),
     path("accounts/keepalive/", account_views.keepalive, name="session_keepalive"),
+    path("accounts/password_change/", account_views.password_change, name="password_change"),
     path("accounts/password_reset/", account_views.password_reset, name="password_reset"),
     path("accounts/reset/<uidb64>/<token>/", account_views.password_reset_confirm, name="password_reset_confirm"),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -8,6 +8,7 @@ from django.template import loader
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from valley.accounts import passwords
 from valley.messaging.mail import queue_mail
 
 
@@ -16,7 +17,7 @@ class LoginForm(AuthenticationForm):
 
     def clean(self):
         try:
-            return super().clean()
+            data = super().clean()
         except ValidationError:
             username = self.cleaned_data.get("username")
             if username and self.request is not None:
@@ -36,6 +37,9 @@ class LoginForm(AuthenticationForm):
                         % {"left": left, "minutes": settings.AXES_COOLOFF_MINUTES},
                     )
             raise
+        # A password set before today's rules: the person is asked to change it now (see passwords.py).
+        self.password_breaks_the_rules = passwords.breaks_the_rules(data.get("password") or "", self.get_user())
+        return data
 
 
 class OutboxPasswordResetForm(PasswordResetForm):

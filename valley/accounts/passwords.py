@@ -72,3 +72,110 @@ class EmailLocalPartValidator:
 
     def get_help_text(self) -> str:
         return _("Not containing the name part of your e-mail address.")
+
+
+class RecentPasswordValidator:
+    """Not one of the person's last `remembered` passwords. Django calls `password_changed` after every
+    save of a new password (sign-up, reset, change, admin, createsuperuser), which is where the hash is kept;
+    only the newest `remembered` are kept."""
+
+    def __init__(self, remembered: int = 5):
+        self.remembered = remembered
+
+    def _recent(self, user):
+        from valley.models import PasswordUsed
+
+        return PasswordUsed.objects.filter(user=user).order_by("-set_at", "-pk")
+
+    def validate(self, password: str, user=None) -> None:
+        if user is None or not user.pk:
+            return
+        from django.contrib.auth.hashers import check_password
+
+        if any(
+            check_password(password, used)
+            for used in self._recent(user)[: self.remembered].values_list("password", flat=True)
+        ):
+            raise ValidationError(
+                ngettext(
+                    "You used this password recently: choose one that is not your last %(count)d.",
+                    "You used this password recently: choose one that is not among your last %(count)d.",
+                    self.remembered,
+                )
+                % {"count": self.remembered},
+                code="password_reused",
+            )
+
+    def password_changed(self, password: str, user=None) -> None:
+        if user is None or not user.pk:
+            return
+        from valley.models import PasswordUsed
+
+        PasswordUsed.objects.create(user=user, password=user.password)
+        stale = self._recent(user).values_list("pk", flat=True)[self.remembered :]
+        PasswordUsed.objects.filter(pk__in=list(stale)).delete()
+
+    def get_help_text(self) -> str:
+        return ngettext("Not your last password.", "Not one of your last %(count)d passwords.", self.remembered) % {
+            "count": self.remembered
+        }
+
+
+# --- passwords set before the rules: changed at the next login ----------------------------------------------
+
+CHANGE_REQUIRED_KEY = "valley_password_change_required"
+
+
+def breaks_the_rules(password: str, user) -> bool:
+    """Whether a password someone just logged in with would be refused today (their history aside: it is
+    their current password, so it is in it)."""
+    from django.conf import settings
+    from django.contrib.auth import password_validation
+
+    validators = password_validation.get_password_validators(
+        [v for v in settings.AUTH_PASSWORD_VALIDATORS if not v["NAME"].endswith(".RecentPasswordValidator")]
+    )
+    try:
+        password_validation.validate_password(password, user, password_validators=validators)
+    except ValidationError:
+        return True
+    return False
+
+
+class PasswordChangeRequiredMiddleware:
+    """After a login with a password the current rules refuse, every page leads to the password change page
+    until the password is changed (the login view sets the flag; the change view clears it)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.session.get(CHANGE_REQUIRED_KEY) and request.user.is_authenticated:
+            from django.conf import settings
+            from django.contrib import messages
+            from django.shortcuts import redirect
+            from django.urls import reverse
+
+            open_paths = (
+                reverse("password_change"),
+                reverse("password_change_done"),
+                reverse("logout"),
+                reverse("two_factor_verify"),
+                reverse("two_factor_setup"),
+                reverse("session_keepalive"),
+                reverse("healthz"),
+                "/i18n/",
+                "/api/",
+                "/" + settings.STATIC_URL.lstrip("/"),
+            )
+            if not request.path.startswith(open_paths):
+                messages.warning(request, _password_too_weak_message())
+                return redirect("password_change")
+        return self.get_response(request)
+
+
+def _password_too_weak_message() -> str:
+    return _(
+        "Your password no longer meets the portal's rules (at least ten characters, three kinds of characters, "
+        "not your e-mail's name). Choose a new one to go on."
+    )
