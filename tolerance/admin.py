@@ -30,6 +30,7 @@ from tolerance.models import (
 from tolerance.services import compliance_check_run_many, exemption_delete, report_delete
 from tolerance.workflow import WORKFLOW
 from valley.core.errors import DomainError
+from valley.templatetags.valley_format import percent
 from valley.web.admin_initial import ValidInitialMixin
 from valley.web.admin_lists import LargeTableAdminMixin, year_filter
 
@@ -77,14 +78,19 @@ class ComplianceBannerMixin:
                     "fund": report.fund.name,
                     "as_of": report.as_of.isoformat(),
                     "verdict": report.get_verdict_display(),
-                    "rate": report.governing_rate,
-                    "threshold": report.tolerance_threshold,
+                    "rate": report.shown_governing_rate,
+                    "threshold": percent(report.tolerance_threshold),
                     "unqualified": report.unqualified_failed_count,
                 }
-                text = gettext(
-                    "%(fund)s, checked as of %(as_of)s: %(verdict)s, governing failure rate %(rate)s%% "
-                    "against %(threshold)s%%."
-                )
+                if report.verdict == Verdict.NO_DATA:
+                    text = gettext(
+                        "%(fund)s, checked as of %(as_of)s: no data (no investment meets all five standards)."
+                    )
+                else:
+                    text = gettext(
+                        "%(fund)s, checked as of %(as_of)s: %(verdict)s, governing failure rate %(rate)s against "
+                        "%(threshold)s."
+                    )
                 if report.unqualified_failed_count:
                     text += " " + gettext(
                         "%(unqualified)s failed project(s) did not meet the standards; "
@@ -423,8 +429,8 @@ class ComplianceReportAdmin(ComplianceBannerMixin, NoManualWritesMixin, admin.Mo
         "fund",
         "as_of",
         "verdict",
-        "rate_by_count",
-        "rate_by_amount",
+        "shown_rate_by_count",
+        "shown_rate_by_amount",
         "governing_basis",
         "qualifying_count",
         "failed_count",
@@ -435,6 +441,15 @@ class ComplianceReportAdmin(ComplianceBannerMixin, NoManualWritesMixin, admin.Mo
     list_select_related = ["fund"]
     search_fields = ["fund__name_zh", "fund__name_en"]
     date_hierarchy = "as_of"
+
+    # Rounded half-up, with the note where a verdict is close, and "—" for no data (as on the fund pages).
+    @admin.display(description=_("failure rate by count"), ordering="rate_by_count")
+    def shown_rate_by_count(self, report):
+        return report.shown_rate_by_count
+
+    @admin.display(description=_("failure rate by amount"), ordering="rate_by_amount")
+    def shown_rate_by_amount(self, report):
+        return report.shown_rate_by_amount
 
 
 class StandingFilter(admin.SimpleListFilter):

@@ -16,6 +16,7 @@ from tolerance.models import STANDARDS, Fund, GoverningBasis, Investment, Invest
 from tolerance.services import compliance_check_run
 from tolerance.workflow import WORKFLOW
 from valley.models import User
+from valley.templatetags.valley_format import percent
 
 REPORT_DATES = [
     datetime.date(2024, 12, 31),
@@ -250,5 +251,5 @@ def seed(log) -> None:
             report = fund.reports.filter(as_of=as_of).first() or compliance_check_run(fund=fund, as_of=as_of)
         log(
             f"tolerance: {fund.name_en}: {len(fund_spec['investments'])} investments, as of {report.as_of} "
-            f"{report.verdict} (by count {report.rate_by_count}%, by amount {report.rate_by_amount}%)"
+            f"{report.verdict} (by count {percent(report.rate_by_count)}, by amount {percent(report.rate_by_amount)})"
         )

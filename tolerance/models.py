@@ -24,6 +24,7 @@ from django.db import models
 from django.db.models import ExpressionWrapper, F, Q
 from django.utils.translation import gettext_lazy as _
 
+from tolerance import rates
 from valley.models import BilingualNameMixin, ChoiceLabelsMixin
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -344,6 +345,8 @@ class Verdict(models.TextChoices):
     WITHIN = "within", _("within tolerance")
     WARNING = "warning", _("warning")
     BREACH = "breach", _("breach")
+    # No qualifying investment: no failure rate, so neither within nor beyond the tolerance.
+    NO_DATA = "no_data", _("no data")
 
 
 class ComplianceReport(models.Model):
@@ -351,6 +354,11 @@ class ComplianceReport(models.Model):
 
     The policy in force (threshold, warning level, basis) is copied in, so an old report still reads
     the way it was decided after the fund's policy changes.
+
+    The rates are for showing: rounded half-up to two decimals, and empty when no investment qualifies
+    (the verdict is then "no data"). The verdict was decided on the exact fractions of the figures kept
+    beside them (tolerance/rates.py); `count_rounding` and `amount_rounding` say when a shown rate sits on
+    a line its exact value does not.
     """
 
     fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="reports", verbose_name=_("fund"))
@@ -363,8 +371,8 @@ class ComplianceReport(models.Model):
     )
     qualifying_principal = models.DecimalField(_("qualifying principal (yuan)"), **MONEY)
     qualifying_loss = models.DecimalField(_("losses on failed qualifying investments (yuan)"), **MONEY)
-    rate_by_count = models.DecimalField(_("failure rate by count (%)"), **PERCENT)
-    rate_by_amount = models.DecimalField(_("failure rate by amount (%)"), **PERCENT)
+    rate_by_count = models.DecimalField(_("failure rate by count (%)"), **PERCENT, null=True, blank=True)
+    rate_by_amount = models.DecimalField(_("failure rate by amount (%)"), **PERCENT, null=True, blank=True)
     governing_basis = models.CharField(_("governing basis"), max_length=6, choices=GoverningBasis.choices)
     tolerance_threshold = models.DecimalField(_("threshold (%)"), **PERCENT)
     warning_level = models.DecimalField(_("warning level (%)"), **PERCENT)
@@ -406,8 +414,17 @@ class ComplianceReport(models.Model):
             models.CheckConstraint(
                 condition=Q(rate_by_amount__gte=0) & Q(rate_by_amount__lte=100), name="report_rate_by_amount_0_100"
             ),
+            models.CheckConstraint(condition=Q(verdict__in=Verdict.values), name="report_verdict_valid"),
+            # No qualifying investment, no rate and no verdict but "no data"; otherwise both rates and a verdict.
             models.CheckConstraint(
-                condition=Q(verdict__in=["within", "warning", "breach"]), name="report_verdict_valid"
+                condition=Q(
+                    qualifying_count=0, verdict=Verdict.NO_DATA, rate_by_count__isnull=True, rate_by_amount__isnull=True
+                )
+                | (
+                    Q(qualifying_count__gt=0, rate_by_count__isnull=False, rate_by_amount__isnull=False)
+                    & ~Q(verdict=Verdict.NO_DATA)
+                ),
+                name="report_no_data_iff_no_qualifying",
             ),
         ]
 
@@ -415,8 +432,47 @@ class ComplianceReport(models.Model):
         return f"{self.fund} @ {self.as_of:%Y-%m-%d}: {self.get_verdict_display()}"
 
     @property
-    def governing_rate(self) -> Decimal:
+    def governing_rate(self) -> Decimal | None:
         return self.rate_by_amount if self.governing_basis == GoverningBasis.AMOUNT else self.rate_by_count
+
+    def _rounding(self, part, whole) -> str:
+        return rates.rounding(
+            part=part, whole=whole, threshold=self.tolerance_threshold, warning_level=self.warning_level
+        )
+
+    @property
+    def count_rounding(self) -> str:
+        """A rates.Rounding code when the shown rate by count hides which side of a line it is on, else ""."""
+        return self._rounding(self.failed_count, self.qualifying_count)
+
+    @property
+    def amount_rounding(self) -> str:
+        """A rates.Rounding code when the shown rate by amount hides which side of a line it is on, else ""."""
+        return self._rounding(self.qualifying_loss, self.qualifying_principal)
+
+    @property
+    def governing_rounding(self) -> str:
+        return self.amount_rounding if self.governing_basis == GoverningBasis.AMOUNT else self.count_rounding
+
+    def _shown(self, rate, rounding) -> str:
+        return rates.describe(
+            rate=rate, rounding=rounding, threshold=self.tolerance_threshold, warning_level=self.warning_level
+        )
+
+    @property
+    def shown_rate_by_count(self) -> str:
+        """The rate by count as people read it, in the active language: "83.33%", "80.00% (rounded; exceeds
+        80.00%)", or "—" for no data."""
+        return self._shown(self.rate_by_count, self.count_rounding)
+
+    @property
+    def shown_rate_by_amount(self) -> str:
+        """The rate by amount as people read it (see shown_rate_by_count)."""
+        return self._shown(self.rate_by_amount, self.amount_rounding)
+
+    @property
+    def shown_governing_rate(self) -> str:
+        return self._shown(self.governing_rate, self.governing_rounding)
 
 
 class StandingDeterminations(models.Manager):

@@ -66,15 +66,23 @@ def fund_dashboard(request, fund_id: int):
 
 
 def _report_message(request, report) -> None:
-    text = _("%(fund)s as of %(as_of)s: %(verdict)s (by count %(count)s%%, by amount %(amount)s%%).") % {
+    facts = {
         "fund": report.fund.name,
         "as_of": report.as_of.isoformat(),
         "verdict": report.get_verdict_display(),
-        "count": report.rate_by_count,
-        "amount": report.rate_by_amount,
+        "count": report.shown_rate_by_count,
+        "amount": report.shown_rate_by_amount,
     }
-    level = {Verdict.WITHIN: messages.SUCCESS, Verdict.WARNING: messages.WARNING}.get(report.verdict, messages.ERROR)
-    messages.add_message(request, level, text)
+    if report.verdict == Verdict.NO_DATA:
+        text = _("%(fund)s as of %(as_of)s: no data (no investment meets all five standards, so there is no rate).")
+    else:
+        text = _("%(fund)s as of %(as_of)s: %(verdict)s (by count %(count)s, by amount %(amount)s).")
+    level = {
+        Verdict.WITHIN: messages.SUCCESS,
+        Verdict.WARNING: messages.WARNING,
+        Verdict.NO_DATA: messages.INFO,
+    }.get(report.verdict, messages.ERROR)
+    messages.add_message(request, level, text % facts)
 
 
 @require_POST

@@ -338,6 +338,7 @@ SPECTACULAR_SETTINGS = {
         "FundUseReportStateEnum": "funding.models.FundUseReport.State",
         "RecoveryOrderStateEnum": "funding.models.RecoveryOrder.State",
         "AchievementStageEnum": "teams.models.Achievement.Stage",
+        "RateRoundingEnum": "tolerance.rates.Rounding",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
