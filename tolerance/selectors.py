@@ -388,4 +388,6 @@ def _exemption_status(investment: Investment, latest: ComplianceReport | None) -
 
 def funds_without_report(*, as_of: datetime.date) -> list[int]:
     """Ids of the funds that have no compliance report for `as_of` (one query)."""
-    return list(Fund.objects.exclude(reports__as_of=as_of).order_by("pk").values_list("pk", flat=True))
+    return list(
+        Fund.objects.exclude(reports__as_of=as_of).order_by("pk").values_list("pk", flat=True)
+    )
