@@ -3,11 +3,12 @@ answer them 404)."""
 
 from rest_framework import viewsets
 
-from tolerance import selectors
+from tolerance import documents, selectors
 from tolerance.filters import (
     ComplianceReportFilter,
     ExemptionFilter,
     FundFilter,
+    InvestmentDocumentFilter,
     InvestmentFilter,
     InvestmentPartyFilter,
 )
@@ -16,6 +17,7 @@ from tolerance.serializers import (
     ComplianceReportSerializer,
     ExemptionDeterminationSerializer,
     FundSerializer,
+    InvestmentDocumentSerializer,
     InvestmentPartySerializer,
     InvestmentSerializer,
 )
@@ -48,6 +50,17 @@ class InvestmentPartyViewSet(_PortfolioViewSet):
     base_queryset = InvestmentParty.objects.order_by("pk")
 
 
+class InvestmentDocumentViewSet(viewsets.ReadOnlyModelViewSet):
+    """The investments' documents: portfolio managers, provincial staff and auditors read them (other users
+    see an empty list); the file is downloaded from `download_url`, which checks the same."""
+
+    serializer_class = InvestmentDocumentSerializer
+    filterset_class = InvestmentDocumentFilter
+
+    def get_queryset(self):
+        return documents.documents_for_user(self.request.user)
+
+
 class ComplianceReportViewSet(_PortfolioViewSet):
     serializer_class = ComplianceReportSerializer
     filterset_class = ComplianceReportFilter
@@ -65,6 +78,7 @@ ROUTES = [
     ("funds", FundViewSet, "fund"),
     ("investments", InvestmentViewSet, "investment"),
     ("investment-parties", InvestmentPartyViewSet, "investment-party"),
+    ("investment-documents", InvestmentDocumentViewSet, "investment-document"),
     ("compliance-reports", ComplianceReportViewSet, "compliance-report"),
     ("exemptions", ExemptionDeterminationViewSet, "exemption"),
 ]

@@ -4,7 +4,15 @@ filtered by id, dates by bounded ranges (valley.web.filters), so no typed value 
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from tolerance.models import ComplianceReport, ExemptionDetermination, Fund, Investment, InvestmentParty, Verdict
+from tolerance.models import (
+    ComplianceReport,
+    ExemptionDetermination,
+    Fund,
+    Investment,
+    InvestmentDocument,
+    InvestmentParty,
+    Verdict,
+)
 from valley.web.filters import DateRangeFilter, IdFilter
 
 
@@ -34,6 +42,16 @@ class InvestmentPartyFilter(django_filters.FilterSet):
     class Meta:
         model = InvestmentParty
         fields = ["investment", "fund", "role"]
+
+
+class InvestmentDocumentFilter(django_filters.FilterSet):
+    investment = IdFilter(label=_("investment"))
+    fund = IdFilter(field_name="investment__fund", label=_("fund"))
+    kind = django_filters.MultipleChoiceFilter(choices=InvestmentDocument.Kind.choices, label=_("kind of document"))
+
+    class Meta:
+        model = InvestmentDocument
+        fields = ["investment", "fund", "kind"]
 
 
 class ComplianceReportFilter(django_filters.FilterSet):

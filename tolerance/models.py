@@ -14,9 +14,7 @@ of reports and exemptions, portfolio.py of funds, investments and parties (each 
 audit entry). An investment's states move by the table in workflow.py.
 """
 
-import uuid
 from decimal import Decimal
-from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -25,6 +23,7 @@ from django.db.models import ExpressionWrapper, F, Q
 from django.utils.translation import gettext_lazy as _
 
 from tolerance import rates
+from valley.core import documents
 from valley.models import BilingualNameMixin, ChoiceLabelsMixin
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -278,26 +277,59 @@ class Investment(ChoiceLabelsMixin, models.Model):
 
 
 def document_upload_to(instance, filename: str) -> str:
-    # A random name: the original is kept in `original_name`, never used as a path.
-    suffix = PurePosixPath(filename).suffix.lower()[:8]
-    return f"tolerance/{uuid.uuid4().hex}{suffix}"
+    # A random name (valley.core.documents): the original is kept in `original_name`, never used as a path.
+    return documents.random_name("tolerance", filename)
 
 
-class InvestmentDocument(models.Model):
-    """A file on record for an investment: decision minutes, due-diligence report, agreement, liquidation papers."""
+class DocumentKind(models.TextChoices):
+    EVIDENCE = "evidence", _("evidence")
+    DECISION_MINUTES = "decision_minutes", _("decision minutes")
+    DUE_DILIGENCE = "due_diligence", _("due diligence")
+    OTHER = "other", _("other")
+
+
+class InvestmentDocument(ChoiceLabelsMixin, models.Model):
+    """A file on record for an investment: evidence of a standard, minutes of the decision, the due-diligence
+    report, or another paper (agreement, liquidation papers).
+
+    Written and removed only by tolerance/documents.py, after the checks of the one document mechanism
+    (valley.core.documents): the type is read from the content, the stored name is random with the detected
+    type's extension, and the file is served only by the permission-checking download view."""
+
+    Kind = DocumentKind
 
     investment = models.ForeignKey(
         Investment, on_delete=models.CASCADE, related_name="documents", verbose_name=_("investment")
     )
+    kind = models.CharField(_("kind of document"), max_length=16, choices=Kind.choices, default=Kind.OTHER)
     title = models.CharField(_("title"), max_length=200)
-    file = models.FileField(_("file"), upload_to=document_upload_to, max_length=200)
+    file = documents.DocumentFileField(
+        _("file"),
+        upload_to=document_upload_to,
+        max_length=200,
+        download_view="tolerance:investment_document_download",
+    )
     original_name = models.CharField(_("original file name"), max_length=255, blank=True)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+        help_text=_("Empty for the system (demo data) and for documents uploaded before uploaders were recorded."),
+    )
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("investment document")
         verbose_name_plural = _("investment documents")
         ordering = ["-uploaded_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=DocumentKind.values), name="investment_document_kind_valid"),
+        ]
 
     def __str__(self) -> str:
         return self.title

@@ -1,9 +1,17 @@
 """How the portfolio looks in the REST API: funds, investments, their parties, reports and exemptions."""
 
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from tolerance.models import ComplianceReport, ExemptionDetermination, Fund, Investment, InvestmentParty
+from tolerance.models import (
+    ComplianceReport,
+    ExemptionDetermination,
+    Fund,
+    Investment,
+    InvestmentDocument,
+    InvestmentParty,
+)
 from tolerance.rates import Rounding
 from valley.web.api import UserEmailField, YuanField
 
@@ -77,6 +85,33 @@ _ROUNDING_HELP = _(
     "above_threshold (shows as the threshold but exceeds it: a breach), below_warning (shows as the warning "
     "level but is below it). The verdict always compares the exact fraction."
 )
+
+
+class InvestmentDocumentSerializer(serializers.ModelSerializer):
+    """A document's description and where to download it: the page that checks permission first."""
+
+    uploaded_by = UserEmailField(source="uploaded_by.email")
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = InvestmentDocument
+        fields = [
+            "id",
+            "investment",
+            "kind",
+            "title",
+            "original_name",
+            "content_type",
+            "size",
+            "uploaded_by",
+            "uploaded_at",
+            "download_url",
+        ]
+
+    def get_download_url(self, document) -> str:
+        path = reverse("tolerance:investment_document_download", args=[document.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
 
 
 class ComplianceReportSerializer(serializers.ModelSerializer):

@@ -206,11 +206,13 @@ def test_an_uploaded_document_keeps_its_name_and_an_oversized_one_is_refused(
         url, {"investment": investment.pk, "title": "尽职调查报告", "file": big}, HTTP_ACCEPT_LANGUAGE="en"
     )
     assert response.status_code == 200
-    assert "documents may be at most" in response.content.decode()
+    assert "files may be at most" in response.content.decode()
     assert not InvestmentDocument.objects.exists()
 
     small = SimpleUploadedFile("尽调报告.pdf", b"%PDF-1.4 demo", content_type="application/pdf")
-    response = client.post(url, {"investment": investment.pk, "title": "尽职调查报告", "file": small})
+    response = client.post(
+        url, {"investment": investment.pk, "kind": "due_diligence", "title": "尽职调查报告", "file": small}
+    )
     assert response.status_code == 302
     document = InvestmentDocument.objects.get()
     assert document.original_name == "尽调报告.pdf"

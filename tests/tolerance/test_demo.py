@@ -70,3 +70,17 @@ def test_the_dashboard_charts_show_the_demo_rates(demo, client, auditor):
         body = client.get(reverse("tolerance:fund_dashboard", args=[fund.pk])).content.decode()
         assert chart_points(body) == expected[fund.name_en], fund.name_en
         assert 'class="threshold-line"' in body and 'data-rate="80.00"' in body
+
+
+def test_every_demo_investment_has_its_papers_of_each_kind(media_root, demo, client, auditor):
+    from tolerance.models import InvestmentDocument
+
+    kinds = set(InvestmentDocument.Kind.values)
+    for investment in Investment.objects.prefetch_related("documents"):
+        papers = list(investment.documents.all())
+        assert {paper.kind for paper in papers} == kinds, investment
+        assert all(paper.content_type == "application/pdf" and paper.file.name.endswith(".pdf") for paper in papers)
+    paper = InvestmentDocument.objects.first()
+    client.force_login(auditor)
+    response = client.get(reverse("tolerance:investment_document_download", args=[paper.pk]))
+    assert response.status_code == 200 and b"".join(response.streaming_content).startswith(b"%PDF-1.4")
