@@ -7,11 +7,12 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from tolerance import selectors
+from tolerance import documents, selectors
 from tolerance.filters import (
     ComplianceReportFilter,
     ExemptionFilter,
     FundFilter,
+    InvestmentDocumentFilter,
     InvestmentFilter,
     InvestmentPartyFilter,
     ValuationMarkFilter,
@@ -21,6 +22,7 @@ from tolerance.serializers import (
     ComplianceReportSerializer,
     ExemptionDeterminationSerializer,
     FundSerializer,
+    InvestmentDocumentSerializer,
     InvestmentPartySerializer,
     InvestmentSerializer,
     ValuationMarkCreateSerializer,
@@ -54,6 +56,17 @@ class InvestmentPartyViewSet(_PortfolioViewSet):
     serializer_class = InvestmentPartySerializer
     filterset_class = InvestmentPartyFilter
     base_queryset = InvestmentParty.objects.order_by("pk")
+
+
+class InvestmentDocumentViewSet(viewsets.ReadOnlyModelViewSet):
+    """The investments' documents: portfolio managers, provincial staff and auditors read them (other users
+    see an empty list); the file is downloaded from `download_url`, which checks the same."""
+
+    serializer_class = InvestmentDocumentSerializer
+    filterset_class = InvestmentDocumentFilter
+
+    def get_queryset(self):
+        return documents.documents_for_user(self.request.user)
 
 
 class ComplianceReportViewSet(_PortfolioViewSet):
@@ -99,6 +112,7 @@ ROUTES = [
     ("funds", FundViewSet, "fund"),
     ("investments", InvestmentViewSet, "investment"),
     ("investment-parties", InvestmentPartyViewSet, "investment-party"),
+    ("investment-documents", InvestmentDocumentViewSet, "investment-document"),
     ("compliance-reports", ComplianceReportViewSet, "compliance-report"),
     ("exemptions", ExemptionDeterminationViewSet, "exemption"),
     ("valuation-marks", ValuationMarkViewSet, "valuation-mark"),

@@ -13,14 +13,25 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.files.uploadedfile import SimpleUploadedFile
+
 from teams.models import Entity
-from tolerance import portfolio
+from tolerance import documents, portfolio
 from tolerance.figures import quarter_ends
-from tolerance.models import STANDARDS, Fund, GoverningBasis, Investment, InvestmentParty, ValuationMethod
+from tolerance.models import (
+    STANDARDS,
+    Fund,
+    GoverningBasis,
+    Investment,
+    InvestmentDocument,
+    InvestmentParty,
+    ValuationMethod,
+)
 from tolerance.services import compliance_check_run
 from tolerance.valuation import valuation_mark_record
 from tolerance.workflow import WORKFLOW
 from valley.models import User
+from valley.templatetags.valley_format import percent
 
 REPORT_DATES = [
     datetime.date(2024, 12, 31),
@@ -39,6 +50,50 @@ EVIDENCE = {
 
 PRACTITIONERS = ["王建国", "李海燕", "张志强", "刘芳", "陈晓东", "杨帆", "赵磊", "黄静"]
 REPRESENTATIVES = ["孙立新", "周敏", "吴海涛", "郑丽娟"]
+
+
+# The papers on record for every demo investment: (kind, title, file name, the line printed on its page).
+DocumentKind = InvestmentDocument.Kind
+DOCUMENTS = [
+    (DocumentKind.DUE_DILIGENCE, "尽职调查报告", "尽调报告.pdf", "Due diligence report (legal, financial, technical)"),
+    (DocumentKind.DECISION_MINUTES, "投资决策委员会会议纪要", "决策纪要.pdf", "Investment committee minutes"),
+    (DocumentKind.EVIDENCE, "投资风险提示书签收记录", "风险提示.pdf", "Risk disclosure, signed"),
+    (DocumentKind.EVIDENCE, "利益冲突申报表", "利益冲突申报.pdf", "Conflict-of-interest declarations"),
+    (DocumentKind.OTHER, "投资协议", "投资协议.pdf", "Investment agreement"),
+]
+
+
+def demo_pdf(line: str) -> bytes:
+    """A small, valid one-page PDF printing `line` (ASCII): real enough for a viewer, checked like any upload."""
+    text = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    stream = f"BT /F1 14 Tf 72 760 Td ({text}) Tj ET".encode("ascii", "replace")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def _documents(investment: Investment, startup: Entity) -> None:
+    """The demo papers of an investment, uploaded through the document service (found again by title)."""
+    have = set(investment.documents.values_list("title", flat=True))
+    for kind, title, filename, line in DOCUMENTS:
+        if title in have:
+            continue
+        upload = SimpleUploadedFile(filename, demo_pdf(f"{line}: {startup.name_en}"), content_type="application/pdf")
+        documents.investment_document_upload(investment=investment, by=None, kind=kind, title=title, upload=upload)
 
 
 @dataclass(frozen=True)
@@ -299,11 +354,12 @@ def seed(log) -> None:
                 elif party.position != position:
                     portfolio.party_update(party=party, by=None, changes={"position": position})
             marks += _demo_marks(investment, spec)
+            _documents(investment, startups[spec.startup])
         for as_of in REPORT_DATES:
             # A report that exists stands: rerunning it would be a real (and audited) compliance rerun.
             report = fund.reports.filter(as_of=as_of).first() or compliance_check_run(fund=fund, as_of=as_of)
         log(
             f"tolerance: {fund.name_en}: {len(fund_spec['investments'])} investments, as of {report.as_of} "
-            f"{report.verdict} (by count {report.rate_by_count}%, by amount {report.rate_by_amount}%)"
+            f"{report.verdict} (by count {percent(report.rate_by_count)}, by amount {percent(report.rate_by_amount)})"
         )
     log(f"tolerance: {marks} valuation marks recorded")

@@ -15,6 +15,7 @@ from tolerance.models import (
     ValuationMethod,
     Verdict,
 )
+from tolerance.rates import Rounding, rounding_sql
 from valley.exports.engine import Column, Export
 
 
@@ -44,10 +45,21 @@ INVESTMENTS = Export(
     ],
 )
 
+
+def _reports_with_rounding():
+    """Reports with the rounding note of each rate (a rates.Rounding code, "" for none), computed in SQL."""
+    return ComplianceReport.objects.annotate(
+        count_rounding_code=rounding_sql(part="failed_count", whole="qualifying_count", rate="rate_by_count"),
+        amount_rounding_code=rounding_sql(part="qualifying_loss", whole="qualifying_principal", rate="rate_by_amount"),
+    )
+
+
+# Rates are rounded half-up to two decimals and empty when no investment qualified (the verdict says
+# "no data"); where a rounded rate equals a line its exact value is not on, the note beside it says so.
 REPORTS = Export(
     name="compliance-reports",
     label=_("Compliance reports"),
-    queryset=lambda user: _readable(ComplianceReport.objects.all())(user),
+    queryset=lambda user: _readable(_reports_with_rounding())(user),
     filterset_class=ComplianceReportFilter,
     order_by=("fund_id", "as_of"),
     columns=[
@@ -60,7 +72,19 @@ REPORTS = Export(
         Column("qualifying_principal", _("qualifying principal (yuan)"), "qualifying_principal", "money"),
         Column("qualifying_loss", _("losses on failed qualifying investments (yuan)"), "qualifying_loss", "money"),
         Column("rate_by_count", _("failure rate by count (%)"), "rate_by_count", "money"),
+        Column(
+            "rate_by_count_rounding",
+            _("note on the rate by count"),
+            "count_rounding_code",
+            choices=dict(Rounding.choices),
+        ),
         Column("rate_by_amount", _("failure rate by amount (%)"), "rate_by_amount", "money"),
+        Column(
+            "rate_by_amount_rounding",
+            _("note on the rate by amount"),
+            "amount_rounding_code",
+            choices=dict(Rounding.choices),
+        ),
         Column("governing_basis", _("governing basis"), "governing_basis", choices=dict(GoverningBasis.choices)),
         Column("tolerance_threshold", _("threshold (%)"), "tolerance_threshold", "money"),
         Column("warning_level", _("warning level (%)"), "warning_level", "money"),

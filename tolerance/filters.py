@@ -9,6 +9,7 @@ from tolerance.models import (
     ExemptionDetermination,
     Fund,
     Investment,
+    InvestmentDocument,
     InvestmentParty,
     ValuationMark,
     ValuationMethod,
@@ -43,6 +44,16 @@ class InvestmentPartyFilter(django_filters.FilterSet):
     class Meta:
         model = InvestmentParty
         fields = ["investment", "fund", "role"]
+
+
+class InvestmentDocumentFilter(django_filters.FilterSet):
+    investment = IdFilter(label=_("investment"))
+    fund = IdFilter(field_name="investment__fund", label=_("fund"))
+    kind = django_filters.MultipleChoiceFilter(choices=InvestmentDocument.Kind.choices, label=_("kind of document"))
+
+    class Meta:
+        model = InvestmentDocument
+        fields = ["investment", "fund", "kind"]
 
 
 class ComplianceReportFilter(django_filters.FilterSet):

@@ -10,4 +10,7 @@ urlpatterns = [
     path("funds/<int:fund_id>/", views.fund_dashboard, name="fund_dashboard"),
     path("funds/<int:fund_id>/check/", views.fund_check_run, name="fund_check_run"),
     path("investments/<int:investment_id>/marks/", valuation_views.investment_marks, name="investment_marks"),
+    path("investments/<int:investment_id>/documents/", views.investment_documents, name="investment_documents"),
+    path("documents/<int:document_id>/", views.investment_document_download, name="investment_document_download"),
+    path("documents/<int:document_id>/delete/", views.investment_document_delete, name="investment_document_delete"),
 ]

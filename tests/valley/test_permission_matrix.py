@@ -12,7 +12,6 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
-from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import override_settings
@@ -60,7 +59,8 @@ def build_data() -> dict:
     from teams import services as teams_services
     from teams.demo import demo_uscc
     from teams.models import Entity, Registration
-    from tolerance.models import ExemptionDetermination, InvestmentDocument
+    from tolerance.documents import investment_document_upload
+    from tolerance.models import ExemptionDetermination
     from tolerance.services import compliance_check_run
     from tolerance.valuation import valuation_mark_record
     from valley.models import CalendarDay, ServiceLine, Target
@@ -152,8 +152,13 @@ def build_data() -> dict:
         method="write_down",
         evidence="清算前减值",
     )
-    investment_document = InvestmentDocument(investment=investment, title="尽调报告", original_name="dd.pdf")
-    investment_document.file.save("dd.pdf", ContentFile(PDF_BYTES), save=True)
+    investment_document = investment_document_upload(
+        investment=investment,
+        by=None,
+        kind="due_diligence",
+        title="尽调报告",
+        upload=SimpleUploadedFile("dd.pdf", PDF_BYTES),
+    )
     Token.objects.create(user=applicant)
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
     from django_otp.plugins.otp_totp.models import TOTPDevice

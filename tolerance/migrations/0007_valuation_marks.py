@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tolerance', '0004_exemption_withdrawals'),
+        ('tolerance', '0006_investment_document_kind_and_checked_upload'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
