@@ -207,7 +207,7 @@ def measure(args) -> None:
     from django.test.utils import CaptureQueriesContext
 
     from tolerance import selectors
-    from tolerance.models import ComplianceReport, ExemptionDetermination, Fund
+    from tolerance.models import ComplianceReport, ExemptionDetermination, Fund, Verdict
     from tolerance.services import compliance_check_run, compliance_check_run_all
 
     funds = list(Fund.objects.order_by("pk"))
@@ -257,7 +257,7 @@ def measure(args) -> None:
     print(f"  the whole check rerun for the same date (nothing to change):        {rerun:.2f}s")
     next_night = timed(lambda: check_all(AS_OF + datetime.timedelta(days=1)), 1)
     print(f"  the next night's check (new reports, no new failures):              {next_night:.2f}s")
-    verdicts = dict.fromkeys(("within", "warning", "breach"), 0)
+    verdicts = dict.fromkeys(Verdict.values, 0)
     for verdict in ComplianceReport.objects.values_list("verdict", flat=True):
         verdicts[verdict] += 1
     print(

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from tolerance import portfolio, selectors
+from tolerance import documents, portfolio, selectors
 from tolerance.forms import InvestmentDocumentForm
 from tolerance.models import (
     STANDARDS,
@@ -33,6 +33,7 @@ from tolerance.models import (
 from tolerance.services import compliance_check_run_many, exemption_delete, report_delete
 from tolerance.workflow import WORKFLOW
 from valley.core.errors import DomainError
+from valley.templatetags.valley_format import percent
 from valley.web.admin_initial import ValidInitialMixin
 from valley.web.admin_lists import LargeTableAdminMixin, year_filter
 
@@ -80,14 +81,19 @@ class ComplianceBannerMixin:
                     "fund": report.fund.name,
                     "as_of": report.as_of.isoformat(),
                     "verdict": report.get_verdict_display(),
-                    "rate": report.governing_rate,
-                    "threshold": report.tolerance_threshold,
+                    "rate": report.shown_governing_rate,
+                    "threshold": percent(report.tolerance_threshold),
                     "unqualified": report.unqualified_failed_count,
                 }
-                text = gettext(
-                    "%(fund)s, checked as of %(as_of)s: %(verdict)s, governing failure rate %(rate)s%% "
-                    "against %(threshold)s%%."
-                )
+                if report.verdict == Verdict.NO_DATA:
+                    text = gettext(
+                        "%(fund)s, checked as of %(as_of)s: no data (no investment meets all five standards)."
+                    )
+                else:
+                    text = gettext(
+                        "%(fund)s, checked as of %(as_of)s: %(verdict)s, governing failure rate %(rate)s against "
+                        "%(threshold)s."
+                    )
                 if report.unqualified_failed_count:
                     text += " " + gettext(
                         "%(unqualified)s failed project(s) did not meet the standards; "
@@ -199,12 +205,42 @@ def save_parties(request, investment, formset) -> None:
         _adopt(party, portfolio.party_add(investment=investment, by=request.user, **values))
 
 
+DOCUMENT_FACTS = ["original_name", "content_type", "size", "uploaded_by", "uploaded_at"]
+
+
 class InvestmentDocumentInline(admin.TabularInline):
+    """New documents are added here (checked by the form, stored by tolerance.documents); one on record is
+    never edited, only removed (by portfolio managers) and uploaded again. Its file links to the download view."""
+
     model = InvestmentDocument
     form = InvestmentDocumentForm
     extra = 0
-    fields = ["title", "file", "original_name", "uploaded_at"]
-    readonly_fields = ["original_name", "uploaded_at"]
+    fields = ["kind", "title", "file", *DOCUMENT_FACTS]
+    readonly_fields = DOCUMENT_FACTS
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+def save_documents(request, investment, formset) -> None:
+    """The document rows of an investment's form: new uploads and removals, through the document services.
+    Fills the formset's new/changed/deleted objects, from which the admin writes its change message."""
+    formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+    for form in formset.deleted_forms:
+        if form.instance.pk is not None:
+            documents.investment_document_delete(document=form.instance, by=request.user)
+            formset.deleted_objects.append(form.instance)
+    for form in formset.extra_forms:
+        if not form.has_changed() or form in formset.deleted_forms:
+            continue
+        data = form.cleaned_data
+        _adopt(
+            form.instance,
+            documents.investment_document_upload(
+                investment=investment, by=request.user, kind=data["kind"], title=data["title"], upload=data["file"]
+            ),
+        )
+        formset.new_objects.append(form.instance)
 
 
 class MeetsStandardsFilter(admin.SimpleListFilter):
@@ -375,6 +411,8 @@ class InvestmentAdmin(ServiceErrorsAsMessagesMixin, ValidInitialMixin, LargeTabl
     def save_formset(self, request, form, formset, change):
         if formset.model is InvestmentParty:
             save_parties(request, form.instance, formset)
+        elif formset.model is InvestmentDocument:
+            save_documents(request, form.instance, formset)
         else:
             super().save_formset(request, form, formset, change)
 
@@ -427,15 +465,38 @@ class InvestmentPartyAdmin(ServiceErrorsAsMessagesMixin, ValidInitialMixin, Larg
 
 
 @admin.register(InvestmentDocument)
-class InvestmentDocumentAdmin(ValidInitialMixin, admin.ModelAdmin):
+class InvestmentDocumentAdmin(ServiceErrorsAsMessagesMixin, ValidInitialMixin, admin.ModelAdmin):
+    """Uploads are checked by the form and stored by tolerance.documents; a document is never edited, only
+    removed (portfolio managers) and uploaded again. Its file links to the permission-checking download view."""
+
     form = InvestmentDocumentForm
-    fields = ["investment", "title", "file", "original_name", "uploaded_at"]
-    readonly_fields = ["original_name", "uploaded_at"]
-    list_display = ["title", "investment", "uploaded_at"]
-    list_filter = ["investment__fund"]
+    readonly_fields = DOCUMENT_FACTS
+    list_display = ["title", "kind", "investment", "original_name", "content_type", "size", "uploaded_at"]
+    list_filter = ["kind", "investment__fund"]
     list_select_related = ["investment__fund", "investment__startup"]
-    search_fields = ["title", "investment__startup__name_zh", "investment__startup__name_en"]
+    search_fields = ["title", "original_name", "investment__startup__name_zh", "investment__startup__name_en"]
     autocomplete_fields = ["investment"]
+
+    def get_fields(self, request, obj=None):
+        return ["investment", "kind", "title", "file", *([] if obj is None else DOCUMENT_FACTS)]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        document = documents.investment_document_upload(
+            investment=data["investment"], by=request.user, kind=data["kind"], title=data["title"], upload=data["file"]
+        )
+        _adopt(obj, document)
+
+    def delete_model(self, request, obj):
+        documents.investment_document_delete(document=obj, by=request.user)
+
+    @transaction.atomic  # all of the selection, or none of it
+    def delete_queryset(self, request, queryset):
+        for document in queryset.order_by("pk"):
+            documents.investment_document_delete(document=document, by=request.user)
 
 
 @admin.register(ComplianceReport)
@@ -445,8 +506,8 @@ class ComplianceReportAdmin(ComplianceBannerMixin, NoManualWritesMixin, admin.Mo
         "fund",
         "as_of",
         "verdict",
-        "rate_by_count",
-        "rate_by_amount",
+        "shown_rate_by_count",
+        "shown_rate_by_amount",
         "governing_basis",
         "qualifying_count",
         "failed_count",
@@ -457,6 +518,15 @@ class ComplianceReportAdmin(ComplianceBannerMixin, NoManualWritesMixin, admin.Mo
     list_select_related = ["fund"]
     search_fields = ["fund__name_zh", "fund__name_en"]
     date_hierarchy = "as_of"
+
+    # Rounded half-up, with the note where a verdict is close, and "—" for no data (as on the fund pages).
+    @admin.display(description=_("failure rate by count"), ordering="rate_by_count")
+    def shown_rate_by_count(self, report):
+        return report.shown_rate_by_count
+
+    @admin.display(description=_("failure rate by amount"), ordering="rate_by_amount")
+    def shown_rate_by_amount(self, report):
+        return report.shown_rate_by_amount
 
 
 class StandingFilter(admin.SimpleListFilter):
@@ -543,3 +613,6 @@ class CompanyReportAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+from tolerance import valuation_admin  # noqa: E402, F401  (registers the valuation marks; it imports from here)

@@ -12,7 +12,10 @@ from tolerance.models import (
     ExemptionDetermination,
     Fund,
     Investment,
+    InvestmentDocument,
     InvestmentParty,
+    ValuationMark,
+    ValuationMethod,
     Verdict,
 )
 from tolerance.monitoring import TO_FILE_STATES
@@ -45,6 +48,16 @@ class InvestmentPartyFilter(django_filters.FilterSet):
     class Meta:
         model = InvestmentParty
         fields = ["investment", "fund", "role"]
+
+
+class InvestmentDocumentFilter(django_filters.FilterSet):
+    investment = IdFilter(label=_("investment"))
+    fund = IdFilter(field_name="investment__fund", label=_("fund"))
+    kind = django_filters.MultipleChoiceFilter(choices=InvestmentDocument.Kind.choices, label=_("kind of document"))
+
+    class Meta:
+        model = InvestmentDocument
+        fields = ["investment", "fund", "kind"]
 
 
 class ComplianceReportFilter(django_filters.FilterSet):
@@ -87,3 +100,15 @@ class CompanyReportFilter(django_filters.FilterSet):
     def filter_overdue(self, queryset, name, value: bool):
         condition = Q(state__in=TO_FILE_STATES, due_on__lt=timezone.localdate())
         return queryset.filter(condition) if value else queryset.exclude(condition)
+
+
+class ValuationMarkFilter(django_filters.FilterSet):
+    fund = IdFilter(field_name="investment__fund", label=_("fund"))
+    investment = IdFilter(label=_("investment"))
+    method = django_filters.MultipleChoiceFilter(choices=ValuationMethod.choices, label=_("valuation method"))
+    as_of = DateRangeFilter(label=_("valued between"))
+    recorded_at = DateRangeFilter(label=_("recorded between"))
+
+    class Meta:
+        model = ValuationMark
+        fields = ["fund", "investment", "method", "as_of", "recorded_at"]

@@ -1,29 +1,27 @@
 from django import forms
-from django.conf import settings
-from django.template.defaultfilters import filesizeformat
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from tolerance.models import REPORT_FIGURES, InvestmentDocument
 from tolerance.monitoring import InvalidFigures, clean_figures
+from valley.core.documents import ACCEPT, inspect_upload
 
 
 class InvestmentDocumentForm(forms.ModelForm):
-    """An uploaded document: refused above the size limit, its original name kept (the stored name is random)."""
+    """An investment's document, for the admin (its inline and its own page) and the staff page. The file is
+    checked here, so a refusal is shown next to it; tolerance.documents.investment_document_upload checks it
+    again and stores it (the form never saves)."""
 
     class Meta:
         model = InvestmentDocument
-        fields = ["title", "file"]
+        fields = ["kind", "title", "file"]
+        help_texts = {"file": _("A PDF or an image (PNG, JPEG, GIF, WebP).")}
+        widgets = {"file": forms.ClearableFileInput(attrs={"accept": ACCEPT})}
 
     def clean_file(self):
         upload = self.cleaned_data.get("file")
-        if upload is not None and getattr(upload, "size", 0) > settings.DOCUMENT_MAX_BYTES:
-            raise forms.ValidationError(
-                _("This file is %(size)s; documents may be at most %(limit)s. Upload a smaller file or a PDF.")
-                % {"size": filesizeformat(upload.size), "limit": filesizeformat(settings.DOCUMENT_MAX_BYTES)}
-            )
-        if upload is not None and hasattr(upload, "content_type"):
-            self.instance.original_name = upload.name[:255]
+        if upload is not None and hasattr(upload, "content_type"):  # a new upload, not the stored file
+            inspect_upload(upload)  # raises ValidationError saying what is wrong, before anything is stored
         return upload
 
 

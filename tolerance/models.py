@@ -14,9 +14,7 @@ of reports and exemptions, portfolio.py of funds, investments and parties (each 
 audit entry). An investment's states move by the table in workflow.py.
 """
 
-import uuid
 from decimal import Decimal
-from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -24,6 +22,8 @@ from django.db import models
 from django.db.models import ExpressionWrapper, F, Q
 from django.utils.translation import gettext_lazy as _
 
+from tolerance import rates
+from valley.core import documents
 from valley.models import BilingualNameMixin, ChoiceLabelsMixin
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -284,26 +284,59 @@ class Investment(ChoiceLabelsMixin, models.Model):
 
 
 def document_upload_to(instance, filename: str) -> str:
-    # A random name: the original is kept in `original_name`, never used as a path.
-    suffix = PurePosixPath(filename).suffix.lower()[:8]
-    return f"tolerance/{uuid.uuid4().hex}{suffix}"
+    # A random name (valley.core.documents): the original is kept in `original_name`, never used as a path.
+    return documents.random_name("tolerance", filename)
 
 
-class InvestmentDocument(models.Model):
-    """A file on record for an investment: decision minutes, due-diligence report, agreement, liquidation papers."""
+class DocumentKind(models.TextChoices):
+    EVIDENCE = "evidence", _("evidence")
+    DECISION_MINUTES = "decision_minutes", _("decision minutes")
+    DUE_DILIGENCE = "due_diligence", _("due diligence")
+    OTHER = "other", _("other")
+
+
+class InvestmentDocument(ChoiceLabelsMixin, models.Model):
+    """A file on record for an investment: evidence of a standard, minutes of the decision, the due-diligence
+    report, or another paper (agreement, liquidation papers).
+
+    Written and removed only by tolerance/documents.py, after the checks of the one document mechanism
+    (valley.core.documents): the type is read from the content, the stored name is random with the detected
+    type's extension, and the file is served only by the permission-checking download view."""
+
+    Kind = DocumentKind
 
     investment = models.ForeignKey(
         Investment, on_delete=models.CASCADE, related_name="documents", verbose_name=_("investment")
     )
+    kind = models.CharField(_("kind of document"), max_length=16, choices=Kind.choices, default=Kind.OTHER)
     title = models.CharField(_("title"), max_length=200)
-    file = models.FileField(_("file"), upload_to=document_upload_to, max_length=200)
+    file = documents.DocumentFileField(
+        _("file"),
+        upload_to=document_upload_to,
+        max_length=200,
+        download_view="tolerance:investment_document_download",
+    )
     original_name = models.CharField(_("original file name"), max_length=255, blank=True)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+        help_text=_("Empty for the system (demo data) and for documents uploaded before uploaders were recorded."),
+    )
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("investment document")
         verbose_name_plural = _("investment documents")
         ordering = ["-uploaded_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=DocumentKind.values), name="investment_document_kind_valid"),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -351,6 +384,8 @@ class Verdict(models.TextChoices):
     WITHIN = "within", _("within tolerance")
     WARNING = "warning", _("warning")
     BREACH = "breach", _("breach")
+    # No qualifying investment: no failure rate, so neither within nor beyond the tolerance.
+    NO_DATA = "no_data", _("no data")
 
 
 class ComplianceReport(models.Model):
@@ -358,6 +393,11 @@ class ComplianceReport(models.Model):
 
     The policy in force (threshold, warning level, basis) is copied in, so an old report still reads
     the way it was decided after the fund's policy changes.
+
+    The rates are for showing: rounded half-up to two decimals, and empty when no investment qualifies
+    (the verdict is then "no data"). The verdict was decided on the exact fractions of the figures kept
+    beside them (tolerance/rates.py); `count_rounding` and `amount_rounding` say when a shown rate sits on
+    a line its exact value does not.
     """
 
     fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="reports", verbose_name=_("fund"))
@@ -370,8 +410,8 @@ class ComplianceReport(models.Model):
     )
     qualifying_principal = models.DecimalField(_("qualifying principal (yuan)"), **MONEY)
     qualifying_loss = models.DecimalField(_("losses on failed qualifying investments (yuan)"), **MONEY)
-    rate_by_count = models.DecimalField(_("failure rate by count (%)"), **PERCENT)
-    rate_by_amount = models.DecimalField(_("failure rate by amount (%)"), **PERCENT)
+    rate_by_count = models.DecimalField(_("failure rate by count (%)"), **PERCENT, null=True, blank=True)
+    rate_by_amount = models.DecimalField(_("failure rate by amount (%)"), **PERCENT, null=True, blank=True)
     governing_basis = models.CharField(_("governing basis"), max_length=6, choices=GoverningBasis.choices)
     tolerance_threshold = models.DecimalField(_("threshold (%)"), **PERCENT)
     warning_level = models.DecimalField(_("warning level (%)"), **PERCENT)
@@ -413,8 +453,17 @@ class ComplianceReport(models.Model):
             models.CheckConstraint(
                 condition=Q(rate_by_amount__gte=0) & Q(rate_by_amount__lte=100), name="report_rate_by_amount_0_100"
             ),
+            models.CheckConstraint(condition=Q(verdict__in=Verdict.values), name="report_verdict_valid"),
+            # No qualifying investment, no rate and no verdict but "no data"; otherwise both rates and a verdict.
             models.CheckConstraint(
-                condition=Q(verdict__in=["within", "warning", "breach"]), name="report_verdict_valid"
+                condition=Q(
+                    qualifying_count=0, verdict=Verdict.NO_DATA, rate_by_count__isnull=True, rate_by_amount__isnull=True
+                )
+                | (
+                    Q(qualifying_count__gt=0, rate_by_count__isnull=False, rate_by_amount__isnull=False)
+                    & ~Q(verdict=Verdict.NO_DATA)
+                ),
+                name="report_no_data_iff_no_qualifying",
             ),
         ]
 
@@ -422,8 +471,47 @@ class ComplianceReport(models.Model):
         return f"{self.fund} @ {self.as_of:%Y-%m-%d}: {self.get_verdict_display()}"
 
     @property
-    def governing_rate(self) -> Decimal:
+    def governing_rate(self) -> Decimal | None:
         return self.rate_by_amount if self.governing_basis == GoverningBasis.AMOUNT else self.rate_by_count
+
+    def _rounding(self, part, whole) -> str:
+        return rates.rounding(
+            part=part, whole=whole, threshold=self.tolerance_threshold, warning_level=self.warning_level
+        )
+
+    @property
+    def count_rounding(self) -> str:
+        """A rates.Rounding code when the shown rate by count hides which side of a line it is on, else ""."""
+        return self._rounding(self.failed_count, self.qualifying_count)
+
+    @property
+    def amount_rounding(self) -> str:
+        """A rates.Rounding code when the shown rate by amount hides which side of a line it is on, else ""."""
+        return self._rounding(self.qualifying_loss, self.qualifying_principal)
+
+    @property
+    def governing_rounding(self) -> str:
+        return self.amount_rounding if self.governing_basis == GoverningBasis.AMOUNT else self.count_rounding
+
+    def _shown(self, rate, rounding) -> str:
+        return rates.describe(
+            rate=rate, rounding=rounding, threshold=self.tolerance_threshold, warning_level=self.warning_level
+        )
+
+    @property
+    def shown_rate_by_count(self) -> str:
+        """The rate by count as people read it, in the active language: "83.33%", "80.00% (rounded; exceeds
+        80.00%)", or "—" for no data."""
+        return self._shown(self.rate_by_count, self.count_rounding)
+
+    @property
+    def shown_rate_by_amount(self) -> str:
+        """The rate by amount as people read it (see shown_rate_by_count)."""
+        return self._shown(self.rate_by_amount, self.amount_rounding)
+
+    @property
+    def shown_governing_rate(self) -> str:
+        return self._shown(self.governing_rate, self.governing_rounding)
 
 
 class StandingDeterminations(models.Manager):
@@ -623,3 +711,69 @@ class CompanyReportEvent(ChoiceLabelsMixin, models.Model):
 
     def __str__(self) -> str:
         return f"{self.action}: {self.from_state or '-'} → {self.to_state}"
+
+
+class ValuationMethod(models.TextChoices):
+    RECENT_ROUND = "recent_round", _("price of a recent financing round")
+    MULTIPLES = "multiples", _("market multiples")
+    DISCOUNTED_CASH_FLOW = "dcf", _("discounted cash flow")
+    WRITE_DOWN = "write_down", _("write-down")
+
+
+class ValuationMark(ChoiceLabelsMixin, models.Model):
+    """A portfolio manager's fair value of one investment on one date, with its method and evidence.
+
+    Append-only: tolerance/valuation.py writes marks and nothing edits or deletes one. A correction is a
+    new mark; for the same date the one recorded last counts (marks are read in the order of
+    `as_of`, `recorded_at`, `id`), and the earlier one stays as history. The latest mark of an active
+    investment is its unrealised value in the fund figures (tolerance/figures.py).
+    """
+
+    Method = ValuationMethod
+
+    investment = models.ForeignKey(
+        Investment, on_delete=models.PROTECT, related_name="valuation_marks", verbose_name=_("investment")
+    )
+    as_of = models.DateField(_("valuation date"))
+    fair_value = models.DecimalField(_("fair value (yuan)"), **MONEY)
+    method = models.CharField(_("valuation method"), max_length=12, choices=ValuationMethod.choices)
+    evidence = models.TextField(_("evidence"), help_text=_("What the value rests on: the round, the peers, the model."))
+    document = models.ForeignKey(
+        InvestmentDocument,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="valuation_marks",
+        verbose_name=_("supporting document"),
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+        help_text=_("Empty when the system recorded it (demo data)."),
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("valuation mark")
+        verbose_name_plural = _("valuation marks")
+        ordering = ["investment", "-as_of", "-recorded_at", "-id"]
+        indexes = [
+            # The latest mark of an investment (as of a date): one index lookup, the value read from the index.
+            models.Index(
+                fields=["investment", "-as_of", "-recorded_at", "-id"],
+                include=["fair_value", "method"],
+                name="valuation_latest_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(fair_value__gte=0), name="valuation_fair_value_not_negative"),
+            models.CheckConstraint(condition=Q(method__in=ValuationMethod.values), name="valuation_method_valid"),
+            models.CheckConstraint(condition=~Q(evidence=""), name="valuation_has_evidence"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.investment_id} @ {self.as_of:%Y-%m-%d}: {self.fair_value:,.2f}"

@@ -24,7 +24,7 @@ from teams.models import Entity
 from tolerance.models import STANDARDS, Fund, GoverningBasis, Investment, InvestmentParty
 from tolerance.workflow import ACTIONS, WORKFLOW
 from valley import audit
-from valley.core import roles
+from valley.core import documents, roles
 from valley.core.errors import DomainError, Forbidden
 
 S = Investment.State
@@ -331,14 +331,23 @@ def investment_delete(*, investment: Investment, by) -> None:
     investment = _locked(investment)
     if investment.exemptions(manager="with_withdrawn").exists():
         raise PortfolioError(_("Exemption determinations rest on this investment; it cannot be removed."))
+    if investment.valuation_marks.exists():
+        raise PortfolioError(_("Valuation marks are kept as history for this investment; it cannot be removed."))
     parties = [audit.snapshot(party) for party in investment.parties.order_by("pk")]
+    papers = list(investment.documents.order_by("pk"))
     audit.record(
         action="tolerance.investment.deleted",
         actor=by,
         object_type=investment._meta.label_lower,
         object_id=investment.pk,
-        before={**audit.snapshot(investment), "parties": parties},
+        before={
+            **audit.snapshot(investment),
+            "parties": parties,
+            "documents": [audit.snapshot(paper) for paper in papers],
+        },
     )
+    for paper in papers:
+        documents.delete_after_commit(paper.file)
     investment.delete()
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tolerance import monitoring_views, views
+from tolerance import monitoring_views, valuation_views, views
 
 app_name = "tolerance"
 
@@ -21,4 +21,8 @@ urlpatterns = [
     path("companies/<int:entity_id>/", monitoring_views.company_history, name="company_history"),
     path("my/<int:entity_id>/reports/", monitoring_views.my_reports, name="my_reports"),
     path("my/<int:entity_id>/reports/<int:report_id>/", monitoring_views.my_report, name="my_report"),
+    path("investments/<int:investment_id>/marks/", valuation_views.investment_marks, name="investment_marks"),
+    path("investments/<int:investment_id>/documents/", views.investment_documents, name="investment_documents"),
+    path("documents/<int:document_id>/", views.investment_document_download, name="investment_document_download"),
+    path("documents/<int:document_id>/delete/", views.investment_document_delete, name="investment_document_delete"),
 ]

@@ -153,6 +153,11 @@ TOUCHES_A = E(OK, anonymous=LOGIN, applicant_b=NOT_FOUND, operator_y=NOT_FOUND, 
 FILES_A = E(FORBIDDEN, anonymous=LOGIN, applicant_a=OK, applicant_b=NOT_FOUND, operator_y=NOT_FOUND)
 PORTFOLIO_READER = E(OK, anonymous=LOGIN, applicants=FORBIDDEN)
 PORTFOLIO_RUNNER = E(OK, anonymous=LOGIN, applicants=FORBIDDEN, auditor=FORBIDDEN)
+MARKS_RECORDER = E(FORBIDDEN, anonymous=LOGIN, portfolio_manager=OK, superuser=OK)
+# The investments' documents (due diligence, decision minutes, evidence): read by portfolio managers, provincial
+# staff and auditors; added and removed by portfolio managers. Everyone else is refused (403; the API hides: 404).
+DOCUMENT_READER = E(FORBIDDEN, anonymous=LOGIN, provincial_staff=OK, portfolio_manager=OK, auditor=OK, superuser=OK)
+DOCUMENT_KEEPER = E(FORBIDDEN, anonymous=LOGIN, portfolio_manager=OK, superuser=OK)
 
 
 def TAKES(*takers: str) -> dict[str, str]:
@@ -185,6 +190,7 @@ PAGES: dict[str, Page] = {
     "reauthenticate": Page(get=SIGNED_IN, post=SIGNED_IN),
     "logout": Page(get=E(NOT_ALLOWED), post=OPEN),
     "password_change": Page(get=SIGNED_IN, post=SIGNED_IN),
+    "session_keepalive": Page(get=SIGNED_IN),
     "password_change_done": Page(get=SIGNED_IN),
     "password_reset": Page(get=OPEN, post=OPEN),
     "password_reset_done": Page(get=OPEN),
@@ -267,6 +273,11 @@ PAGES: dict[str, Page] = {
     # The startup's own quarterly reports: its owner only; everyone else, staff too, is told it does not exist.
     "tolerance:my_reports": Page(("portfolio_startup",), get=OWNER_ONLY),
     "tolerance:my_report": Page(("portfolio_startup", "company_report"), get=OWNER_ONLY, post=OWNER_ONLY),
+    # An investment's valuation marks: portfolio readers see the history; portfolio managers record a mark.
+    "tolerance:investment_marks": Page(("investment",), get=PORTFOLIO_READER, post=MARKS_RECORDER),
+    "tolerance:investment_documents": Page(("investment",), get=DOCUMENT_READER, post=DOCUMENT_KEEPER),
+    "tolerance:investment_document_download": Page(("investment_document",), get=DOCUMENT_READER),
+    "tolerance:investment_document_delete": Page(("investment_document",), get=E(NOT_ALLOWED), post=DOCUMENT_KEEPER),
     # The admin's own pages (its model pages come from ADMIN below).
     "admin:index": Page(get=ADMIN_PAGE),
     "admin:login": Page(get=OPEN),
@@ -357,6 +368,11 @@ API: dict[tuple[str, str], Api] = {
     ("GET", "/api/funds/{id}/"): Api(STAFF_PAGE, "fund"),
     ("GET", "/api/institutions/"): Api(SIGNED_IN),
     ("GET", "/api/institutions/{id}/"): Api(SIGNED_IN, "institution"),
+    ("GET", "/api/investment-documents/"): Api(SIGNED_IN),  # an empty list for those who may not read them
+    ("GET", "/api/investment-documents/{id}/"): Api(
+        E(NOT_FOUND, anonymous=LOGIN, provincial_staff=OK, portfolio_manager=OK, auditor=OK, superuser=OK),
+        "investment_document",
+    ),
     ("GET", "/api/investment-parties/"): Api(SIGNED_IN),
     ("GET", "/api/investment-parties/{id}/"): Api(STAFF_PAGE, "investment_party"),
     ("GET", "/api/investments/"): Api(SIGNED_IN),
@@ -375,9 +391,12 @@ API: dict[tuple[str, str], Api] = {
     ("GET", "/api/sub-venues/{id}/"): Api(SIGNED_IN, "sub_venue_x"),
     ("GET", "/api/targets/"): Api(SIGNED_IN),
     ("GET", "/api/targets/{id}/"): Api(SIGNED_IN, "target"),
+    ("GET", "/api/valuation-marks/"): Api(SIGNED_IN),
+    ("GET", "/api/valuation-marks/{id}/"): Api(STAFF_PAGE, "valuation_mark"),
     ("GET", "/api/valley/"): Api(SIGNED_IN),
     ("GET", "/api/valley/{id}/"): Api(SIGNED_IN, "valley"),
     ("POST", "/api/applications/"): Api(E(OK, anonymous=LOGIN, auditor=FORBIDDEN)),
+    ("POST", "/api/valuation-marks/"): Api(MARKS_RECORDER),  # the manager's empty body: 400, the door was passed
     ("PATCH", "/api/applications/{id}/"): Api(
         E(
             FORBIDDEN,
@@ -464,10 +483,12 @@ ADMIN: dict[str, AdminModel] = {
     "tolerance.companyreport": AdminModel("company_report", **READ_ONLY),
     "tolerance.investment": AdminModel("investment"),
     "tolerance.investmentparty": AdminModel("investment_party"),
-    "tolerance.investmentdocument": AdminModel("investment_document"),
+    # Uploaded (checked) and removed, never edited: a wrong document is removed and uploaded again.
+    "tolerance.investmentdocument": AdminModel("investment_document", change=False),
     "tolerance.compliancereport": AdminModel(
         "compliance_report", add=False, change=False
     ),  # computed; superusers may delete
+    "tolerance.valuationmark": AdminModel("valuation_mark", change=False, delete=False),  # a correction is a new mark
     "tolerance.exemptiondetermination": AdminModel(
         "exemption", add=False, change=False
     ),  # computed; superusers may delete

@@ -1,6 +1,7 @@
 """CSV exports as an auditor receives them, and as a spreadsheet opens them."""
 
 import csv
+import datetime
 import io
 import shutil
 import subprocess
@@ -146,6 +147,10 @@ def test_the_audit_log_export_can_be_verified_without_the_portal(auditor_client,
         )
         assert hashlib.sha256(text.encode("utf-8")).hexdigest() == row["hash"], row["id"]
         previous = row["hash"]
+        # Beside the hashed UTC time, the same moment in Beijing time, as the other exports write it.
+        utc, local = datetime.datetime.fromisoformat(row["at"]), datetime.datetime.fromisoformat(row["at_local"])
+        assert local.utcoffset() == datetime.timedelta(hours=8)
+        assert local == utc.replace(microsecond=0)
 
 
 def test_applicants_cannot_download(client, applicant):

@@ -12,7 +12,6 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
-from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import override_settings
@@ -60,9 +59,11 @@ def build_data() -> dict:
     from teams import services as teams_services
     from teams.demo import demo_uscc
     from teams.models import Entity, Registration
-    from tolerance.models import ExemptionDetermination, InvestmentDocument
+    from tolerance.documents import investment_document_upload
+    from tolerance.models import ExemptionDetermination
     from tolerance.monitoring import company_reports_open_due
     from tolerance.services import compliance_check_run
+    from tolerance.valuation import valuation_mark_record
     from valley.models import CalendarDay, ServiceLine, Target
 
     users = {role: _user(f"{role}@matrix.example.cn", role) for role in pm.ROLES if role not in ("anonymous",)}
@@ -150,8 +151,21 @@ def build_data() -> dict:
     ).entity
     InvestmentFactory(startup=portfolio_startup, invested_on=timezone.localdate() - datetime.timedelta(days=200))
     company_report = company_reports_open_due(entity_ids=[portfolio_startup.pk])[0]
-    investment_document = InvestmentDocument(investment=investment, title="尽调报告", original_name="dd.pdf")
-    investment_document.file.save("dd.pdf", ContentFile(PDF_BYTES), save=True)
+    valuation_mark = valuation_mark_record(
+        investment=investment,
+        by=None,
+        as_of=datetime.date(2024, 12, 31),
+        fair_value=Decimal("200000.00"),
+        method="write_down",
+        evidence="清算前减值",
+    )
+    investment_document = investment_document_upload(
+        investment=investment,
+        by=None,
+        kind="due_diligence",
+        title="尽调报告",
+        upload=SimpleUploadedFile("dd.pdf", PDF_BYTES),
+    )
     Token.objects.create(user=applicant)
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
     from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -208,6 +222,7 @@ def build_data() -> dict:
         "portfolio_startup": portfolio_startup,
         "company_report": company_report,
         "evaluation_year": timezone.localdate().year,
+        "valuation_mark": valuation_mark,
         "exemption": ExemptionDetermination.objects.filter(report=report).first(),
         "group": Group.objects.get(name=pm.roles.AUDITOR),
         "token": applicant,  # the admin's token pages are keyed by the user's id

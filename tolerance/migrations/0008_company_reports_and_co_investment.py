@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("teams", "0004_entity_name_index"),
-        ("tolerance", "0004_exemption_withdrawals"),
+        ("tolerance", "0007_valuation_marks"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
