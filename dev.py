@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 import venv
 from pathlib import Path
 
@@ -27,32 +28,79 @@ def say(message: str) -> None:
 
 
 def ensure_venv(extras: str) -> None:
-    """Create .venv and install the project; skipped when pyproject.toml has not changed since."""
+    """Create .venv and install the project; skipped when pyproject.toml has not changed since.
+
+    The test extras include everything the portal needs, so `run` after `test` installs nothing more.
+    """
     if not PY.exists():
         say("creating the virtual environment in .venv")
         venv.EnvBuilder(with_pip=True).create(VENV)
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
-    stamp = VENV / f".installed-{extras or 'base'}"
-    if stamp.exists() and stamp.read_text() == digest:
-        return
+    digests = {
+        name: hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + name.encode()).hexdigest()
+        for name in {extras, "test"}
+    }
+    for name in (extras, "test") if not extras else (extras,):
+        stamp = VENV / f".installed-{name or 'base'}"
+        if stamp.exists() and stamp.read_text() == digests[name]:
+            return
     say(f"installing dependencies ({extras or 'base'})")
     spec = f".[{extras}]" if extras else "."
     subprocess.run([str(PY), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True, cwd=ROOT)
     subprocess.run([str(PY), "-m", "pip", "install", "--quiet", "-e", spec], check=True, cwd=ROOT)
-    stamp.write_text(digest)
+    (VENV / f".installed-{extras or 'base'}").write_text(digests[extras])
 
 
 def manage(*args: str, env: dict | None = None) -> None:
     subprocess.run([str(PY), "manage.py", *args], check=True, cwd=ROOT, env=env)
 
 
-def run() -> int:
+def _development_env() -> dict:
+    """The environment of `dev.py run`: what a newcomer's machine needs, unless they said otherwise.
+
+    Links in mail follow PORTAL_BIND (a confirmation link must reach the portal that sent it), mail is
+    written to files under var/mail/ instead of scrolling the demo logins away, and var/ exists before
+    Celery beat writes its schedule there.
+    """
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    bind = env.setdefault("PORTAL_BIND", "127.0.0.1:8000")
+    env.setdefault("SITE_URL", _local_url(bind))
+    var = Path(env.get("VALLEY_VAR_DIR", ROOT / "var"))
+    env.setdefault("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+    env.setdefault("EMAIL_FILE_PATH", str(var / "mail"))
+    Path(env["EMAIL_FILE_PATH"]).mkdir(parents=True, exist_ok=True)
+    var.mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def _local_url(bind: str) -> str:
+    """The URL a browser on this machine uses for a runserver bound to `bind` ("0.0.0.0:8000" too)."""
+    host, _, port = bind.rpartition(":")
+    return f"http://{'127.0.0.1' if host in {'', '0.0.0.0'} else host}:{port}"  # noqa: S104
+
+
+def _wait_until_up(url: str, children: dict, seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if any(proc.poll() is not None for proc in children.values()):
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own local URL
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def run() -> int:
+    """Web, worker and beat until Ctrl-C (exit 0) or until one of them dies (exit 1, naming it)."""
+    env = _development_env()
     ensure_venv("")
     manage("compile_translations", env=env)
     manage("migrate", "--no-input", env=env)
     manage("seed_demo", env=env)
-    bind = env.get("PORTAL_BIND", "127.0.0.1:8000")
+    bind = env["PORTAL_BIND"]
     celery = [str(PY), "-m", "celery", "-A", "valley"]
     processes = {
         "web": [str(PY), "manage.py", "runserver", bind, "--noreload"],
@@ -60,21 +108,29 @@ def run() -> int:
         "beat": [*celery, "beat", "--loglevel=INFO"],
     }
     children = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in processes.items()}
-    time.sleep(2)
-    manage("demo_logins", env=env)
-    say(f"the portal is at http://{bind}/ (staff admin at /admin/); Ctrl-C stops web, worker and beat")
+    stopping = False
 
     def stop(*_args):
+        nonlocal stopping
+        stopping = True
         for proc in children.values():
             if proc.poll() is None:
                 proc.terminate()
 
     signal.signal(signal.SIGTERM, stop)
+    dead = []
     try:
-        while all(proc.poll() is None for proc in children.values()):
+        if _wait_until_up(f"{_local_url(bind)}/healthz", children):
+            time.sleep(2)  # let the worker and beat print their banners before the logins
+            manage("demo_logins", env=env)
+            say(f"mail is written to {env['EMAIL_FILE_PATH']}/ (one file per message)")
+            say(f"the portal is at {_local_url(bind)}/ (staff admin at /admin/); Ctrl-C stops web, worker and beat")
+        while not stopping and all(proc.poll() is None for proc in children.values()):
             time.sleep(0.5)
-        dead = [name for name, proc in children.items() if proc.poll() is not None]
-        say(f"{', '.join(dead)} stopped; stopping the rest")
+        dead = [] if stopping else [name for name, proc in children.items() if proc.poll() is not None]
+        if dead:
+            codes = ", ".join(f"{name} (exit status {children[name].returncode})" for name in dead)
+            say(f"{codes} stopped; stopping the rest")
     except KeyboardInterrupt:
         pass
     finally:
@@ -84,7 +140,7 @@ def run() -> int:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    return 0
+    return 1 if dead else 0
 
 
 def test(pytest_args: list[str]) -> int:

@@ -231,7 +231,7 @@ def measure(args) -> None:
     from django.test.utils import CaptureQueriesContext
 
     from tolerance import selectors
-    from tolerance.models import ComplianceReport, ExemptionCase, Fund
+    from tolerance.models import ComplianceReport, ExemptionCase, Fund, Verdict
     from tolerance.services import compliance_check_run, compliance_check_run_all
 
     funds = list(Fund.objects.order_by("pk"))
@@ -297,7 +297,7 @@ def measure(args) -> None:
 
     hand_insert = statistics.median(insert_by_hand() for _ in range(args.repeat))
     print(f"  hand-written INSERT ... SELECT of the same {opened:,} case rows:        {hand_insert:.2f}s")
-    verdicts = dict.fromkeys(("within", "warning", "breach"), 0)
+    verdicts = dict.fromkeys(Verdict.values, 0)
     for verdict in ComplianceReport.objects.values_list("verdict", flat=True):
         verdicts[verdict] += 1
     print(

@@ -165,7 +165,7 @@ def _save_progress(app: Application, report: FundUseReport, progress: dict) -> N
 
 
 def report_attach_document(*, report: FundUseReport, by, title: str, upload):
-    """An invoice or contract, checked like every document of the entity (teams.documents), attached."""
+    """An invoice or contract, checked like every document of the entity (valley.core.documents), attached."""
     with transaction.atomic():
         app, locked = _report_locked(report)
         _owner_editing(by, app, locked)

@@ -320,7 +320,7 @@ def application_withdraw(*, application: Application, by, comment: str = "") -> 
 
 
 def application_attach_document(*, application: Application, by, title: str, upload):
-    """Store an uploaded file with the entity's documents (checked by teams.documents) and attach it."""
+    """Store an uploaded file with the entity's documents (checked by valley.core.documents) and attach it."""
     with transaction.atomic():
         locked = _lock(application)
         if locked.entity.owner_id != by.pk:

@@ -5,8 +5,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from teams.documents import inspect_upload
 from teams.models import Achievement, Entity, Member
+from valley.core.documents import ACCEPT, inspect_upload
 from valley.models import FocusArea, Institution
 
 
@@ -69,7 +69,7 @@ class DocumentForm(forms.Form):
     file = forms.FileField(
         label=_("file"),
         help_text=_("A PDF or an image (PNG, JPEG, GIF, WebP)."),
-        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/png,image/jpeg,image/gif,image/webp"}),
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
     )
 
     def clean_file(self):

@@ -5,9 +5,6 @@ start-up fund becomes a startup in place (its registration is recorded and its k
 its members, achievements, applications and history stay on the same row with nothing to copy.
 """
 
-import uuid
-from pathlib import PurePosixPath
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -15,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from teams.uscc import validate_uscc
+from valley.core import documents
 from valley.models import BilingualNameMixin
 
 
@@ -60,7 +58,7 @@ class Entity(BilingualNameMixin):
 
 class Member(models.Model):
     entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="members", verbose_name=_("entity"))
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("full name"), max_length=100)
     role = models.CharField(_("role"), max_length=100, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
@@ -254,9 +252,8 @@ class Registration(models.Model):
 
 
 def document_upload_to(instance, filename: str) -> str:
-    # A random name: the original is kept in `original_name`, never used as a path.
-    suffix = PurePosixPath(filename).suffix.lower()[:8]
-    return f"documents/{uuid.uuid4().hex}{suffix}"
+    # A random name (valley.core.documents): the original is kept in `original_name`, never used as a path.
+    return documents.random_name("documents", filename)
 
 
 class Document(models.Model):

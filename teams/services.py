@@ -17,12 +17,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from teams import workflow
-from teams.documents import inspect_upload
 from teams.models import Achievement, AchievementStageChange, Document, Entity, Member, Registration, Residency
 from teams.selectors import entity_has_active_residency, user_may_edit_entity
 from teams.uscc import validate_uscc
 from valley import audit
-from valley.core import errors, roles, scoping
+from valley.core import documents, errors, roles, scoping
 from valley.core.workflow import TransitionForbidden, TransitionNotAllowed, Workflow
 from valley.models import FocusArea, Institution, SubVenue
 
@@ -440,21 +439,18 @@ def document_upload(*, entity: Entity, by, title: str, upload) -> Document:
     """Store an uploaded PDF or image under a random name, after checking its size and real type."""
     _require_editor(by, entity)
     try:
-        detected = inspect_upload(upload)
+        detected = documents.inspect_upload(upload)
     except ValidationError as error:
         raise WrongState(error.messages[0]) from error
-    original_name = (getattr(upload, "name", "") or "")[:255]
-    # The stored name's extension comes from the detected content, never from the user's file name.
-    upload.name = f"document.{detected.extension}"
     document = Document(
         entity=entity,
         title=title,
-        original_name=original_name,
+        original_name=documents.original_name(upload),
         content_type=detected.mime,
         size=upload.size,
         uploaded_by=by,
     )
-    document.file.save(upload.name, upload, save=False)
+    documents.store_upload(document.file, upload, detected)
     try:
         document.save()
     except Exception:
@@ -466,6 +462,5 @@ def document_upload(*, entity: Entity, by, title: str, upload) -> Document:
 @transaction.atomic
 def document_delete(*, document: Document, by) -> None:
     _require_editor(by, document.entity)
-    storage, name = document.file.storage, document.file.name
+    documents.delete_after_commit(document.file)
     document.delete()
-    transaction.on_commit(lambda: storage.delete(name))

@@ -7,7 +7,6 @@ Every object is looked up through a scoped selector, so another person's record 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_POST
 from teams import selectors, services
 from teams.forms import AchievementEditForm, AchievementForm, DocumentForm, EntityForm, MemberForm, StageChangeForm
 from teams.models import Achievement, Member, Residency
+from valley.core.documents import download_response
 from valley.core.errors import DomainError
 
 PAGE_SIZE = 20
@@ -238,12 +238,4 @@ def document_delete(request, pk, document_pk):
 def document_download(request, document_pk):
     """Serve a document to those who may see its entity; never from a public URL."""
     document = get_object_or_404(selectors.documents_for_user(request.user), pk=document_pk)
-    try:
-        handle = document.file.open("rb")
-    except FileNotFoundError as error:
-        raise Http404(_("The file is missing from storage.")) from error
-    response = FileResponse(handle, content_type=document.content_type, filename=document.original_name)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return download_response(document.file, content_type=document.content_type, filename=document.original_name)

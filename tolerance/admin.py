@@ -10,18 +10,21 @@ entries as every other door. A change of an investment's state becomes the workf
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from tolerance import portfolio, selectors
+from tolerance import documents, portfolio, selectors
 from tolerance.forms import InvestmentDocumentForm
 from tolerance.models import (
     STANDARDS,
     CaseEvent,
     CaseEvidence,
     CaseStatement,
+    CompanyReport,
+    CompanyReportEvent,
     ComplianceReport,
     ExemptionCase,
     ExemptionDetermination,
@@ -35,6 +38,7 @@ from tolerance.models import (
 from tolerance.services import compliance_check_run_many, report_delete
 from tolerance.workflow import WORKFLOW
 from valley.core.errors import DomainError
+from valley.templatetags.valley_format import percent
 from valley.web.admin_initial import ValidInitialMixin
 from valley.web.admin_lists import LargeTableAdminMixin, year_filter
 
@@ -82,14 +86,19 @@ class ComplianceBannerMixin:
                     "fund": report.fund.name,
                     "as_of": report.as_of.isoformat(),
                     "verdict": report.get_verdict_display(),
-                    "rate": report.governing_rate,
-                    "threshold": report.tolerance_threshold,
+                    "rate": report.shown_governing_rate,
+                    "threshold": percent(report.tolerance_threshold),
                     "unqualified": report.unqualified_failed_count,
                 }
-                text = gettext(
-                    "%(fund)s, checked as of %(as_of)s: %(verdict)s, governing failure rate %(rate)s%% "
-                    "against %(threshold)s%%."
-                )
+                if report.verdict == Verdict.NO_DATA:
+                    text = gettext(
+                        "%(fund)s, checked as of %(as_of)s: no data (no investment meets all five standards)."
+                    )
+                else:
+                    text = gettext(
+                        "%(fund)s, checked as of %(as_of)s: %(verdict)s, governing failure rate %(rate)s against "
+                        "%(threshold)s."
+                    )
                 if report.unqualified_failed_count:
                     text += " " + gettext(
                         "%(unqualified)s failed project(s) did not meet the standards; "
@@ -201,12 +210,42 @@ def save_parties(request, investment, formset) -> None:
         _adopt(party, portfolio.party_add(investment=investment, by=request.user, **values))
 
 
+DOCUMENT_FACTS = ["original_name", "content_type", "size", "uploaded_by", "uploaded_at"]
+
+
 class InvestmentDocumentInline(admin.TabularInline):
+    """New documents are added here (checked by the form, stored by tolerance.documents); one on record is
+    never edited, only removed (by portfolio managers) and uploaded again. Its file links to the download view."""
+
     model = InvestmentDocument
     form = InvestmentDocumentForm
     extra = 0
-    fields = ["title", "file", "original_name", "uploaded_at"]
-    readonly_fields = ["original_name", "uploaded_at"]
+    fields = ["kind", "title", "file", *DOCUMENT_FACTS]
+    readonly_fields = DOCUMENT_FACTS
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+def save_documents(request, investment, formset) -> None:
+    """The document rows of an investment's form: new uploads and removals, through the document services.
+    Fills the formset's new/changed/deleted objects, from which the admin writes its change message."""
+    formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+    for form in formset.deleted_forms:
+        if form.instance.pk is not None:
+            documents.investment_document_delete(document=form.instance, by=request.user)
+            formset.deleted_objects.append(form.instance)
+    for form in formset.extra_forms:
+        if not form.has_changed() or form in formset.deleted_forms:
+            continue
+        data = form.cleaned_data
+        _adopt(
+            form.instance,
+            documents.investment_document_upload(
+                investment=investment, by=request.user, kind=data["kind"], title=data["title"], upload=data["file"]
+            ),
+        )
+        formset.new_objects.append(form.instance)
 
 
 class MeetsStandardsFilter(admin.SimpleListFilter):
@@ -238,6 +277,22 @@ class InvestmentAdminForm(forms.ModelForm):
     class Meta:
         model = Investment
         fields = sorted(portfolio.INVESTMENT_FIELDS | {"state"})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Most rounds have no co-investor: an empty field means none (0.00), as the model's default.
+        if "co_investment" in self.fields:  # not for readers: their form shows every field read-only
+            self.fields["co_investment"].required = False
+
+    def clean_co_investment(self):
+        value = self.cleaned_data.get("co_investment")
+        if value is None:
+            return (
+                self.instance.co_investment
+                if not self.instance._state.adding
+                else Investment._meta.get_field("co_investment").default
+            )
+        return value
 
     def moves(self) -> list:
         """The workflow's transitions from the stored state to the one chosen (none for a new investment
@@ -300,6 +355,7 @@ class InvestmentAdmin(ServiceErrorsAsMessagesMixin, ValidInitialMixin, LargeTabl
                     "startup",
                     "invested_on",
                     "principal",
+                    "co_investment",
                     "stake",
                     "state",
                     "recovered",
@@ -348,7 +404,9 @@ class InvestmentAdmin(ServiceErrorsAsMessagesMixin, ValidInitialMixin, LargeTabl
             if changes:
                 investment = portfolio.investment_update(investment=investment, by=by, changes=changes)
         else:
-            values = _form_values(form, ("fund", "startup", "invested_on", "principal", "stake", "note"))
+            values = _form_values(
+                form, ("fund", "startup", "invested_on", "principal", "co_investment", "stake", "note")
+            )
             checklist = _form_values(form, portfolio.CHECKLIST_FIELDS)
             investment = portfolio.investment_create(by=by, checklist=checklist, **values)
         for move in then:
@@ -358,6 +416,8 @@ class InvestmentAdmin(ServiceErrorsAsMessagesMixin, ValidInitialMixin, LargeTabl
     def save_formset(self, request, form, formset, change):
         if formset.model is InvestmentParty:
             save_parties(request, form.instance, formset)
+        elif formset.model is InvestmentDocument:
+            save_documents(request, form.instance, formset)
         else:
             super().save_formset(request, form, formset, change)
 
@@ -410,15 +470,38 @@ class InvestmentPartyAdmin(ServiceErrorsAsMessagesMixin, ValidInitialMixin, Larg
 
 
 @admin.register(InvestmentDocument)
-class InvestmentDocumentAdmin(ValidInitialMixin, admin.ModelAdmin):
+class InvestmentDocumentAdmin(ServiceErrorsAsMessagesMixin, ValidInitialMixin, admin.ModelAdmin):
+    """Uploads are checked by the form and stored by tolerance.documents; a document is never edited, only
+    removed (portfolio managers) and uploaded again. Its file links to the permission-checking download view."""
+
     form = InvestmentDocumentForm
-    fields = ["investment", "title", "file", "original_name", "uploaded_at"]
-    readonly_fields = ["original_name", "uploaded_at"]
-    list_display = ["title", "investment", "uploaded_at"]
-    list_filter = ["investment__fund"]
+    readonly_fields = DOCUMENT_FACTS
+    list_display = ["title", "kind", "investment", "original_name", "content_type", "size", "uploaded_at"]
+    list_filter = ["kind", "investment__fund"]
     list_select_related = ["investment__fund", "investment__startup"]
-    search_fields = ["title", "investment__startup__name_zh", "investment__startup__name_en"]
+    search_fields = ["title", "original_name", "investment__startup__name_zh", "investment__startup__name_en"]
     autocomplete_fields = ["investment"]
+
+    def get_fields(self, request, obj=None):
+        return ["investment", "kind", "title", "file", *([] if obj is None else DOCUMENT_FACTS)]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        document = documents.investment_document_upload(
+            investment=data["investment"], by=request.user, kind=data["kind"], title=data["title"], upload=data["file"]
+        )
+        _adopt(obj, document)
+
+    def delete_model(self, request, obj):
+        documents.investment_document_delete(document=obj, by=request.user)
+
+    @transaction.atomic  # all of the selection, or none of it
+    def delete_queryset(self, request, queryset):
+        for document in queryset.order_by("pk"):
+            documents.investment_document_delete(document=document, by=request.user)
 
 
 @admin.register(ComplianceReport)
@@ -428,8 +511,8 @@ class ComplianceReportAdmin(ComplianceBannerMixin, NoManualWritesMixin, admin.Mo
         "fund",
         "as_of",
         "verdict",
-        "rate_by_count",
-        "rate_by_amount",
+        "shown_rate_by_count",
+        "shown_rate_by_amount",
         "governing_basis",
         "qualifying_count",
         "failed_count",
@@ -440,6 +523,15 @@ class ComplianceReportAdmin(ComplianceBannerMixin, NoManualWritesMixin, admin.Mo
     list_select_related = ["fund"]
     search_fields = ["fund__name_zh", "fund__name_en"]
     date_hierarchy = "as_of"
+
+    # Rounded half-up, with the note where a verdict is close, and "—" for no data (as on the fund pages).
+    @admin.display(description=_("failure rate by count"), ordering="rate_by_count")
+    def shown_rate_by_count(self, report):
+        return report.shown_rate_by_count
+
+    @admin.display(description=_("failure rate by amount"), ordering="rate_by_amount")
+    def shown_rate_by_amount(self, report):
+        return report.shown_rate_by_amount
 
 
 class ReadOnlyMixin:
@@ -545,3 +637,59 @@ class ExemptionCaseAdmin(LargeTableAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_select_related = ["investment__startup", "investment__fund"]
     search_fields = ["investment__startup__name_zh", "investment__startup__name_en"]
     inlines = [CaseEvidenceInline, CaseStatementInline, CaseDeterminationInline, CaseEventInline]
+
+
+class CompanyReportEventInline(admin.TabularInline):
+    model = CompanyReportEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "action", "from_state", "to_state", "by", "comment"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class CompanyReportOverdueFilter(admin.SimpleListFilter):
+    title = _("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        from tolerance.monitoring import TO_FILE_STATES
+
+        overdue = Q(state__in=TO_FILE_STATES, due_on__lt=timezone.localdate())
+        if self.value() == "yes":
+            return queryset.filter(overdue)
+        if self.value() == "no":
+            return queryset.exclude(overdue)
+        return queryset
+
+
+@admin.register(CompanyReport)
+class CompanyReportAdmin(admin.ModelAdmin):
+    """Quarterly company reports, read-only here: the startup files its figures on its own pages and portfolio
+    managers decide on the report's page (tolerance.monitoring), so no edit escapes the history and the audit."""
+
+    list_display = ["entity", "year", "quarter", "state", "due_on", "submitted_at", "revenue", "employees"]
+    list_filter = ["state", "year", "quarter", CompanyReportOverdueFilter]
+    list_select_related = ["entity"]
+    search_fields = ["entity__name_zh", "entity__name_en", "=entity__id"]
+    inlines = [CompanyReportEventInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+from tolerance import valuation_admin  # noqa: E402, F401  (registers the valuation marks; it imports from here)

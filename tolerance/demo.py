@@ -1,6 +1,9 @@
 """Demo data for the tolerance app: three funds investing in the demo startups, one well within the
 tolerance, one in warning and one in breach, each with four half-yearly compliance reports.
 
+Each investment has quarterly valuation marks from its first quarter end on (written down before a
+failure), so the fund figures and the value chart show three years of history.
+
 Idempotent: funds are found by English name, investments by (fund, startup), parties by their
 names, and the reports by (fund, as-of date), so running it again changes no counts. Everything is
 written through the portfolio's services (by=None: the system), so the demo has its audit entries.
@@ -10,23 +13,30 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from teams.models import Entity
-from tolerance import cases, portfolio
+from tolerance import cases, documents, monitoring, portfolio
+from tolerance.figures import quarter_ends
 from tolerance.models import (
     STANDARDS,
     CaseKind,
     CaseState,
+    CompanyReport,
     ExemptionCase,
     Fund,
     GoverningBasis,
     Investment,
+    InvestmentDocument,
     InvestmentParty,
+    ValuationMethod,
 )
 from tolerance.services import compliance_check_run
+from tolerance.valuation import valuation_mark_record
 from tolerance.workflow import WORKFLOW
 from valley.models import User
+from valley.templatetags.valley_format import percent
 
 REPORT_DATES = [
     datetime.date(2024, 12, 31),
@@ -45,6 +55,50 @@ EVIDENCE = {
 
 PRACTITIONERS = ["王建国", "李海燕", "张志强", "刘芳", "陈晓东", "杨帆", "赵磊", "黄静"]
 REPRESENTATIVES = ["孙立新", "周敏", "吴海涛", "郑丽娟"]
+
+
+# The papers on record for every demo investment: (kind, title, file name, the line printed on its page).
+DocumentKind = InvestmentDocument.Kind
+DOCUMENTS = [
+    (DocumentKind.DUE_DILIGENCE, "尽职调查报告", "尽调报告.pdf", "Due diligence report (legal, financial, technical)"),
+    (DocumentKind.DECISION_MINUTES, "投资决策委员会会议纪要", "决策纪要.pdf", "Investment committee minutes"),
+    (DocumentKind.EVIDENCE, "投资风险提示书签收记录", "风险提示.pdf", "Risk disclosure, signed"),
+    (DocumentKind.EVIDENCE, "利益冲突申报表", "利益冲突申报.pdf", "Conflict-of-interest declarations"),
+    (DocumentKind.OTHER, "投资协议", "投资协议.pdf", "Investment agreement"),
+]
+
+
+def demo_pdf(line: str) -> bytes:
+    """A small, valid one-page PDF printing `line` (ASCII): real enough for a viewer, checked like any upload."""
+    text = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    stream = f"BT /F1 14 Tf 72 760 Td ({text}) Tj ET".encode("ascii", "replace")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def _documents(investment: Investment, startup: Entity) -> None:
+    """The demo papers of an investment, uploaded through the document service (found again by title)."""
+    have = set(investment.documents.values_list("title", flat=True))
+    for kind, title, filename, line in DOCUMENTS:
+        if title in have:
+            continue
+        upload = SimpleUploadedFile(filename, demo_pdf(f"{line}: {startup.name_en}"), content_type="application/pdf")
+        documents.investment_document_upload(investment=investment, by=None, kind=kind, title=title, upload=upload)
 
 
 @dataclass(frozen=True)
@@ -200,6 +254,8 @@ def _investment(fund: Fund, startup: Entity, spec: DemoInvestment, confirmer: Us
     facts = {
         "invested_on": spec.invested_on,
         "principal": Decimal(spec.principal),
+        # Co-investors beside the fund: none, half or the same again as the fund's principal, by startup.
+        "co_investment": (Decimal(spec.principal) * Decimal(spec.startup % 3) / 2).quantize(Decimal("0.01")),
         "stake": Decimal(spec.stake),
         **_checklist_fields(spec.gaps, confirmer),
     }
@@ -230,6 +286,53 @@ def _investment(fund: Fund, startup: Entity, spec: DemoInvestment, confirmer: Us
     return investment
 
 
+# The last quarter end the demo marks (marks are never dated in the future).
+LAST_MARK = datetime.date(2026, 9, 30)
+# Quarterly change of an active holding's fair value, by the startup's index: most grow, some stall.
+GROWTH = ["0.06", "0.03", "0.09", "-0.02", "0.04", "0.12", "0.00", "0.05"]
+EVIDENCE_BY_METHOD = {
+    ValuationMethod.RECENT_ROUND: "按最近一轮融资价格（投资协议及增资股东会决议）",
+    ValuationMethod.MULTIPLES: "可比上市公司市销率倍数法，流动性折扣 25%（估值报告）",
+    ValuationMethod.DISCOUNTED_CASH_FLOW: "现金流折现法，折现率 18%（第三方评估报告）",
+    ValuationMethod.WRITE_DOWN: "经营恶化、现金流断裂，按可回收净资产减值（投后管理报告）",
+}
+
+
+def _demo_marks(investment: Investment, spec: DemoInvestment) -> int:
+    """Quarterly marks of a demo investment from its first quarter end up to LAST_MARK (or its failure):
+    at cost on the round in its first year, then by multiples (each fourth quarter by discounted cash flow),
+    growing or shrinking by GROWTH; a project that later failed is written down in its last two quarters.
+    Marks that exist stand (idempotent: one per date). Returns how many were recorded."""
+    last = min(LAST_MARK, spec.failed_on) if spec.failed_on else LAST_MARK
+    days = quarter_ends(spec.invested_on, last, most=12)
+    existing = set(investment.valuation_marks.values_list("as_of", flat=True))
+    principal = Decimal(spec.principal)
+    growth = Decimal(GROWTH[spec.startup % len(GROWTH)])
+    value, recorded = principal, 0
+    for index, day in enumerate(days):
+        if spec.failed_on and index >= len(days) - 2:
+            method = ValuationMethod.WRITE_DOWN
+            value = (principal * (Decimal("0.40") if index == len(days) - 2 else Decimal("0.15"))).quantize(
+                Decimal("0.01")
+            )
+        elif index < 4:
+            method = ValuationMethod.RECENT_ROUND
+        else:
+            method = ValuationMethod.DISCOUNTED_CASH_FLOW if index % 4 == 3 else ValuationMethod.MULTIPLES
+            value = (value * (1 + growth)).quantize(Decimal("0.01"))
+        if day not in existing:
+            valuation_mark_record(
+                investment=investment,
+                by=None,
+                as_of=day,
+                fair_value=value,
+                method=method,
+                evidence=EVIDENCE_BY_METHOD[method],
+            )
+            recorded += 1
+    return recorded
+
+
 def seed(log) -> None:
     startups = list(Entity.objects.filter(kind=Entity.Kind.STARTUP).order_by("name_en"))
     needed = 1 + max(spec.startup for fund in FUNDS for spec in fund["investments"])
@@ -238,6 +341,7 @@ def seed(log) -> None:
         return
     confirmer = User.objects.filter(email__startswith="portfolio@").first()
 
+    marks = 0
     for fund_spec in FUNDS:
         fund = _fund(fund_spec)
         for index, spec in enumerate(fund_spec["investments"]):
@@ -256,13 +360,17 @@ def seed(log) -> None:
                     )
                 elif party.position != position:
                     portfolio.party_update(party=party, by=None, changes={"position": position})
+            marks += _demo_marks(investment, spec)
+            _documents(investment, startups[spec.startup])
         for as_of in REPORT_DATES:
             # A report that exists stands: rerunning it would be a real (and audited) compliance rerun.
             report = fund.reports.filter(as_of=as_of).first() or compliance_check_run(fund=fund, as_of=as_of)
         log(
             f"tolerance: {fund.name_en}: {len(fund_spec['investments'])} investments, as of {report.as_of} "
-            f"{report.verdict} (by count {report.rate_by_count}%, by amount {report.rate_by_amount}%)"
+            f"{report.verdict} (by count {percent(report.rate_by_count)}, by amount {percent(report.rate_by_amount)})"
         )
+    log(f"tolerance: {marks} valuation marks recorded")
+    _company_reports(log, startups)
     _seed_cases(log)
 
 
@@ -351,3 +459,53 @@ def _seed_cases(log) -> None:
                 case=case, by=people["manager"], reason="基金已超出容错阈值，按规定对已作出的免责认定进行复核。"
             )
     log(f"tolerance: {ExemptionCase.objects.count()} exemption cases")
+
+
+# Quarterly reports: (startup index, year, quarter) left as they are, to show each case in the queues.
+LEFT_TO_FILE = {(0, "latest")}  # the latest quarter of the first startup: still to be filed
+LEFT_OVERDUE = {(1, 2025, 2)}  # an old quarter never filed: overdue
+LATE = {(0, 2024, 4), (3, 2025, 1), (5, 2025, 3), (7, 2026, 1)}  # filed after the due date
+# The latest quarter of the others is submitted, waiting for a portfolio manager; the older ones accepted.
+
+
+def _figures(index: int, year: int, quarter: int) -> dict:
+    """Figures that grow quarter by quarter, different per startup; follow-on funding in some quarters."""
+    step = (year - 2024) * 4 + quarter
+    return {
+        "revenue": Decimal(300_000 + index * 45_000) * step / 2,
+        "employees": 8 + index % 5 + step * (1 + index % 3),
+        "rd_spend": Decimal(120_000 + index * 9_000) + step * 10_000,
+        "patents_filed": (index + step) % 4,
+        "patents_granted": (index + step) % 3 // 2,
+        "follow_on_funding": Decimal(5_000_000 + index * 250_000) if (index + step) % 5 == 0 else Decimal("0.00"),
+    }
+
+
+def _company_reports(log, startups: list[Entity]) -> None:
+    """Three years of quarterly reports of the demo startups with an active investment, filed and accepted
+    through tolerance.monitoring (by=None: the system), except the cases above. Idempotent: only reports
+    still to be filed are touched, and those the plan leaves as they are stay so."""
+    today = timezone.localdate()
+    monitoring.company_reports_open_due(today=today)
+    index_of = {startup.pk: index for index, startup in enumerate(startups)}
+    reports = list(CompanyReport.objects.filter(entity_id__in=index_of).order_by("entity_id", "year", "quarter"))
+    latest = {}
+    for report in reports:
+        latest[report.entity_id] = (report.year, report.quarter)
+    filed = 0
+    for report in reports:
+        index, period = index_of[report.entity_id], (report.year, report.quarter)
+        is_latest = latest[report.entity_id] == period
+        if report.state != CompanyReport.State.DRAFT:
+            continue
+        if (index, "latest") in LEFT_TO_FILE and is_latest or (index, *period) in LEFT_OVERDUE:
+            continue
+        late_days = 9 if (index, *period) in LATE else -3 - index % 7
+        filed_on = report.due_on + datetime.timedelta(days=late_days)
+        submitted_at = timezone.make_aware(datetime.datetime.combine(min(filed_on, today), datetime.time(10, 0)))
+        report = monitoring.company_report_save(report=report, by=None, figures=_figures(index, *period))
+        report = monitoring.company_report_submit(report=report, by=None, submitted_at=submitted_at)
+        if not is_latest:
+            monitoring.company_report_accept(report=report, by=None)
+        filed += 1
+    log(f"tolerance: {len(reports)} quarterly reports of {len(latest)} startups ({filed} filed now)")

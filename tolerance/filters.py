@@ -2,19 +2,26 @@
 filtered by id, dates by bounded ranges (valley.web.filters), so no typed value can overflow the database."""
 
 import django_filters
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tolerance.models import (
     CaseKind,
     CaseState,
+    CompanyReport,
     ComplianceReport,
     ExemptionCase,
     ExemptionDetermination,
     Fund,
     Investment,
+    InvestmentDocument,
     InvestmentParty,
+    ValuationMark,
+    ValuationMethod,
     Verdict,
 )
+from tolerance.monitoring import TO_FILE_STATES
 from valley.web.filters import DateRangeFilter, IdFilter
 
 
@@ -44,6 +51,16 @@ class InvestmentPartyFilter(django_filters.FilterSet):
     class Meta:
         model = InvestmentParty
         fields = ["investment", "fund", "role"]
+
+
+class InvestmentDocumentFilter(django_filters.FilterSet):
+    investment = IdFilter(label=_("investment"))
+    fund = IdFilter(field_name="investment__fund", label=_("fund"))
+    kind = django_filters.MultipleChoiceFilter(choices=InvestmentDocument.Kind.choices, label=_("kind of document"))
+
+    class Meta:
+        model = InvestmentDocument
+        fields = ["investment", "fund", "kind"]
 
 
 class ComplianceReportFilter(django_filters.FilterSet):
@@ -78,3 +95,36 @@ class ExemptionCaseFilter(django_filters.FilterSet):
     class Meta:
         model = ExemptionCase
         fields = ["fund", "investment", "state", "kind", "opened_by_check", "opened_at"]
+
+
+class CompanyReportFilter(django_filters.FilterSet):
+    entity = IdFilter(label=_("startup"))
+    year = django_filters.NumberFilter(label=_("year"), min_value=2000, max_value=2100)
+    quarter = django_filters.NumberFilter(label=_("quarter"), min_value=1, max_value=4)
+    state = django_filters.MultipleChoiceFilter(choices=CompanyReport.State.choices, label=_("state"))
+    due_on = DateRangeFilter(label=_("due between"))
+    overdue = django_filters.BooleanFilter(
+        method="filter_overdue",
+        label=_("overdue"),
+        help_text=_("Past its due date and still to be filed (or returned for changes)."),
+    )
+
+    class Meta:
+        model = CompanyReport
+        fields = ["entity", "year", "quarter", "state", "due_on", "overdue"]
+
+    def filter_overdue(self, queryset, name, value: bool):
+        condition = Q(state__in=TO_FILE_STATES, due_on__lt=timezone.localdate())
+        return queryset.filter(condition) if value else queryset.exclude(condition)
+
+
+class ValuationMarkFilter(django_filters.FilterSet):
+    fund = IdFilter(field_name="investment__fund", label=_("fund"))
+    investment = IdFilter(label=_("investment"))
+    method = django_filters.MultipleChoiceFilter(choices=ValuationMethod.choices, label=_("valuation method"))
+    as_of = DateRangeFilter(label=_("valued between"))
+    recorded_at = DateRangeFilter(label=_("recorded between"))
+
+    class Meta:
+        model = ValuationMark
+        fields = ["fund", "investment", "method", "as_of", "recorded_at"]

@@ -1,25 +1,82 @@
 from django import forms
-from django.conf import settings
-from django.template.defaultfilters import filesizeformat
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _lazy
 
-from tolerance.models import InvestmentDocument
+from tolerance.models import REPORT_FIGURES, InvestmentDocument
+from tolerance.monitoring import InvalidFigures, clean_figures
+from valley.core.documents import ACCEPT, inspect_upload
 
 
 class InvestmentDocumentForm(forms.ModelForm):
-    """An uploaded document: refused above the size limit, its original name kept (the stored name is random)."""
+    """An investment's document, for the admin (its inline and its own page) and the staff page. The file is
+    checked here, so a refusal is shown next to it; tolerance.documents.investment_document_upload checks it
+    again and stores it (the form never saves)."""
 
     class Meta:
         model = InvestmentDocument
-        fields = ["title", "file"]
+        fields = ["kind", "title", "file"]
+        help_texts = {"file": _("A PDF or an image (PNG, JPEG, GIF, WebP).")}
+        widgets = {"file": forms.ClearableFileInput(attrs={"accept": ACCEPT})}
 
     def clean_file(self):
         upload = self.cleaned_data.get("file")
-        if upload is not None and getattr(upload, "size", 0) > settings.DOCUMENT_MAX_BYTES:
-            raise forms.ValidationError(
-                _("This file is %(size)s; documents may be at most %(limit)s. Upload a smaller file or a PDF.")
-                % {"size": filesizeformat(upload.size), "limit": filesizeformat(settings.DOCUMENT_MAX_BYTES)}
-            )
-        if upload is not None and hasattr(upload, "content_type"):
-            self.instance.original_name = upload.name[:255]
+        if upload is not None and hasattr(upload, "content_type"):  # a new upload, not the stored file
+            inspect_upload(upload)  # raises ValidationError saying what is wrong, before anything is stored
         return upload
+
+
+class CompanyReportForm(forms.Form):
+    """The six figures of a quarterly report, as the startup types them. They are read by
+    tolerance.monitoring.clean_figures, whose message for each figure shows next to it (the service reads
+    them the same way again)."""
+
+    revenue = forms.CharField(label=_lazy("revenue (yuan)"), required=False, max_length=40)
+    employees = forms.CharField(
+        label=_lazy("employees"), required=False, max_length=20, help_text=_lazy("At the end of the quarter.")
+    )
+    rd_spend = forms.CharField(label=_lazy("R&D spend (yuan)"), required=False, max_length=40)
+    patents_filed = forms.CharField(label=_lazy("patents filed"), required=False, max_length=20)
+    patents_granted = forms.CharField(label=_lazy("patents granted"), required=False, max_length=20)
+    follow_on_funding = forms.CharField(
+        label=_lazy("follow-on funding raised (yuan)"),
+        required=False,
+        max_length=40,
+        help_text=_lazy("Money raised from investors in the quarter; 0 if none."),
+    )
+    note = forms.CharField(label=_lazy("note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in REPORT_FIGURES:
+            self.fields[name].widget.attrs.update({"inputmode": "decimal", "autocomplete": "off"})
+
+    def clean(self):
+        data = super().clean()
+        try:
+            data["figures"] = clean_figures({name: data.get(name, "") for name in REPORT_FIGURES})
+        except InvalidFigures as error:
+            for name, message in error.errors.items():
+                self.add_error(name, message)
+        return data
+
+    @classmethod
+    def initial_of(cls, report) -> dict:
+        initial = {name: getattr(report, name) for name in REPORT_FIGURES if getattr(report, name) is not None}
+        initial["note"] = report.note
+        return initial
+
+
+class CompanyReportDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_lazy("decision"),
+        choices=[
+            ("accept", _lazy("accept the quarterly report")),
+            ("return", _lazy("return the quarterly report for changes")),
+        ],
+    )
+    comment = forms.CharField(
+        label=_lazy("comment"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_lazy("Needed when you return the report: it says what to change."),
+    )

@@ -14,9 +14,7 @@ of reports and exemptions, portfolio.py of funds, investments and parties (each 
 audit entry). An investment's states move by the table in workflow.py.
 """
 
-import uuid
 from decimal import Decimal
-from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -24,6 +22,8 @@ from django.db import models
 from django.db.models import ExpressionWrapper, F, Q
 from django.utils.translation import gettext_lazy as _
 
+from tolerance import rates
+from valley.core import documents
 from valley.models import BilingualNameMixin, ChoiceLabelsMixin
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -140,6 +140,12 @@ class Investment(ChoiceLabelsMixin, models.Model):
         default=Decimal("0.00"),
         help_text=_("Proceeds of an exit, or what was recovered from a failed project."),
     )
+    co_investment = models.DecimalField(
+        _("co-investment (yuan)"),
+        **MONEY,
+        default=Decimal("0.00"),
+        help_text=_("What co-investors put into the startup in the same round, beside the fund's principal."),
+    )
     failure_kind = models.CharField(_("failure kind"), max_length=12, choices=FailureKind.choices, blank=True)
     failed_on = models.DateField(_("failure date"), null=True, blank=True)
     note = models.TextField(_("note"), blank=True)
@@ -209,6 +215,7 @@ class Investment(ChoiceLabelsMixin, models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(principal__gt=0), name="investment_principal_positive"),
             models.CheckConstraint(condition=Q(recovered__gte=0), name="investment_recovered_not_negative"),
+            models.CheckConstraint(condition=Q(co_investment__gte=0), name="investment_co_investment_not_negative"),
             models.CheckConstraint(
                 condition=Q(stake__gt=0) & Q(stake__lte=100), name="investment_stake_between_0_and_100"
             ),
@@ -277,26 +284,59 @@ class Investment(ChoiceLabelsMixin, models.Model):
 
 
 def document_upload_to(instance, filename: str) -> str:
-    # A random name: the original is kept in `original_name`, never used as a path.
-    suffix = PurePosixPath(filename).suffix.lower()[:8]
-    return f"tolerance/{uuid.uuid4().hex}{suffix}"
+    # A random name (valley.core.documents): the original is kept in `original_name`, never used as a path.
+    return documents.random_name("tolerance", filename)
 
 
-class InvestmentDocument(models.Model):
-    """A file on record for an investment: decision minutes, due-diligence report, agreement, liquidation papers."""
+class DocumentKind(models.TextChoices):
+    EVIDENCE = "evidence", _("evidence")
+    DECISION_MINUTES = "decision_minutes", _("decision minutes")
+    DUE_DILIGENCE = "due_diligence", _("due diligence")
+    OTHER = "other", _("other")
+
+
+class InvestmentDocument(ChoiceLabelsMixin, models.Model):
+    """A file on record for an investment: evidence of a standard, minutes of the decision, the due-diligence
+    report, or another paper (agreement, liquidation papers).
+
+    Written and removed only by tolerance/documents.py, after the checks of the one document mechanism
+    (valley.core.documents): the type is read from the content, the stored name is random with the detected
+    type's extension, and the file is served only by the permission-checking download view."""
+
+    Kind = DocumentKind
 
     investment = models.ForeignKey(
         Investment, on_delete=models.CASCADE, related_name="documents", verbose_name=_("investment")
     )
+    kind = models.CharField(_("kind of document"), max_length=16, choices=Kind.choices, default=Kind.OTHER)
     title = models.CharField(_("title"), max_length=200)
-    file = models.FileField(_("file"), upload_to=document_upload_to, max_length=200)
+    file = documents.DocumentFileField(
+        _("file"),
+        upload_to=document_upload_to,
+        max_length=200,
+        download_view="tolerance:investment_document_download",
+    )
     original_name = models.CharField(_("original file name"), max_length=255, blank=True)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+        help_text=_("Empty for the system (demo data) and for documents uploaded before uploaders were recorded."),
+    )
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("investment document")
         verbose_name_plural = _("investment documents")
         ordering = ["-uploaded_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=DocumentKind.values), name="investment_document_kind_valid"),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -344,6 +384,8 @@ class Verdict(models.TextChoices):
     WITHIN = "within", _("within tolerance")
     WARNING = "warning", _("warning")
     BREACH = "breach", _("breach")
+    # No qualifying investment: no failure rate, so neither within nor beyond the tolerance.
+    NO_DATA = "no_data", _("no data")
 
 
 class ComplianceReport(models.Model):
@@ -351,6 +393,11 @@ class ComplianceReport(models.Model):
 
     The policy in force (threshold, warning level, basis) is copied in, so an old report still reads
     the way it was decided after the fund's policy changes.
+
+    The rates are for showing: rounded half-up to two decimals, and empty when no investment qualifies
+    (the verdict is then "no data"). The verdict was decided on the exact fractions of the figures kept
+    beside them (tolerance/rates.py); `count_rounding` and `amount_rounding` say when a shown rate sits on
+    a line its exact value does not.
     """
 
     fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="reports", verbose_name=_("fund"))
@@ -363,8 +410,8 @@ class ComplianceReport(models.Model):
     )
     qualifying_principal = models.DecimalField(_("qualifying principal (yuan)"), **MONEY)
     qualifying_loss = models.DecimalField(_("losses on failed qualifying investments (yuan)"), **MONEY)
-    rate_by_count = models.DecimalField(_("failure rate by count (%)"), **PERCENT)
-    rate_by_amount = models.DecimalField(_("failure rate by amount (%)"), **PERCENT)
+    rate_by_count = models.DecimalField(_("failure rate by count (%)"), **PERCENT, null=True, blank=True)
+    rate_by_amount = models.DecimalField(_("failure rate by amount (%)"), **PERCENT, null=True, blank=True)
     governing_basis = models.CharField(_("governing basis"), max_length=6, choices=GoverningBasis.choices)
     tolerance_threshold = models.DecimalField(_("threshold (%)"), **PERCENT)
     warning_level = models.DecimalField(_("warning level (%)"), **PERCENT)
@@ -406,8 +453,17 @@ class ComplianceReport(models.Model):
             models.CheckConstraint(
                 condition=Q(rate_by_amount__gte=0) & Q(rate_by_amount__lte=100), name="report_rate_by_amount_0_100"
             ),
+            models.CheckConstraint(condition=Q(verdict__in=Verdict.values), name="report_verdict_valid"),
+            # No qualifying investment, no rate and no verdict but "no data"; otherwise both rates and a verdict.
             models.CheckConstraint(
-                condition=Q(verdict__in=["within", "warning", "breach"]), name="report_verdict_valid"
+                condition=Q(
+                    qualifying_count=0, verdict=Verdict.NO_DATA, rate_by_count__isnull=True, rate_by_amount__isnull=True
+                )
+                | (
+                    Q(qualifying_count__gt=0, rate_by_count__isnull=False, rate_by_amount__isnull=False)
+                    & ~Q(verdict=Verdict.NO_DATA)
+                ),
+                name="report_no_data_iff_no_qualifying",
             ),
         ]
 
@@ -415,8 +471,47 @@ class ComplianceReport(models.Model):
         return f"{self.fund} @ {self.as_of:%Y-%m-%d}: {self.get_verdict_display()}"
 
     @property
-    def governing_rate(self) -> Decimal:
+    def governing_rate(self) -> Decimal | None:
         return self.rate_by_amount if self.governing_basis == GoverningBasis.AMOUNT else self.rate_by_count
+
+    def _rounding(self, part, whole) -> str:
+        return rates.rounding(
+            part=part, whole=whole, threshold=self.tolerance_threshold, warning_level=self.warning_level
+        )
+
+    @property
+    def count_rounding(self) -> str:
+        """A rates.Rounding code when the shown rate by count hides which side of a line it is on, else ""."""
+        return self._rounding(self.failed_count, self.qualifying_count)
+
+    @property
+    def amount_rounding(self) -> str:
+        """A rates.Rounding code when the shown rate by amount hides which side of a line it is on, else ""."""
+        return self._rounding(self.qualifying_loss, self.qualifying_principal)
+
+    @property
+    def governing_rounding(self) -> str:
+        return self.amount_rounding if self.governing_basis == GoverningBasis.AMOUNT else self.count_rounding
+
+    def _shown(self, rate, rounding) -> str:
+        return rates.describe(
+            rate=rate, rounding=rounding, threshold=self.tolerance_threshold, warning_level=self.warning_level
+        )
+
+    @property
+    def shown_rate_by_count(self) -> str:
+        """The rate by count as people read it, in the active language: "83.33%", "80.00% (rounded; exceeds
+        80.00%)", or "—" for no data."""
+        return self._shown(self.rate_by_count, self.count_rounding)
+
+    @property
+    def shown_rate_by_amount(self) -> str:
+        """The rate by amount as people read it (see shown_rate_by_count)."""
+        return self._shown(self.rate_by_amount, self.amount_rounding)
+
+    @property
+    def shown_governing_rate(self) -> str:
+        return self._shown(self.governing_rate, self.governing_rounding)
 
 
 class CaseState(models.TextChoices):
@@ -739,3 +834,204 @@ def standing_determinations():
     return ExemptionDetermination.objects.filter(
         automatic=False, case__state__in=DECIDED_STATES, superseded_by__isnull=True
     )
+
+
+# ---------------------------------------------------------------------------- post-investment monitoring
+
+# The figures of a quarterly company report: (field name, kind). Money in yuan with fen; the rest counts.
+REPORT_MONEY_FIGURES = ("revenue", "rd_spend", "follow_on_funding")
+REPORT_COUNT_FIGURES = ("employees", "patents_filed", "patents_granted")
+REPORT_FIGURES = ("revenue", "employees", "rd_spend", "patents_filed", "patents_granted", "follow_on_funding")
+
+
+class CompanyReportState(models.TextChoices):
+    """A quarterly report's states; the moves between them are tolerance/workflow.py's REPORT_WORKFLOW."""
+
+    DRAFT = "draft", _("to be filed")
+    SUBMITTED = "submitted", _("submitted")
+    RETURNED = "returned", _("returned for changes")
+    ACCEPTED = "accepted", _("accepted")
+
+
+class CompanyReport(ChoiceLabelsMixin, models.Model):
+    """The quarterly report (季度报告) of one portfolio startup for one calendar quarter (DOMAIN.md
+    "Post-investment monitoring"): revenue, employees, R&D spend, patents filed and granted, follow-on
+    funding raised in the quarter. Due 30 working days after the quarter's last day (valley.core.calendar).
+
+    Rows are made "to be filed" by tolerance.monitoring.company_reports_open_due (the daily reminder run,
+    or the startup's own page) for every quarter from the one of the first investment in the startup, while
+    it has an active investment. The figures are empty until the startup saves them; the database refuses
+    a report past "to be filed" without all of them, and any negative figure."""
+
+    State = CompanyReportState
+
+    entity = models.ForeignKey(
+        "teams.Entity", on_delete=models.PROTECT, related_name="company_reports", verbose_name=_("startup")
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    quarter = models.PositiveSmallIntegerField(_("quarter"))
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.DRAFT)
+    due_on = models.DateField(_("due on"))
+    revenue = models.DecimalField(_("revenue (yuan)"), **MONEY, null=True, blank=True)
+    employees = models.PositiveIntegerField(_("employees"), null=True, blank=True)
+    rd_spend = models.DecimalField(_("R&D spend (yuan)"), **MONEY, null=True, blank=True)
+    patents_filed = models.PositiveIntegerField(_("patents filed"), null=True, blank=True)
+    patents_granted = models.PositiveIntegerField(_("patents granted"), null=True, blank=True)
+    follow_on_funding = models.DecimalField(_("follow-on funding raised (yuan)"), **MONEY, null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("submitted by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("quarterly report")
+        verbose_name_plural = _("quarterly reports")
+        ordering = ["entity", "-year", "-quarter"]
+        indexes = [
+            models.Index(fields=["state", "due_on"], name="company_report_state_due_idx"),
+            models.Index(fields=["year", "entity"], name="company_report_year_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "year", "quarter"], name="company_report_one_per_quarter"),
+            models.CheckConstraint(condition=Q(quarter__gte=1) & Q(quarter__lte=4), name="company_report_quarter_1_4"),
+            models.CheckConstraint(condition=Q(state__in=CompanyReportState.values), name="company_report_state_valid"),
+            *(
+                models.CheckConstraint(
+                    condition=Q(**{f"{name}__isnull": True}) | Q(**{f"{name}__gte": 0}),
+                    name=f"company_report_{name}_not_negative",
+                )
+                for name in REPORT_FIGURES
+            ),
+            # Filed means complete: past "to be filed" every figure is there, with when it was submitted.
+            models.CheckConstraint(
+                condition=Q(state=CompanyReportState.DRAFT)
+                | (Q(submitted_at__isnull=False) & Q(**{f"{name}__isnull": False for name in REPORT_FIGURES})),
+                name="company_report_filed_is_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("%(entity)s, %(year)s Q%(quarter)s") % {
+            "entity": self.entity.name if self.entity_id else "?",
+            "year": self.year,
+            "quarter": self.quarter,
+        }
+
+    @property
+    def period(self) -> str:
+        return _("%(year)s Q%(quarter)s") % {"year": self.year, "quarter": self.quarter}
+
+    @property
+    def is_filed(self) -> bool:
+        return self.state in (CompanyReportState.SUBMITTED, CompanyReportState.ACCEPTED)
+
+
+class CompanyReportEvent(ChoiceLabelsMixin, models.Model):
+    """Append-only history of a quarterly report: opened, every save, every step of its workflow."""
+
+    report = models.ForeignKey(
+        CompanyReport, on_delete=models.PROTECT, related_name="events", verbose_name=_("quarterly report")
+    )
+    action = models.CharField(_("action"), max_length=60)
+    from_state = models.CharField(_("from state"), max_length=10, choices=CompanyReportState.choices, blank=True)
+    to_state = models.CharField(_("to state"), max_length=10, choices=CompanyReportState.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    comment = models.TextField(_("comment"), blank=True)
+
+    class Meta:
+        verbose_name = _("quarterly report event")
+        verbose_name_plural = _("quarterly report history")
+        ordering = ["report", "at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action}: {self.from_state or '-'} → {self.to_state}"
+
+
+class ValuationMethod(models.TextChoices):
+    RECENT_ROUND = "recent_round", _("price of a recent financing round")
+    MULTIPLES = "multiples", _("market multiples")
+    DISCOUNTED_CASH_FLOW = "dcf", _("discounted cash flow")
+    WRITE_DOWN = "write_down", _("write-down")
+
+
+class ValuationMark(ChoiceLabelsMixin, models.Model):
+    """A portfolio manager's fair value of one investment on one date, with its method and evidence.
+
+    Append-only: tolerance/valuation.py writes marks and nothing edits or deletes one. A correction is a
+    new mark; for the same date the one recorded last counts (marks are read in the order of
+    `as_of`, `recorded_at`, `id`), and the earlier one stays as history. The latest mark of an active
+    investment is its unrealised value in the fund figures (tolerance/figures.py).
+    """
+
+    Method = ValuationMethod
+
+    investment = models.ForeignKey(
+        Investment, on_delete=models.PROTECT, related_name="valuation_marks", verbose_name=_("investment")
+    )
+    as_of = models.DateField(_("valuation date"))
+    fair_value = models.DecimalField(_("fair value (yuan)"), **MONEY)
+    method = models.CharField(_("valuation method"), max_length=12, choices=ValuationMethod.choices)
+    evidence = models.TextField(_("evidence"), help_text=_("What the value rests on: the round, the peers, the model."))
+    document = models.ForeignKey(
+        InvestmentDocument,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="valuation_marks",
+        verbose_name=_("supporting document"),
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+        help_text=_("Empty when the system recorded it (demo data)."),
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("valuation mark")
+        verbose_name_plural = _("valuation marks")
+        ordering = ["investment", "-as_of", "-recorded_at", "-id"]
+        indexes = [
+            # The latest mark of an investment (as of a date): one index lookup, the value read from the index.
+            models.Index(
+                fields=["investment", "-as_of", "-recorded_at", "-id"],
+                include=["fair_value", "method"],
+                name="valuation_latest_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(fair_value__gte=0), name="valuation_fair_value_not_negative"),
+            models.CheckConstraint(condition=Q(method__in=ValuationMethod.values), name="valuation_method_valid"),
+            models.CheckConstraint(condition=~Q(evidence=""), name="valuation_has_evidence"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.investment_id} @ {self.as_of:%Y-%m-%d}: {self.fair_value:,.2f}"

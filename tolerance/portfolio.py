@@ -24,7 +24,7 @@ from teams.models import Entity
 from tolerance.models import STANDARDS, Fund, GoverningBasis, Investment, InvestmentParty
 from tolerance.workflow import ACTIONS, WORKFLOW
 from valley import audit
-from valley.core import roles
+from valley.core import documents, roles
 from valley.core.errors import DomainError, Forbidden
 
 S = Investment.State
@@ -46,7 +46,18 @@ CHECKLIST_FIELDS = frozenset(
 )
 # What investment_update changes. The state is not among them: it moves only by the workflow's transitions.
 INVESTMENT_FIELDS = frozenset(
-    {"fund", "startup", "invested_on", "principal", "stake", "note", "recovered", "failure_kind", "failed_on"}
+    {
+        "fund",
+        "startup",
+        "invested_on",
+        "principal",
+        "co_investment",
+        "stake",
+        "note",
+        "recovered",
+        "failure_kind",
+        "failed_on",
+    }
     | CHECKLIST_FIELDS
 )
 PARTY_FIELDS = frozenset({"role", "organisation", "person", "position"})
@@ -204,6 +215,7 @@ def investment_create(
     principal: Decimal,
     stake: Decimal,
     note: str = "",
+    co_investment: Decimal = Decimal("0.00"),
     checklist: Mapping[str, Any] | None = None,
 ) -> Investment:
     """A new, active investment. `checklist` gives standards already met: {code, code_evidence,
@@ -219,6 +231,7 @@ def investment_create(
         startup=startup,
         invested_on=invested_on,
         principal=principal,
+        co_investment=co_investment,
         stake=stake,
         note=note,
         state=WORKFLOW.initial,
@@ -318,14 +331,23 @@ def investment_delete(*, investment: Investment, by) -> None:
     investment = _locked(investment)
     if investment.exemption_cases.exists():
         raise PortfolioError(_("An exemption case rests on this investment; it cannot be removed."))
+    if investment.valuation_marks.exists():
+        raise PortfolioError(_("Valuation marks are kept as history for this investment; it cannot be removed."))
     parties = [audit.snapshot(party) for party in investment.parties.order_by("pk")]
+    papers = list(investment.documents.order_by("pk"))
     audit.record(
         action="tolerance.investment.deleted",
         actor=by,
         object_type=investment._meta.label_lower,
         object_id=investment.pk,
-        before={**audit.snapshot(investment), "parties": parties},
+        before={
+            **audit.snapshot(investment),
+            "parties": parties,
+            "documents": [audit.snapshot(paper) for paper in papers],
+        },
     )
+    for paper in papers:
+        documents.delete_after_commit(paper.file)
     investment.delete()
 
 

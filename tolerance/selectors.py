@@ -16,6 +16,7 @@ from django.db.models import (
     IntegerField,
     Max,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -164,27 +165,36 @@ def _latest_report(field_name: str):
     return Subquery(ComplianceReport.objects.filter(fund=OuterRef("pk")).order_by("-as_of").values(field_name)[:1])
 
 
+def _latest_reports() -> QuerySet:
+    """Each fund's latest report (for a Prefetch over funds)."""
+    latest = ComplianceReport.objects.filter(fund=OuterRef("fund")).order_by("-as_of").values("pk")[:1]
+    return ComplianceReport.objects.filter(pk=Subquery(latest))
+
+
 def fund_list() -> QuerySet:
-    """Funds with their investment count and their latest report's date, rates and verdict. One query."""
+    """Funds with their investment count, their latest report's date and verdict (annotations, for
+    ordering), and the latest report itself in `latest_reports` (a list of at most one, so that its
+    rates show with their rounding notes). Two queries: the funds, and their latest reports."""
     investments = (
         Investment.objects.filter(fund=OuterRef("pk")).order_by().values("fund").annotate(n=Count("pk")).values("n")
     )
-    return Fund.objects.annotate(
-        investment_total=Coalesce(Subquery(investments, output_field=IntegerField()), Value(0)),
-        latest_as_of=_latest_report("as_of"),
-        latest_verdict=_latest_report("verdict"),
-        latest_rate_by_count=_latest_report("rate_by_count"),
-        latest_rate_by_amount=_latest_report("rate_by_amount"),
-    ).order_by("name_zh")
+    return (
+        Fund.objects.annotate(
+            investment_total=Coalesce(Subquery(investments, output_field=IntegerField()), Value(0)),
+            latest_as_of=_latest_report("as_of"),
+            latest_verdict=_latest_report("verdict"),
+        )
+        .prefetch_related(Prefetch("reports", queryset=_latest_reports(), to_attr="latest_reports"))
+        .order_by("name_zh")
+    )
 
 
 def fund_alerts() -> list[ComplianceReport]:
     """The latest report of every fund whose latest report is a warning or a breach, or names failed
-    projects that did not meet the standards. One query."""
-    latest = ComplianceReport.objects.filter(fund=OuterRef("fund")).order_by("-as_of").values("pk")[:1]
+    projects that did not meet the standards ("no data" alone is no alert). One query."""
     return list(
-        ComplianceReport.objects.filter(pk=Subquery(latest))
-        .filter(~Q(verdict=Verdict.WITHIN) | Q(unqualified_failed_count__gt=0))
+        _latest_reports()
+        .filter(Q(verdict__in=[Verdict.WARNING, Verdict.BREACH]) | Q(unqualified_failed_count__gt=0))
         .select_related("fund")
         .order_by("fund__name_zh")
     )
@@ -262,8 +272,10 @@ class RateChart:
 
 
 def rate_chart(*, fund: Fund, reports: list[ComplianceReport]) -> RateChart:
-    """Place reports (oldest first) on the chart; evenly spaced, one point per report. No queries."""
+    """Place reports (oldest first) on the chart; evenly spaced, one point per report that has rates
+    (a "no data" report has none). No queries."""
     chart = RateChart(threshold=fund.tolerance_threshold, warning_level=fund.warning_level)
+    reports = [report for report in reports if report.verdict != Verdict.NO_DATA]
     count = len(reports)
     for index, report in enumerate(reports):
         x = chart.left + (chart.plot_width * (index / (count - 1)) if count > 1 else chart.plot_width / 2)
@@ -291,6 +303,7 @@ class FundDashboard:
     failed_total: int
     gaps: list[Investment]
     gap_total: int
+    has_investments: bool  # any at all: with none, "every investment met the standards" would say nothing true
 
 
 LIST_ROWS = 50  # failed projects and checklist gaps listed on the page (the most recent); totals always shown
@@ -390,6 +403,7 @@ def fund_dashboard(*, fund_id: int | None = None, fund: Fund | None = None) -> F
     incomplete = Investment.objects.filter(fund=fund, meets_standards=False)
     gaps = list(incomplete.select_related("startup").order_by("-invested_on", "pk")[:LIST_ROWS])
     gap_total = len(gaps) if len(gaps) < LIST_ROWS else incomplete.count()
+    has_investments = bool(failed or gaps) or Investment.objects.filter(fund=fund).exists()
     return FundDashboard(
         fund=fund,
         reports=reports,
@@ -399,6 +413,7 @@ def fund_dashboard(*, fund_id: int | None = None, fund: Fund | None = None) -> F
         failed_total=failed_total,
         gaps=gaps,
         gap_total=gap_total,
+        has_investments=has_investments,
     )
 
 

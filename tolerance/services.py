@@ -9,11 +9,10 @@ tolerance/portfolio.py.
 """
 
 import datetime
-import decimal
 import logging
 import os
 import time
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -21,7 +20,7 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from tolerance import selectors
+from tolerance import rates, selectors
 from tolerance.models import (
     DECIDED_STATES,
     UNDECIDED_STATES,
@@ -39,30 +38,28 @@ from tolerance.models import (
 from valley import audit
 from valley.core.errors import Forbidden
 from valley.messaging.mail import queue_mail
+from valley.templatetags.valley_format import percent
 
 logger = logging.getLogger(__name__)
 
 HUNDREDTH = Decimal("0.01")
 
 
-def failure_rate(*, part: Decimal | int, whole: Decimal | int) -> Decimal:
-    """part / whole as a percentage with two decimals, rounded UP (towards the breach).
+def failure_rate(*, part: Decimal | int, whole: Decimal | int) -> Decimal | None:
+    """part / whole as a percentage rounded half-up to two decimals (5 of 6 is 83.33%), or None over
+    nothing (no data). For showing only: `verdict_for` compares the exact fraction, never this."""
+    return rates.shown_rate(part=part, whole=whole)
 
-    Rounding up means a rate above the threshold can never print as equal to it: 80.004% shows as
-    80.01% and is a breach, while exactly 80% stays 80.00% and within tolerance. Nothing over nothing is 0.
-    """
+
+def verdict_for(*, part: Decimal | int, whole: Decimal | int, threshold: Decimal, warning_level: Decimal) -> str:
+    """The verdict on the failure rate part / whole, compared as an exact fraction (part × 100 against
+    level × whole): up to and including the threshold is within tolerance, with a warning from the warning
+    level on; above it a breach. Nothing over nothing (no qualifying investment) is "no data"."""
     if not whole:
-        return Decimal("0.00")
-    with decimal.localcontext() as context:
-        context.prec = 40  # exact enough for any sum that fits DecimalField(14, 2)
-        return (Decimal(part) * 100 / Decimal(whole)).quantize(HUNDREDTH, rounding=ROUND_CEILING)
-
-
-def verdict_for(*, rate: Decimal, threshold: Decimal, warning_level: Decimal) -> str:
-    """Up to and including the threshold is within tolerance; a warning from the warning level on."""
-    if rate > threshold:
+        return Verdict.NO_DATA
+    if rates.exceeds(part=part, whole=whole, level=threshold):
         return Verdict.BREACH
-    if rate >= warning_level:
+    if rates.reaches(part=part, whole=whole, level=warning_level):
         return Verdict.WARNING
     return Verdict.WITHIN
 
@@ -82,9 +79,10 @@ def compliance_check_run(*, fund: Fund, as_of: datetime.date, by=None) -> Compli
     """Check one fund against its failure-tolerance policy as of a date; returns the one report for that date.
 
     Idempotent: the fund row is locked and the (fund, as_of) report is created or updated in place,
-    so running twice leaves one report and the same cases. Within tolerance (governing rate <=
-    threshold), every failed qualifying investment has an exemption case (opened by this report, or
-    by an earlier one); in breach, none is opened, and decided exemptions are re-examined. Portfolio
+    so running twice leaves one report and the same cases. Within tolerance (the governing basis's exact
+    fraction at most the threshold), every failed qualifying investment has an exemption case (opened by this
+    report, or by an earlier one); in breach, none is opened, and decided exemptions are re-examined. With no
+    qualifying investment the verdict is "no data" and the rates are empty. Portfolio
     managers are mailed (after commit) when the verdict is a warning or a breach, or failed projects
     did not meet the standards - only when that differs from the fund's previous report (or from this
     report's previous run), so neither a rerun nor a quiet night mails twice. A fixed number of
@@ -101,8 +99,12 @@ def _record_check(*, fund: Fund, as_of: datetime.date, by, figures: selectors.Co
     loss = _money(figures.qualifying_loss)
     rate_by_count = failure_rate(part=figures.failed_count, whole=figures.qualifying_count)
     rate_by_amount = failure_rate(part=loss, whole=principal)
-    governing_rate = rate_by_amount if fund.governing_basis == GoverningBasis.AMOUNT else rate_by_count
-    verdict = verdict_for(rate=governing_rate, threshold=fund.tolerance_threshold, warning_level=fund.warning_level)
+    # The exact fraction of the governing basis decides; the rounded rates above are only shown.
+    if fund.governing_basis == GoverningBasis.AMOUNT:
+        part, whole = loss, principal  # no qualifying investment, no principal: no data on either basis
+    else:
+        part, whole = figures.failed_count, figures.qualifying_count
+    verdict = verdict_for(part=part, whole=whole, threshold=fund.tolerance_threshold, warning_level=fund.warning_level)
 
     # The report this one follows: its own earlier run, or else the fund's last report before it.
     previous = ComplianceReport.objects.filter(fund=fund, as_of__lte=as_of).order_by("-as_of").first()
@@ -142,7 +144,8 @@ def _record_check(*, fund: Fund, as_of: datetime.date, by, figures: selectors.Co
     _fault_injection_pause(fund_id=fund.pk)
     report.cases_opened = _settle_exemptions(report=report, at=now, by=by, rerun=rerun)
 
-    if (verdict != Verdict.WITHIN or report.unqualified_failed_count) and _outcome(report) != previous_outcome:
+    alarming = verdict in (Verdict.WARNING, Verdict.BREACH) or report.unqualified_failed_count
+    if alarming and _outcome(report) != previous_outcome:
         _alert_portfolio_managers(report=report)
     logger.info(
         "tolerance check: fund %s as of %s: %s (count %s%%, amount %s%%), %s exemption cases opened",
@@ -361,26 +364,38 @@ def report_delete(*, report: ComplianceReport, by) -> None:
 
 
 def _alert_portfolio_managers(*, report: ComplianceReport) -> None:
+    """Mail a warning, a breach, or failed projects outside the standards. A fund with no qualifying
+    investment is alerted only for the latter, and its mail says it has no rate ("no data")."""
     recipients = selectors.portfolio_manager_emails()
     with translation.override(settings.LANGUAGE_CODE):
         facts = {
             "fund": report.fund.name,
             "as_of": report.as_of.isoformat(),
             "verdict": report.get_verdict_display(),
-            "count": report.rate_by_count,
-            "amount": report.rate_by_amount,
+            "count": report.shown_rate_by_count,
+            "amount": report.shown_rate_by_amount,
             "basis": report.get_governing_basis_display(),
-            "threshold": report.tolerance_threshold,
-            "warning": report.warning_level,
+            "threshold": percent(report.tolerance_threshold),
+            "warning": percent(report.warning_level),
             "unqualified": report.unqualified_failed_count,
             "url": f"{settings.SITE_URL}/tolerance/funds/{report.fund_id}/",
         }
-        subject = _("Failure tolerance: %(fund)s is %(verdict)s as of %(as_of)s") % facts
-        lines = [
-            _("Compliance check of %(fund)s as of %(as_of)s: %(verdict)s.") % facts,
-            _("Failure rate by count: %(count)s%%; by amount: %(amount)s%% (governing: %(basis)s).") % facts,
-            _("Threshold %(threshold)s%%, warning level %(warning)s%%.") % facts,
-        ]
+        if report.verdict == Verdict.NO_DATA:
+            subject = _("Failure tolerance: %(fund)s has no qualifying investment as of %(as_of)s") % facts
+            lines = [
+                _(
+                    "Compliance check of %(fund)s as of %(as_of)s: no data. No investment meets all five "
+                    "standards, so the fund has no failure rate."
+                )
+                % facts
+            ]
+        else:
+            subject = _("Failure tolerance: %(fund)s is %(verdict)s as of %(as_of)s") % facts
+            lines = [
+                _("Compliance check of %(fund)s as of %(as_of)s: %(verdict)s.") % facts,
+                _("Failure rate by count: %(count)s; by amount: %(amount)s (governing: %(basis)s).") % facts,
+                _("Threshold %(threshold)s, warning level %(warning)s.") % facts,
+            ]
         if report.verdict == Verdict.BREACH:
             lines.append(_("The fund is above its tolerance: no exemption case is opened."))
         if report.unqualified_failed_count:

@@ -75,3 +75,13 @@ def check_fund_compliance(self, *, fund_id: int, as_of: str, by_id: int | None =
     by = User.objects.filter(pk=by_id).first() if by_id else None
     report = compliance_check_run(fund=fund, as_of=datetime.date.fromisoformat(as_of), by=by)
     return report.pk
+
+
+@shared_task(name="tolerance.tasks.send_company_report_reminders")
+def send_company_report_reminders() -> int:
+    """Beat, hourly from 08:00 to 18:00 (TOLERANCE_REMINDER_SECONDS: every N seconds): open the quarterly
+    reports that have become due and send the reminders due today, each once however often this runs.
+    Returns how many reminders went out."""
+    from tolerance.monitoring import company_report_reminders_send
+
+    return len(company_report_reminders_send())

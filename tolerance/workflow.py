@@ -10,9 +10,9 @@ the state field means from the table (`path_to`).
 
 from django.utils.translation import gettext_lazy as _
 
-from tolerance.models import CaseState, InvestmentState
+from tolerance.models import CaseState, CompanyReportState, InvestmentState
 from valley.core import roles
-from valley.core.workflow import SYSTEM, Transition, Workflow
+from valley.core.workflow import OWNER, SYSTEM, Transition, Workflow
 
 S = InvestmentState
 MANAGERS = frozenset({roles.PORTFOLIO_MANAGER, SYSTEM})
@@ -108,3 +108,46 @@ CASE_NEXT_ROLES = {
     C.DETERMINED: GATHERERS | DECIDERS,
     C.NOTIFIED: frozenset(),
 }
+
+
+# ---------------------------------------------------------------------------- quarterly company reports
+#
+# to be filed → submitted → accepted, or returned for changes → submitted again. The startup (the owner of
+# its entity) submits; portfolio managers accept or return. SYSTEM is the demo seeds (by=None), which file
+# and accept the demo startups' reports. Saving the figures is not a move: it is allowed
+# in the states "submit" leaves from (REPORT_EDITABLE_STATES).
+
+R = CompanyReportState
+
+REPORT_TRANSITIONS = [
+    Transition(
+        "submit", (R.DRAFT, R.RETURNED), R.SUBMITTED, frozenset({OWNER, SYSTEM}), _("submit the quarterly report")
+    ),
+    Transition(
+        "accept",
+        (R.SUBMITTED,),
+        R.ACCEPTED,
+        frozenset({roles.PORTFOLIO_MANAGER, SYSTEM}),
+        _("accept the quarterly report"),
+    ),
+    Transition(
+        "return",
+        (R.SUBMITTED,),
+        R.RETURNED,
+        frozenset({roles.PORTFOLIO_MANAGER}),
+        _("return the quarterly report for changes"),
+        needs_comment=True,
+    ),
+]
+
+REPORT_WORKFLOW = Workflow(
+    REPORT_TRANSITIONS,
+    name="tolerance.company_report",
+    states=CompanyReportState,
+    initial=R.DRAFT,
+    owner_of=lambda report: report.entity.owner_id,
+    thing=_("quarterly report"),
+)
+
+# What the startup may still change: what it will submit.
+REPORT_EDITABLE_STATES = REPORT_WORKFLOW["submit"].sources

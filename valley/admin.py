@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from valley.accounts import services as accounts
 from valley.core import calendar
 from valley.models import (
     CalendarDay,
@@ -31,6 +33,21 @@ class UserAdmin(DjangoUserAdmin):
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    actions = ["unlock_login"]
+
+    @admin.action(description=_("Unlock login (clear the failed attempts)"), permissions=["change"])
+    def unlock_login(self, request, queryset):
+        cleared = sum(accounts.login_unlock(user=user, by=request.user) for user in queryset)
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d account unlocked (%(cleared)d lockout record cleared).",
+                "%(count)d accounts unlocked (%(cleared)d lockout records cleared).",
+                count,
+            )
+            % {"count": count, "cleared": cleared},
+        )
 
 
 @admin.register(Valley)

@@ -1,5 +1,6 @@
 """The valley itself: sub-venues, institutions, focus areas, services, targets, and the portal's users."""
 
+import re
 import uuid
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
@@ -76,6 +77,10 @@ class UserManager(BaseUserManager):
         return self.get(email__iexact=username)
 
 
+# Han characters (the CJK Unified Ideographs and their extension A): a name written in them is Chinese.
+_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]")
+
+
 class User(AbstractUser):
     """A person who signs in with an e-mail address. Roles are groups (see valley.core.roles)."""
 
@@ -98,6 +103,14 @@ class User(AbstractUser):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
+
+    def get_full_name(self) -> str:
+        """The name as its owner writes it: a Chinese name family name first and without a space (王小明),
+        a Western one given name first ("Ming Wang")."""
+        first, last = self.first_name.strip(), self.last_name.strip()
+        if _CJK.search(first + last):
+            return f"{last}{first}"
+        return " ".join(part for part in (first, last) if part)
 
     def __str__(self) -> str:
         full = self.get_full_name()
@@ -365,3 +378,21 @@ class ReminderSent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject_type} {self.subject_id} {self.kind}"
+
+
+class PasswordUsed(models.Model):
+    """A password a person set, kept as its hash so a new password cannot be one of their last five
+    (valley.accounts.passwords.RecentPasswordValidator writes these through Django's password_changed hook)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="passwords_used", verbose_name=_("user"))
+    password = models.CharField(_("password hash"), max_length=128)
+    set_at = models.DateTimeField(_("set at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("password used")
+        verbose_name_plural = _("passwords used")
+        ordering = ["-set_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-set_at"], name="password_used_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.set_at:%Y-%m-%d}"

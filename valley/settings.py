@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "valley.audit.middleware.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "valley.web.middleware.RefuseNulInQueryMiddleware",
+    "valley.accounts.sessions.SessionTimeoutMiddleware",
+    "valley.accounts.passwords.PasswordChangeRequiredMiddleware",
     "valley.accounts.two_factor.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a locked-out login into the lockout page.
@@ -121,7 +123,10 @@ SILENCED_SYSTEM_CHECKS = ["models.W040"]
 AUTH_USER_MODEL = "valley.User"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "valley.accounts.passwords.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "valley.accounts.passwords.CharacterKindsValidator", "OPTIONS": {"min_kinds": 3}},
+    {"NAME": "valley.accounts.passwords.EmailLocalPartValidator"},
+    {"NAME": "valley.accounts.passwords.RecentPasswordValidator", "OPTIONS": {"remembered": 5}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -132,16 +137,20 @@ AUTHENTICATION_BACKENDS = [
 ]
 LOGIN_URL = "login"
 
-# Failed logins (django-axes): after AXES_FAILURE_LIMIT failures within AXES_COOLOFF_MINUTES, an
-# account is locked from every address, and an address is locked for every account, until the
-# cool-off ends or staff run `manage.py axes_reset` (or `axes_reset_username EMAIL`, `axes_reset_ip IP`).
+# Failed logins (django-axes): after AXES_FAILURE_LIMIT failures within AXES_COOLOFF_MINUTES, that
+# account is locked from that address, until the cool-off ends (counted from the last counted failure:
+# retries during the lockout do not restart it), the person resets their password, or staff unlock it
+# (the users' admin action "unlock login", or `manage.py axes_reset_username EMAIL`). Per account and
+# address together: an office behind one address is not locked out by one person's typing, and nobody
+# can lock a colleague out from elsewhere.
 # Behind a proxy, make REMOTE_ADDR the client's address (gunicorn's --forwarded-allow-ips).
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_MINUTES = env_int("AXES_COOLOFF_MINUTES", 15)
 if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_MINUTES < 1:
     raise ImproperlyConfigured("AXES_FAILURE_LIMIT and AXES_COOLOFF_MINUTES must be positive whole numbers.")
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=AXES_COOLOFF_MINUTES)
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account AND per address
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # the pair: this account from this address
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_USERNAME_FORM_FIELD = "username"  # the login forms' e-mail field (portal and admin)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "valley.accounts.two_factor.locked_out"
@@ -264,6 +273,11 @@ TOLERANCE_CATCH_UP_SECONDS = env_int("TOLERANCE_CATCH_UP_SECONDS", 900)
 FUNDING_REMINDER_SECONDS = env_int("FUNDING_REMINDER_SECONDS", 0)
 if FUNDING_REMINDER_SECONDS < 0:
     raise ImproperlyConfigured("FUNDING_REMINDER_SECONDS must be a positive number of seconds (or unset).")
+# The quarterly company reports' reminders (tolerance.tasks.send_company_report_reminders) run the same way,
+# at half past; TOLERANCE_REMINDER_SECONDS replaces that with "every N seconds".
+TOLERANCE_REMINDER_SECONDS = env_int("TOLERANCE_REMINDER_SECONDS", 0)
+if TOLERANCE_REMINDER_SECONDS < 0:
+    raise ImproperlyConfigured("TOLERANCE_REMINDER_SECONDS must be a positive number of seconds (or unset).")
 if OUTBOX_SWEEP_SECONDS <= 0 or TOLERANCE_CATCH_UP_SECONDS <= 0:
     raise ImproperlyConfigured(
         "OUTBOX_SWEEP_SECONDS and TOLERANCE_CATCH_UP_SECONDS must be positive numbers of seconds (or unset)."
@@ -279,6 +293,10 @@ CELERY_BEAT_SCHEDULE = {
     "funding-report-reminders": {
         "task": "funding.tasks.send_report_reminders",
         "schedule": float(FUNDING_REMINDER_SECONDS) or crontab(hour="8-18", minute=0),
+    },
+    "tolerance-company-report-reminders": {
+        "task": "tolerance.tasks.send_company_report_reminders",
+        "schedule": float(TOLERANCE_REMINDER_SECONDS) or crontab(hour="8-18", minute=30),
     },
     "tolerance-compliance-checks": {
         "task": "tolerance.tasks.run_compliance_checks",
@@ -330,6 +348,7 @@ SPECTACULAR_SETTINGS = {
         "RecoveryOrderStateEnum": "funding.models.RecoveryOrder.State",
         "AchievementStageEnum": "teams.models.Achievement.Stage",
         "ExemptionCaseStateEnum": "tolerance.models.CaseState",
+        "RateRoundingEnum": "tolerance.rates.Rounding",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -348,6 +367,24 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
+# Sessions end after a time without activity and after an absolute lifetime (valley.accounts.sessions):
+# staff and auditors (is_staff) 30 minutes / 12 hours, applicants 2 hours / 7 days by default.
+SESSION_IDLE_MINUTES_STAFF = env_int("SESSION_IDLE_MINUTES_STAFF", 30)
+SESSION_ABSOLUTE_HOURS_STAFF = env_int("SESSION_ABSOLUTE_HOURS_STAFF", 12)
+SESSION_IDLE_MINUTES_APPLICANT = env_int("SESSION_IDLE_MINUTES_APPLICANT", 120)
+SESSION_ABSOLUTE_HOURS_APPLICANT = env_int("SESSION_ABSOLUTE_HOURS_APPLICANT", 7 * 24)
+if (
+    min(
+        SESSION_IDLE_MINUTES_STAFF,
+        SESSION_ABSOLUTE_HOURS_STAFF,
+        SESSION_IDLE_MINUTES_APPLICANT,
+        SESSION_ABSOLUTE_HOURS_APPLICANT,
+    )
+    < 1
+):
+    raise ImproperlyConfigured("The SESSION_IDLE_* and SESSION_ABSOLUTE_* settings must be positive whole numbers.")
+# The cookie outlives no session: the longest absolute lifetime.
+SESSION_COOKIE_AGE = max(SESSION_ABSOLUTE_HOURS_STAFF, SESSION_ABSOLUTE_HOURS_APPLICANT) * 3600
 X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {

@@ -108,3 +108,17 @@ def test_concurrent_checks_of_one_fund_and_date_leave_one_report(transactional_d
     assert errors == []
     assert ComplianceReport.objects.filter(fund=fund).count() == 1
     assert fund.investments.filter(exemption_cases__isnull=False).count() == 1  # one case, not four
+
+
+def test_a_report_has_rates_and_a_verdict_exactly_when_something_qualified(db):
+    """A fund with no qualifying investment has no rate and the verdict "no data", never "within" at 0.00%."""
+    empty = compliance_check_run(fund=FundFactory(), as_of=datetime.date(2026, 6, 30))
+    checked = compliance_check_run(fund=InvestmentFactory().fund, as_of=datetime.date(2026, 6, 30))
+    values = {f.name: getattr(empty, f.name) for f in ComplianceReport._meta.concrete_fields if f.name != "id"}
+    day = datetime.date(2026, 7, 1)
+    refused(lambda: ComplianceReport.objects.create(**{**values, "as_of": day, "verdict": "within"}))
+    refused(lambda: ComplianceReport.objects.create(**{**values, "as_of": day, "rate_by_count": Decimal("0.00")}))
+    refused(lambda: ComplianceReport.objects.filter(pk=checked.pk).update(verdict="no_data"))
+    refused(lambda: ComplianceReport.objects.filter(pk=checked.pk).update(rate_by_amount=None))
+    refused(lambda: ComplianceReport.objects.filter(pk=checked.pk).update(verdict="unknown"))
+    assert ComplianceReport.objects.create(**{**values, "as_of": day}).verdict == "no_data"

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from tests.factories import FundFactory, InvestmentFactory
 from tolerance import selectors, services
@@ -37,20 +38,32 @@ def portfolio(fund, *, active=0, failed=0, principal="1000000.00", **failed_fiel
         InvestmentFactory(fund=fund, failed=True, principal=Decimal(principal), **failed_fields)
 
 
-def test_failure_rate_rounds_up_to_the_next_hundredth():
+def test_failure_rate_is_shown_rounded_half_up_to_the_hundredth():
     assert failure_rate(part=4, whole=5) == Decimal("80.00")
+    assert failure_rate(part=5, whole=6) == Decimal("83.33")
     assert failure_rate(part=2, whole=3) == Decimal("66.67")
-    assert failure_rate(part=1, whole=3) == Decimal("33.34")  # up, never hiding a rate above a line
-    assert failure_rate(part=Decimal("800000.01"), whole=Decimal("1000000.00")) == Decimal("80.01")
-    assert failure_rate(part=0, whole=0) == Decimal("0.00")
+    assert failure_rate(part=1, whole=3) == Decimal("33.33")
+    assert failure_rate(part=1, whole=800) == Decimal("0.13")  # 0.125: half goes up
+    assert failure_rate(part=1, whole=1600) == Decimal("0.06")  # 0.0625
+    assert failure_rate(part=Decimal("800000.01"), whole=Decimal("1000000.00")) == Decimal("80.00")
+    assert failure_rate(part=0, whole=0) is None  # no data, not 0.00%
 
 
-def test_verdict_boundaries():
+def test_verdicts_compare_exact_fractions_never_a_rounded_rate():
     t, w = Decimal("80.00"), Decimal("70.00")
-    assert verdict_for(rate=Decimal("80.00"), threshold=t, warning_level=w) == Verdict.WARNING
-    assert verdict_for(rate=Decimal("80.01"), threshold=t, warning_level=w) == Verdict.BREACH
-    assert verdict_for(rate=Decimal("70.00"), threshold=t, warning_level=w) == Verdict.WARNING
-    assert verdict_for(rate=Decimal("69.99"), threshold=t, warning_level=w) == Verdict.WITHIN
+
+    def verdict(part, whole):
+        return verdict_for(part=part, whole=whole, threshold=t, warning_level=w)
+
+    assert verdict(4, 5) == Verdict.WARNING  # exactly 80%: within the tolerance, past the warning level
+    assert verdict(5, 6) == Verdict.BREACH
+    assert verdict(4001, 5001) == Verdict.BREACH  # 80.0039...%, shown as 80.00%
+    assert verdict(Decimal("800000.01"), Decimal("1000000.00")) == Verdict.BREACH  # 80.000001%
+    assert verdict(7, 10) == Verdict.WARNING  # exactly the warning level
+    assert verdict(Decimal("699999.99"), Decimal("1000000.00")) == Verdict.WITHIN  # 69.999999%, shown as 70.00%
+    assert verdict(0, 5) == Verdict.WITHIN
+    assert verdict(0, 0) == Verdict.NO_DATA
+    assert verdict(Decimal("0.00"), Decimal("0.00")) == Verdict.NO_DATA
 
 
 def test_exactly_80_percent_by_count_is_within_tolerance_and_cases_are_opened_deciding_nothing(db):
@@ -86,12 +99,16 @@ def test_exactly_80_percent_by_amount_is_within_and_80_01_is_a_breach_with_no_ca
     assert not ExemptionCase.objects.filter(investment__fund=breach).exists()
 
 
-def test_a_rate_a_hair_above_80_percent_is_a_breach_not_rounded_down_to_80(db):
+def test_a_rate_a_hair_above_80_percent_shows_as_80_00_and_says_it_is_a_breach(db):
     fund = FundFactory(governing_basis=GoverningBasis.AMOUNT)
     portfolio(fund, active=1, principal="199999.99")
     portfolio(fund, failed=1, principal="800000.01")  # 80.000001%
     report = compliance_check_run(fund=fund, as_of=AS_OF)
-    assert (report.rate_by_amount, report.verdict) == (Decimal("80.01"), Verdict.BREACH)
+    assert (report.rate_by_amount, report.verdict) == (Decimal("80.00"), Verdict.BREACH)
+    assert report.amount_rounding == "above_threshold"
+    with translation.override("en"):
+        assert report.shown_rate_by_amount == "80.00% (rounded; exceeds 80.00%)"
+        assert report.shown_rate_by_count == "50.00%"  # 1 of 2: nothing to say
     assert report.cases.count() == 0
 
 
@@ -105,7 +122,7 @@ def test_a_failed_project_whose_checklist_is_incomplete_never_gets_a_case(db):
 
     assert report.qualifying_count == 9 and report.failed_count == 1
     assert report.unqualified_failed_count == 2
-    assert report.rate_by_count == Decimal("11.12")
+    assert report.rate_by_count == Decimal("11.11")
     assert report.verdict == Verdict.WITHIN
     assert report.cases.count() == 1
     assert not ExemptionCase.objects.filter(investment__in=[gap, missing]).exists()
@@ -113,7 +130,7 @@ def test_a_failed_project_whose_checklist_is_incomplete_never_gets_a_case(db):
 
 def test_when_count_and_amount_disagree_the_funds_basis_decides(db):
     def crafted(basis):
-        # 1 of 5 failed by count (20%), but it was the big one: 9,000 of 13,000 lost (69.24% by amount)
+        # 1 of 5 failed by count (20%), but it was the big one: 9,000 of 13,000 lost (69.23% by amount)
         fund = FundFactory(governing_basis=basis, tolerance_threshold=Decimal("50.00"), warning_level=Decimal("40.00"))
         portfolio(fund, active=4, principal="1000.00")
         portfolio(fund, failed=1, principal="9000.00")
@@ -122,7 +139,7 @@ def test_when_count_and_amount_disagree_the_funds_basis_decides(db):
     by_count = crafted(GoverningBasis.COUNT)
     by_amount = crafted(GoverningBasis.AMOUNT)
     for report in (by_count, by_amount):
-        assert (report.rate_by_count, report.rate_by_amount) == (Decimal("20.00"), Decimal("69.24"))
+        assert (report.rate_by_count, report.rate_by_amount) == (Decimal("20.00"), Decimal("69.23"))
     assert by_count.verdict == Verdict.WITHIN and by_count.cases.count() == 1
     assert by_amount.verdict == Verdict.BREACH and by_amount.cases.count() == 0
 
@@ -147,7 +164,7 @@ def test_the_as_of_date_decides_what_has_been_invested_and_what_has_failed(db):
     early = compliance_check_run(fund=fund, as_of=datetime.date(2024, 12, 31))
     assert (early.investment_count, early.failed_count, early.rate_by_count) == (2, 0, Decimal("0.00"))
     late = compliance_check_run(fund=fund, as_of=datetime.date(2025, 12, 31))
-    assert (late.investment_count, late.failed_count, late.rate_by_count) == (3, 1, Decimal("33.34"))
+    assert (late.investment_count, late.failed_count, late.rate_by_count) == (3, 1, Decimal("33.33"))
 
 
 def test_running_twice_for_the_same_fund_and_date_leaves_one_report_and_the_same_cases(db):
@@ -200,8 +217,8 @@ def test_warnings_and_breaches_mail_portfolio_managers_once(
         app.conf.task_always_eager = False
     assert len(mailoutbox) == 2
     assert mailoutbox[0].to == [manager.email]
-    assert "83.34" in mailoutbox[0].body
-    assert "85.72" in mailoutbox[1].body
+    assert "83.33%" in mailoutbox[0].body  # 5 of 6
+    assert "85.71%" in mailoutbox[1].body  # 6 of 7
 
 
 def test_within_tolerance_with_every_project_qualifying_mails_only_the_cases_it_opens(
@@ -287,7 +304,7 @@ def test_checking_many_funds_at_once_gives_each_the_report_its_own_check_gives(d
     ]
     assert opened == {breach.pk: 0, warning.pk: 4, within.pk: 1, empty.pk: 0, unqualified.pk: 0}
     by_fund = {r.fund_id: r for r in together}
-    assert by_fund[empty.pk].investment_count == 0 and by_fund[empty.pk].verdict == Verdict.WITHIN
+    assert by_fund[empty.pk].investment_count == 0 and by_fund[empty.pk].verdict == Verdict.NO_DATA
     assert by_fund[within.pk].qualifying_loss == Decimal("1500.00")
     assert by_fund[unqualified.pk].unqualified_failed_count == 1
 

@@ -154,6 +154,11 @@ FILES_A = E(FORBIDDEN, anonymous=LOGIN, applicant_a=OK, applicant_b=NOT_FOUND, o
 PORTFOLIO_READER = E(OK, anonymous=LOGIN, applicants=FORBIDDEN)
 PORTFOLIO_RUNNER = E(OK, anonymous=LOGIN, applicants=FORBIDDEN, auditor=FORBIDDEN)
 CASE_STEP = E(OK, anonymous=LOGIN, applicants=NOT_FOUND, auditor=FORBIDDEN)
+MARKS_RECORDER = E(FORBIDDEN, anonymous=LOGIN, portfolio_manager=OK, superuser=OK)
+# The investments' documents (due diligence, decision minutes, evidence): read by portfolio managers, provincial
+# staff and auditors; added and removed by portfolio managers. Everyone else is refused (403; the API hides: 404).
+DOCUMENT_READER = E(FORBIDDEN, anonymous=LOGIN, provincial_staff=OK, portfolio_manager=OK, auditor=OK, superuser=OK)
+DOCUMENT_KEEPER = E(FORBIDDEN, anonymous=LOGIN, portfolio_manager=OK, superuser=OK)
 
 
 def TAKES(*takers: str) -> dict[str, str]:
@@ -186,6 +191,7 @@ PAGES: dict[str, Page] = {
     "reauthenticate": Page(get=SIGNED_IN, post=SIGNED_IN),
     "logout": Page(get=E(NOT_ALLOWED), post=OPEN),
     "password_change": Page(get=SIGNED_IN, post=SIGNED_IN),
+    "session_keepalive": Page(get=SIGNED_IN),
     "password_change_done": Page(get=SIGNED_IN),
     "password_reset": Page(get=OPEN, post=OPEN),
     "password_reset_done": Page(get=OPEN),
@@ -262,6 +268,24 @@ PAGES: dict[str, Page] = {
         get=PORTFOLIO_READER,
         post=E(FORBIDDEN, anonymous=LOGIN, portfolio_manager=OK, superuser=OK),
     ),
+    "tolerance:fund_evaluation": Page(("fund", "evaluation_year"), get=PORTFOLIO_READER),
+    "tolerance:fund_evaluation_csv": Page(("fund", "evaluation_year"), get=PORTFOLIO_READER),
+    "tolerance:report_queue": Page(get=PORTFOLIO_READER),
+    "tolerance:report_detail": Page(("company_report",), get=PORTFOLIO_READER),
+    "tolerance:report_decide": Page(
+        ("company_report",),
+        get=E(NOT_ALLOWED),
+        post=E(FORBIDDEN, anonymous=LOGIN, portfolio_manager=OK, superuser=OK),
+    ),
+    "tolerance:company_history": Page(("portfolio_startup",), get=PORTFOLIO_READER),
+    # The startup's own quarterly reports: its owner only; everyone else, staff too, is told it does not exist.
+    "tolerance:my_reports": Page(("portfolio_startup",), get=OWNER_ONLY),
+    "tolerance:my_report": Page(("portfolio_startup", "company_report"), get=OWNER_ONLY, post=OWNER_ONLY),
+    # An investment's valuation marks: portfolio readers see the history; portfolio managers record a mark.
+    "tolerance:investment_marks": Page(("investment",), get=PORTFOLIO_READER, post=MARKS_RECORDER),
+    "tolerance:investment_documents": Page(("investment",), get=DOCUMENT_READER, post=DOCUMENT_KEEPER),
+    "tolerance:investment_document_download": Page(("investment_document",), get=DOCUMENT_READER),
+    "tolerance:investment_document_delete": Page(("investment_document",), get=E(NOT_ALLOWED), post=DOCUMENT_KEEPER),
     # The admin's own pages (its model pages come from ADMIN below).
     "admin:index": Page(get=ADMIN_PAGE),
     "admin:login": Page(get=OPEN),
@@ -341,6 +365,24 @@ API: dict[tuple[str, str], Api] = {
     ("GET", "/api/final-acceptances/"): Api(SIGNED_IN),
     ("GET", "/api/final-acceptances/{id}/"): Api(SEES_A, "final_acceptance"),
     ("GET", "/api/fund-use-reports/"): Api(SIGNED_IN),
+    ("GET", "/api/company-reports/"): Api(SIGNED_IN),
+    ("GET", "/api/company-reports/{id}/"): Api(E(OK, anonymous=LOGIN, applicant_b=NOT_FOUND), "company_report"),
+    # Filed by the startup's owner: the figures are checked first (400 here: none sent), so whoever sees the
+    # report reaches the view; the service refuses anyone but the owner (tests/tolerance/test_monitoring.py).
+    ("POST", "/api/company-reports/{id}/save/"): Api(
+        E(OK, anonymous=LOGIN, applicant_b=NOT_FOUND, auditor=FORBIDDEN), "company_report"
+    ),
+    # No input to check: the service answers (400 for the owner here: no figures yet; 403 for staff).
+    ("POST", "/api/company-reports/{id}/submit/"): Api(
+        E(FORBIDDEN, anonymous=LOGIN, applicant_a=OK, applicant_b=NOT_FOUND), "company_report"
+    ),
+    # Portfolio managers decide (409 here: the report is still to be filed).
+    ("POST", "/api/company-reports/{id}/accept/"): Api(
+        E(FORBIDDEN, anonymous=LOGIN, applicant_b=NOT_FOUND, portfolio_manager=OK, superuser=OK), "company_report"
+    ),
+    ("POST", "/api/company-reports/{id}/return/"): Api(
+        E(FORBIDDEN, anonymous=LOGIN, applicant_b=NOT_FOUND, portfolio_manager=OK, superuser=OK), "company_report"
+    ),
     ("GET", "/api/fund-use-reports/{id}/"): Api(SEES_A, "fund_use_report"),
     ("GET", "/api/funding-agreements/"): Api(SIGNED_IN),
     ("GET", "/api/funding-agreements/{id}/"): Api(SEES_A, "funding_agreement"),
@@ -348,6 +390,11 @@ API: dict[tuple[str, str], Api] = {
     ("GET", "/api/funds/{id}/"): Api(STAFF_PAGE, "fund"),
     ("GET", "/api/institutions/"): Api(SIGNED_IN),
     ("GET", "/api/institutions/{id}/"): Api(SIGNED_IN, "institution"),
+    ("GET", "/api/investment-documents/"): Api(SIGNED_IN),  # an empty list for those who may not read them
+    ("GET", "/api/investment-documents/{id}/"): Api(
+        E(NOT_FOUND, anonymous=LOGIN, provincial_staff=OK, portfolio_manager=OK, auditor=OK, superuser=OK),
+        "investment_document",
+    ),
     ("GET", "/api/investment-parties/"): Api(SIGNED_IN),
     ("GET", "/api/investment-parties/{id}/"): Api(STAFF_PAGE, "investment_party"),
     ("GET", "/api/investments/"): Api(SIGNED_IN),
@@ -366,9 +413,12 @@ API: dict[tuple[str, str], Api] = {
     ("GET", "/api/sub-venues/{id}/"): Api(SIGNED_IN, "sub_venue_x"),
     ("GET", "/api/targets/"): Api(SIGNED_IN),
     ("GET", "/api/targets/{id}/"): Api(SIGNED_IN, "target"),
+    ("GET", "/api/valuation-marks/"): Api(SIGNED_IN),
+    ("GET", "/api/valuation-marks/{id}/"): Api(STAFF_PAGE, "valuation_mark"),
     ("GET", "/api/valley/"): Api(SIGNED_IN),
     ("GET", "/api/valley/{id}/"): Api(SIGNED_IN, "valley"),
     ("POST", "/api/applications/"): Api(E(OK, anonymous=LOGIN, auditor=FORBIDDEN)),
+    ("POST", "/api/valuation-marks/"): Api(MARKS_RECORDER),  # the manager's empty body: 400, the door was passed
     ("PATCH", "/api/applications/{id}/"): Api(
         E(
             FORBIDDEN,
@@ -452,12 +502,15 @@ ADMIN: dict[str, AdminModel] = {
     "funding.finalacceptance": AdminModel("final_acceptance", scoped=True, **READ_ONLY),
     "funding.recoveryorder": AdminModel("recovery_order", scoped=True, **READ_ONLY),
     "tolerance.fund": AdminModel("fund"),
+    "tolerance.companyreport": AdminModel("company_report", **READ_ONLY),
     "tolerance.investment": AdminModel("investment"),
     "tolerance.investmentparty": AdminModel("investment_party"),
-    "tolerance.investmentdocument": AdminModel("investment_document"),
+    # Uploaded (checked) and removed, never edited: a wrong document is removed and uploaded again.
+    "tolerance.investmentdocument": AdminModel("investment_document", change=False),
     "tolerance.compliancereport": AdminModel(
         "compliance_report", add=False, change=False
     ),  # computed; superusers may delete
+    "tolerance.valuationmark": AdminModel("valuation_mark", change=False, delete=False),  # a correction is a new mark
     # Decided by people through the case page: nobody adds, changes or removes them here.
     "tolerance.exemptiondetermination": AdminModel("exemption", add=False, change=False, delete=False),
     "tolerance.exemptioncase": AdminModel("exemption_case", add=False, change=False, delete=False),

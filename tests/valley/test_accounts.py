@@ -44,12 +44,20 @@ def test_signing_up_makes_an_unconfirmed_applicant_and_queues_the_mail(client, d
         ({"password1": "12345678", "password2": "12345678"}, "password1", "too common"),
         ({"password1": "Short1!", "password2": "Short1!"}, "password1", "too short"),
         ({"password1": "84930284710392", "password2": "84930284710392"}, "password1", "entirely numeric"),
+        # Ten characters or more, from three of the four kinds, without the address's name part.
+        ({"password1": "Taiyuan-26", "password2": "Taiyuan-26"}, "password1", None),
+        ({"password1": "Taiyuan-2", "password2": "Taiyuan-2"}, "password1", "at least 10 characters"),
+        ({"password1": "taiyuan-valley", "password2": "taiyuan-valley"}, "password1", "at least 3 of these four"),
+        ({"password1": "Xnew-Valley-2026", "password2": "Xnew-Valley-2026"}, "password1", "e-mail address's name"),
         ({"password2": "something-else-2026"}, "password2", "differ"),
         ({"email": "not-an-address"}, "email", "valid email"),
     ],
 )
 def test_sign_up_says_what_to_fix(client, db, django_capture_on_commit_callbacks, overrides, field, message):
     response, callbacks = _sign_up(client, django_capture_on_commit_callbacks, **overrides)
+    if message is None:  # the boundary case that passes every rule
+        assert response.status_code == 302
+        return
     assert response.status_code == 200
     assert any(message in error for error in response.context["form"].errors[field])
     assert not get_user_model().objects.exists()
@@ -121,3 +129,20 @@ def test_the_login_page_offers_sign_up_and_the_nav_shows_my_teams(client, applic
     client.force_login(applicant)
     body = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "My teams" in body and reverse("teams:entity_list") in body
+
+
+def test_a_chinese_name_reads_family_name_first_and_a_western_one_given_name_first():
+    from valley.models import User
+
+    assert User(email="w@example.cn", first_name="小明", last_name="王").get_full_name() == "王小明"
+    assert str(User(email="w@example.cn", first_name="小明", last_name="王")) == "王小明 <w@example.cn>"
+    assert User(email="m@example.cn", first_name="Ming", last_name="Wang").get_full_name() == "Ming Wang"
+    assert User(email="o@example.cn", last_name="欧阳").get_full_name() == "欧阳"
+
+
+def test_the_chinese_sign_up_page_says_the_password_rules_in_chinese(client, db):
+    page = client.get(reverse("signup"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "至少 10 个字符" in page
+    data = {"email": "new@example.cn", "password1": "Short1!", "password2": "Short1!"}
+    form = client.post(reverse("signup"), data, HTTP_ACCEPT_LANGUAGE="zh-hans").context["form"]
+    assert form.errors["password1"] == ["密码太短：至少使用 10 个字符。"]

@@ -337,3 +337,11 @@ def test_applicants_read_nothing_of_the_investment_portfolio(applicant, auditor)
     for prefix in ("funds", "investments", "investment-parties", "compliance-reports", "exemptions", "exemption-cases"):
         assert token_client(applicant).get(f"/api/{prefix}/").json()["count"] == 0, prefix
     assert token_client(auditor).get("/api/investments/").json()["count"] == 1
+
+
+@pytest.mark.parametrize(("language", "detail"), [("zh-hans", "未找到。"), ("en", "Not found.")])
+def test_a_record_that_is_not_there_answers_404_in_the_readers_language(provincial_staff, language, detail):
+    # Django's get_object_or_404 message ("No Application matches the given query.") is English only.
+    response = token_client(provincial_staff).get("/api/applications/999999/", HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 404
+    assert response.json() == {"detail": detail}

@@ -1,5 +1,6 @@
 """The audit log: what is recorded, and that changing or deleting an entry is detected."""
 
+import re
 import weakref
 
 import pytest
@@ -143,3 +144,17 @@ def test_no_save_signal_writes_audit_entries():
     ]
     assert modules, "the signals' receivers were not found where Django keeps them"
     assert [module for module in modules if module.startswith(audit.__name__)] == []
+
+
+def test_the_command_speaks_one_language_whole(logged_history):
+    """The check's problem is translated, so the sentence around it is too (not English around Chinese)."""
+    from django.utils import translation
+
+    victim = AuditEntry.objects.filter(action="funding.budget.changed").first()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE valley_auditentry SET after = %s WHERE id = %s", ['{"reserved": "1.00"}', victim.pk])
+    with translation.override("zh-hans"), pytest.raises(CommandError) as refused:
+        call_command("verify_audit_log")
+    message = str(refused.value)
+    assert message.startswith("审计日志不完整") and f"第 {victim.pk} 条" in message
+    assert not re.search(r"[A-Za-z]{3,}", message.replace("SHA-256", "")), message

@@ -1,6 +1,7 @@
 """CSV exports as an auditor receives them, and as a spreadsheet opens them."""
 
 import csv
+import datetime
 import io
 import shutil
 import subprocess
@@ -98,6 +99,15 @@ def a_portfolio_with_a_report():
     InvestmentFactory(fund=fund)
     InvestmentFactory(fund=fund, failed=True)
     compliance_check_run(fund=fund, as_of=datetime.date(2025, 12, 31))
+    # The active investment's startup has its quarterly reports (for the company-reports export), one with figures.
+    from tolerance.monitoring import company_report_save, company_reports_open_due
+
+    figures = {"revenue": "1234567.89", "employees": 12, "rd_spend": "0.50", "patents_filed": 1}
+    company_report_save(
+        report=company_reports_open_due()[0],
+        by=None,
+        figures={**figures, "patents_granted": 0, "follow_on_funding": "3000000"},
+    )
 
 
 def test_every_listed_export_downloads(auditor_client, application_in):
@@ -137,6 +147,10 @@ def test_the_audit_log_export_can_be_verified_without_the_portal(auditor_client,
         )
         assert hashlib.sha256(text.encode("utf-8")).hexdigest() == row["hash"], row["id"]
         previous = row["hash"]
+        # Beside the hashed UTC time, the same moment in Beijing time, as the other exports write it.
+        utc, local = datetime.datetime.fromisoformat(row["at"]), datetime.datetime.fromisoformat(row["at_local"])
+        assert local.utcoffset() == datetime.timedelta(hours=8)
+        assert local == utc.replace(microsecond=0)
 
 
 def test_applicants_cannot_download(client, applicant):

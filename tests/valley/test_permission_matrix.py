@@ -12,7 +12,6 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
-from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import override_settings
@@ -67,6 +66,16 @@ def _determined_case(investment, by):
     return first
 
 
+def _lasting_access_attempt(model, access):
+    """django-axes deletes attempts older than its cool-off at every login; the matrix takes longer than that
+    on a busy machine, so its attempt is dated a day ahead and outlives the run."""
+    attempt = model.objects.create(
+        **access, path_info="/accounts/login/", get_data="", post_data="", failures_since_start=1
+    )
+    model.objects.filter(pk=attempt.pk).update(attempt_time=timezone.now() + datetime.timedelta(days=1))
+    return attempt
+
+
 def build_data() -> dict:
     """The shared data set: one object of each kind, owned by applicant A, in sub-venue X."""
     from rest_framework.authtoken.models import Token
@@ -78,8 +87,10 @@ def build_data() -> dict:
     from teams import services as teams_services
     from teams.demo import demo_uscc
     from teams.models import Entity, Registration
-    from tolerance.models import InvestmentDocument
+    from tolerance.documents import investment_document_upload
+    from tolerance.monitoring import company_reports_open_due
     from tolerance.services import compliance_check_run
+    from tolerance.valuation import valuation_mark_record
     from valley.models import CalendarDay, ServiceLine, Target
 
     users = {role: _user(f"{role}@matrix.example.cn", role) for role in pm.ROLES if role not in ("anonymous",)}
@@ -162,8 +173,27 @@ def build_data() -> dict:
     InvestmentFactory(fund=fund)
     report = compliance_check_run(fund=fund, as_of=timezone.localdate())
     exemption = _determined_case(investment, users["superuser"])
-    investment_document = InvestmentDocument(investment=investment, title="尽调报告", original_name="dd.pdf")
-    investment_document.file.save("dd.pdf", ContentFile(PDF_BYTES), save=True)
+    # A startup of applicant A's with an investment (of a fund of its own) and its quarterly reports.
+    portfolio_startup = ResidencyFactory(
+        sub_venue=sub_venue_x, entity__owner=applicant, entity__kind=Entity.Kind.STARTUP
+    ).entity
+    InvestmentFactory(startup=portfolio_startup, invested_on=timezone.localdate() - datetime.timedelta(days=200))
+    company_report = company_reports_open_due(entity_ids=[portfolio_startup.pk])[0]
+    valuation_mark = valuation_mark_record(
+        investment=investment,
+        by=None,
+        as_of=datetime.date(2024, 12, 31),
+        fair_value=Decimal("200000.00"),
+        method="write_down",
+        evidence="清算前减值",
+    )
+    investment_document = investment_document_upload(
+        investment=investment,
+        by=None,
+        kind="due_diligence",
+        title="尽调报告",
+        upload=SimpleUploadedFile("dd.pdf", PDF_BYTES),
+    )
     Token.objects.create(user=applicant)
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
     from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -219,12 +249,14 @@ def build_data() -> dict:
         "compliance_report": report,
         "exemption": exemption,
         "exemption_case": exemption.case,
+        "portfolio_startup": portfolio_startup,
+        "company_report": company_report,
+        "evaluation_year": timezone.localdate().year,
+        "valuation_mark": valuation_mark,
         "group": Group.objects.get(name=pm.roles.AUDITOR),
         "token": applicant,  # the admin's token pages are keyed by the user's id
         "totp_device": TOTPDevice.objects.create(user=users["provincial_staff"], name="matrix"),
-        "access_attempt": AccessAttempt.objects.create(
-            **access, path_info="/accounts/login/", get_data="", post_data="", failures_since_start=1
-        ),
+        "access_attempt": _lasting_access_attempt(AccessAttempt, access),
         "access_log": AccessLog.objects.create(**access, path_info="/accounts/login/"),
         "access_failure_log": AccessFailureLog.objects.create(**access, path_info="/accounts/login/"),
         "outbox_message": OutboxMessage.objects.create(task="valley.tasks.send_mail_task", kwargs={}),

@@ -1,7 +1,56 @@
+from axes.handlers.proxy import AxesProxyHandler
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
+from django.template import loader
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from valley.accounts import passwords
+from valley.messaging.mail import queue_mail
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, saying how many tries are left before this account is paused from this address."""
+
+    def clean(self):
+        try:
+            data = super().clean()
+        except ValidationError:
+            username = self.cleaned_data.get("username")
+            if username and self.request is not None:
+                # django-axes counted this failure while authenticate() ran, before the form raised.
+                failures = AxesProxyHandler.get_failures(self.request, {"username": username})
+                left = settings.AXES_FAILURE_LIMIT - failures
+                if 0 < left < settings.AXES_FAILURE_LIMIT:
+                    self.add_error(
+                        None,
+                        ngettext(
+                            "%(left)d attempt left: then logins to this account from this address pause for "
+                            "%(minutes)d minutes. Forgot your password? Reset it instead.",
+                            "%(left)d attempts left: then logins to this account from this address pause for "
+                            "%(minutes)d minutes. Forgot your password? Reset it instead.",
+                            left,
+                        )
+                        % {"left": left, "minutes": settings.AXES_COOLOFF_MINUTES},
+                    )
+            raise
+        # A password set before today's rules: the person is asked to change it now (see passwords.py).
+        self.password_breaks_the_rules = passwords.breaks_the_rules(data.get("password") or "", self.get_user())
+        return data
+
+
+class OutboxPasswordResetForm(PasswordResetForm):
+    """The reset link goes through the outbox like every other mail (sent by the worker, retried if Redis is
+    down), and points at SITE_URL rather than whatever Host header the request came with."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, **kwargs):
+        context = {**context, "site_url": settings.SITE_URL}
+        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        body = loader.render_to_string(email_template_name, context)
+        queue_mail(to=to_email, subject=subject, body=body)
 
 
 class SignUpForm(forms.Form):

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from valley import audit
 from valley.core import roles
 from valley.messaging.mail import queue_mail
 
@@ -80,3 +81,39 @@ def user_confirm_email(*, token: str):
         user.email_confirmed_at = timezone.now()
         user.save(update_fields=["email_confirmed_at"])
     return user
+
+
+# --- failed-login lockouts (django-axes) ---------------------------------------------------------------
+
+
+@transaction.atomic
+def login_unlock(*, user, by) -> int:
+    """Staff clear an account's failed logins (from every address), so its owner can log in at once.
+
+    Returns how many lockout records were cleared; the audit entry says who unlocked whom."""
+    from axes.utils import reset
+
+    cleared = reset(username=user.email)
+    audit.record(
+        action="auth.login_unlocked",
+        actor=by,
+        object_type=user._meta.label_lower,
+        object_id=user.pk,
+        after={"cleared": cleared},
+    )
+    return cleared
+
+
+@transaction.atomic
+def password_reset_completed(*, user) -> None:
+    """A person who set a new password through the reset link is no longer locked out by the old one."""
+    from axes.utils import reset
+
+    cleared = reset(username=user.email)
+    audit.record(
+        action="auth.password_reset",
+        actor=user,
+        object_type=user._meta.label_lower,
+        object_id=user.pk,
+        after={"lockouts_cleared": cleared},
+    )

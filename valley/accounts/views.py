@@ -9,6 +9,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,9 +18,43 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from valley.accounts import passwords, sessions, two_factor
 from valley.accounts import services as accounts
-from valley.accounts import two_factor
-from valley.accounts.forms import OTPTokenForm, ReauthForm, SignUpForm
+from valley.accounts.forms import LoginForm, OTPTokenForm, OutboxPasswordResetForm, ReauthForm, SignUpForm
+
+
+# Django's own views, with the portal's forms: tries left on the login page, reset mail through the outbox.
+class LoginPage(auth_views.LoginView):
+    authentication_form = LoginForm
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        if getattr(form, "password_breaks_the_rules", False):
+            self.request.session[passwords.CHANGE_REQUIRED_KEY] = True
+        return response
+
+
+class PasswordChange(auth_views.PasswordChangeView):
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        self.request.session.pop(passwords.CHANGE_REQUIRED_KEY, None)
+        return response
+
+
+login_page = LoginPage.as_view()
+password_change = PasswordChange.as_view()
+password_reset = auth_views.PasswordResetView.as_view(form_class=OutboxPasswordResetForm)
+
+
+class PasswordResetConfirm(auth_views.PasswordResetConfirmView):
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        accounts.password_reset_completed(user=form.user)
+        return response
+
+
+password_reset_confirm = PasswordResetConfirm.as_view()
+keepalive = sessions.keepalive
 
 
 def signup(request):

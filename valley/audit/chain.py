@@ -367,6 +367,8 @@ def _stored(field, value):
     """The value as the database keeps it: a Decimal set as 1500000 is stored, and compared, as 1500000.00."""
     if value is not None and isinstance(field, models.DecimalField):
         return Decimal(value).quantize(Decimal(1).scaleb(-field.decimal_places))
+    if isinstance(field, models.FileField):  # the stored file's name, as the column keeps it
+        return (value.name if value else "") or ""
     return value
 
 

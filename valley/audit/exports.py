@@ -34,6 +34,8 @@ AUDIT_LOG = Export(
         # Exactly as hashed (UTC, microseconds), so the file can be checked without the portal; text cells
         # starting with a formula character carry a leading apostrophe, which the check removes (README).
         Column("at", _("at (UTC)"), "at", "utc_exact"),
+        # The same moment in Beijing time, as every other export shows it; not hashed, for reading only.
+        Column("at_local", _("at (Beijing time)"), "at", "datetime"),
         Column("actor_id", _("actor id"), "actor_id", "number"),
         Column("actor_email", _("actor e-mail"), "actor_email", "text"),
         Column("action", _("action"), "action", "text"),

@@ -1,4 +1,4 @@
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
 
@@ -24,3 +24,13 @@ def amount(value) -> str:
     if value is None or value == "":
         return "—"
     return f"{Decimal(value):,.2f}"
+
+
+@register.filter
+def percent(value) -> str:
+    """83.33%: a percentage rounded half-up to exactly two decimals; "—" for no value (no data).
+
+    Also what mail and admin texts use, so that a rate reads the same everywhere."""
+    if value is None or value == "":
+        return "—"
+    return f"{Decimal(value).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP)}%"

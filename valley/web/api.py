@@ -4,9 +4,10 @@ fields look. The viewsets themselves live in each app's `api.py`; `valley/api.py
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import pagination, serializers, status
+from rest_framework import exceptions, pagination, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -36,6 +37,10 @@ def exception_handler(exc, context):
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
+    if isinstance(exc, Http404):
+        # Django's get_object_or_404 says "No Application matches the given query." in English, whatever the
+        # reader's language, and names the model; DRF's own "Not found." is translated and names nothing.
+        exc = exceptions.NotFound()
     return drf_exception_handler(exc, context)
 
 

@@ -1,5 +1,6 @@
 from django.conf import settings
 
+from valley.accounts import sessions
 from valley.core import roles
 
 
@@ -8,6 +9,9 @@ def portal(request):
     user = request.user
     return {
         "portal_name": settings.PORTAL_NAME,
+        # The session's warning before it ends, and a form posted when it ran out (static/js/session.js).
+        "session_seconds_left": sessions.seconds_left(request),
+        "restored_form": sessions.restored_form(request),
         "nav": {
             "is_staff_member": roles.is_staff_member(user),
             "is_auditor": roles.is_auditor(user),

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from tolerance.models import Fund
 from tolerance.services import compliance_check_run_many
+from valley.templatetags.valley_format import percent
 
 
 def _as_of(value: str) -> datetime.date:
@@ -41,6 +42,6 @@ class Command(BaseCommand):
             item = report.fund
             self.stdout.write(
                 f"{item.pk} {item.name_en}: {report.verdict} as of {day} "
-                f"(by count {report.rate_by_count}%, by amount {report.rate_by_amount}%, "
+                f"(by count {percent(report.rate_by_count)}, by amount {percent(report.rate_by_amount)}, "
                 f"governing {report.governing_basis}; {report.cases_opened} exemption case(s) opened)"
             )

@@ -1,4 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from valley.audit import verify_chain
 
@@ -10,11 +12,21 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
+        # Every line in one language: the problem comes translated from the chain check, so the frame does too.
         check = verify_chain()
         if not check.ok:
             raise CommandError(
-                f"The audit log is NOT intact: entry #{check.first_bad_id}: {check.problem}. "
-                f"{check.entries} entries before it are intact."
+                _(
+                    "The audit log is NOT intact: entry #%(entry)s: %(problem)s. "
+                    "%(entries)s entries before it are intact."
+                )
+                % {"entry": check.first_bad_id, "problem": check.problem, "entries": check.entries}
             )
-        pending = f" ({check.pending} written since, to be sealed)" if check.pending else ""
-        self.stdout.write(self.style.SUCCESS(f"The audit log is intact: {check.entries} entries{pending}."))
+        message = ngettext(
+            "The audit log is intact: %(entries)s entry.",
+            "The audit log is intact: %(entries)s entries.",
+            check.entries,
+        ) % {"entries": check.entries}
+        if check.pending:
+            message += " " + _("%(pending)s written since, to be sealed.") % {"pending": check.pending}
+        self.stdout.write(self.style.SUCCESS(message))

@@ -71,6 +71,6 @@ def forwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tolerance", "0005_exemption_cases")]
+    dependencies = [("tolerance", "0009_exemption_cases")]
 
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tolerance", "0006_automatic_determinations_into_cases"),
+        ("tolerance", "0010_automatic_determinations_into_cases"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

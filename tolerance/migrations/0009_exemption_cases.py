@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tolerance", "0004_exemption_withdrawals"),
+        ("tolerance", "0008_company_reports_and_co_investment"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
