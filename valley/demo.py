@@ -135,20 +135,20 @@ TARGETS = [
     ("platforms", "创业服务平台", "Start-up service platforms", 30, Target.Measure.MANUAL, 11, 4),
 ]
 
-# (role, local part, first name, last name, is_staff)
+# (role, local part, given name, family name): shown in Chinese order, 李文静 (valley.models.User.get_full_name).
 DEMO_USERS = [
-    (roles.PROVINCIAL_STAFF, "staff", "省厅", "工作人员"),
-    (roles.SUB_VENUE_OPERATOR, "operator", "太原分园", "运营"),
-    (roles.REVIEWER, "reviewer", "形式审查", "专家"),
-    (roles.APPROVER, "approver", "审批", "负责人"),
-    (roles.REGISTRATION_OFFICER, "registration", "登记", "专员"),
-    (roles.FINANCE_OFFICER, "finance", "财务", "专员"),
-    (roles.PORTFOLIO_MANAGER, "portfolio", "投资", "经理"),
-    (roles.EXEMPTION_SUPERVISOR, "supervisor", "业务监督", "部门"),
-    (roles.EXEMPTION_DECISION_MAKER, "decisionbody", "决策", "机构"),
-    (roles.AUDITOR, "auditor", "审计", "人员"),
-    (roles.APPLICANT, "applicant", "申请", "团队"),
-    (roles.APPLICANT, "applicant2", "另一", "申请人"),
+    (roles.PROVINCIAL_STAFF, "staff", "文静", "李"),
+    (roles.SUB_VENUE_OPERATOR, "operator", "鹏", "赵"),
+    (roles.REVIEWER, "reviewer", "丽", "孙"),
+    (roles.APPROVER, "approver", "建国", "周"),
+    (roles.REGISTRATION_OFFICER, "registration", "敏", "吴"),
+    (roles.FINANCE_OFFICER, "finance", "洁", "郑"),
+    (roles.PORTFOLIO_MANAGER, "portfolio", "磊", "王"),
+    (roles.EXEMPTION_SUPERVISOR, "supervisor", "涛", "冯"),
+    (roles.EXEMPTION_DECISION_MAKER, "decisionbody", "志强", "陈"),
+    (roles.AUDITOR, "auditor", "红", "褚"),
+    (roles.APPLICANT, "applicant", "伟", "张"),
+    (roles.APPLICANT, "applicant2", "洋", "刘"),
 ]
 
 
