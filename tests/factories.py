@@ -213,3 +213,23 @@ class InvestmentFactory(factory.django.DjangoModelFactory):
             InvestmentParty(investment=obj, role=role, organisation=f"{label} {obj.pk}", person="张三")
             for role, label in InvestmentParty.Role.choices
         )
+
+
+def determined_case(investment, by):
+    """The check's case for `investment`, taken to its determination (a superuser holds every role)."""
+    from tolerance import cases
+    from tolerance.models import STANDARDS, ExemptionCase
+
+    case = ExemptionCase.objects.get(investment=investment)
+    for code, _label in STANDARDS:
+        cases.case_add_evidence(case=case, by=by, standard=code, note="纪要")
+    cases.case_gather_evidence(case=case, by=by)
+    from django.utils import timezone
+
+    day = timezone.localdate()
+    cases.case_give_opinion(case=case, by=by, text="建议免责", given_on=day)
+    decisions = {party.pk: (True, "勤勉尽责") for party in investment.parties.all()}
+    [first, *_rest] = cases.case_determine(
+        case=case, by=by, decisions=decisions, meeting_date=day, document_number="晋投决〔2026〕1号"
+    )
+    return first

@@ -6,13 +6,22 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tests.factories import FundFactory, InvestmentFactory
 from tolerance import figures, portfolio
 from tolerance.figures import fund_figures, quarter_ends, value_chart, xirr
 from tolerance.models import ValuationMethod
 from tolerance.valuation import valuation_mark_record
+
+
+@pytest.fixture(autouse=True)
+def in_english(settings):
+    """These tests read the services' messages; in English, the portal's second language."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
 
 d = datetime.date
 M = ValuationMethod

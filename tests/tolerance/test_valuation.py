@@ -8,7 +8,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tests.api_support import results, token_client
 from tests.factories import FundFactory, InvestmentFactory
@@ -17,6 +17,15 @@ from tolerance.portfolio import InvalidRecord, NotPortfolioManager, PortfolioErr
 from tolerance.valuation import valuation_mark_record
 from valley.core import roles
 from valley.models import AuditEntry
+
+
+@pytest.fixture(autouse=True)
+def in_english(settings):
+    """These tests read the services' messages; in English, the portal's second language."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
 
 d = datetime.date
 M = ValuationMethod
@@ -92,11 +101,15 @@ def test_no_mark_in_the_future_or_after_the_failure_and_zero_is_a_fair_value(por
 
 def test_the_document_must_be_the_investments_own(investment, portfolio_manager):
     other = InvestmentFactory()
-    document = InvestmentDocument.objects.create(investment=other, title="别家的尽调报告", file="tolerance/x.pdf")
+    document = InvestmentDocument.objects.create(
+        investment=other, title="别家的尽调报告", file="tolerance/x.pdf", content_type="application/pdf", size=1
+    )
     with pytest.raises(InvalidRecord) as refused:
         record(investment, portfolio_manager, document=document)
     assert list(refused.value.errors) == ["document"]
-    own = InvestmentDocument.objects.create(investment=investment, title="估值报告", file="tolerance/y.pdf")
+    own = InvestmentDocument.objects.create(
+        investment=investment, title="估值报告", file="tolerance/y.pdf", content_type="application/pdf", size=1
+    )
     assert record(investment, portfolio_manager, document=own).document == own
 
 

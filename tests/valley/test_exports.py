@@ -92,13 +92,28 @@ def test_every_export_is_recorded_in_the_audit_log(auditor_client, auditor):
 def a_portfolio_with_a_report():
     import datetime
 
-    from tests.factories import FundFactory, InvestmentFactory
+    from tests.factories import FundFactory, InvestmentFactory, determined_case
     from tolerance.services import compliance_check_run
+    from valley.models import User
 
     fund = FundFactory()
-    InvestmentFactory(fund=fund)
-    InvestmentFactory(fund=fund, failed=True)
+    active = InvestmentFactory(fund=fund)
+    failed = InvestmentFactory(fund=fund, failed=True)
     compliance_check_run(fund=fund, as_of=datetime.date(2025, 12, 31))
+    # Exemptions are people's determinations: the check's case is taken to one (a superuser holds every role).
+    determined_case(failed, User.objects.create_superuser(email="decides@example.cn", password="x"))
+    from decimal import Decimal
+
+    from tolerance.valuation import valuation_mark_record
+
+    valuation_mark_record(
+        investment=active,
+        by=None,
+        as_of=datetime.date(2025, 12, 31),
+        fair_value=Decimal("1500000.00"),
+        method="recent_round",
+        evidence="=A轮融资价格",  # a formula character: neutralised in the file
+    )
     # The active investment's startup has its quarterly reports (for the company-reports export), one with figures.
     from tolerance.monitoring import company_report_save, company_reports_open_due
 

@@ -30,6 +30,7 @@ from tests.factories import (
     ResidencyFactory,
     SubVenueFactory,
     ValleyFactory,
+    determined_case,
 )
 from tests.valley import permission_matrix as pm
 
@@ -46,24 +47,6 @@ def _user(email, role=None, **fields):
     if code:
         user.groups.add(Group.objects.get(name=code))
     return user
-
-
-def _determined_case(investment, by):
-    """The check's case for `investment`, taken to its determination (a superuser holds every role)."""
-    from tolerance import cases
-    from tolerance.models import STANDARDS, ExemptionCase
-
-    case = ExemptionCase.objects.get(investment=investment)
-    for code, _label in STANDARDS:
-        cases.case_add_evidence(case=case, by=by, standard=code, note="纪要")
-    cases.case_gather_evidence(case=case, by=by)
-    day = timezone.localdate()
-    cases.case_give_opinion(case=case, by=by, text="建议免责", given_on=day)
-    decisions = {party.pk: (True, "勤勉尽责") for party in investment.parties.all()}
-    [first, *_rest] = cases.case_determine(
-        case=case, by=by, decisions=decisions, meeting_date=day, document_number="晋投决〔2026〕1号"
-    )
-    return first
 
 
 def _lasting_access_attempt(model, access):
@@ -172,7 +155,7 @@ def build_data() -> dict:
     investment = InvestmentFactory(fund=fund, failed=True)
     InvestmentFactory(fund=fund)
     report = compliance_check_run(fund=fund, as_of=timezone.localdate())
-    exemption = _determined_case(investment, users["superuser"])
+    exemption = determined_case(investment, users["superuser"])
     # A startup of applicant A's with an investment (of a fund of its own) and its quarterly reports.
     portfolio_startup = ResidencyFactory(
         sub_venue=sub_venue_x, entity__owner=applicant, entity__kind=Entity.Kind.STARTUP
