@@ -202,6 +202,17 @@ FUNDS = [
             DemoInvestment(23, d("2024-09-16"), "500000.00", "3.00", EXITED, "2000000.00"),
         ],
     },
+    # Set up this year and not invested yet: its checks find nothing to count ("no data", never "within").
+    {
+        "name_zh": "吕梁分园种子基金",
+        "name_en": "Lüliang Seed Fund",
+        "manager": "吕梁市科技创新投资有限公司",
+        "entrusted_institution": "晋创谷吕梁分园",
+        "size": "50000000.00",
+        "governing_basis": GoverningBasis.COUNT,
+        "decision_body": "吕梁分园种子基金投资决策委员会",
+        "investments": [],
+    },
 ]
 
 

@@ -29,15 +29,16 @@ def chart_points(body: str) -> list[tuple[str, str, str]]:
     return re.findall(r'data-as-of="([\d-]+)" data-rate-count="([\d.]+)" data-rate-amount="([\d.]+)"', body)
 
 
-def test_three_funds_one_within_one_in_warning_one_in_breach(demo):
+def test_funds_within_in_warning_in_breach_and_one_with_no_data(demo):
     latest = {fund.name_en: fund.reports.order_by("-as_of").first() for fund in Fund.objects.all()}
     assert {name: report.verdict for name, report in latest.items()} == {
         "Shanxi Provincial Angel Investment Fund": Verdict.WITHIN,
         "Shanxi Achievement Transformation Guidance Fund": Verdict.WARNING,
         "Jinchuanggu Venture Capital Fund": Verdict.BREACH,
+        "Lüliang Seed Fund": Verdict.NO_DATA,
     }
     assert not Investment.objects.exclude(startup__kind="startup").exists()
-    assert ComplianceReport.objects.count() == 12
+    assert ComplianceReport.objects.count() == 16
     breach = latest["Jinchuanggu Venture Capital Fund"]
     assert not ExemptionCase.objects.filter(report=breach, kind=CaseKind.ORIGINAL).exists()
     # A case at every step, and the venture fund's decided exemption re-examined after its breach.
@@ -78,6 +79,7 @@ def test_the_dashboard_charts_show_the_demo_rates(demo, client, auditor):
             ("2025-12-31", "33.33", "61.36"),
             ("2026-06-30", "50.00", "82.73"),
         ],
+        "Lüliang Seed Fund": [],  # no qualifying investment: no rate to plot
     }
     for fund in Fund.objects.all():
         body = client.get(reverse("tolerance:fund_dashboard", args=[fund.pk])).content.decode()
