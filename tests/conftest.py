@@ -65,6 +65,14 @@ def _live_home_figures(settings):
     settings.FUND_DASHBOARD_CACHE_SECONDS = 0
 
 
+@pytest.fixture(autouse=True)
+def _session_activity_once(settings):
+    """A session's "last seen" is rewritten at most once a minute (valley.accounts.sessions); a slow test
+    would otherwise see an extra session write on some request and not others, and a page's query count
+    change with the clock. tests/valley/test_sessions.py sets the real resolution back."""
+    settings.SESSION_ACTIVITY_RESOLUTION_SECONDS = 24 * 3600
+
+
 @pytest.fixture
 def make_user(db, django_user_model):
     counter = iter(range(1, 10_000))

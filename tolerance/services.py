@@ -203,18 +203,31 @@ def _case_sql_and_audit(*, report: ComplianceReport, select_sql: str, params: li
             "basis": report.get_governing_basis_display(),
             "rate": report.governing_rate,
         }
-    sql = (
-        f"WITH opened AS (INSERT INTO {cases} (investment_id, kind, reexamines_id, report_id, governing_basis, "  # noqa: S608 - names are ours
+    insert = (
+        f"INSERT INTO {cases} (investment_id, kind, reexamines_id, report_id, governing_basis, "  # noqa: S608 - names are ours
         f"governing_rate, opened_by_check, opened_by_id, reason, state, opened_at, state_changed_at) {select_sql} "
-        f"RETURNING id, investment_id), "
-        f"history AS (INSERT INTO {events} (case_id, action, from_state, to_state, by_id, at, comment) "
-        f"SELECT id, %s, '', %s, %s, %s, %s FROM opened) "
-        f"SELECT id, investment_id FROM opened"
+        f"RETURNING id, investment_id"
     )
+    event_columns = f"INSERT INTO {events} (case_id, action, from_state, to_state, by_id, at, comment)"  # noqa: S608
     stamp = connection.ops.adapt_datetimefield_value(at)
+    event_values = [action, CaseState.OPENED, getattr(by, "pk", None), stamp, comment]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, action, CaseState.OPENED, getattr(by, "pk", None), stamp, comment])
-        opened = sorted(cursor.fetchall())
+        if connection.vendor == "postgresql":
+            # One statement: the opening events are written from the INSERT's RETURNING (a data-modifying CTE).
+            cursor.execute(
+                f"WITH opened AS ({insert}), history AS ({event_columns} "  # noqa: S608 - names are ours
+                f"SELECT id, %s, '', %s, %s, %s, %s FROM opened) SELECT id, investment_id FROM opened",
+                [*params, *event_values],
+            )
+            opened = sorted(cursor.fetchall())
+        else:
+            # SQLite (the development default) has no data-modifying CTE: the same rows in two statements.
+            cursor.execute(insert, params)
+            opened = sorted(cursor.fetchall())
+            cursor.executemany(
+                f"{event_columns} VALUES (%s, %s, '', %s, %s, %s, %s)",
+                [[case_id, *event_values] for case_id, _investment in opened],
+            )
     if opened:
         audit.record(
             action=action,

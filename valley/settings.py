@@ -383,6 +383,8 @@ if (
     < 1
 ):
     raise ImproperlyConfigured("The SESSION_IDLE_* and SESSION_ABSOLUTE_* settings must be positive whole numbers.")
+# "Last seen" is written to the session at most this often, so an active session is not saved on every request.
+SESSION_ACTIVITY_RESOLUTION_SECONDS = env_int("SESSION_ACTIVITY_RESOLUTION_SECONDS", 60)
 # The cookie outlives no session: the longest absolute lifetime.
 SESSION_COOKIE_AGE = max(SESSION_ABSOLUTE_HOURS_STAFF, SESSION_ABSOLUTE_HOURS_APPLICANT) * 3600
 X_FRAME_OPTIONS = "DENY"

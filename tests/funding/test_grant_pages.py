@@ -387,7 +387,8 @@ def _count(client, url, django_assert_max_num_queries, limit=80):
 def test_the_grant_page_takes_a_fixed_number_of_queries(grant, applicant, people, django_assert_max_num_queries):
     owner, finance = signed_in(applicant), signed_in(people["finance"])
     url = reverse("funding:grant", args=[grant.pk])
-    _count(owner, url, django_assert_max_num_queries)  # warm-up
+    for client in (owner, finance):  # warm-up (a session's first request also records when it began)
+        _count(client, url, django_assert_max_num_queries)
     small = [_count(c, url, django_assert_max_num_queries) for c in (owner, finance)]
     # One report accepted and a second instalment paid (its report open), more comments in the history.
     file_report(grant, people, accept=True)
@@ -411,7 +412,8 @@ def test_the_report_page_takes_a_fixed_number_of_queries(report, applicant, peop
     post_award.report_save(
         report=report, by=applicant, spent="100", summary="", lines=[{"category": "rent", "amount": "100"}]
     )
-    _count(owner, url, django_assert_max_num_queries)  # warm-up
+    for client in (owner, finance):  # warm-up (a session's first request also records when it began)
+        _count(client, url, django_assert_max_num_queries)
     small = [_count(c, url, django_assert_max_num_queries) for c in (owner, finance)]
     post_award.report_save(
         report=report,

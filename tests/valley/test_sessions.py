@@ -15,6 +15,11 @@ from valley.models import User
 PASSWORD = "pw-Valley-2026!"
 
 
+@pytest.fixture(autouse=True)
+def _activity_recorded_each_minute(settings):
+    settings.SESSION_ACTIVITY_RESOLUTION_SECONDS = 60  # as in production (tests/conftest.py sets a day)
+
+
 def signed_in(user) -> Client:
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(user)

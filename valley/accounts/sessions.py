@@ -36,7 +36,6 @@ _NOT_KEPT = {
     "old_password",
     "token",
 }
-_SEEN_RESOLUTION = 60  # seconds: how stale "last seen" may be before it is written again
 
 
 def limits(user) -> tuple[int, int]:
@@ -80,7 +79,7 @@ class SessionTimeoutMiddleware:
                         absolute // 3600,
                     ) % {"hours": absolute // 3600}
                 return self._expired(request, text)
-            if SEEN_KEY not in session or idle_for >= _SEEN_RESOLUTION:
+            if SEEN_KEY not in session or idle_for >= settings.SESSION_ACTIVITY_RESOLUTION_SECONDS:
                 session[SEEN_KEY] = now
                 idle_for = 0
             request.session_seconds_left = max(0, min(idle - idle_for, absolute - lived))
