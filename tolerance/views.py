@@ -256,12 +256,25 @@ def case_detail(request, case_id: int):
     return _case_page(request, case, forms_by_step)
 
 
+def _missing_standards(case) -> list[str]:
+    from tolerance.cases import missing_standards
+
+    return missing_standards(case)
+
+
 def _case_page(request, case, forms_by_step, status: int = 200):
     latest = case.investment.fund.reports.order_by("-as_of").values_list("verdict", flat=True).first()
     return render(
         request,
         "tolerance/case_detail.html",
-        {"case": case, "forms": forms_by_step, "latest_breach": latest == Verdict.BREACH, "standards": STANDARDS},
+        {
+            "case": case,
+            "forms": forms_by_step,
+            "latest_breach": latest == Verdict.BREACH,
+            "standards": STANDARDS,
+            # Closing the evidence is shown, but not offered, until every standard has its evidence.
+            "gather_missing": _missing_standards(case) if "gather" in forms_by_step else [],
+        },
         status=status,
     )
 
