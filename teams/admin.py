@@ -10,7 +10,6 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Subquery
-from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -21,18 +20,7 @@ from valley.core import scoping
 from valley.core.errors import DomainError
 from valley.models import SubVenue
 from valley.web.admin_initial import ValidInitialMixin
-
-
-class ServiceErrorsAsMessagesMixin:
-    """A domain error raised while saving (e.g. a race lost to another staff member) rolls the change
-    back and comes back as a message on the same form, never as an error page."""
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except DomainError as error:
-            self.message_user(request, error.message, messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
+from valley.web.admin_services import ServiceErrorsAsMessagesMixin
 
 
 class ScopedAdminMixin(ValidInitialMixin, ServiceErrorsAsMessagesMixin):

@@ -11,7 +11,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Q
-from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -37,43 +36,14 @@ from tolerance.models import (
 )
 from tolerance.services import compliance_check_run_many, report_delete
 from tolerance.workflow import WORKFLOW
-from valley.core.errors import DomainError
 from valley.templatetags.valley_format import percent
 from valley.web.admin_initial import ValidInitialMixin
 from valley.web.admin_lists import LargeTableAdminMixin, year_filter
-
-
-def _adopt(obj, saved) -> None:
-    """Make the admin's own copy of the record (`obj`, which the admin logs and redirects to, and which
-    its inline formsets point at) the row the service wrote."""
-    for field in saved._meta.concrete_fields:
-        setattr(obj, field.attname, getattr(saved, field.attname))
-    obj._state.adding, obj._state.db = False, saved._state.db
+from valley.web.admin_services import ServiceErrorsAsMessagesMixin, adopt_saved
 
 
 def _form_values(form, names) -> dict:
     return {name: form.cleaned_data[name] for name in names if name in form.cleaned_data}
-
-
-class ServiceErrorsAsMessagesMixin:
-    """A rule a service enforces beyond the form (a race lost to another manager, a record that came to
-    rest under an exemption) rolls the change back and comes back as a message, never as an error page."""
-
-    def _as_message(self, request, view, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except DomainError as error:
-            self.message_user(request, error.message, messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        return self._as_message(request, super().changeform_view, object_id, form_url, extra_context)
-
-    def delete_view(self, request, object_id, extra_context=None):
-        return self._as_message(request, super().delete_view, object_id, extra_context)
-
-    def changelist_view(self, request, extra_context=None):
-        return self._as_message(request, super().changelist_view, extra_context)
 
 
 class ComplianceBannerMixin:
@@ -157,7 +127,7 @@ class FundAdmin(ServiceErrorsAsMessagesMixin, ComplianceBannerMixin, admin.Model
             fund = portfolio.fund_update(fund=obj, by=request.user, changes=_form_values(form, form.changed_data))
         else:
             fund = portfolio.fund_create(by=request.user, **_form_values(form, portfolio.FUND_FIELDS))
-        _adopt(obj, fund)
+        adopt_saved(obj, fund)
 
     def delete_model(self, request, obj):
         portfolio.fund_delete(fund=obj, by=request.user)
@@ -204,10 +174,10 @@ def save_parties(request, investment, formset) -> None:
         portfolio.party_remove(party=party, by=request.user)
     for party, changed in formset.changed_objects:
         changes = {name: getattr(party, name) for name in changed if name in portfolio.PARTY_FIELDS}
-        _adopt(party, portfolio.party_update(party=party, by=request.user, changes=changes))
+        adopt_saved(party, portfolio.party_update(party=party, by=request.user, changes=changes))
     for party in formset.new_objects:
         values = {name: getattr(party, name) for name in portfolio.PARTY_FIELDS}
-        _adopt(party, portfolio.party_add(investment=investment, by=request.user, **values))
+        adopt_saved(party, portfolio.party_add(investment=investment, by=request.user, **values))
 
 
 DOCUMENT_FACTS = ["original_name", "content_type", "size", "uploaded_by", "uploaded_at"]
@@ -239,7 +209,7 @@ def save_documents(request, investment, formset) -> None:
         if not form.has_changed() or form in formset.deleted_forms:
             continue
         data = form.cleaned_data
-        _adopt(
+        adopt_saved(
             form.instance,
             documents.investment_document_upload(
                 investment=investment, by=request.user, kind=data["kind"], title=data["title"], upload=data["file"]
@@ -411,7 +381,7 @@ class InvestmentAdmin(ServiceErrorsAsMessagesMixin, ValidInitialMixin, LargeTabl
             investment = portfolio.investment_create(by=by, checklist=checklist, **values)
         for move in then:
             investment = take[move.name](investment)
-        _adopt(obj, investment)
+        adopt_saved(obj, investment)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is InvestmentParty:
@@ -458,7 +428,7 @@ class InvestmentPartyAdmin(ServiceErrorsAsMessagesMixin, ValidInitialMixin, Larg
         else:
             values = _form_values(form, portfolio.PARTY_FIELDS)
             party = portfolio.party_add(investment=form.cleaned_data["investment"], by=request.user, **values)
-        _adopt(obj, party)
+        adopt_saved(obj, party)
 
     def delete_model(self, request, obj):
         portfolio.party_remove(party=obj, by=request.user)
@@ -493,7 +463,7 @@ class InvestmentDocumentAdmin(ServiceErrorsAsMessagesMixin, ValidInitialMixin, a
         document = documents.investment_document_upload(
             investment=data["investment"], by=request.user, kind=data["kind"], title=data["title"], upload=data["file"]
         )
-        _adopt(obj, document)
+        adopt_saved(obj, document)
 
     def delete_model(self, request, obj):
         documents.investment_document_delete(document=obj, by=request.user)
@@ -692,4 +662,4 @@ class CompanyReportAdmin(admin.ModelAdmin):
         return False
 
 
-from tolerance import valuation_admin  # noqa: E402, F401  (registers the valuation marks; it imports from here)
+from tolerance import valuation_admin  # noqa: E402, F401  (registers the valuation marks)

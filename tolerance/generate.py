@@ -47,6 +47,7 @@ def generate(province: Province) -> None:
                 Decimal("5.00"),
                 state,
                 recovered,
+                principal * rnd.randrange(0, 3),  # co-investors put in up to twice the fund's principal
                 Investment.FailureKind.LIQUIDATED if failed else "",
                 invested + datetime.timedelta(days=200) if failed else None,
                 "",
@@ -59,7 +60,7 @@ def generate(province: Province) -> None:
                 *((True, "核查意见", confirmer) if meets else (False, "", None)),
             )
 
-    columns = ["fund_id", "startup_id", "invested_on", "principal", "stake", "state", "recovered"]
+    columns = ["fund_id", "startup_id", "invested_on", "principal", "stake", "state", "recovered", "co_investment"]
     columns += ["failure_kind", "failed_on", "note", "created_at", "updated_at"]
     for code in ("decision_procedure", "due_diligence", "risks_disclosed", "no_conflict", "no_fraud"):
         columns += [code, f"{code}_evidence", f"{code}_confirmed_by_id"]

@@ -1,16 +1,17 @@
 """Valuation marks in the staff admin: listed and filtered by everyone who reads the portfolio, added by
 portfolio managers through tolerance.valuation (the same rules, lock and audit entry as the page), and
-never changed or deleted: a correction is a new mark. Imported by tolerance/admin.py."""
+never changed or deleted: a correction is a new mark. Imported by tolerance/admin.py (Django's admin
+discovery reads only that module)."""
 
 from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from tolerance.admin import ServiceErrorsAsMessagesMixin, _adopt
 from tolerance.models import ValuationMark
 from tolerance.valuation import valuation_mark_problems, valuation_mark_record
 from valley.web.admin_initial import ValidInitialMixin
 from valley.web.admin_lists import LargeTableAdminMixin, year_filter
+from valley.web.admin_services import ServiceErrorsAsMessagesMixin, adopt_saved
 
 FIELDS = ["investment", "as_of", "fair_value", "method", "evidence", "document"]
 
@@ -51,4 +52,4 @@ class ValuationMarkAdmin(ServiceErrorsAsMessagesMixin, ValidInitialMixin, LargeT
 
     def save_model(self, request, obj, form, change):
         saved = valuation_mark_record(by=request.user, **{name: form.cleaned_data.get(name) for name in FIELDS})
-        _adopt(obj, saved)
+        adopt_saved(obj, saved)

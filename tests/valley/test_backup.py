@@ -124,7 +124,9 @@ def test_backup_and_restore_round_trip_the_demo_valley_on_postgresql(pg_database
     assert source_counts["teams_entity"] > 50 and source_counts["valley_auditentry"] > 100  # the demo, not nothing
     assert target_head == source_head and target_head[0] == source_counts["valley_auditentry"]
     assert media_digests(target_media) == media_digests(source_media)
-    assert "intact" in manage("verify_audit_log", database_url=target_url, media_root=target_media).stdout
+    # verify_audit_log speaks the portal's language (Simplified Chinese): "the audit log is intact: N entries".
+    verified = manage("verify_audit_log", database_url=target_url, media_root=target_media).stdout
+    assert f"审计日志完整：共 {source_counts['valley_auditentry']} 条" in verified
 
     # The restored database now has tables: a second restore is refused and changes nothing.
     again = manage("restore_portal", str(archive), database_url=target_url, media_root=tmp_path / "m3", check=False)
