@@ -10,7 +10,8 @@ its standards checklist and five accountable parties), then times:
   1. the check itself, `compliance_check_run_all` (aggregate + report + the exemption cases it opens
      for every fund): from scratch, rerun for the same date, and for the next night's date;
   2. only the check's aggregate step for every fund, as `compliance_check_run_all` runs it: one
-     grouped query (`compliance_figures_by_fund`) and one index lookup per fund (`last_investment_change`);
+     grouped query (`compliance_figures_by_fund`) and, twice, one index lookup per fund in one query
+     (`last_investment_changes`);
   3. ONE hand-written SQL aggregate (GROUP BY fund) computing the same counts and sums;
   4. ONE hand-written INSERT ... SELECT of the same case rows the first check opened;
 
@@ -49,6 +50,16 @@ def parse_args():
     parser.add_argument("--database", help="name of the benchmark database (created, and dropped at the end)")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each timed step; the median is printed")
+    parser.add_argument(
+        "--build-only",
+        action="store_true",
+        help="build the data and stop (implies --keep), to measure later with --reuse",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure on the database an earlier --keep/--build-only run left (migrated first), without rebuilding it",
+    )
     return parser.parse_args()
 
 
@@ -134,7 +145,8 @@ def build(args) -> None:
             cursor.execute(
                 """
                 INSERT INTO tolerance_investment (
-                    fund_id, startup_id, invested_on, principal, stake, state, recovered, failure_kind, failed_on,
+                    fund_id, startup_id, invested_on, principal, stake, state, recovered, co_investment,
+                    failure_kind, failed_on,
                     note, created_at, updated_at,
                     decision_procedure, decision_procedure_evidence, decision_procedure_confirmed_by_id,
                     due_diligence, due_diligence_evidence, due_diligence_confirmed_by_id,
@@ -146,6 +158,7 @@ def build(args) -> None:
                        CASE WHEN x.failed THEN 'failed' WHEN mod(g, 17) = 0 THEN 'exited' ELSE 'active' END,
                        CASE WHEN x.failed THEN round(p.principal * 0.1, 2)
                             WHEN mod(g, 17) = 0 THEN p.principal * 2 ELSE 0 END,
+                       0,
                        CASE WHEN x.failed THEN 'liquidated' ELSE '' END,
                        CASE WHEN x.failed THEN DATE '2024-01-01' + mod(g, 365) + 200 END,
                        '', now(), now(),
@@ -240,11 +253,12 @@ def measure(args) -> None:
         compliance_check_run_all(as_of=as_of)
 
     def aggregate_all():
-        # What compliance_check_run_all runs: one grouped aggregate for every fund, then per fund the
-        # index lookup that tells whether its figures still hold when its row is locked.
+        # What compliance_check_run_all runs: one grouped aggregate for every fund (after one query of
+        # their last investment changes), then under the locks that query again, to tell whether the
+        # figures still hold.
         figures = selectors.compliance_figures_by_fund(fund_ids=[fund.pk for fund in funds], as_of=AS_OF)
-        for fund in funds:
-            assert selectors.last_investment_change(fund_id=fund.pk) == figures[fund.pk].last_change
+        changes = selectors.last_investment_changes(fund_ids=[fund.pk for fund in funds])
+        assert all(changes[fund.pk] == figures[fund.pk].last_change for fund in funds)
         return [figures[fund.pk] for fund in funds]
 
     def hand_written():
@@ -314,7 +328,10 @@ def main() -> int:
     args = parse_args()
     name, maintenance, bench_url = server_urls(args)
     print(f"benchmark database: {name} ({args.investments:,} investments in {args.funds} funds)")
-    recreate_database(maintenance, name)
+    if args.build_only:
+        args.keep = True
+    if not args.reuse:
+        recreate_database(maintenance, name)
     os.environ["DATABASE_URL"] = bench_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "valley.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
@@ -330,9 +347,11 @@ def main() -> int:
     try:
         with step("migrate"):
             call_command("migrate", verbosity=0)
-        print("building the data:")
-        build(args)
-        measure(args)
+        if not args.reuse:
+            print("building the data:")
+            build(args)
+        if not args.build_only:
+            measure(args)
     finally:
         connections.close_all()
         if not args.keep:

@@ -14,7 +14,6 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     IntegerField,
-    Max,
     OuterRef,
     Prefetch,
     Q,
@@ -76,7 +75,7 @@ class ComplianceFigures:
     unqualified_failed_count: int
     qualifying_principal: Decimal
     qualifying_loss: Decimal
-    # The last save of an investment counted (see last_investment_change); not one of the figures.
+    # The last save of an investment counted (see last_investment_changes); not one of the figures.
     last_change: datetime.datetime | None = field(default=None, compare=False)
 
 
@@ -127,38 +126,52 @@ def fund_compliance_figures(*, fund_id: int, as_of: datetime.date) -> Compliance
 
 
 def compliance_figures_by_fund(*, fund_ids: list[int], as_of: datetime.date) -> dict[int, ComplianceFigures]:
-    """`fund_compliance_figures` of several funds at once: ONE query grouped by fund (one scan of the table).
+    """`fund_compliance_figures` of several funds at once: ONE query grouped by fund (one scan of the table,
+    over the same rows and with the same WHERE as a hand-written GROUP BY), after ONE query of the funds'
+    `last_investment_changes`.
 
     Every id asked for is in the result (a fund without investments in scope gets zeros), each with
     `last_change`, the last save of any of the fund's investments, to compare with
-    `last_investment_change` later. The scope is a FILTER rather than a WHERE for that reason.
+    `last_investment_changes` under the lock. It is read BEFORE the aggregate: a save committed in between
+    is counted and only makes the check recount; a save after both is seen under the lock. Reading it
+    inside the aggregate (max(updated_at)) made the scan visit every row of the table for a column no
+    index covers.
     """
+    changes = last_investment_changes(fund_ids=fund_ids)
     rows = (
-        Investment.objects.filter(fund_id__in=fund_ids)
+        Investment.objects.filter(fund_id__in=fund_ids, invested_on__lte=as_of)
         .order_by()
         .values("fund_id")
-        .annotate(**_figure_aggregates(as_of, Q(invested_on__lte=as_of)), last_change=Max("updated_at"))
+        .annotate(**_figure_aggregates(as_of, Q()))
     )
-    figures = dict.fromkeys(fund_ids, ComplianceFigures(0, 0, 0, 0, ZERO, ZERO))
+    figures = {pk: ComplianceFigures(0, 0, 0, 0, ZERO, ZERO, last_change=changes.get(pk)) for pk in fund_ids}
     for row in rows:
-        figures[row["fund_id"]] = _figures(row, last_change=row["last_change"])
+        figures[row["fund_id"]] = _figures(row, last_change=changes.get(row["fund_id"]))
     return figures
 
 
-def last_investment_change(*, fund_id: int) -> datetime.datetime | None:
-    """When any of the fund's investments was last saved (`updated_at`): one index lookup
-    (investment_fund_changed_idx). The check compares it with its figures' `last_change`."""
-    return (
-        Investment.objects.filter(fund_id=fund_id).order_by("-updated_at").values_list("updated_at", flat=True).first()
-    )
+def last_investment_changes(*, fund_ids: list[int]) -> dict[int, datetime.datetime | None]:
+    """When any investment of each fund was last saved (`updated_at`), in ONE query of one index lookup per
+    fund (investment_fund_changed_idx). The check compares it with its figures' `last_change`."""
+    last = Investment.objects.filter(fund=OuterRef("pk")).order_by("-updated_at").values("updated_at")[:1]
+    return dict(Fund.objects.filter(pk__in=fund_ids).annotate(last=Subquery(last)).values_list("pk", "last"))
 
 
-def failed_qualifying_investments(*, fund_id: int, as_of: datetime.date) -> QuerySet:
-    """The fund's failed qualifying investments as of a date: those an exemption case is opened for
-    (lazy: the check uses it inside SQL; PostgreSQL reads the covering index)."""
-    return Investment.objects.filter(
-        Q(fund_id=fund_id, invested_on__lte=as_of, meets_standards=True) & _failed_by(as_of)
+def failed_qualifying_investments(*, as_of: datetime.date, fund_id: int | None = None, fund_ids=None) -> QuerySet:
+    """The failed qualifying investments of a fund (or of the funds `fund_ids`) as of a date: those an
+    exemption case is opened for (lazy: the check uses it inside SQL; PostgreSQL reads the covering index)."""
+    funds = Q(fund_id=fund_id) if fund_ids is None else Q(fund_id__in=fund_ids)
+    return Investment.objects.filter(funds & Q(invested_on__lte=as_of, meets_standards=True) & _failed_by(as_of))
+
+
+def latest_reports_up_to(*, fund_ids: list[int], as_of: datetime.date) -> dict[int, ComplianceReport]:
+    """Each fund's last report on or before `as_of` (the one a check for that date follows, or its own
+    earlier run), in ONE query (one lookup of report_one_per_fund_and_date per fund)."""
+    latest = (
+        ComplianceReport.objects.filter(fund=OuterRef("fund"), as_of__lte=as_of).order_by("-as_of").values("pk")[:1]
     )
+    reports = ComplianceReport.objects.filter(fund_id__in=fund_ids, pk=Subquery(latest))
+    return {report.fund_id: report for report in reports}
 
 
 def _latest_report(field_name: str):

@@ -320,6 +320,30 @@ def test_checking_every_fund_runs_one_grouped_aggregate_not_one_per_fund(db):
     assert len(aggregates) == 1
 
 
+def test_checking_many_funds_costs_the_same_queries_for_two_funds_as_for_six(db):
+    """The nightly check over a hundred funds is one batch of statements, not a transaction of a dozen
+    queries per fund: its query count does not grow with the number of funds, and a rerun or a quiet night
+    costs a handful (here 15, four of which seal the audit entries, which tests do inside the transaction)."""
+
+    def counts(n: int) -> list[int]:
+        funds = [FundFactory() for _ in range(n)]
+        for fund in funds:
+            portfolio(fund, active=3, failed=1)  # 25%: within tolerance, one case each the first night
+        runs = []
+        for as_of in (AS_OF, AS_OF, AS_OF + datetime.timedelta(days=1)):
+            with CaptureQueriesContext(connection) as queries:
+                compliance_check_run_many(funds=funds, as_of=as_of)
+            runs.append(len(queries.captured_queries))
+        assert ExemptionCase.objects.filter(investment__fund__in=funds).count() == n  # nothing opened twice
+        assert ComplianceReport.objects.filter(fund__in=funds).count() == 2 * n
+        return runs
+
+    two, six = counts(2), counts(6)
+    assert six == two
+    first, rerun, next_night = six
+    assert rerun <= 15 and next_night <= 15
+
+
 def test_an_investment_saved_while_many_funds_are_checked_is_counted(db, monkeypatch):
     fund = FundFactory()
     portfolio(fund, active=4)
@@ -339,21 +363,28 @@ def test_an_investment_saved_while_many_funds_are_checked_is_counted(db, monkeyp
     assert report.cases.count() == 1
 
 
-def test_a_fund_whose_check_fails_stops_the_run_and_keeps_the_reports_made_before_it(db, monkeypatch):
+def test_a_fund_whose_check_fails_rolls_back_its_batch_and_keeps_the_reports_of_earlier_batches(db, monkeypatch):
     first, second, third = (FundFactory() for _ in range(3))
     for fund in (first, second, third):
         portfolio(fund, active=2)
-    real = services._record_check
+    real = services._record_checks
 
-    def failing(*, fund, **kwargs):
-        if fund.pk == second.pk:
+    def failing(*, funds, **kwargs):
+        if any(fund.pk == second.pk for fund in funds):
             raise RuntimeError("the disk is full")
-        return real(fund=fund, **kwargs)
+        return real(funds=funds, **kwargs)
 
-    monkeypatch.setattr(services, "_record_check", failing)
+    monkeypatch.setattr(services, "_record_checks", failing)
+    monkeypatch.setattr(services, "CHECK_BATCH", 1)
     with pytest.raises(RuntimeError, match="disk is full"):
         compliance_check_run_many(funds=[first, second, third], as_of=AS_OF)
     assert list(ComplianceReport.objects.values_list("fund_id", flat=True)) == [first.pk]
+
+    monkeypatch.setattr(services, "CHECK_BATCH", 3)
+    ComplianceReport.objects.all().delete()
+    with pytest.raises(RuntimeError, match="disk is full"):
+        compliance_check_run_many(funds=[first, second, third], as_of=AS_OF)
+    assert not ComplianceReport.objects.exists()  # one batch: nothing half-written
 
 
 # ------------------------------------------------------------ the audit of reports and the cases the check opens

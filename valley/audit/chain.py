@@ -108,10 +108,48 @@ def record(*, action: str, actor=None, object_type: str = "", object_id="", befo
     module's doc), and until then its id is provisional."""
     from valley.models import AuditEntry
 
+    entry = _entry(action=action, actor=actor, object_type=object_type, object_id=object_id, before=before, after=after)
+    # What Model.save() does, but with the id taken from the database and returned by the INSERT.
+    using = transaction.get_connection().alias
+    meta = AuditEntry._meta
+    [(entry.id,)] = AuditEntry._base_manager._insert(
+        [entry], fields=meta.concrete_fields, returning_fields=[meta.pk], using=using
+    )
+    entry._state.adding, entry._state.db = False, using
+    _after_write()
+    return entry
+
+
+def record_many(entries) -> int:
+    """Append several pending entries at once: `entries` are the keyword arguments `record` takes (action,
+    actor, object_type, object_id, before, after), e.g. from `created_entry` / `changed_entry` (None items
+    are skipped). On PostgreSQL ONE INSERT, each row taking its provisional id from the sequence in list
+    order, so they are sealed into the chain in that order like as many `record` calls; elsewhere (SQLite
+    computes the provisional id from the table, one row at a time) one `record` per entry. Returns how many."""
+    from valley.models import AuditEntry
+
+    entries = [entry for entry in entries if entry is not None]
+    if not entries:
+        return 0
+    using = transaction.get_connection().alias
+    if transaction.get_connection().vendor != "postgresql":
+        for entry in entries:
+            record(**entry)
+        return len(entries)
+    rows = [_entry(**entry) for entry in entries]
+    meta = AuditEntry._meta
+    AuditEntry._base_manager._insert(rows, fields=meta.concrete_fields, using=using)
+    _after_write()
+    return len(rows)
+
+
+def _entry(*, action: str, actor=None, object_type: str = "", object_id="", before=None, after=None):
+    from valley.models import AuditEntry
+
     actor = actor if actor is not None else _actor.get()
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
-    entry = AuditEntry(
+    return AuditEntry(
         id=_ProvisionalId(),
         at=timezone.now(),
         actor_id=actor.pk if actor else None,
@@ -122,15 +160,6 @@ def record(*, action: str, actor=None, object_type: str = "", object_id="", befo
         before=_plain(before),
         after=_plain(after),
     )
-    # What Model.save() does, but with the id taken from the database and returned by the INSERT.
-    using = transaction.get_connection().alias
-    meta = AuditEntry._meta
-    [(entry.id,)] = AuditEntry._base_manager._insert(
-        [entry], fields=meta.concrete_fields, returning_fields=[meta.pk], using=using
-    )
-    entry._state.adding, entry._state.db = False, using
-    _after_write()
-    return entry
 
 
 class _ProvisionalId(models.Expression):
@@ -386,15 +415,20 @@ def snapshot(instance) -> dict:
     return _plain(_values(instance))
 
 
+def created_entry(instance, *, action: str, actor=None, after: dict | None = None) -> dict:
+    """What `record_created` records, as `record`'s keyword arguments (for `record_many`)."""
+    return {
+        "action": action,
+        "actor": actor,
+        "object_type": instance._meta.label_lower,
+        "object_id": instance.pk,
+        "after": _plain(after) if after is not None else snapshot(instance),
+    }
+
+
 def record_created(instance, *, action: str, actor=None, after: dict | None = None):
     """The entry for a new record: its values (or `after`, when the service names what matters)."""
-    return record(
-        action=action,
-        actor=actor,
-        object_type=instance._meta.label_lower,
-        object_id=instance.pk,
-        after=_plain(after) if after is not None else snapshot(instance),
-    )
+    return record(**created_entry(instance, action=action, actor=actor, after=after))
 
 
 def record_deleted(instance, *, action: str, actor=None):
@@ -409,23 +443,29 @@ def record_deleted(instance, *, action: str, actor=None):
     )
 
 
-def record_changed(instance, *, action: str, before: dict, actor=None, extra: dict | None = None):
-    """The entry for a change: only the fields that differ from `before` (a snapshot), both ways, plus
-    `extra` (e.g. a reason) in `after`. Nothing is recorded, and None returned, when nothing changed
-    and there is no `extra`."""
+def changed_entry(instance, *, action: str, before: dict, actor=None, extra: dict | None = None) -> dict | None:
+    """What `record_changed` records, as `record`'s keyword arguments (for `record_many`), or None."""
     after_all = snapshot(instance)
     stamps = {f.attname for f in instance._meta.concrete_fields if getattr(f, "auto_now", False)}
     changed = sorted(name for name in after_all if name not in stamps and before.get(name) != after_all[name])
     if not changed and not extra:
         return None
-    return record(
-        action=action,
-        actor=actor,
-        object_type=instance._meta.label_lower,
-        object_id=instance.pk,
-        before={name: before.get(name) for name in changed},
-        after={**{name: after_all[name] for name in changed}, **_plain(extra or {})},
-    )
+    return {
+        "action": action,
+        "actor": actor,
+        "object_type": instance._meta.label_lower,
+        "object_id": instance.pk,
+        "before": {name: before.get(name) for name in changed},
+        "after": {**{name: after_all[name] for name in changed}, **_plain(extra or {})},
+    }
+
+
+def record_changed(instance, *, action: str, before: dict, actor=None, extra: dict | None = None):
+    """The entry for a change: only the fields that differ from `before` (a snapshot), both ways, plus
+    `extra` (e.g. a reason) in `after`. Nothing is recorded, and None returned, when nothing changed
+    and there is no `extra`."""
+    entry = changed_entry(instance, action=action, before=before, actor=actor, extra=extra)
+    return record(**entry) if entry is not None else None
 
 
 def _logged_in(sender, request, user, **kwargs):
