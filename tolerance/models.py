@@ -426,6 +426,15 @@ class ComplianceReport(models.Model):
         verbose_name=_("run by"),
         help_text=_("Empty when the scheduler ran the check."),
     )
+    # The last save of the fund's investments the figures counted: a later check finding the same stamp (and
+    # the same failures) knows the cases this report's check opened are all there, without looking again.
+    figures_changed_at = models.DateTimeField(
+        _("investments last changed at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("The last change to the fund's investments that the figures counted."),
+    )
 
     class Meta:
         verbose_name = _("compliance report")

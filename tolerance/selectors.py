@@ -114,15 +114,16 @@ def _figures(row: dict, last_change=None) -> ComplianceFigures:
     )
 
 
-def fund_compliance_figures(*, fund_id: int, as_of: datetime.date) -> ComplianceFigures:
+def fund_compliance_figures(*, fund_id: int, as_of: datetime.date, last_change=None) -> ComplianceFigures:
     """Counts and amounts of one fund's portfolio as of a date, aggregated by the database in ONE query.
 
     In scope: investments made on or before `as_of`. Failed: failed on or before `as_of` (a later
     failure does not count yet). Qualifying: all five standards met (the generated meets_standards column).
     Loss of a failed investment = principal - recovered. PostgreSQL reads the covering index alone.
+    `last_change` is the caller's `last_investment_changes` of the fund, read before (under the fund's lock).
     """
     row = Investment.objects.filter(fund_id=fund_id, invested_on__lte=as_of).aggregate(**_figure_aggregates(as_of, Q()))
-    return _figures(row)
+    return _figures(row, last_change=last_change)
 
 
 def compliance_figures_by_fund(*, fund_ids: list[int], as_of: datetime.date) -> dict[int, ComplianceFigures]:

@@ -89,7 +89,8 @@ def compliance_check_run(*, fund: Fund, as_of: datetime.date, by=None) -> Compli
     queries, whatever the number of investments. The same steps as `compliance_check_run_many`'s, for one fund.
     """
     [fund] = _lock_funds([fund.pk])
-    figures = {fund.pk: selectors.fund_compliance_figures(fund_id=fund.pk, as_of=as_of)}
+    changes = selectors.last_investment_changes(fund_ids=[fund.pk])
+    figures = {fund.pk: selectors.fund_compliance_figures(fund_id=fund.pk, as_of=as_of, last_change=changes[fund.pk])}
     [report] = _record_checks(funds=[fund], as_of=as_of, by=by, figures=figures)
     return report
 
@@ -125,6 +126,7 @@ def _report_values(*, fund: Fund, figures: selectors.ComplianceFigures, now, by)
         ),
         "computed_at": now,
         "computed_by": by,
+        "figures_changed_at": figures.last_change,
     }
 
 
@@ -140,6 +142,7 @@ def _record_checks(*, funds: list[Fund], as_of: datetime.date, by, figures: dict
     for fund in funds:
         values = _report_values(fund=fund, figures=figures[fund.pk], now=now, by=by)
         before = previous.get(fund.pk)
+        cases_all_there = _cases_all_there(before=before, figures=figures[fund.pk])
         # The fund row is locked, so `before`, when it has this date, is this report as no other check can
         # change it: a rerun updates it in place and its entry records what the earlier run had said.
         if before is not None and before.as_of == as_of:
@@ -152,6 +155,7 @@ def _record_checks(*, funds: list[Fund], as_of: datetime.date, by, figures: dict
             created.append(report)
         report.fund = fund  # the locked row, so nothing below queries it again
         report.previous_outcome = _outcome(before) if before else None
+        report.cases_all_there = cases_all_there
         reports.append(report)
     ComplianceReport.objects.bulk_create(created)
     if changed:
@@ -183,6 +187,24 @@ def _record_checks(*, funds: list[Fund], as_of: datetime.date, by, figures: dict
             report.cases_opened,
         )
     return reports
+
+
+def _cases_all_there(*, before: ComplianceReport | None, figures: selectors.ComplianceFigures) -> bool:
+    """Whether every failed qualifying project the figures count already has its original case, known without
+    the anti-join over all of them (at a million investments it costs more than the figures themselves).
+
+    So when the report this check follows was within tolerance (its check opened the case of every failed
+    qualifying project it saw, in its transaction), no investment of the fund was saved since its figures
+    (the same last save, read under the fund's lock now), and the failures counted are as many: with the
+    investments unchanged, the failures as of a later date include those as of an earlier one, so as many
+    means the same. A report from before this stamp was kept (None) never answers yes."""
+    return (
+        before is not None
+        and before.verdict in (Verdict.WITHIN, Verdict.WARNING)
+        and before.figures_changed_at is not None
+        and before.figures_changed_at == figures.last_change
+        and before.failed_count == figures.failed_count
+    )
 
 
 class _Recipients:
@@ -227,7 +249,11 @@ def _settle_exemptions(*, reports: list[ComplianceReport], at: datetime.datetime
     """
     for report in reports:
         report.cases_opened = 0
-    within = [report for report in reports if report.verdict in (Verdict.WITHIN, Verdict.WARNING)]
+    within = [
+        report
+        for report in reports
+        if report.verdict in (Verdict.WITHIN, Verdict.WARNING) and not report.cases_all_there
+    ]
     breach = [report for report in reports if report.verdict == Verdict.BREACH]
     entries = []
     if within:

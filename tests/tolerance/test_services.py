@@ -344,6 +344,71 @@ def test_checking_many_funds_costs_the_same_queries_for_two_funds_as_for_six(db)
     assert rerun <= 15 and next_night <= 15
 
 
+def case_inserts(queries) -> int:
+    return sum(1 for q in queries.captured_queries if 'INSERT INTO "tolerance_exemptioncase"' in q["sql"])
+
+
+def test_a_quiet_rerun_does_not_look_for_cases_again_but_a_saved_investment_makes_it(db):
+    fund = FundFactory()
+    portfolio(fund, active=3, failed=1)
+    compliance_check_run_many(funds=[fund], as_of=AS_OF)
+    for as_of in (AS_OF, AS_OF + datetime.timedelta(days=1)):  # a rerun, and the next night
+        with CaptureQueriesContext(connection) as queries:
+            [report] = compliance_check_run_many(funds=[fund], as_of=as_of)
+        assert case_inserts(queries) == 0 and report.cases_opened == 0
+
+    investment = Investment.objects.filter(fund=fund, state=Investment.State.ACTIVE).first()
+    investment.state, investment.failure_kind = Investment.State.FAILED, Investment.FailureKind.LIQUIDATED
+    investment.failed_on = AS_OF
+    investment.save()
+    report = compliance_check_run(fund=fund, as_of=AS_OF + datetime.timedelta(days=1))
+    assert report.cases_opened == 1
+    assert ExemptionCase.objects.filter(investment=investment, report=report).exists()
+
+
+def test_a_failure_swapped_for_another_opens_the_new_projects_case(db):
+    """As many failures as before, but not the same: the saves since the last report make the check look."""
+    fund = FundFactory()
+    portfolio(fund, active=3, failed=1)
+    compliance_check_run_many(funds=[fund], as_of=AS_OF)
+    recovered = Investment.objects.get(fund=fund, state=Investment.State.FAILED)
+    recovered.state, recovered.failure_kind, recovered.failed_on = Investment.State.ACTIVE, "", None
+    recovered.save()
+    failing = Investment.objects.filter(fund=fund, state=Investment.State.ACTIVE).exclude(pk=recovered.pk).first()
+    failing.state, failing.failure_kind = Investment.State.FAILED, Investment.FailureKind.LIQUIDATED
+    failing.failed_on = AS_OF
+    failing.save()
+    [report] = compliance_check_run_many(funds=[fund], as_of=AS_OF)
+    assert report.failed_count == 1 and report.cases_opened == 1
+    assert ExemptionCase.objects.filter(investment=failing).exists()
+
+
+def test_a_failure_dated_the_next_day_gets_its_case_the_next_night_without_any_save(db):
+    fund = FundFactory()
+    portfolio(fund, active=3, failed=1)
+    later = Investment.objects.filter(fund=fund, state=Investment.State.ACTIVE).first()
+    later.state, later.failure_kind = Investment.State.FAILED, Investment.FailureKind.LIQUIDATED
+    later.failed_on = AS_OF + datetime.timedelta(days=1)
+    later.save()
+    [first] = compliance_check_run_many(funds=[fund], as_of=AS_OF)
+    assert first.cases_opened == 1  # the failure of the next day does not count yet
+    [report] = compliance_check_run_many(funds=[fund], as_of=AS_OF + datetime.timedelta(days=1))
+    assert report.failed_count == 2 and report.cases_opened == 1
+    assert ExemptionCase.objects.filter(investment=later, report=report).exists()
+
+
+def test_reports_kept_from_before_the_stamp_make_the_check_look_for_missing_cases(db):
+    fund = FundFactory()
+    portfolio(fund, active=3, failed=1)
+    compliance_check_run_many(funds=[fund], as_of=AS_OF)
+    [case] = ExemptionCase.objects.filter(investment__fund=fund)
+    CaseEvent.objects.filter(case=case).delete()
+    case.delete()  # as if an earlier version of the check had not opened it
+    ComplianceReport.objects.update(figures_changed_at=None)  # reports made before the stamp was kept
+    [report] = compliance_check_run_many(funds=[fund], as_of=AS_OF)
+    assert report.cases_opened == 1
+
+
 def test_an_investment_saved_while_many_funds_are_checked_is_counted(db, monkeypatch):
     fund = FundFactory()
     portfolio(fund, active=4)
