@@ -88,7 +88,7 @@ def compliance_check_run(*, fund: Fund, as_of: datetime.date, by=None) -> Compli
     report's previous run), so neither a rerun nor a quiet night mails twice. A fixed number of
     queries, whatever the number of investments. The same steps as `compliance_check_run_many`'s, for one fund.
     """
-    [fund] = _lock_funds([fund.pk])
+    fund = Fund.objects.select_for_update().get(pk=fund.pk)
     changes = selectors.last_investment_changes(fund_ids=[fund.pk])
     figures = {fund.pk: selectors.fund_compliance_figures(fund_id=fund.pk, as_of=as_of, last_change=changes[fund.pk])}
     [report] = _record_checks(funds=[fund], as_of=as_of, by=by, figures=figures)
