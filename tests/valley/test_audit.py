@@ -158,3 +158,23 @@ def test_the_command_speaks_one_language_whole(logged_history):
     message = str(refused.value)
     assert message.startswith("审计日志不完整") and f"第 {victim.pk} 条" in message
     assert not re.search(r"[A-Za-z]{3,}", message.replace("SHA-256", "")), message
+
+
+@pytest.mark.django_db
+def test_entries_written_together_are_chained_in_the_order_given_and_verify():
+    audit.record(action="test.before", object_type="test.thing", object_id=1)
+    written = audit.record_many(
+        [{"action": "test.bulk", "object_type": "test.thing", "object_id": n, "after": {"n": n}} for n in range(1, 6)]
+        + [None]  # nothing changed: no entry
+    )
+    audit.record(action="test.after", object_type="test.thing", object_id=9)
+    audit.seal()
+    assert written == 5
+    ours = AuditEntry.objects.filter(action__startswith="test.").order_by("id")
+    assert list(ours.values_list("action", "object_id")) == [
+        ("test.before", "1"),
+        *[("test.bulk", str(n)) for n in range(1, 6)],
+        ("test.after", "9"),
+    ]
+    check = audit.verify_chain()
+    assert check.ok and check.entries == AuditEntry.objects.count() and not check.pending, check

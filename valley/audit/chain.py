@@ -19,7 +19,7 @@ of staff and auditors, failed logins, and every export.
 How it stays one chain without making every audited write in the province wait for the others:
 - `record` only appends a pending entry (a provisional id from a sequence, no hashes) in the caller's
   transaction: no shared row is locked, so writers run side by side, and a rolled-back change leaves
-  no entry.
+  no entry. `record_many` appends several in one INSERT, their provisional ids in the order given.
 - `seal` chains the committed pending entries, in the order of their provisional ids, in a short
   transaction of its own that holds the chain head's lock: each gets the next chain position as its
   id, the previous hash and its hash, and the head moves. Sealers take turns, so the chain has no forks.
