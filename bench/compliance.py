@@ -27,8 +27,8 @@ next night (18.6x: the anti-join that finds parties not yet determined dominates
 fund's check whatever its size.
 
 With exemption cases and the batched check (issue 15), 2026-12-04 on the same shared machine: first check
-1.45x the hand-written INSERT ... SELECT of its 411,400 case rows, rerun 1.48x and next night 1.01x the
-hand-written GROUP BY (bench/RESULTS.md).
+1.45-1.64x the hand-written INSERT ... SELECT of its 411,400 case rows, rerun 1.48-2.07x and next night
+1.01-1.42x the hand-written GROUP BY (two runs; bench/RESULTS.md).
 """
 
 import argparse
