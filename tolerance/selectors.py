@@ -38,6 +38,7 @@ from tolerance.models import (
     Verdict,
     standing_determinations,
 )
+from tolerance.workflow import CASE_WORKFLOW
 from valley.core import roles
 from valley.core.calendar import CalendarWindow
 
@@ -526,11 +527,9 @@ def case_detail(*, case_id: int) -> ExemptionCase:
         )
         .get(pk=case_id)
     )
-    from tolerance.cases import ACTION_LABELS
-
     case.age = CaseAges().of(case.opened_at)
     for event in case.events.all():
-        event.label = ACTION_LABELS.get(event.action, event.get_to_state_display())
+        event.label = CASE_WORKFLOW.action_label(event.action)
     return case
 
 
