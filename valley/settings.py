@@ -250,6 +250,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 AUDIT_SEAL_SECONDS = env_int("AUDIT_SEAL_SECONDS", 5)
 if AUDIT_SEAL_SECONDS < 1:
     raise ImproperlyConfigured(f"AUDIT_SEAL_SECONDS={AUDIT_SEAL_SECONDS} must be at least 1.")
+# The audit chain's hash for entries sealed from now on: SM3 (GB/T 32905), which the commercial-cryptography
+# rules expect; "sha256" only to keep a deployment on its old algorithm. Each entry records its own, so a
+# chain begun with SHA-256 goes on with SM3 and keeps verifying (valley.audit.chain).
+AUDIT_HASH_ALGORITHM = env_str("AUDIT_HASH_ALGORITHM", "sm3").strip().lower()
+if AUDIT_HASH_ALGORITHM not in ("sm3", "sha256"):
+    raise ImproperlyConfigured(f"AUDIT_HASH_ALGORITHM={AUDIT_HASH_ALGORITHM!r} must be sm3 or sha256.")
+# Only for the test framework, which empties every table between transactional tests: lets valley's
+# `flush` command through the audit tables' append-only triggers (valley.audit.guard). Never in production.
+AUDIT_LOG_FLUSHABLE = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The failure-tolerance compliance checks run nightly; TOLERANCE_CHECK_INTERVAL_SECONDS (a positive
 # whole number) replaces the nightly time with "every N seconds", for tests and demonstrations.
