@@ -17,6 +17,7 @@ from django.urls import path
 
 from tests.conftest import ROOT, wait_for
 from valley.messaging import outbox
+from valley.models import OutboxMessage
 from valley.observability import readiness
 
 CLOSED_PORT = "redis://127.0.0.1:1/0"  # nothing listens on port 1
@@ -92,16 +93,28 @@ def test_a_task_sent_during_a_request_logs_that_requests_id_in_the_worker(json_w
     assert response.status_code == 200
     request_id = response["X-Request-ID"]
 
-    def heartbeat_line():
-        for raw in json_worker.log_path.read_text().splitlines():
-            if raw.startswith("{") and "valley heartbeat at" in raw:
-                return json.loads(raw)
-        return None
+    def heartbeat_lines():
+        lines = [json.loads(raw) for raw in json_worker.log_path.read_text().splitlines() if raw.startswith("{")]
+        return [line for line in lines if line["message"].startswith("valley heartbeat at")]
 
-    line = wait_for(heartbeat_line, timeout=20, what="the heartbeat's log line in the worker")
+    (line,) = wait_for(heartbeat_lines, timeout=60, what="the heartbeat's log line in the worker")
     assert line["request_id"] == request_id
     assert line["task_name"] == "valley.tasks.heartbeat"
     assert line["task_id"]
+    assert OutboxMessage.objects.get().request_id == request_id
+
+
+def test_a_task_the_sweeper_sends_later_still_carries_the_id_of_the_request_that_queued_it(json_worker):
+    # Queued during a request while the broker was away; sent by the sweeper, outside any request.
+    OutboxMessage.objects.create(task="valley.tasks.heartbeat", request_id="queued-by-request-42")
+    assert outbox.publish() == 1
+
+    def heartbeat_lines():
+        lines = [json.loads(raw) for raw in json_worker.log_path.read_text().splitlines() if raw.startswith("{")]
+        return [line for line in lines if line["message"].startswith("valley heartbeat at")]
+
+    (line,) = wait_for(heartbeat_lines, timeout=60, what="the heartbeat's log line in the worker")
+    assert line["request_id"] == "queued-by-request-42"
 
 
 # ---------------------------------------------------------------------------- metrics
@@ -137,7 +150,6 @@ def test_the_scraper_reads_requests_latency_queue_outbox_and_compliance_age(clie
     from tests.factories import FundFactory
     from tolerance.models import ComplianceReport
     from tolerance.services import compliance_check_run
-    from valley.models import OutboxMessage
 
     settings.METRICS_TOKEN = TOKEN
     client.get("/healthz")
