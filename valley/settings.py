@@ -417,6 +417,11 @@ CELERY_WORKER_TASK_LOG_FORMAT = (
 REQUEST_ID_TRUST_HEADER = env_bool("REQUEST_ID_TRUST_HEADER", False)
 # /metrics answers the scraper that sends `Authorization: Bearer <METRICS_TOKEN>` (and signed-in superusers).
 # Unset: only superusers. A short token is refused: it would be guessed.
+# With several gunicorn workers, prometheus_client (which reads the variable itself) adds up their counts in this
+# folder; it must exist before the first request is counted. The web unit empties it at each start.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
+if PROMETHEUS_MULTIPROC_DIR:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
 METRICS_TOKEN = env_str("METRICS_TOKEN").strip()
 if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
     raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters long (e.g. `openssl rand -hex 32`).")

@@ -182,6 +182,13 @@ def test_an_unreachable_broker_leaves_the_queue_depth_out_and_says_so(client, db
     assert "\nvalley_outbox_backlog 0.0" in text  # the rest still reach Prometheus
 
 
+def test_a_request_that_cannot_be_counted_is_still_answered(client, db, monkeypatch):
+    from valley.observability import metrics
+
+    monkeypatch.setattr(metrics.REQUESTS, "labels", mock.Mock(side_effect=FileNotFoundError("multiprocess dir")))
+    assert client.get("/healthz").status_code == 200
+
+
 def test_a_short_metrics_token_stops_start_up():
     env = {**os.environ, "METRICS_TOKEN": "short"}
     done = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)

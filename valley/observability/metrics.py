@@ -33,11 +33,22 @@ LATENCY = Histogram(
 )
 
 
+_counting_failed = False
+
+
 def observe_request(request, status: int, seconds: float) -> None:
+    """Counts one answered request. Never raises: a page is not refused because it could not be counted
+    (the multiprocess folder gone, say); the first failure in a process is logged."""
+    global _counting_failed
     match = getattr(request, "resolver_match", None)
     view = match.view_name if match is not None else "unmatched"
-    REQUESTS.labels(request.method, view, str(status)).inc()
-    LATENCY.labels(request.method, view).observe(seconds)
+    try:
+        REQUESTS.labels(request.method, view, str(status)).inc()
+        LATENCY.labels(request.method, view).observe(seconds)
+    except Exception:
+        if not _counting_failed:
+            _counting_failed = True
+            logger.exception("metrics: counting requests failed; pages are served, but not counted")
 
 
 @dataclass(frozen=True)
