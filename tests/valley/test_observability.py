@@ -174,6 +174,27 @@ def test_the_scraper_reads_requests_latency_queue_outbox_and_compliance_age(clie
     assert client.get("/metrics").status_code == 200
 
 
+def test_the_queue_depth_counts_the_tasks_waiting_for_a_worker(client, db, settings):
+    from celery import current_app
+
+    from valley.ops.tasks import echo
+
+    settings.METRICS_TOKEN = TOKEN
+
+    def depth():
+        text = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).content.decode()
+        return float(
+            next(line for line in text.splitlines() if line.startswith("valley_celery_queue_depth ")).split()[1]
+        )
+
+    before = depth()
+    echo.apply_async(("waiting",), ignore_result=True)  # no worker runs in this test
+    try:
+        assert depth() == before + 1
+    finally:
+        current_app.control.purge()
+
+
 def test_an_unreachable_broker_leaves_the_queue_depth_out_and_says_so(client, db, settings, closed_broker):
     settings.METRICS_TOKEN = TOKEN
     text = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).content.decode()

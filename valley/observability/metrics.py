@@ -129,7 +129,7 @@ class ScrapeTimeCollector:
 
 def render() -> bytes:
     """The metrics in Prometheus' text format."""
-    registry = CollectorRegistry(auto_describe=True)
+    registry = CollectorRegistry()  # no auto_describe: it would read every gauge twice per scrape
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         MultiProcessCollector(registry)
     else:
