@@ -59,7 +59,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: every later middleware's log lines carry the request id, and every answer is counted.
-    "valley.observability.requests.RequestIdMiddleware",
+    "valley.observability.middleware.RequestIdMiddleware",
     "valley.web.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
