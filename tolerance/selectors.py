@@ -451,6 +451,15 @@ def funds_without_report(*, as_of: datetime.date) -> list[int]:
     return list(Fund.objects.exclude(reports__as_of=as_of).order_by("pk").values_list("pk", flat=True))
 
 
+def last_compliance_check_age_seconds() -> float | None:
+    """Seconds since the most recent compliance check of any fund was computed; None before the first.
+    The metrics' gauge (registered in ToleranceConfig.ready): it grows past a day when the nightly run stops."""
+    from django.utils import timezone
+
+    last = ComplianceReport.objects.aggregate(at=Max("computed_at"))["at"]
+    return None if last is None else max((timezone.now() - last).total_seconds(), 0.0)
+
+
 # ---------------------------------------------------------------------------- exemption cases
 
 

@@ -345,6 +345,8 @@ class OutboxMessage(models.Model):
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
     attempts = models.PositiveIntegerField(_("publishing attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
+    # The request (or task) that queued it: the worker's log lines carry it even when the sweeper sends it later.
+    request_id = models.CharField(_("request id"), max_length=128, blank=True, default="")
 
     class Meta:
         verbose_name = _("queued task")

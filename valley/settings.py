@@ -58,6 +58,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later middleware's log lines carry the request id, and every answer is counted.
+    "valley.observability.middleware.RequestIdMiddleware",
     "valley.web.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -398,14 +400,40 @@ SESSION_ACTIVITY_RESOLUTION_SECONDS = env_int("SESSION_ACTIVITY_RESOLUTION_SECON
 SESSION_COOKIE_AGE = max(SESSION_ABSOLUTE_HOURS_STAFF, SESSION_ABSOLUTE_HOURS_APPLICANT) * 3600
 X_FRAME_OPTIONS = "DENY"
 
+# Logs: JSON lines (one object per line, for a log collector) when LOG_FORMAT=json, the default in production;
+# plain text otherwise. Every line carries the request id of its request or Celery task (valley/observability).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json").strip().lower()
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} is neither json nor plain.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+        "json": {"()": "valley.observability.logs.ValleyJsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }
+# The worker's own log lines, with the request id that sent the task (JSON ones: valley.observability).
+CELERY_WORKER_LOG_FORMAT = "[%(asctime)s: %(levelname)s/%(processName)s] [%(request_id)s] %(message)s"
+CELERY_WORKER_TASK_LOG_FORMAT = (
+    "[%(asctime)s: %(levelname)s/%(processName)s] %(task_name)s[%(task_id)s] [%(request_id)s]: %(message)s"
+)
+# Request ids: an incoming X-Request-ID is kept only when this is on, i.e. when a proxy in front sets (or
+# replaces) the header on every request; otherwise each request gets a new id.
+REQUEST_ID_TRUST_HEADER = env_bool("REQUEST_ID_TRUST_HEADER", False)
+# /metrics answers the scraper that sends `Authorization: Bearer <METRICS_TOKEN>` (and signed-in superusers).
+# Unset: only superusers. A short token is refused: it would be guessed.
+# With several gunicorn workers, prometheus_client (which reads the variable itself) adds up their counts in this
+# folder; it must exist before the first request is counted. The web unit empties it at each start.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
+if PROMETHEUS_MULTIPROC_DIR:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+METRICS_TOKEN = env_str("METRICS_TOKEN").strip()
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters long (e.g. `openssl rand -hex 32`).")
 
 # Upload limits (bytes): checked by the forms before anything reaches storage.
 DOCUMENT_MAX_BYTES = env_int("DOCUMENT_MAX_BYTES", 10 * 1024 * 1024)
