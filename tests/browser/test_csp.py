@@ -42,6 +42,11 @@ def test_key_pages_load_with_no_policy_violation(visit, demo):
         page_checks.append(path)
         anonymous.assert_no_csp_violation()
     expect(anonymous.page.locator(".swagger-ui .info")).to_be_visible()  # Swagger's script ran and drew
+    anonymous.page.goto("/")
+    # The targets' progress bars: their length is an SVG attribute now, no longer a style attribute.
+    bar = anonymous.page.locator("[role=progressbar] rect").first
+    assert float(bar.get_attribute("width").rstrip("%")) > 0
+    anonymous.look("home")  # screenshot and axe-core, with the policy check
 
     applicant = visit("zh-hans", "csp-applicant")
     applicant.log_in_quickly(demo.get(email=demo_email("applicant")))
@@ -59,10 +64,11 @@ def test_key_pages_load_with_no_policy_violation(visit, demo):
         page_checks.append(path)
         staff.assert_no_csp_violation()
     expect(staff.page.locator("svg.rate-chart .point").first).to_be_attached()  # the chart has its points
+    staff.look("fund-dashboard")
     evaluation = staff.page.locator("a[href*='/evaluation/']").first
     evaluation.click()
     expect(staff.page.locator("svg.focus-chart")).to_be_visible()
-    staff.assert_no_csp_violation()
+    staff.look("fund-evaluation")
 
     root = get_user_model().objects.create_superuser(email="root@example.cn", password="pw-Valley-2026!")
     admin = visit("en", "csp-admin")
