@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('valley', '0008_passwords_used'),
+        ('valley', '0009_audit_append_only_sm3'),
     ]
 
     operations = [
