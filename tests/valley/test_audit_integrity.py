@@ -187,6 +187,8 @@ def test_postgresql_honours_the_maintenance_flag_only_for_the_tables_owner():
 SQLITE_CHECKS = textwrap.dedent(
     """
     import sqlite3
+    from django.utils import translation
+    translation.activate("en")  # the messages asserted below are read in English
     from django.conf import settings
     from django.core.management import call_command
     from django.core.management.base import CommandError
