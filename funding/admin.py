@@ -36,8 +36,11 @@ from funding.workflow import MOVES_MONEY, QUEUES, REPORT_WORKFLOW, WORKFLOW, his
 from valley.accounts import reauth
 from valley.core import roles, scoping
 from valley.core.errors import DomainError
+from valley.templatetags.valley_format import yuan
+from valley.web.admin_format import NumbersAdminMixin, action_column
 from valley.web.admin_initial import ValidInitialMixin
 from valley.web.admin_lists import LargeTableAdminMixin, year_filter
+from valley.web.admin_services import adopt_saved
 
 
 class _ServiceCheckedForm(forms.ModelForm):
@@ -90,7 +93,7 @@ class FundPolicyForm(_ServiceCheckedForm):
         services.policy_check(by=self.by, **_policy_values(data))
 
 
-class _ServiceAdmin(admin.ModelAdmin):
+class _ServiceAdmin(NumbersAdminMixin, admin.ModelAdmin):
     """Saves through a service: the form's instance stays unsaved (save_form's commit=False), and `save_model`
     calls `save_through_service` instead of instance.save()."""
 
@@ -101,8 +104,7 @@ class _ServiceAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         saved = self.save_through_service(request, obj, form.cleaned_data, change)
         # The admin's log entry and messages read the object it passed in: give it the row the service wrote.
-        obj.__dict__.update({field.attname: getattr(saved, field.attname) for field in saved._meta.concrete_fields})
-        obj._state.adding = False
+        adopt_saved(obj, saved)
 
     def save_through_service(self, request, obj, data: dict, change: bool):
         raise NotImplementedError
@@ -114,6 +116,7 @@ class FundPolicyAdmin(_ServiceAdmin):
     added by services.policy_change, as everywhere."""
 
     form = FundPolicyForm
+    share_fields = ("max_paid_in_share",)
     list_display = [
         "effective_from",
         "min_amount",
@@ -178,7 +181,7 @@ class SubVenueBudgetAdmin(ValidInitialMixin, _ServiceAdmin):
 
     @admin.display(description=gettext_lazy("remaining"))
     def remaining(self, budget):
-        return budget.remaining
+        return yuan(budget.remaining)
 
     def get_readonly_fields(self, request, obj=None):
         counters = ["reserved", "disbursed", "recovered"]
@@ -206,8 +209,9 @@ class EventInline(admin.TabularInline):
     model = ApplicationEvent
     extra = 0
     can_delete = False
-    fields = ["at", "action", "from_state", "to_state", "by", "comment", "internal_note"]
+    fields = ["at", "action_shown", "from_state", "to_state", "by", "comment", "internal_note"]
     readonly_fields = fields
+    action_shown = action_column(WORKFLOW)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -345,14 +349,14 @@ class ActionFilter(admin.SimpleListFilter):
             "funding.application.objection_recorded",
             "funding.application.objection_cleared",
         ]
-        return [(code, code) for code in dict.fromkeys(codes)]
+        return [(code, WORKFLOW.action_label(code)) for code in dict.fromkeys(codes)]
 
     def queryset(self, request, queryset):
         return queryset.filter(action=self.value()) if self.value() else queryset
 
 
 @admin.register(Application)
-class ApplicationAdmin(LargeTableAdminMixin, admin.ModelAdmin):
+class ApplicationAdmin(NumbersAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     list_display = [
         "pk",
         "entity",
@@ -405,7 +409,7 @@ class ApplicationAdmin(LargeTableAdminMixin, admin.ModelAdmin):
         return actions
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(NumbersAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
@@ -418,7 +422,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(ApplicationEvent)
 class ApplicationEventAdmin(LargeTableAdminMixin, ReadOnlyAdmin):
-    list_display = ["at", "application", "action", "from_state", "to_state", "by"]
+    list_display = ["at", "application", "action_shown", "from_state", "to_state", "by"]
+    action_shown = action_column(WORKFLOW)
     list_filter = [ActionFilter, "to_state"]
     list_select_related = ["application__entity", "by"]
     sortable_by = ["at"]  # indexed; the other columns would sort a million rows
@@ -498,7 +503,8 @@ class MilestoneProgressInline(_ReadOnlyInline):
 
 class FundUseReportEventInline(_ReadOnlyInline):
     model = FundUseReportEvent
-    fields = readonly_fields = ["at", "action", "from_state", "to_state", "by", "comment"]
+    fields = readonly_fields = ["at", "action_shown", "from_state", "to_state", "by", "comment"]
+    action_shown = action_column(REPORT_WORKFLOW)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("by")
@@ -636,7 +642,7 @@ class RecoveryOrderAdmin(ReadOnlyAdmin):
 
     @admin.display(description=gettext_lazy("outstanding (yuan)"))
     def outstanding(self, order):
-        return order.outstanding
+        return yuan(order.outstanding)
 
     def get_queryset(self, request):
         return scoping.in_scope(super().get_queryset(request), request.user, via="application__sub_venue")

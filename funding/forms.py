@@ -6,27 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from funding.models import EXPENSE_CATEGORIES, Application, ExpertReview, FinalAcceptance, RecoveryOrder
 from teams.uscc import validate_uscc
-from valley.core.money import parse_yuan
-
-
-class YuanField(forms.Field):
-    """An amount of yuan typed by a person: see valley.core.money.parse_yuan for what is accepted."""
-
-    widget = forms.TextInput
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("help_text", _("In yuan, for example 500000 or 500,000.00."))
-        super().__init__(**kwargs)
-        self.widget.attrs.update({"inputmode": "decimal", "maxlength": "40", "autocomplete": "off"})
-
-    def to_python(self, value):
-        if value in self.empty_values:
-            return None
-        return parse_yuan(value)
-
-    def validate(self, value):
-        if value is None and self.required:
-            parse_yuan("")  # raises the "enter an amount" message
+from valley.web.fields import YuanField
 
 
 class ApplicationForm(forms.ModelForm):

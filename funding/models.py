@@ -355,7 +355,9 @@ class ApplicationEvent(ChoiceLabelsMixin, models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.action}: {self.from_state or '-'} → {self.to_state}"
+        # Read where the admin names a row (deletions, inline headers): states in words, never codes.
+        moved = f"{self.get_from_state_display()} → " if self.from_state and self.from_state != self.to_state else ""
+        return f"{moved}{self.get_to_state_display()}"
 
 
 class ExpertReview(models.Model):
@@ -680,7 +682,9 @@ class FundUseReportEvent(ChoiceLabelsMixin, models.Model):
         ordering = ["report", "at", "pk"]
 
     def __str__(self) -> str:
-        return f"{self.action}: {self.from_state or '-'} → {self.to_state}"
+        # Read where the admin names a row (deletions, inline headers): states in words, never codes.
+        moved = f"{self.get_from_state_display()} → " if self.from_state and self.from_state != self.to_state else ""
+        return f"{moved}{self.get_to_state_display()}"
 
 
 class FinalAcceptance(ChoiceLabelsMixin, models.Model):

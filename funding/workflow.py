@@ -204,15 +204,6 @@ TRANSITIONS = [
     ),
 ]
 
-WORKFLOW = Workflow(
-    TRANSITIONS,
-    name="funding.application",
-    states=Application.State,
-    initial=S.DRAFT,
-    owner_of=lambda application: application.entity.owner_id,
-    thing=_("application"),
-)
-
 # The history row a transition writes is named funding.application.<name>, except where the row records
 # something more specific than the move (an instalment stays in the disbursement state).
 HISTORY_ACTIONS = {
@@ -221,6 +212,24 @@ HISTORY_ACTIONS = {
     "revise_amount": "funding.application.amount_revised",
     "record_acceptance": "funding.acceptance.recorded",
 }
+
+
+WORKFLOW = Workflow(
+    TRANSITIONS,
+    name="funding.application",
+    states=Application.State,
+    initial=S.DRAFT,
+    owner_of=lambda application: application.entity.owner_id,
+    thing=_("application"),
+    actions={
+        **{HISTORY_ACTIONS[t.name]: t.label for t in TRANSITIONS if t.name in HISTORY_ACTIONS},
+        "funding.application.created": _("application created"),
+        "funding.application.document_attached": _("document attached"),
+        "funding.application.document_detached": _("document removed"),
+        "funding.application.objection_recorded": _("objection recorded"),
+        "funding.application.objection_cleared": _("objection cleared"),
+    },
+)
 
 
 def history_action(name: str) -> str:
@@ -280,6 +289,12 @@ REPORT_WORKFLOW = Workflow(
     initial=R.DRAFT,
     owner_of=lambda report: report.application.entity.owner_id,
     thing=_("fund-use report"),
+    actions={
+        "funding.fund_use_report.created": _("report created"),
+        "funding.fund_use_report.changed": _("report changed"),
+        "funding.fund_use_report.document_attached": _("document attached"),
+        "funding.fund_use_report.document_detached": _("document removed"),
+    },
 )
 
 # What the applicant may still change in a report: what they will submit.

@@ -19,6 +19,7 @@ from teams.models import Achievement, AchievementStageChange, Document, Entity, 
 from valley.core import scoping
 from valley.core.errors import DomainError
 from valley.models import SubVenue
+from valley.web.admin_format import NumbersAdminMixin
 from valley.web.admin_initial import ValidInitialMixin
 from valley.web.admin_services import ServiceErrorsAsMessagesMixin
 
@@ -142,7 +143,7 @@ def _run(modeladmin, request, rows, call, done_message):
 
 
 @admin.register(Entity)
-class EntityAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class EntityAdmin(NumbersAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
     entity_path = ""
     list_display = ["name_zh", "name_en", "kind", "institution", "focus_area", "residency", "achievements"]
     list_filter = [

@@ -35,8 +35,10 @@ from tolerance.models import (
     standing_determinations,
 )
 from tolerance.services import compliance_check_run_many, report_delete
-from tolerance.workflow import WORKFLOW
+from tolerance.workflow import CASE_WORKFLOW, WORKFLOW
+from tolerance.workflow import REPORT_WORKFLOW as COMPANY_REPORT_WORKFLOW
 from valley.templatetags.valley_format import percent
+from valley.web.admin_format import NumbersAdminMixin, action_column
 from valley.web.admin_initial import ValidInitialMixin
 from valley.web.admin_lists import LargeTableAdminMixin, year_filter
 from valley.web.admin_services import ServiceErrorsAsMessagesMixin, adopt_saved
@@ -105,7 +107,7 @@ class NoManualWritesMixin:
 
 
 @admin.register(Fund)
-class FundAdmin(ServiceErrorsAsMessagesMixin, ComplianceBannerMixin, admin.ModelAdmin):
+class FundAdmin(NumbersAdminMixin, ServiceErrorsAsMessagesMixin, ComplianceBannerMixin, admin.ModelAdmin):
     list_display = [
         "name_zh",
         "name_en",
@@ -291,7 +293,9 @@ class InvestmentAdminForm(forms.ModelForm):
 
 
 @admin.register(Investment)
-class InvestmentAdmin(ServiceErrorsAsMessagesMixin, ValidInitialMixin, LargeTableAdminMixin, admin.ModelAdmin):
+class InvestmentAdmin(
+    NumbersAdminMixin, ServiceErrorsAsMessagesMixin, ValidInitialMixin, LargeTableAdminMixin, admin.ModelAdmin
+):
     form = InvestmentAdminForm
     list_display = [
         "startup",
@@ -475,7 +479,7 @@ class InvestmentDocumentAdmin(ServiceErrorsAsMessagesMixin, ValidInitialMixin, a
 
 
 @admin.register(ComplianceReport)
-class ComplianceReportAdmin(ComplianceBannerMixin, NoManualWritesMixin, admin.ModelAdmin):
+class ComplianceReportAdmin(NumbersAdminMixin, ComplianceBannerMixin, NoManualWritesMixin, admin.ModelAdmin):
     remove = staticmethod(lambda report, by: report_delete(report=report, by=by))
     list_display = [
         "fund",
@@ -576,8 +580,9 @@ class _ReadOnlyInline(admin.TabularInline):
 
 class CaseEventInline(_ReadOnlyInline):
     model = CaseEvent
-    fields = ["at", "action", "from_state", "to_state", "by", "comment"]
+    fields = ["at", "action_shown", "from_state", "to_state", "by", "comment"]
     readonly_fields = fields
+    action_shown = action_column(CASE_WORKFLOW)
 
 
 class CaseEvidenceInline(_ReadOnlyInline):
@@ -613,8 +618,9 @@ class CompanyReportEventInline(admin.TabularInline):
     model = CompanyReportEvent
     extra = 0
     can_delete = False
-    fields = ["at", "action", "from_state", "to_state", "by", "comment"]
+    fields = ["at", "action_shown", "from_state", "to_state", "by", "comment"]
     readonly_fields = fields
+    action_shown = action_column(COMPANY_REPORT_WORKFLOW)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -642,7 +648,7 @@ class CompanyReportOverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(CompanyReport)
-class CompanyReportAdmin(admin.ModelAdmin):
+class CompanyReportAdmin(NumbersAdminMixin, admin.ModelAdmin):
     """Quarterly company reports, read-only here: the startup files its figures on its own pages and portfolio
     managers decide on the report's page (tolerance.monitoring), so no edit escapes the history and the audit."""
 

@@ -11,12 +11,19 @@ class ToleranceConfig(AppConfig):
         # No track_models(): every write of the portfolio records its own audit entry (portfolio.py,
         # services.py), including the exemption determinations the compliance check writes in bulk.
         from tolerance import api, demo, exports, generate
+        from tolerance.selectors import last_compliance_check_age_seconds
         from valley.exports.engine import register
+        from valley.observability.metrics import register_gauge
         from valley.ops.generator import register_step
         from valley.ops.seeds import register_seed
         from valley.web.api_router import register_routes
 
         register(*exports.EXPORTS)
         register_routes(api.ROUTES)
+        register_gauge(
+            "valley_compliance_check_age_seconds",
+            "Seconds since the latest failure-tolerance compliance check was computed.",
+            last_compliance_check_age_seconds,
+        )
         register_seed(self.label, demo.seed)
         register_step(self.label, generate.generate, empties=self.get_models(include_auto_created=True))

@@ -15,7 +15,6 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 
 from tolerance.models import (
     DECIDED_STATES,
@@ -45,19 +44,6 @@ from valley.messaging.mail import queue_mail
 ACTION = CASE_WORKFLOW.name  # "tolerance.exemption_case"
 STANDARD_CODES = tuple(code for code, _label in STANDARDS)
 REEXAMINERS = frozenset({roles.PORTFOLIO_MANAGER, roles.EXEMPTION_SUPERVISOR, roles.EXEMPTION_DECISION_MAKER})
-
-
-# What each history action is called on the case page (codes are stored, words are shown).
-ACTION_LABELS = {
-    f"{ACTION}.opened": _lazy("opened"),
-    f"{ACTION}.reexamination_opened": _lazy("re-examination opened"),
-    f"{ACTION}.evidence_added": _lazy("evidence added"),
-    f"{ACTION}.statement_added": _lazy("statement recorded"),
-    f"{ACTION}.evidence_gathered": _lazy("evidence gathered"),
-    f"{ACTION}.opinion_given": _lazy("opinion given"),
-    f"{ACTION}.determined": _lazy("determined"),
-    f"{ACTION}.notified": _lazy("parties notified"),
-}
 
 
 class CaseError(DomainError):

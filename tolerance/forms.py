@@ -1,6 +1,5 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_lazy as _lazy
 
 from tolerance.models import REPORT_FIGURES, InvestmentDocument
 from tolerance.monitoring import InvalidFigures, clean_figures
@@ -30,20 +29,20 @@ class CompanyReportForm(forms.Form):
     tolerance.monitoring.clean_figures, whose message for each figure shows next to it (the service reads
     them the same way again)."""
 
-    revenue = forms.CharField(label=_lazy("revenue (yuan)"), required=False, max_length=40)
+    revenue = forms.CharField(label=_("revenue (yuan)"), required=False, max_length=40)
     employees = forms.CharField(
-        label=_lazy("employees"), required=False, max_length=20, help_text=_lazy("At the end of the quarter.")
+        label=_("employees"), required=False, max_length=20, help_text=_("At the end of the quarter.")
     )
-    rd_spend = forms.CharField(label=_lazy("R&D spend (yuan)"), required=False, max_length=40)
-    patents_filed = forms.CharField(label=_lazy("patents filed"), required=False, max_length=20)
-    patents_granted = forms.CharField(label=_lazy("patents granted"), required=False, max_length=20)
+    rd_spend = forms.CharField(label=_("R&D spend (yuan)"), required=False, max_length=40)
+    patents_filed = forms.CharField(label=_("patents filed"), required=False, max_length=20)
+    patents_granted = forms.CharField(label=_("patents granted"), required=False, max_length=20)
     follow_on_funding = forms.CharField(
-        label=_lazy("follow-on funding raised (yuan)"),
+        label=_("follow-on funding raised (yuan)"),
         required=False,
         max_length=40,
-        help_text=_lazy("Money raised from investors in the quarter; 0 if none."),
+        help_text=_("Money raised from investors in the quarter; 0 if none."),
     )
-    note = forms.CharField(label=_lazy("note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(label=_("note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -68,15 +67,15 @@ class CompanyReportForm(forms.Form):
 
 class CompanyReportDecisionForm(forms.Form):
     decision = forms.ChoiceField(
-        label=_lazy("decision"),
+        label=_("decision"),
         choices=[
-            ("accept", _lazy("accept the quarterly report")),
-            ("return", _lazy("return the quarterly report for changes")),
+            ("accept", _("accept the quarterly report")),
+            ("return", _("return the quarterly report for changes")),
         ],
     )
     comment = forms.CharField(
-        label=_lazy("comment"),
+        label=_("comment"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_lazy("Needed when you return the report: it says what to change."),
+        help_text=_("Needed when you return the report: it says what to change."),
     )

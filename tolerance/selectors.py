@@ -37,6 +37,7 @@ from tolerance.models import (
     Verdict,
     standing_determinations,
 )
+from tolerance.workflow import CASE_WORKFLOW
 from valley.core import roles
 from valley.core.calendar import CalendarWindow
 
@@ -464,6 +465,15 @@ def funds_without_report(*, as_of: datetime.date) -> list[int]:
     return list(Fund.objects.exclude(reports__as_of=as_of).order_by("pk").values_list("pk", flat=True))
 
 
+def last_compliance_check_age_seconds() -> float | None:
+    """Seconds since the most recent compliance check of any fund was computed; None before the first.
+    The metrics' gauge (registered in ToleranceConfig.ready): it grows past a day when the nightly run stops."""
+    from django.utils import timezone
+
+    last = ComplianceReport.objects.aggregate(at=Max("computed_at"))["at"]
+    return None if last is None else max((timezone.now() - last).total_seconds(), 0.0)
+
+
 # ---------------------------------------------------------------------------- exemption cases
 
 
@@ -540,11 +550,9 @@ def case_detail(*, case_id: int) -> ExemptionCase:
         )
         .get(pk=case_id)
     )
-    from tolerance.cases import ACTION_LABELS
-
     case.age = CaseAges().of(case.opened_at)
     for event in case.events.all():
-        event.label = ACTION_LABELS.get(event.action, event.get_to_state_display())
+        event.label = CASE_WORKFLOW.action_label(event.action)
     return case
 
 

@@ -9,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 from tolerance.models import ValuationMark
 from tolerance.valuation import valuation_mark_problems, valuation_mark_record
+from tolerance.valuation_forms import fair_value_field
+from valley.web.admin_format import NumbersAdminMixin
 from valley.web.admin_initial import ValidInitialMixin
 from valley.web.admin_lists import LargeTableAdminMixin, year_filter
 from valley.web.admin_services import ServiceErrorsAsMessagesMixin, adopt_saved
@@ -17,6 +19,8 @@ FIELDS = ["investment", "as_of", "fair_value", "method", "evidence", "document"]
 
 
 class ValuationMarkAdminForm(forms.ModelForm):
+    fair_value = fair_value_field()
+
     class Meta:
         model = ValuationMark
         fields = FIELDS
@@ -33,7 +37,9 @@ class ValuationMarkAdminForm(forms.ModelForm):
 
 
 @admin.register(ValuationMark)
-class ValuationMarkAdmin(ServiceErrorsAsMessagesMixin, ValidInitialMixin, LargeTableAdminMixin, admin.ModelAdmin):
+class ValuationMarkAdmin(
+    NumbersAdminMixin, ServiceErrorsAsMessagesMixin, ValidInitialMixin, LargeTableAdminMixin, admin.ModelAdmin
+):
     form = ValuationMarkAdminForm
     fields = [*FIELDS, "recorded_by", "recorded_at"]
     readonly_fields = ["recorded_by", "recorded_at"]

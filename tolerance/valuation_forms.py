@@ -1,45 +1,27 @@
 """The staff form for a valuation mark. It repeats the service's rules only to put the message beside the
 field; tolerance/valuation.py decides."""
 
-from decimal import Decimal
-
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from tolerance.models import InvestmentDocument, ValuationMethod
-from valley.core.money import parse_yuan
+from valley.web.fields import YuanField
 
 
-class YuanField(forms.Field):
-    """An amount of yuan typed by a person (valley.core.money.parse_yuan: 1000000, 1,000,000.00)."""
-
-    widget = forms.TextInput
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("help_text", _("In yuan, for example 2500000 or 2,500,000.00."))
-        super().__init__(**kwargs)
-        self.widget.attrs.update({"inputmode": "decimal", "maxlength": "40", "autocomplete": "off"})
-
-    def to_python(self, value):
-        if value in self.empty_values:
-            return None
-        try:
-            return parse_yuan(value)
-        except ValidationError as error:
-            # A holding written down to nothing is marked at 0; parse_yuan refuses zero for payments.
-            if error.code == "not_positive":
-                return Decimal("0.00")
-            if error.code == "negative":
-                raise ValidationError(
-                    _("A fair value cannot be negative; a worthless holding is marked at 0."), code="negative"
-                ) from None
-            raise
+def fair_value_field() -> YuanField:
+    """The fair value as the page and the admin take it: a holding written down to nothing is marked at 0
+    (parse_yuan refuses zero for payments), and a negative one is refused in these words."""
+    return YuanField(
+        label=_("Fair value (yuan)"),
+        allow_zero=True,
+        negative_message=_("A fair value cannot be negative; a worthless holding is marked at 0."),
+        help_text=_("In yuan, for example 2500000 or 2,500,000.00."),
+    )
 
 
 class ValuationMarkForm(forms.Form):
     as_of = forms.DateField(label=_("Valuation date"), widget=forms.DateInput(attrs={"type": "date"}))
-    fair_value = YuanField(label=_("Fair value (yuan)"))
+    fair_value = fair_value_field()
     method = forms.ChoiceField(label=_("Valuation method"), choices=ValuationMethod.choices)
     evidence = forms.CharField(
         label=_("Evidence"),

@@ -98,6 +98,17 @@ CASE_WORKFLOW = Workflow(
     states=CaseState,
     initial=C.OPENED,
     thing=_("exemption case"),
+    # What each history action is called on the case page and in the admin (codes are stored, words shown).
+    actions={
+        "tolerance.exemption_case.opened": _("opened"),
+        "tolerance.exemption_case.reexamination_opened": _("re-examination opened"),
+        "tolerance.exemption_case.evidence_added": _("evidence added"),
+        "tolerance.exemption_case.statement_added": _("statement recorded"),
+        "tolerance.exemption_case.evidence_gathered": _("evidence gathered"),
+        "tolerance.exemption_case.opinion_given": _("opinion given"),
+        "tolerance.exemption_case.determined": _("determined"),
+        "tolerance.exemption_case.notified": _("parties notified"),
+    },
 )
 
 # What each role does on a case while it is in a step (for the case page and the mail to the next actor).
@@ -147,6 +158,7 @@ REPORT_WORKFLOW = Workflow(
     initial=R.DRAFT,
     owner_of=lambda report: report.entity.owner_id,
     thing=_("quarterly report"),
+    actions={"tolerance.company_report.opened": _("report opened")},
 )
 
 # What the startup may still change: what it will submit.

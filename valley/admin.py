@@ -116,7 +116,17 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
     list_display = ["task", "created_at", "published_at", "done_at", "attempts", "last_error"]
     list_filter = ["task", ("published_at", admin.EmptyFieldListFilter)]
-    readonly_fields = ["task_id", "task", "kwargs", "created_at", "published_at", "done_at", "attempts", "last_error"]
+    readonly_fields = [
+        "task_id",
+        "task",
+        "kwargs",
+        "request_id",
+        "created_at",
+        "published_at",
+        "done_at",
+        "attempts",
+        "last_error",
+    ]
     date_hierarchy = "created_at"
 
     def has_module_permission(self, request):

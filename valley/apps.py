@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
@@ -20,6 +21,7 @@ class ValleyConfig(AppConfig):
         from valley import api, demo
         from valley.audit import chain as audit
         from valley.audit import exports as audit_exports
+        from valley.audit import guard as audit_guard
         from valley.audit import tasks as audit_tasks  # noqa: F401  (registers beat's seal)
         from valley.exports.engine import register
         from valley.messaging import tasks as messaging_tasks  # noqa: F401  (registers the tasks)
@@ -27,6 +29,8 @@ class ValleyConfig(AppConfig):
         from valley.ops.seeds import register_seed
         from valley.web.api_router import register_routes
 
+        # Before any connection is opened: SQLite's audit triggers call valley's function on every write.
+        connection_created.connect(audit_guard.register_sqlite_function, dispatch_uid="valley.audit_guard")
         post_migrate.connect(_sync_roles_after_migrate, dispatch_uid="valley.sync_roles")
         post_migrate.connect(audit.ensure_chain_head, sender=self, dispatch_uid="valley.audit_head")
         audit.connect_signals()

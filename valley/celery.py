@@ -6,6 +6,8 @@ import os
 from celery import Celery
 from celery.signals import worker_ready
 
+from valley.observability import celery_signals  # noqa: F401  (the request id travels with the tasks)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "valley.settings")
 
 app = Celery("valley")

@@ -260,12 +260,14 @@ AUDIT_PENDING_FROM = 1 << 62
 
 class AuditEntry(models.Model):
     """One line of the tamper-evident audit log. Rows are appended by valley.audit.record, and changed
-    once: when they are sealed into the chain (valley.audit.seal).
+    once: when they are sealed into the chain (valley.audit.seal); the database refuses any other UPDATE and
+    every DELETE (valley.audit.guard).
 
     A written entry is pending: its id is provisional (above PENDING_FROM, from a sequence, so writers
     never wait for each other) and it has no hashes. Sealing gives it the next chain position as its id
-    and `hash`, SHA-256 over the entry's content and the previous entry's hash (see
-    valley.audit.entry_digest), so changing or deleting any sealed row breaks the chain from there on.
+    and `hash`, SM3 (or, for entries sealed before SM3, SHA-256: `hash_algorithm` says which) over the
+    entry's content and the previous entry's hash (see valley.audit.entry_digest), so changing or
+    deleting any sealed row breaks the chain from there on.
     Sealed ids run 1, 2, 3 … without gaps.
     """
 
@@ -284,6 +286,8 @@ class AuditEntry(models.Model):
     after = models.JSONField(_("values after"), null=True, blank=True)
     prev_hash = models.CharField(_("previous hash"), max_length=64, null=True, blank=True)
     hash = models.CharField(_("hash"), max_length=64, unique=True, null=True, blank=True)
+    # "sha256" or "sm3", set when sealed (empty while pending): a chain begun with SHA-256 goes on with SM3.
+    hash_algorithm = models.CharField(_("hash algorithm"), max_length=10, blank=True, default="")
 
     class Meta:
         verbose_name = _("audit log entry")
@@ -341,6 +345,8 @@ class OutboxMessage(models.Model):
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
     attempts = models.PositiveIntegerField(_("publishing attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
+    # The request (or task) that queued it: the worker's log lines carry it even when the sweeper sends it later.
+    request_id = models.CharField(_("request id"), max_length=128, blank=True, default="")
 
     class Meta:
         verbose_name = _("queued task")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "csp",
     "valley",
     "teams",
     "funding",
@@ -58,8 +60,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later middleware's log lines carry the request id, and every answer is counted.
+    "valley.observability.middleware.RequestIdMiddleware",
     "valley.web.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy and Permissions-Policy on every response (settings below, "Response headers").
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -250,6 +257,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 AUDIT_SEAL_SECONDS = env_int("AUDIT_SEAL_SECONDS", 5)
 if AUDIT_SEAL_SECONDS < 1:
     raise ImproperlyConfigured(f"AUDIT_SEAL_SECONDS={AUDIT_SEAL_SECONDS} must be at least 1.")
+# The audit chain's hash for entries sealed from now on: SM3 (GB/T 32905), which the commercial-cryptography
+# rules expect; "sha256" only to keep a deployment on its old algorithm. Each entry records its own, so a
+# chain begun with SHA-256 goes on with SM3 and keeps verifying (valley.audit.chain).
+AUDIT_HASH_ALGORITHM = env_str("AUDIT_HASH_ALGORITHM", "sm3").strip().lower()
+if AUDIT_HASH_ALGORITHM not in ("sm3", "sha256"):
+    raise ImproperlyConfigured(f"AUDIT_HASH_ALGORITHM={AUDIT_HASH_ALGORITHM!r} must be sm3 or sha256.")
+# Only for the test framework, which empties every table between transactional tests: lets valley's
+# `flush` command through the audit tables' append-only triggers (valley.audit.guard). Never in production.
+AUDIT_LOG_FLUSHABLE = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The failure-tolerance compliance checks run nightly; TOLERANCE_CHECK_INTERVAL_SECONDS (a positive
 # whole number) replaces the nightly time with "every N seconds", for tests and demonstrations.
@@ -389,14 +405,78 @@ SESSION_ACTIVITY_RESOLUTION_SECONDS = env_int("SESSION_ACTIVITY_RESOLUTION_SECON
 SESSION_COOKIE_AGE = max(SESSION_ABSOLUTE_HOURS_STAFF, SESSION_ABSOLUTE_HOURS_APPLICANT) * 3600
 X_FRAME_OPTIONS = "DENY"
 
+# Logs: JSON lines (one object per line, for a log collector) when LOG_FORMAT=json, the default in production;
+# plain text otherwise. Every line carries the request id of its request or Celery task (valley/observability).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json").strip().lower()
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} is neither json nor plain.")
+# Response headers. The policy allows scripts, styles and fonts from the portal's own origin only: no inline
+# <script>, no <style> block and no style="" attribute anywhere (tests/valley/test_security_headers.py scans the
+# templates and the rendered pages, tests/browser/test_csp.py listens for violations in Chromium). img-src allows
+# data: for the favicon placeholder (<link rel="icon" href="data:,">); the charts are inline SVG, which needs nothing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# The full URL goes to the portal's own pages only; other sites see no referrer (a URL can carry an application id).
+SECURE_REFERRER_POLICY = "same-origin"
+# Browser features the portal never uses, switched off for it and anything it might embed.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    )
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+        "json": {"()": "valley.observability.logs.ValleyJsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }
+# The worker's own log lines, with the request id that sent the task (JSON ones: valley.observability).
+CELERY_WORKER_LOG_FORMAT = "[%(asctime)s: %(levelname)s/%(processName)s] [%(request_id)s] %(message)s"
+CELERY_WORKER_TASK_LOG_FORMAT = (
+    "[%(asctime)s: %(levelname)s/%(processName)s] %(task_name)s[%(task_id)s] [%(request_id)s]: %(message)s"
+)
+# Request ids: an incoming X-Request-ID is kept only when this is on, i.e. when a proxy in front sets (or
+# replaces) the header on every request; otherwise each request gets a new id.
+REQUEST_ID_TRUST_HEADER = env_bool("REQUEST_ID_TRUST_HEADER", False)
+# /metrics answers the scraper that sends `Authorization: Bearer <METRICS_TOKEN>` (and signed-in superusers).
+# Unset: only superusers. A short token is refused: it would be guessed.
+# With several gunicorn workers, prometheus_client (which reads the variable itself) adds up their counts in this
+# folder; it must exist before the first request is counted. The web unit empties it at each start.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
+if PROMETHEUS_MULTIPROC_DIR:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+METRICS_TOKEN = env_str("METRICS_TOKEN").strip()
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters long (e.g. `openssl rand -hex 32`).")
 
 # Upload limits (bytes): checked by the forms before anything reaches storage.
 DOCUMENT_MAX_BYTES = env_int("DOCUMENT_MAX_BYTES", 10 * 1024 * 1024)

@@ -7,6 +7,7 @@ from valley import views
 from valley.accounts import views as account_views
 from valley.audit import views as audit_views
 from valley.exports import views as export_views
+from valley.observability import views as observability_views
 
 admin.site.site_header = _("Shanxi Innovation Valley — staff")
 admin.site.site_title = _("Valley Portal administration")
@@ -18,6 +19,8 @@ handler500 = "valley.views.server_error"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", observability_views.readyz, name="readyz"),
+    path("metrics", observability_views.metrics_view, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/signup/", account_views.signup, name="signup"),
     path("accounts/signup/done/", account_views.signup_done, name="signup_done"),

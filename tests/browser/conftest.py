@@ -1,7 +1,8 @@
 """Playwright driving Debian's Chromium against Django's live server, with the helpers every journey uses:
 a context in one language, a quick login by session cookie, and `look(page, name)` that writes a
 screenshot to artifacts/screenshots/ and runs axe-core on the page, failing on serious or critical
-violations."""
+violations. Every visit also listens for Content-Security-Policy violations (the `securitypolicyviolation` event
+and Chromium's console report) and fails on any: at each `look` and when the visit closes."""
 
 import email
 import json
@@ -31,6 +32,14 @@ CHROMIUM_FLAGS = [
 AXE_JS = ROOT / "static" / "vendor" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 LANGUAGES = ["zh-hans", "en"]
+# Runs before the page's own scripts in every document of the context (an init script, which the page's
+# policy does not govern), so a violation while the page is parsed is caught too.
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(
+  `${e.effectiveDirective} refused ${e.blockedURI || 'an inline resource'} on ${e.documentURI}`
+  + (e.sourceFile ? ` (${e.sourceFile}:${e.lineNumber})` : '') + (e.sample ? `: ${e.sample}` : '')));
+"""
 BLOCKING_IMPACTS = {"serious", "critical"}
 AXE_REPORT: list[str] = []  # every page checked in this run, printed at the end and kept in artifacts/
 
@@ -92,7 +101,24 @@ class Visit:
         )
         self.context.set_default_timeout(15_000)
         self.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": base_url}])
+        self.context.add_init_script(CSP_LISTENER)
+        self.csp_console: list[str] = []  # for the whole visit: survives navigation, unlike the page's list
+        self.context.on("console", self._on_console)
         self.page = self.context.new_page()
+
+    def _on_console(self, message) -> None:
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            self.csp_console.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+    def csp_violations(self, page=None) -> list[str]:
+        """The violations the current document of `page` saw, and every one the console reported so far."""
+        page = page or self.page
+        in_page = [] if page.is_closed() else page.evaluate("() => window.__cspViolations || []")
+        return [*in_page, *self.csp_console]
+
+    def assert_no_csp_violation(self, page=None) -> None:
+        violations = self.csp_violations(page)
+        assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
 
     def t(self, message: str) -> str:
         return t(self.language, message)
@@ -110,7 +136,10 @@ class Visit:
         folder = SCREENSHOTS / self.language
         folder.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(folder / f"{self.journey}-{name}.png"), full_page=True)
-        page.add_script_tag(path=str(AXE_JS))
+        self.assert_no_csp_violation(page)
+        # Evaluated through the DevTools protocol rather than added as a <script> tag: the page's policy
+        # refuses inline scripts, and this one is the test's, not the portal's.
+        page.evaluate(AXE_JS.read_text(encoding="utf-8"))
         results = page.evaluate(
             """async () => await axe.run(document, {
                 runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']},
@@ -148,8 +177,10 @@ def visit(chromium, live_server):
         return opened[-1]
 
     yield open_visit
+    violations = [line for one in opened for line in one.csp_console]
     for one in opened:
         one.close()
+    assert not violations, "Content-Security-Policy violations during the test:\n" + "\n".join(violations)
 
 
 def confirmation_path(mail_dir: Path, address: str) -> str | None:

@@ -108,3 +108,54 @@ def test_the_admin_transition_actions_call_the_pages_service(client, application
     assert taken == ["pass_formal_review"]
     application.refresh_from_db()
     assert application.state == S.EXPERT_REVIEW
+
+
+# ------------------------------------------------------------------ numbers and history as people read them
+
+
+def test_the_admin_takes_a_grouped_amount_and_shows_money_and_shares_as_the_pages_do(client, people):
+    from funding.models import FundPolicy, SubVenueBudget
+    from tests.factories import SubVenueFactory
+
+    venue = SubVenueFactory(code="datong-test")
+    client.force_login(people["finance"])
+    response = client.post(
+        reverse("admin:funding_subvenuebudget_add"),
+        {"sub_venue": venue.pk, "year": "2027", "amount": "1,000,000.00"},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    budget = SubVenueBudget.objects.get(sub_venue=venue, year=2027)
+    assert str(budget.amount) == "1000000.00"
+
+    refused = client.post(
+        reverse("admin:funding_subvenuebudget_change", args=[budget.pk]), {"amount": "1,000,00"}
+    ).content.decode()
+    # It says what to type, not Django's "enter a number".
+    assert "“1,000,00”不是有效金额" in refused and "输入一个数字" not in refused
+
+    change_form = client.get(reverse("admin:funding_subvenuebudget_change", args=[budget.pk])).content.decode()
+    assert 'value="1,000,000.00"' in change_form  # shown back as typed
+
+    listing = client.get(reverse("admin:funding_subvenuebudget_changelist")).content.decode()
+    assert "¥1,000,000.00" in listing and "1000000.00" not in listing
+
+    policy = FundPolicy.objects.order_by("-effective_from").first()
+    people["finance"].is_superuser = True
+    people["finance"].save()
+    policies = client.get(reverse("admin:funding_fundpolicy_changelist")).content.decode()
+    assert policy is not None and f"{policy.max_paid_in_share * 100:.2f}%" in policies
+    assert f">{policy.max_paid_in_share}<" not in policies
+
+
+def test_the_admin_history_names_each_step_in_the_readers_language(client, application_in, auditor):
+    import re
+
+    application_in(S.SUBMITTED)
+    client.force_login(auditor)
+    url = reverse("admin:funding_applicationevent_changelist")
+    for language, created, submitted in (("en", "application created", "submit"), ("zh-hans", "创建申请", "提交")):
+        page = client.get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        shown = re.findall(r'<td class="field-action_shown">([^<]*)</td>', page)
+        assert sorted(shown) == sorted([created, submitted]), (language, shown)
+        assert ">funding.application." not in page  # no code in a cell nor in the filter's choices

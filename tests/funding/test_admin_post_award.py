@@ -78,7 +78,8 @@ def test_the_report_page_shows_its_lines_progress_and_history_and_changes_nothin
     client.force_login(people["finance"])
     url = reverse("admin:funding_fundusereport_change", args=[submitted.pk])
     page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "中试设备 pilot equipment" in page and "funding.fund_use_report.submit" in page
+    assert "中试设备 pilot equipment" in page and "submit the report" in page  # the step in words
+    assert "funding.fund_use_report.submit" not in page  # never its code
     assert client.post(url, {"spent": "1"}).status_code == 403
     assert FundUseReport.objects.get(pk=submitted.pk).spent == submitted.spent
 

@@ -119,7 +119,7 @@ def test_the_holder_files_a_report_through_the_pages_and_finance_accepts_it(gran
         ("首批销售", "洽谈首批客户"),
     ]
     page = text_of(owner.get(reverse("funding:report", args=[report.pk])))
-    assert 'value="60000.00"' in page and "设备已到货" in page  # the saved report comes back in the form
+    assert 'value="60,000.00"' in page and "设备已到货" in page  # the saved report comes back in the form
 
     upload = SimpleUploadedFile("invoice.pdf", PDF_BYTES, content_type="application/pdf")
     response = owner.post(

@@ -179,6 +179,9 @@ def TAKES(*takers: str) -> dict[str, str]:
 PAGES: dict[str, Page] = {
     "home": Page(get=OPEN),
     "healthz": Page(get=OPEN),
+    "readyz": Page(get=OPEN),
+    # For the scraper's bearer token (tests/valley/test_observability.py); of the signed-in, superusers only.
+    "metrics": Page(get=E(FORBIDDEN, anonymous=LOGIN, superuser=OK)),
     "set_language": Page(get=OPEN, post=OPEN, body={"language": "en", "next": "/"}),
     "signup": Page(get=OPEN),
     "signup_done": Page(get=OPEN),

@@ -3,6 +3,7 @@
 from django.contrib.auth.forms import SetPasswordForm
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from valley.models import PasswordUsed
 
@@ -10,8 +11,11 @@ PASSWORD = "pw-Valley-2026!"
 
 
 def set_password(user, password: str) -> dict:
+    """The form's errors, read in English (the portal's default language is Chinese)."""
     form = SetPasswordForm(user, {"new_password1": password, "new_password2": password})
-    if form.is_valid():
+    with translation.override("en"):
+        valid = form.is_valid()
+    if valid:
         form.save()
         return {}
     return form.errors

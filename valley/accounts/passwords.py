@@ -164,6 +164,7 @@ class PasswordChangeRequiredMiddleware:
                 reverse("two_factor_setup"),
                 reverse("session_keepalive"),
                 reverse("healthz"),
+                reverse("readyz"),
                 "/i18n/",
                 "/api/",
                 "/" + settings.STATIC_URL.lstrip("/"),

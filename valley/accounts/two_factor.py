@@ -90,6 +90,7 @@ class SecondFactorMiddleware:
             reverse("two_factor_verify"),
             reverse("two_factor_setup"),
             reverse("healthz"),
+            reverse("readyz"),
             "/i18n/",
             "/" + settings.STATIC_URL.lstrip("/"),
         )

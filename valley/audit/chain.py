@@ -1,14 +1,18 @@
 """The tamper-evident audit log.
 
-Every sealed entry's hash is SHA-256 over a canonical text of the entry and the previous entry's hash:
+Every sealed entry's hash is SM3 (GB/T 32905, as the commercial-cryptography rules expect) over a canonical
+text of the entry and the previous entry's hash:
 
     id | at (UTC, ISO 8601, microseconds) | actor id | actor e-mail | action | object type | object id
        | before (canonical JSON) | after (canonical JSON) | previous hash
 
 joined with "|" and encoded as UTF-8, where id is the entry's chain position (1, 2, 3 …). Canonical JSON
 is `json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))`, with "null" for no
-value. The first entry's previous hash is GENESIS. README.md shows how to check a downloaded CSV with
-nothing but Python.
+value. The first entry's previous hash is GENESIS. Each entry records its algorithm (`hash_algorithm`):
+entries sealed before SM3 came in were hashed with SHA-256 over the same text, and keep verifying as
+such; sealing uses AUDIT_HASH_ALGORITHM ("sm3" unless configured). README.md shows how to check a
+downloaded CSV with nothing but Python. The database refuses any change to a sealed entry and any
+deletion (valley.audit.guard).
 
 What is recorded, each by the service that makes the change and in its transaction (no save() signal
 writes an entry): every creation, change and removal of a money or decision record (with the values
@@ -55,6 +59,21 @@ SEAL_LOCK = 0x7661756469747365
 # Entries sealed per transaction: a backlog (after an outage) is sealed in short steps, not one long lock.
 SEAL_BATCH = 1000
 
+
+def _sm3(data: bytes) -> str:
+    try:
+        return hashlib.new("sm3", data).hexdigest()
+    except ValueError:  # an OpenSSL built without SM3: the copy that `cryptography` bundles has it
+        from cryptography.hazmat.primitives import hashes
+
+        digest = hashes.Hash(hashes.SM3())
+        digest.update(data)
+        return digest.finalize().hex()
+
+
+# The chain's hash functions, by the name each entry records; both give 64 hex digits.
+ALGORITHMS = {"sm3": _sm3, "sha256": lambda data: hashlib.sha256(data).hexdigest()}
+
 # Never put secrets into the log.
 SECRET_FIELDS = {"password"}
 
@@ -84,7 +103,16 @@ def format_at(at: datetime.datetime) -> str:
     return at.astimezone(datetime.UTC).isoformat(timespec="microseconds")
 
 
-def entry_digest(*, id, at, actor_id, actor_email, action, object_type, object_id, before, after, prev_hash) -> str:
+def sealing_algorithm() -> str:
+    """The algorithm new entries are sealed with (AUDIT_HASH_ALGORITHM, checked by the settings)."""
+    from django.conf import settings
+
+    return settings.AUDIT_HASH_ALGORITHM
+
+
+def entry_digest(
+    *, id, at, actor_id, actor_email, action, object_type, object_id, before, after, prev_hash, hash_algorithm
+) -> str:
     text = "|".join(
         [
             str(id),
@@ -99,7 +127,7 @@ def entry_digest(*, id, at, actor_id, actor_email, action, object_type, object_i
             prev_hash,
         ]
     )
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return ALGORITHMS[hash_algorithm](text.encode("utf-8"))
 
 
 def record(*, action: str, actor=None, object_type: str = "", object_id="", before=None, after=None):
@@ -283,17 +311,19 @@ def _seal_step(batch: int) -> int:
     # the sealing lock (a process still running the code before sealing, during a deployment).
     head = AuditChainHead.objects.select_for_update().get(pk=1)  # made by ensure_chain_head after migrate
     position, previous, changes = head.last_id, head.last_hash, []
+    algorithm = sealing_algorithm()
     for row in rows:
         entry = dict(zip(_CONTENT, row, strict=True))
         provisional = entry["id"]
         position += 1
         # Hashed from the values as stored, exactly what verify_chain will read back.
-        digest = entry_digest(**{**entry, "id": position, "prev_hash": previous})
-        changes.append((position, previous, digest, provisional))
+        digest = entry_digest(**{**entry, "id": position, "prev_hash": previous, "hash_algorithm": algorithm})
+        changes.append((position, previous, digest, algorithm, provisional))
         previous = digest
     table = connection.ops.quote_name(AuditEntry._meta.db_table)
     with connection.cursor() as cursor:
-        sql = f"UPDATE {table} SET id = %s, prev_hash = %s, hash = %s WHERE id = %s"  # noqa: S608
+        # The one UPDATE the database lets through (valley.audit.guard): a pending row, sealed once.
+        sql = f"UPDATE {table} SET id = %s, prev_hash = %s, hash = %s, hash_algorithm = %s WHERE id = %s"  # noqa: S608
         cursor.executemany(sql, changes)
         if cursor.rowcount != len(changes):
             # Another sealer got there between our SELECT and UPDATE: the lock did not hold.
@@ -352,7 +382,7 @@ def verify_chain(*, chunk_size: int = 5000) -> ChainCheck:
     # and passes through it (else the newest entries were rewritten).
     head = AuditChainHead.objects.filter(pk=1).first()
     expected_prev, expected_id, count = GENESIS, 1, 0
-    columns = [*_CONTENT, "prev_hash", "hash"]
+    columns = [*_CONTENT, "prev_hash", "hash_algorithm", "hash"]
     sealed = AuditEntry.objects.filter(id__lte=AuditEntry.PENDING_FROM).order_by("id").values_list(*columns)
     rows: Iterator = sealed.iterator(chunk_size=chunk_size)
     for row in rows:
@@ -363,6 +393,9 @@ def verify_chain(*, chunk_size: int = 5000) -> ChainCheck:
         if entry["prev_hash"] != expected_prev:
             return ChainCheck(False, count, entry["id"], _("its previous hash does not match the entry before it"))
         stored = entry.pop("hash")
+        if entry["hash_algorithm"] not in ALGORITHMS:
+            unknown = _("its hash algorithm “%(algorithm)s” is unknown") % {"algorithm": entry["hash_algorithm"]}
+            return ChainCheck(False, count, entry["id"], unknown)
         if entry_digest(**entry) != stored:
             return ChainCheck(False, count, entry["id"], _("its content does not match its hash (it was altered)"))
         if head and entry["id"] == head.last_id and stored != head.last_hash:

@@ -44,6 +44,8 @@ AUDIT_LOG = Export(
         Column("before", _("values before"), "before", "canonical_json"),
         Column("after", _("values after"), "after", "canonical_json"),
         Column("prev_hash", _("previous hash"), "prev_hash", "raw"),
+        # "sm3" or "sha256" (entries sealed before SM3): which function the offline check applies.
+        Column("hash_algorithm", _("hash algorithm"), "hash_algorithm", "raw"),
         Column("hash", _("hash"), "hash", "raw"),
     ],
 )

@@ -64,12 +64,15 @@ class Workflow:
         state_field: str = "state",
         owner_of=None,
         thing=None,
+        actions=None,
     ):
         """`name` is the machine's code ("funding.application"), used in audit actions; `states` its
         TextChoices enum; `initial` the state a new record starts in; `thing` what its records are called
-        in messages (the model's verbose name unless given)."""
+        in messages (the model's verbose name unless given); `actions` the (lazy) labels of the history
+        actions that are not named `<name>.<transition>` (a record created, a document attached)."""
         self.name = name
         self.thing = thing
+        self.actions = dict(actions or {})
         self.states = states
         self.initial = initial
         self.transitions = {t.name: t for t in transitions}
@@ -119,6 +122,15 @@ class Workflow:
         """Transitions `user` could take from the object's current state (guards not evaluated)."""
         state = getattr(obj, self.state_field)
         return [t for t in self.transitions.values() if state in t.sources and self.may_act(t, obj, user)]
+
+    def action_label(self, code: str) -> str:
+        """A history row's action in the reader's language: history stores codes, people read words. A
+        transition's label for `<name>.<transition>`; the code itself only for one nobody named."""
+        label = self.actions.get(code)
+        if label is None and code.startswith(f"{self.name}."):
+            transition = self.transitions.get(code.removeprefix(f"{self.name}."))
+            label = transition.label if transition else None
+        return code if label is None else str(label)
 
     def label_of(self, state: str) -> str:
         """The state's name in the reader's language."""

@@ -24,6 +24,8 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from valley.models import OutboxMessage
+from valley.observability.celery_signals import HEADER as REQUEST_ID_HEADER
+from valley.observability.logs import NO_REQUEST, current_request_id
 
 logger = logging.getLogger(__name__)
 
@@ -34,19 +36,27 @@ SWEEP_BATCH = 500
 KEEP_PUBLISHED = datetime.timedelta(days=7)  # then the sweeper deletes them (mail bodies hold sign-up links)
 
 
+def _request_id() -> str:
+    request_id = current_request_id.get()
+    return "" if request_id == NO_REQUEST else request_id
+
+
 def enqueue(task: str, **kwargs) -> OutboxMessage:
     """Queue `task` (its dotted name, e.g. "valley.tasks.send_mail_task") with keyword arguments, after commit.
 
     Call inside the transaction that makes the change the task is about; the arguments must be JSON-able.
     """
-    message = OutboxMessage.objects.create(task=task, kwargs=kwargs)
+    message = OutboxMessage.objects.create(task=task, kwargs=kwargs, request_id=_request_id())
     transaction.on_commit(lambda: publish([message.pk]))
     return message
 
 
 def enqueue_many(task: str, kwargs_list: Iterable[dict]) -> list[OutboxMessage]:
     """Queue one `task` per set of arguments, in one INSERT; published after commit."""
-    messages = OutboxMessage.objects.bulk_create([OutboxMessage(task=task, kwargs=kwargs) for kwargs in kwargs_list])
+    request_id = _request_id()
+    messages = OutboxMessage.objects.bulk_create(
+        [OutboxMessage(task=task, kwargs=kwargs, request_id=request_id) for kwargs in kwargs_list]
+    )
     ids = [message.pk for message in messages]
     if ids:
         transaction.on_commit(lambda: publish(ids))
@@ -59,12 +69,15 @@ def _send(message: OutboxMessage) -> None:
     # their modules move).
     # ignore_result: nobody waits for these results, and subscribing for one would touch the result backend.
     task = current_app.tasks.get(message.task) or import_string(message.task)
+    # The id of the request that queued it, not of whoever publishes it (the sweeper, minutes later).
+    headers = {"headers": {REQUEST_ID_HEADER: message.request_id}} if message.request_id else {}
     task.apply_async(
         kwargs=message.kwargs,
         task_id=str(message.task_id),
         ignore_result=True,
         retry=True,
         retry_policy=PUBLISH_RETRY_POLICY,
+        **headers,
     )
 
 
