@@ -348,6 +348,8 @@ class ActionFilter(admin.SimpleListFilter):
             "funding.application.document_detached",
             "funding.application.objection_recorded",
             "funding.application.objection_cleared",
+            "funding.review.assigned",
+            "funding.review.submitted",
         ]
         return [(code, WORKFLOW.action_label(code)) for code in dict.fromkeys(codes)]
 

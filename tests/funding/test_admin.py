@@ -159,3 +159,16 @@ def test_the_admin_history_names_each_step_in_the_readers_language(client, appli
         shown = re.findall(r'<td class="field-action_shown">([^<]*)</td>', page)
         assert sorted(shown) == sorted([created, submitted]), (language, shown)
         assert ">funding.application." not in page  # no code in a cell nor in the filter's choices
+
+
+def test_every_action_the_history_filter_offers_has_a_name_in_both_languages():
+    from django.utils import translation
+
+    from funding.admin import ActionFilter
+
+    for language in ("en", "zh-hans"):
+        with translation.override(language):
+            choices = ActionFilter.lookups(None, None, None)
+            assert len(choices) > 20
+            unnamed = [code for code, label in choices if str(label) == code or str(label).startswith("funding.")]
+            assert unnamed == [], (language, unnamed)
