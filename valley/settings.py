@@ -266,6 +266,9 @@ if AUDIT_HASH_ALGORITHM not in ("sm3", "sha256"):
 # Only for the test framework, which empties every table between transactional tests: lets valley's
 # `flush` command through the audit tables' append-only triggers (valley.audit.guard). Never in production.
 AUDIT_LOG_FLUSHABLE = False
+# Where each day's anchor of the audit chain is written (valley.audit.anchors): a directory outside the
+# database, ideally a mount of another machine or an object store that the database's owner cannot write.
+AUDIT_ANCHOR_DIR = Path(env_str("AUDIT_ANCHOR_DIR", str(VAR_DIR / "audit-anchors")))
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The failure-tolerance compliance checks run nightly; TOLERANCE_CHECK_INTERVAL_SECONDS (a positive
 # whole number) replaces the nightly time with "every N seconds", for tests and demonstrations.
@@ -325,6 +328,9 @@ CELERY_BEAT_SCHEDULE = {
     },
     "valley-outbox-sweep": {"task": "valley.tasks.outbox_sweep", "schedule": float(OUTBOX_SWEEP_SECONDS)},
     "valley-audit-seal": {"task": "valley.audit.seal", "schedule": float(AUDIT_SEAL_SECONDS)},
+    # Yesterday's anchor, shortly after midnight (Asia/Shanghai), and again hourly in case the worker was down:
+    # a day that has its anchor is left alone.
+    "valley-audit-anchor": {"task": "valley.audit.anchor", "schedule": crontab(minute=10)},
 }
 
 REST_FRAMEWORK = {

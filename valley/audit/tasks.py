@@ -1,5 +1,6 @@
 """Beat's sealing of the audit log."""
 
+import datetime
 import logging
 
 from celery import shared_task
@@ -17,3 +18,20 @@ def seal() -> int:
     if sealed:
         logger.info("audit: sealed %s pending entries", sealed)
     return sealed
+
+
+@shared_task(name="valley.audit.anchor")
+def anchor() -> str | None:
+    """Yesterday's anchor (valley.audit.anchors). Beat runs it after midnight and again every hour, in case
+    the worker was down: once the day has its anchor, the later runs find it and leave it alone."""
+    from django.utils import timezone
+
+    from valley.audit import anchors
+
+    day = timezone.localdate() - datetime.timedelta(days=1)
+    try:
+        written = anchors.write_anchor(day)
+    except anchors.AnchorExists:
+        return None
+    logger.info("audit: anchored %s at entry #%s in %s", day, written.last_id, written.path)
+    return str(written.path)

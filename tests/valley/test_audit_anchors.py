@@ -1,0 +1,180 @@
+"""Daily anchors of the audit chain (valley.audit.anchors): written once outside the database, mailed to the
+auditors once, and what finds a chain that someone rewrote end to end with every hash recomputed."""
+
+import datetime
+import json
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone, translation
+
+from valley import audit
+from valley.audit import anchors, chain
+from valley.audit import tasks as audit_tasks
+from valley.messaging.mail import MAIL_TASK
+from valley.models import AuditChainHead, AuditEntry, OutboxMessage
+
+
+@pytest.fixture
+def anchor_dir(settings, tmp_path):
+    settings.AUDIT_ANCHOR_DIR = tmp_path / "anchors"  # not there yet: the first anchor makes it
+    return settings.AUDIT_ANCHOR_DIR
+
+
+@pytest.fixture
+def today(monkeypatch):
+    """Today's entries, anchored as if the day were over: the clock says it is tomorrow."""
+    day = timezone.localdate()
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: day + datetime.timedelta(days=1))
+    return day
+
+
+@pytest.fixture
+def history(db):
+    for n in range(12):
+        audit.record(action="test.entry", object_type="test.thing", object_id=n, after={"n": n})
+    return AuditEntry.objects.count()
+
+
+def anchor_mails():
+    return [m for m in OutboxMessage.objects.filter(task=MAIL_TASK) if "verify_audit_log" in m.kwargs["body"]]
+
+
+def verify() -> str:
+    """The command's output, in English for the assertions (it speaks the active language, as the portal)."""
+    from io import StringIO
+
+    out = StringIO()
+    with translation.override("en"):
+        call_command("verify_audit_log", stdout=out)
+    return out.getvalue()
+
+
+def rewrite_end_to_end(audit_maintenance, *, entry_id: int):
+    """What a database owner could do: change one entry, recompute every hash from there on the way chain.py
+    does, and move the head along. The chain is then consistent in itself."""
+    columns = [*chain._CONTENT, "prev_hash", "hash_algorithm"]
+    with audit_maintenance():
+        previous = AuditEntry.objects.get(id=entry_id - 1).hash if entry_id > 1 else audit.GENESIS
+        for entry in AuditEntry.objects.filter(id__gte=entry_id, id__lte=AuditEntry.PENDING_FROM).order_by("id"):
+            if entry.id == entry_id:
+                entry.after = {"n": "rewritten"}
+            fields = {name: getattr(entry, name) for name in columns}
+            digest = audit.entry_digest(**{**fields, "prev_hash": previous})
+            AuditEntry.objects.filter(id=entry.id).update(after=entry.after, prev_hash=previous, hash=digest)
+            previous = digest
+        AuditChainHead.objects.filter(pk=1).update(last_hash=previous)
+
+
+def test_an_anchor_is_written_outside_the_database_once_and_never_replaced(anchor_dir, today, history, auditor):
+    assert not anchor_dir.exists()
+    anchor = anchors.write_anchor(today)
+    path = anchor_dir / f"{today.isoformat()}.json"
+    assert anchor.path == path and path.exists()
+    written = json.loads(path.read_text(encoding="utf-8"))
+    last = AuditEntry.objects.get(id=history)
+    assert written["date"] == today.isoformat()
+    assert (written["last_id"], written["hash"], written["hash_algorithm"]) == (last.id, last.hash, "sm3")
+    assert written["entries"] == history and written["written_at"]
+    before = path.read_bytes()
+
+    # The chain grows; a second anchor for the day is refused, and the first one stands byte for byte.
+    audit.record(action="test.later")
+    with pytest.raises(anchors.AnchorExists):
+        anchors.write_anchor(today)
+    assert path.read_bytes() == before
+    assert [p.name for p in anchor_dir.iterdir()] == [path.name]  # no temporary file left behind
+
+
+def test_the_auditors_are_mailed_the_anchor_once(anchor_dir, today, history, auditor, make_user):
+    from valley.core import roles
+
+    second = make_user(roles.AUDITOR, email="auditor2@example.cn")
+    make_user(roles.AUDITOR, email="gone@example.cn", is_active=False)
+    anchor = anchors.write_anchor(today)
+    with pytest.raises(anchors.AnchorExists):
+        anchors.write_anchor(today)
+    [mail] = anchor_mails()
+    assert sorted(mail.kwargs["recipients"]) == sorted([auditor.email, second.email])  # not the inactive one
+    assert anchor.hash in mail.kwargs["body"] and f"#{anchor.last_id}" in mail.kwargs["body"]
+    assert today.isoformat() in mail.kwargs["subject"]
+
+
+def test_the_command_anchors_a_given_day_and_says_when_it_already_has_one(anchor_dir, today, history, auditor):
+    from io import StringIO
+
+    def anchor_command(*args) -> str:
+        out = StringIO()
+        with translation.override("en"):
+            call_command("anchor_audit_log", *args, stdout=out)
+        return out.getvalue()
+
+    first = anchor_command("--date", today.isoformat())
+    assert f"at entry #{history} ({history} entries)" in first and "mailed to 1 auditors" in first
+    again = anchor_command("--date", today.isoformat())
+    assert "already has its anchor" in again and "not replaced" in again
+    assert len(anchor_mails()) == 1
+    with pytest.raises(CommandError, match="is not a date"):
+        anchor_command("--date", "2026-13-40")
+    with pytest.raises(CommandError, match="has not ended yet"):
+        anchor_command("--date", (today + datetime.timedelta(days=1)).isoformat())
+
+
+def test_the_anchor_leaves_out_entries_written_after_the_day(anchor_dir, history, auditor):
+    # Yesterday ended before any of these entries: its anchor is the empty chain's.
+    anchor = anchors.write_anchor(timezone.localdate() - datetime.timedelta(days=1))
+    assert (anchor.last_id, anchor.hash, anchor.entries) == (0, audit.GENESIS, 0)
+    assert "matches its 1 anchor" in verify()
+
+
+def test_a_chain_rewritten_end_to_end_is_found_through_the_anchor(
+    anchor_dir, today, history, auditor, audit_maintenance
+):
+    anchors.write_anchor(today)
+    rewrite_end_to_end(audit_maintenance, entry_id=3)
+    # The chain check alone cannot see it: every hash was recomputed and the head moved along.
+    assert audit.verify_chain().ok
+    with pytest.raises(CommandError) as refused:
+        verify()
+    message = str(refused.value)
+    assert f"{today.isoformat()}.json" in message and f"#{history}" in message and "rewritten" in message
+
+
+def test_an_anchor_whose_count_no_longer_fits_is_reported(anchor_dir, today, history, auditor):
+    anchors.write_anchor(today)
+    path = anchors.anchor_path(today)
+    content = json.loads(path.read_text())
+    path.write_text(json.dumps({**content, "entries": content["entries"] - 1}))
+    with pytest.raises(CommandError, match=f"holds {history} entries up to #{history}"):
+        verify()
+
+
+def test_an_unreadable_anchor_file_is_reported(anchor_dir, history):
+    anchor_dir.mkdir()
+    (anchor_dir / "2026-01-01.json").write_text("{not json")
+    with pytest.raises(CommandError, match="2026-01-01.json.*cannot be read"):
+        verify()
+
+
+def test_an_untouched_chain_with_anchors_passes_and_goes_on_growing(anchor_dir, today, history, auditor):
+    anchors.write_anchor(today - datetime.timedelta(days=1))
+    anchors.write_anchor(today)
+    audit.record(action="test.after_the_anchor")
+    out = verify()
+    assert f"{history + 1} entries" in out and "matches its 2 anchors" in out
+
+
+def test_without_anchors_the_check_says_so_and_passes(anchor_dir, history):
+    out = verify()
+    assert f"{history} entries" in out and "no anchors" in out
+
+
+def test_beat_anchors_yesterday_after_midnight_and_leaves_an_anchored_day_alone(anchor_dir, today, history, auditor):
+    entry = django_settings.CELERY_BEAT_SCHEDULE["valley-audit-anchor"]
+    assert entry["task"] == "valley.audit.anchor" and entry["schedule"].hour == set(range(24))
+    assert entry["schedule"].minute == {10}
+    assert audit_tasks.anchor() == str(anchors.anchor_path(today))  # "yesterday", as the clock says tomorrow
+    assert audit_tasks.anchor() is None
+    assert len(anchor_mails()) == 1
