@@ -451,7 +451,7 @@ class DisbursementAdmin(LargeTableAdminMixin, ReadOnlyAdmin):
         return scoping.in_scope(super().get_queryset(request), request.user, via="application__sub_venue")
 
 
-class _ReadOnlyInline(admin.TabularInline):
+class _ReadOnlyInline(NumbersAdminMixin, admin.TabularInline):
     extra = 0
     can_delete = False
 

@@ -563,7 +563,7 @@ class ExemptionDeterminationAdmin(LargeTableAdminMixin, ReadOnlyMixin, admin.Mod
     ]
 
 
-class _ReadOnlyInline(admin.TabularInline):
+class _ReadOnlyInline(NumbersAdminMixin, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False

@@ -172,3 +172,12 @@ def test_every_action_the_history_filter_offers_has_a_name_in_both_languages():
             assert len(choices) > 20
             unnamed = [code for code, label in choices if str(label) == code or str(label).startswith("funding.")]
             assert unnamed == [], (language, unnamed)
+
+
+def test_read_only_money_in_the_admin_reads_as_on_the_pages(client, application_in, people):
+    budget = application_in(S.PUBLIC_NOTICE).budget  # 500,000 reserved
+    client.force_login(people["finance"])
+    page = client.get(reverse("admin:funding_subvenuebudget_change", args=[budget.pk])).content.decode()
+    assert "¥500,000.00" in page and "500000.00" not in page  # reserved, read-only
+    assert 'name="reserved' not in page  # shown, not offered for editing
+    assert 'value="10,000,000.00"' in page  # the amount stays editable, grouped

@@ -66,6 +66,61 @@ class NumbersAdminMixin:
                 shown.append(name)
         return shown
 
+    # Read-only fields: Django shows a model field's value through display_for_field (600000.00), with no
+    # hook, so a read-only money or share field is shown instead by a method named `<field>_shown`
+    # (answered by __getattr__), and the field lists say that name where they said the field's.
+
+    def _shown_name(self, name):
+        field = self._model_field(name)
+        if field is not None and (is_money(field) or name in self.share_fields):
+            return f"{name}{SHOWN}"
+        return name
+
+    def get_readonly_fields(self, request, obj=None):
+        return [self._shown_name(name) for name in super().get_readonly_fields(request, obj)]
+
+    def __init_subclass__(cls, **kwargs):
+        # An admin that decides its read-only fields itself (by the object's state) need not remember to map
+        # them: its own get_readonly_fields is wrapped here. Mapping twice changes nothing.
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("get_readonly_fields")
+        if own is not None:
+
+            def get_readonly_fields(self, request, obj=None):
+                return [self._shown_name(name) for name in own(self, request, obj)]
+
+            cls.get_readonly_fields = get_readonly_fields
+
+    def _shown_in(self, names, shown) -> list:
+        # A field shown read-only by its method is not also a form field (Django's own form for the field
+        # lists would otherwise offer it for editing).
+        def mapped(name):
+            if isinstance(name, list | tuple):  # fields on one line
+                return tuple(mapped(each) for each in name)
+            return f"{name}{SHOWN}" if f"{name}{SHOWN}" in shown else name
+
+        return list(dict.fromkeys(mapped(name) for name in names))
+
+    def get_fields(self, request, obj=None):
+        return self._shown_in(super().get_fields(request, obj), set(self.get_readonly_fields(request, obj)))
+
+    def get_fieldsets(self, request, obj=None):
+        shown = set(self.get_readonly_fields(request, obj))
+        return [
+            (title, {**options, "fields": self._shown_in(options["fields"], shown)})
+            for title, options in super().get_fieldsets(request, obj)
+        ]
+
+    def __getattr__(self, name):
+        if name.endswith(SHOWN) and not name.startswith("_"):
+            base = name.removesuffix(SHOWN)
+            field = self._model_field(base)
+            if field is not None and is_money(field):
+                return _readonly(base, field.verbose_name, yuan)
+            if field is not None and base in type(self).share_fields:
+                return _readonly(base, field.verbose_name, _share)
+        raise AttributeError(name)
+
     def _model_field(self, name):
         if not isinstance(name, str):
             return None
@@ -73,6 +128,17 @@ class NumbersAdminMixin:
             return self.model._meta.get_field(name)
         except Exception:  # a method or a related lookup, not a field of the model
             return None
+
+
+SHOWN = "_shown"
+
+
+def _readonly(name: str, verbose_name, show):
+    def shown(obj):
+        return show(getattr(obj, name))
+
+    shown.short_description = capfirst(verbose_name)
+    return shown
 
 
 def _share(value) -> str:
