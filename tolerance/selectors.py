@@ -58,15 +58,7 @@ def user_can_run_checks(user) -> bool:
 
 def portfolio_manager_emails() -> list[str]:
     """Addresses of active portfolio managers, who receive compliance alerts. One query."""
-    from valley.models import User
-
-    return list(
-        User.objects.filter(groups__name=roles.PORTFOLIO_MANAGER, is_active=True)
-        .exclude(email="")
-        .values_list("email", flat=True)
-        .distinct()
-        .order_by("email")
-    )
+    return roles.emails_of(roles.PORTFOLIO_MANAGER)
 
 
 @dataclass(frozen=True)

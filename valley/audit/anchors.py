@@ -68,10 +68,8 @@ def anchor_path(day: datetime.date) -> Path:
 def auditor_emails() -> list[str]:
     """Addresses of the active auditors, who receive every anchor. One query."""
     from valley.core import roles
-    from valley.models import User
 
-    auditors = User.objects.filter(groups__name=roles.AUDITOR, is_active=True).exclude(email="")
-    return list(auditors.values_list("email", flat=True).distinct().order_by("email"))
+    return roles.emails_of(roles.AUDITOR)
 
 
 def _end_of(day: datetime.date) -> datetime.datetime:

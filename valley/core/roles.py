@@ -185,6 +185,15 @@ def role_codes(user) -> frozenset[str]:
     return cached
 
 
+def emails_of(role_code: str) -> list[str]:
+    """The addresses of the active holders of a role, sorted, for the mails every app sends to a role
+    (portfolio managers' alerts, the auditors' audit anchors). One query."""
+    from django.contrib.auth import get_user_model
+
+    holders = get_user_model().objects.filter(groups__name=role_code, is_active=True).exclude(email="")
+    return list(holders.values_list("email", flat=True).distinct().order_by("email"))
+
+
 def has_role(user, *codes: str) -> bool:
     if getattr(user, "is_superuser", False):
         return True
