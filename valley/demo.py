@@ -247,11 +247,15 @@ def seed_demo_device(user):
     return device
 
 
-def current_code(key_hex: str) -> str:
-    """The six-digit TOTP code of a key right now (RFC 6238, as the authenticator apps compute it)."""
-    from django_otp.oath import totp
+def current_code(key_hex: str, at: float | None = None) -> str:
+    """The six-digit TOTP code of a key right now, or at the Unix time `at` (RFC 6238, as the
+    authenticator apps compute it: 30-second steps from 0)."""
+    from django_otp.oath import TOTP
 
-    return f"{totp(bytes.fromhex(key_hex)):06d}"
+    code = TOTP(bytes.fromhex(key_hex))
+    if at is not None:
+        code.time = at
+    return f"{code.token():06d}"
 
 
 def demo_logins() -> list[tuple[str, str, str]]:

@@ -1,6 +1,7 @@
 """Two-factor login (valley.accounts.two_factor): staff, auditors and superusers confirm each login with a TOTP code."""
 
 import base64
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
@@ -130,3 +131,38 @@ def test_the_demo_accounts_codes_come_from_the_documented_secret(db, capsys):
     client.post(reverse("login"), {"username": user.email, "password": "valley-demo-2026"})
     assert client.post(reverse("two_factor_verify"), {"token": code})["Location"] == "/"
     assert not TOTPDevice.objects.filter(user=User.objects.get(email=demo_email("applicant"))).exists()
+
+
+@pytest.mark.django_db
+def test_demo_otp_watch_prints_each_new_code_with_its_seconds_left(capsys, monkeypatch):
+    """A newcomer typing the code from a printout needs to know how long it lasts: --watch prints a code,
+    sleeps until the next 30-second step, prints the next one."""
+    from valley.demo import DEMO_TOTP_SECRET, demo_email
+    from valley.management.commands import demo_otp
+
+    call_command("seed_demo", allow_production=True, verbosity=0)
+    clock = {"now": 1_800_000_010.0}  # 10 s into a step: 20 s left
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        clock["now"] += seconds
+
+    monkeypatch.setattr(demo_otp, "time", SimpleNamespace(time=lambda: clock["now"], sleep=sleep))
+    capsys.readouterr()
+    call_command("demo_otp", demo_email("approver"), watch=True, codes=2)
+    lines = capsys.readouterr().out.strip().splitlines()
+    key = base64.b32decode(DEMO_TOTP_SECRET)
+    assert lines == [
+        f"{_code_at(key, 1_800_000_010):06d}  (valid for 20 more seconds)",
+        f"{_code_at(key, 1_800_000_030.05):06d}  (valid for 30 more seconds)",
+    ]
+    assert slept == [pytest.approx(20.05)]
+
+
+def _code_at(key: bytes, at: float) -> int:
+    from django_otp.oath import TOTP
+
+    t = TOTP(key, step=30, t0=0, digits=6)
+    t.time = at
+    return t.token()
