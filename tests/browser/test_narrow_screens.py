@@ -18,7 +18,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
 PHONE = {"width": 390, "height": 844}
 # Not pages: downloads, the language switch, leaving; the admin is Django's own (responsive) and the API JSON.
-SKIP = re.compile(r"^/(accounts/logout|i18n/|admin/|api/|metrics|readyz|healthz)|\.(csv|xlsx|json|pdf|zip)$|/documents/\d+/$")
+SKIP = re.compile(
+    r"^/(accounts/logout|i18n/|admin/|api/|metrics|readyz|healthz)|\.(csv|xlsx|json|pdf|zip)$|/documents/\d+/$"
+)
 PAGES_PER_ROLE = 45
 
 
@@ -65,5 +67,6 @@ def test_pages_fit_a_phone_screen(local, language, starts, visit, transactional_
     too_wide = {path: width for path, width in shown.items() if width > PHONE["width"]}
     for path in too_wide:
         me.page.goto(path)
-        me.page.screenshot(path=f"artifacts/screenshots/{language}/phone-{local}-too-wide-{shape(path).strip('/').replace('/', '-')}.png")
+        name = shape(path).strip("/").replace("/", "-")
+        me.page.screenshot(path=f"artifacts/screenshots/{language}/phone-{local}-too-wide-{name}.png")
     assert not too_wide, f"pages wider than a {PHONE['width']} px phone: {too_wide}"
