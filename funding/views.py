@@ -1,5 +1,6 @@
 """Thin doors to funding.services: validate input, call one service, show the result or the reason."""
 
+from dataclasses import dataclass
 from functools import wraps
 
 from django.contrib import messages
@@ -11,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from funding import post_award, selectors, services
@@ -129,14 +131,10 @@ def application_detail(request, pk):
     application = selectors.application_detail(user=request.user, pk=pk)
     user = request.user
     is_owner = application.entity.owner_id == user.pk
-    # The comment-only steps are buttons here, only those whose guard allows them now (the page shows what they
-    # wait for: the notice's end date, the pending reviews, the amount still to pay); the steps with their own
-    # form page come from _grant_context.
-    actions = [
-        t
-        for t in WORKFLOW.available(application, user)
-        if t.name in services.COMMENT_ONLY_TRANSITIONS and not (t.guard and t.guard(application))
-    ]
+    # The comment-only steps are buttons of one form; those whose guard refuses them now are shown disabled with
+    # what they wait for (the notice's end date, the pending reviews, the amount still to pay); the steps with
+    # their own form page come from _grant_context.
+    steps = _comment_only_steps(application, user)
     context = {
         "application": application,
         "is_owner": is_owner,
@@ -144,7 +142,11 @@ def application_detail(request, pk):
         "state_label": APPLICANT_STATE_LABELS.get(application.state, application.get_state_display())
         if is_owner
         else application.get_state_display(),
-        "actions": actions,
+        "steps": steps,
+        # "return for changes, reject" in English, "退回修改、驳回" in Chinese: the separator is translated.
+        "steps_need_comment": _(", ").join(
+            str(step.transition.label) for step in steps if step.transition.needs_comment
+        ),
         "can": {
             name: WORKFLOW.may_act(WORKFLOW[name], application, user) and application.state in WORKFLOW[name].sources
             for name in ("approve", "verify_registration")
@@ -171,6 +173,47 @@ def application_detail(request, pk):
     if context["my_review"] and application.state == application.State.EXPERT_REVIEW:
         context["review_form"] = ReviewForm(instance=context["my_review"])
     return render(request, "funding/application_detail.html", context)
+
+
+# How a step's button looks, and which steps are confirmed on a page of their own first: a step that ends the
+# application or sends it back is not taken by one slip of the finger. Primary steps move the application on.
+STEP_TONES = {"reject": "danger", "revoke": "danger", "withdraw": "secondary", "return_for_changes": "secondary"}
+CONFIRM_FIRST = {
+    "reject": gettext_lazy("Reject this application? The applicant is told, and the application goes no further."),
+    "return_for_changes": gettext_lazy(
+        "Return this application for changes? The applicant is told what to change and may submit it again."
+    ),
+    "revoke": gettext_lazy("Revoke the approval? The applicant is told, and no grant follows."),
+    "withdraw": gettext_lazy("Withdraw your application? It goes no further; you may start a new one later."),
+}
+TONE_ORDER = {"primary": 0, "secondary": 1, "danger": 2}
+
+
+@dataclass(frozen=True)
+class Step:
+    transition: object
+    tone: str  # primary, secondary or danger: the button's class
+    confirm: bool  # asks on a page of its own first
+    reason: str | None  # why it is not possible yet (shown beside the disabled button), None when it is
+
+    @property
+    def name(self) -> str:
+        return self.transition.name
+
+
+def _comment_only_steps(application, user) -> list[Step]:
+    steps = [
+        Step(
+            transition=t,
+            tone=STEP_TONES.get(t.name, "primary"),
+            confirm=t.name in CONFIRM_FIRST,
+            reason=t.guard(application) if t.guard else None,
+        )
+        for t in WORKFLOW.available(application, user)
+        if t.name in services.COMMENT_ONLY_TRANSITIONS
+    ]
+    # Possible steps first, the way forward before the way back; sorted() keeps the workflow's order within.
+    return sorted(steps, key=lambda step: (step.reason is not None, TONE_ORDER[step.tone]))
 
 
 def _act(request, pk, do):
@@ -201,6 +244,26 @@ def application_transition(request, pk, name):
         "comment": form.cleaned_data.get("comment", ""),
         "internal_note": form.cleaned_data.get("internal_note", ""),
     }
+    if name in CONFIRM_FIRST:
+        application = selectors.application_detail(user=request.user, pk=pk)
+        transition = WORKFLOW[name]
+        confirmed = request.POST.get("confirmed") == "yes"
+        if WORKFLOW.may_act(transition, application, request.user) and application.state in transition.sources:
+            if confirmed and transition.needs_comment and not data["comment"].strip():
+                form.add_error("comment", _("Say why: the applicant reads this comment."))
+            if not confirmed or form.errors:
+                return render(
+                    request,
+                    "funding/confirm_step.html",
+                    {
+                        "application": application,
+                        "step": Step(transition, STEP_TONES.get(name, "primary"), True, None),
+                        "question": CONFIRM_FIRST[name],
+                        "form": form,
+                        "is_staff_view": roles.is_staff_member(request.user),
+                    },
+                )
+        # Otherwise the service says why not, as for every other step.
     return _act(request, pk, lambda app: services.application_take(application=app, name=name, by=request.user, **data))
 
 

@@ -30,6 +30,7 @@ from valley.core import roles
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis]
 S = Application.State
 PASSWORD = "Jinchuang-gu-2026!"
+CONFIRMED_STEPS = {"reject", "return_for_changes", "revoke", "withdraw"}
 
 
 def state_of(application_id):
@@ -146,7 +147,7 @@ def test_applicant_signs_up_applies_answers_a_return_and_sees_the_approval(
     application = Application.objects.get(entity=entity)
     expect(page.locator("main .facts")).to_contain_text("¥800,000.00")
     me.look("application-draft")
-    page.locator("form[action$='/act/submit/'] button").click()
+    page.locator("main button[data-step-name=submit]").click()
     expect(page.locator("main .badge[data-state]")).to_have_attribute("data-state", S.SUBMITTED)
 
     # Formal review returns it for changes.
@@ -171,8 +172,8 @@ def test_applicant_signs_up_applies_answers_a_return_and_sees_the_approval(
     page.fill("[name=plan]", "建设一条中试线，验证工艺后注册公司。预算明细：设备 50 万元，材料 30 万元。")
     page.locator("main button[type=submit]").click()
     expect(page.locator(".message.success")).to_have_text(me.t("Your changes are saved."))
-    page.fill("#comment-submit", "已补充预算明细。")
-    page.locator("form[action$='/act/submit/'] button").click()
+    page.fill("#step-comment", "已补充预算明细。")
+    page.locator("main button[data-step-name=submit]").click()
     expect(page.locator("main .badge[data-state]")).to_have_attribute("data-state", S.SUBMITTED)
 
     # Review and decision by staff.
@@ -249,8 +250,11 @@ def act(me, name, comment=""):
     """Take a transition from the 'what you can do now' card, with a comment."""
     page = me.page
     if comment:
-        page.fill(f"#comment-{name}", comment)
-    page.locator(f"form[action$='/act/{name}/'] button").click()
+        page.fill("#step-comment", comment)
+    page.locator(f"main button[data-step-name={name}]").click()
+    if name in CONFIRMED_STEPS:  # asked again on a page of its own, the comment carried there
+        expect(page.locator(f"[data-confirm-step={name}] textarea[name=comment]")).to_have_value(comment)
+        page.locator("[data-confirm]").click()
     expect(page.locator(".message.success")).to_be_visible()
 
 

@@ -28,7 +28,9 @@ def logged_in(user):
 
 def act(client, application, name, comment=""):
     response = client.post(
-        reverse("funding:transition", args=[application.pk, name]), {"comment": comment}, follow=True
+        reverse("funding:transition", args=[application.pk, name]),
+        {"comment": comment, "confirmed": "yes"},
+        follow=True,
     )
     assert response.status_code == 200
     messages = [str(m) for m in response.context["messages"]]
