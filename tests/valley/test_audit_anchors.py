@@ -339,3 +339,26 @@ def test_the_check_page_reads_anchors_in_a_constant_number_of_queries(
     anchors.write_anchor(today)
     with django_assert_max_num_queries(len(one.captured_queries)):
         assert "matches its 3 anchors" in check_page(client, auditor)
+
+
+def test_the_readme_recipe_checks_an_anchor_signature_without_the_portal(
+    anchor_dir, today, history, auditor, sm2_key, tmp_path, monkeypatch
+):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    recipe = readme[readme.index("check an anchor\nfile without the portal") :].split("```python\n", 1)[1]
+    recipe = recipe.split("```", 1)[0].replace("2026-12-03.json", "anchor.json")
+    anchors.write_anchor(today)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "audit-anchor-sm2.pub").write_text(sm2_key.public + "\n", encoding="utf-8")
+    signed = anchors.anchor_path(today).read_text(encoding="utf-8")
+    (tmp_path / "anchor.json").write_text(signed, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-c", recipe], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "signed"), done.stderr
+    content = json.loads(signed)
+    (tmp_path / "anchor.json").write_text(json.dumps({**content, "entries": content["entries"] + 1}), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-c", recipe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "the anchor was altered" in done.stderr
