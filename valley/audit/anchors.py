@@ -83,7 +83,7 @@ def _signature_of(content: dict) -> dict | None:
         return None
     return {
         "algorithm": signing.ALGORITHM,
-        "key_id": signing.key_id(signing.public_key()),
+        "key_id": signing.key_id(signing.public_of(private)),  # the signing key's, whatever public key is set
         "value": signing.sign(signed_content(content), private),
     }
 

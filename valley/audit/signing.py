@@ -66,8 +66,11 @@ def public_key() -> str | None:
             )
         return value[-128:]
     private = private_key()
-    if private is None:
-        return None
+    return None if private is None else public_of(private)
+
+
+def public_of(private: str) -> str:
+    """The public key of a private key (one scalar multiplication, a few milliseconds; remembered)."""
     if private not in _derived:
         _derived[private] = _public_of(private)
     return _derived[private]

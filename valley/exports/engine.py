@@ -6,6 +6,8 @@
 - Timestamps ISO 8601 with their offset (Asia/Shanghai); amounts with exactly two decimals.
 - Text cells that a spreadsheet would run as a formula (=, +, -, @, tab, carriage return) are
   prefixed with an apostrophe, so they show as text.
+- An export may end with lines of its own after the rows (`trailer`: the audit log's `#end` proof), and
+  may be narrower than the exports' door (`readers`: the audit log is for auditors and provincial staff).
 """
 
 import json
