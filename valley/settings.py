@@ -269,6 +269,21 @@ AUDIT_LOG_FLUSHABLE = False
 # Where each day's anchor of the audit chain is written (valley.audit.anchors): a directory outside the
 # database, ideally a mount of another machine or an object store that the database's owner cannot write.
 AUDIT_ANCHOR_DIR = Path(env_str("AUDIT_ANCHOR_DIR", str(VAR_DIR / "audit-anchors")))
+# SM2 (GB/T 32918) signatures of the anchors (valley.audit.signing): the private key signs each new anchor, the
+# public key verifies them in verify_audit_log and on /audit/check/. Hex (64 digits private, 128 public: x||y),
+# given directly or as the path of a file holding it (the _FILE variant, e.g. a mounted secret); make a pair
+# with `manage.py generate_anchor_key`. The public key alone is enough to verify (it is derived from the private
+# key when only that is set). With a public key, every anchor must carry a valid signature, except anchors of
+# days before AUDIT_ANCHOR_SIGNED_FROM (YYYY-MM-DD: the day signing was switched on, for older anchors).
+AUDIT_ANCHOR_SM2_PRIVATE_KEY = env_str("AUDIT_ANCHOR_SM2_PRIVATE_KEY", "")
+AUDIT_ANCHOR_SM2_PRIVATE_KEY_FILE = env_str("AUDIT_ANCHOR_SM2_PRIVATE_KEY_FILE", "")
+AUDIT_ANCHOR_SM2_PUBLIC_KEY = env_str("AUDIT_ANCHOR_SM2_PUBLIC_KEY", "")
+AUDIT_ANCHOR_SM2_PUBLIC_KEY_FILE = env_str("AUDIT_ANCHOR_SM2_PUBLIC_KEY_FILE", "")
+try:
+    _signed_from = env_str("AUDIT_ANCHOR_SIGNED_FROM").strip()
+    AUDIT_ANCHOR_SIGNED_FROM = datetime.date.fromisoformat(_signed_from) if _signed_from else None
+except ValueError:
+    raise ImproperlyConfigured("AUDIT_ANCHOR_SIGNED_FROM must be a date, YYYY-MM-DD.") from None
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The failure-tolerance compliance checks run nightly; TOLERANCE_CHECK_INTERVAL_SECONDS (a positive
 # whole number) replaces the nightly time with "every N seconds", for tests and demonstrations.

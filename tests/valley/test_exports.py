@@ -159,7 +159,8 @@ def test_the_audit_log_export_can_be_verified_without_the_portal(
     settings.AUDIT_HASH_ALGORITHM = "sm3"  # ...upgraded
     application_in(S.PUBLIC_NOTICE)
     _response, body = download(auditor_client, "audit-log", header="machine")
-    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    *rows, end = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    assert end["id"] == "#end"
     assert {row["hash_algorithm"] for row in rows} == {"sha256", "sm3"}
     for row in rows:
         # Beside the hashed UTC time, the same moment in Beijing time, as the other exports write it.
@@ -183,6 +184,72 @@ def test_the_audit_log_export_can_be_verified_without_the_portal(
     (tmp_path / "audit-log.csv").write_text("".join(lines[:victim] + lines[victim + 1 :]), encoding="utf-8")
     done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "chain broken" in done.stderr
+
+
+def run_readme_check(tmp_path, monkeypatch, text: str) -> subprocess.CompletedProcess:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "audit-log.csv").write_text(text, encoding="utf-8")
+    return subprocess.run([sys.executable, "-c", readme_offline_check()], capture_output=True, text=True, timeout=60)
+
+
+def test_the_audit_log_download_ends_with_its_own_proof(auditor_client, application_in, tmp_path, monkeypatch):
+    """The file's last line says how many entries it holds and where it ends, so the README's check finds a file
+    cut short (entries removed at the end, with or without the end line) as well as an edited one."""
+    application_in(S.PUBLIC_NOTICE)
+    _response, body = download(auditor_client, "audit-log", header="machine")
+    text = body.decode("utf-8-sig")
+    header, *entries, end = list(csv.reader(io.StringIO(text)))
+    last = dict(zip(header, entries[-1], strict=True))
+    assert end == ["#end", f"entries={len(entries)}", f"last_id={last['id']}", f"last_hash={last['hash']}"]
+    assert int(last["id"]) == len(entries) == AuditEntry.objects.filter(id__lte=AuditEntry.PENDING_FROM).count()
+
+    assert run_readme_check(tmp_path, monkeypatch, text).stdout.strip() == "intact"
+
+    lines = text.splitlines(keepends=True)
+    # The last two entries removed, the end line kept: the chain that is left is intact in itself.
+    cut = run_readme_check(tmp_path, monkeypatch, "".join(lines[:-3] + lines[-1:]))
+    assert cut.returncode == 1 and "cut short or was edited" in cut.stderr
+    assert f"holds {len(entries) - 2} entries" in cut.stderr
+    # Cut along with the end line: the line is missing.
+    cut = run_readme_check(tmp_path, monkeypatch, "".join(lines[:-3]))
+    assert cut.returncode == 1 and "#end line is missing" in cut.stderr
+    # An entry edited: its hash no longer fits.
+    assert "export.csv" in lines[-2]  # the last entry: this download itself
+    edited_lines = [*lines[:-2], lines[-2].replace("export.csv", "export.xls"), lines[-1]]
+    edited = run_readme_check(tmp_path, monkeypatch, "".join(edited_lines))
+    assert edited.returncode == 1 and "altered" in edited.stderr
+    # An entry appended after the end line (a forged one, with a fitting chain or not).
+    appended = run_readme_check(tmp_path, monkeypatch, "".join(lines + lines[-2:-1]))
+    assert appended.returncode == 1 and "after the #end line" in appended.stderr
+
+
+def test_an_empty_audit_log_still_ends_with_its_proof(auditor):
+    from valley.audit.exports import AUDIT_LOG
+    from valley.exports import engine as csv_export
+
+    text = "".join(csv_export.stream(AUDIT_LOG, AuditEntry.objects.none(), machine_header=True))
+    assert text.splitlines()[-1] == "#end,entries=0,last_id=0,last_hash=" + "0" * 64
+
+
+def test_only_auditors_and_provincial_staff_download_the_audit_log(client, make_user, auditor):
+    """The whole log or nothing (valley.audit.access): operators and the other staff roles do not see the export
+    in the catalogue, and its URL is hidden from them (404), while they keep every other export."""
+    from valley.core import roles
+
+    readers = [auditor, make_user(roles.PROVINCIAL_STAFF, email="province@example.cn")]
+    others = [
+        make_user(code, email=f"{code}@example.cn")
+        for code in (roles.SUB_VENUE_OPERATOR, roles.REVIEWER, roles.FINANCE_OFFICER, roles.PORTFOLIO_MANAGER)
+    ]
+    audit_url = reverse("export_download", args=["audit-log"])
+    for user in readers + others:
+        client.force_login(user)
+        page = client.get(reverse("export_list")).content.decode()
+        reads = user in readers
+        assert (audit_url in page, reverse("audit_check") in page) == (reads, reads), user.email
+        assert client.get(audit_url).status_code == (200 if reads else 404), user.email
+        assert client.get(reverse("audit_check")).status_code == (200 if reads else 404), user.email
+        assert client.get(reverse("export_download", args=["applications"])).status_code == 200, user.email
 
 
 def test_applicants_cannot_download(client, applicant):

@@ -1,9 +1,12 @@
 """The tamper-evident audit log: `record` an entry where a change is made, `verify_chain` to check it.
 
 The room: chain.py (the entry's digest, appending, sealing, verification), middleware.py (who is acting),
-views.py (the auditors' check page), exports.py (the log as a CSV export), tasks.py (beat's sealing).
+views.py (the auditors' check page), exports.py (the log as a CSV export, with its end line), tasks.py (beat's
+sealing and anchors), anchors.py (the daily anchors outside the database), signing.py (their SM2 signatures),
+access.py (who reads the log).
 """
 
+from valley.audit.access import may_read_log
 from valley.audit.chain import (
     GENESIS,
     ChainCheck,
@@ -25,6 +28,7 @@ from valley.audit.chain import (
 )
 
 __all__ = [
+    "may_read_log",
     "record_changed",
     "record_created",
     "record_deleted",

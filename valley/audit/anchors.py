@@ -11,11 +11,17 @@ An anchor file is never replaced: the first one written for a day stands, so a l
 refresh its anchors along with the chain. `verify_anchors` reads every anchor file and checks that the
 database still holds the anchored entry with exactly the anchored hash, and the anchored number of
 entries up to it: a chain rewritten end to end, however consistent in itself, no longer matches.
-SM2 signatures of the anchor files are not done yet.
+
+With an SM2 key configured (valley.audit.signing), each anchor file also carries an SM2 signature of its
+canonical content (`signed_content`: the file's fields but the signature, as canonical JSON), and
+`verify_anchors` checks it with the public key: an anchor edited where it is kept (say, moved along with a
+rewritten chain) no longer verifies, and with a public key configured an anchor without a signature fails
+too (unless it is dated before AUDIT_ANCHOR_SIGNED_FROM, the day signing was switched on).
 """
 
 import dataclasses
 import datetime
+import hashlib
 import json
 import os
 import tempfile
@@ -28,7 +34,7 @@ from django.db.models import Count, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from valley.audit import chain
+from valley.audit import chain, signing
 
 
 class AnchorExists(Exception):
@@ -45,8 +51,10 @@ class Anchor:
     written_at: str
     path: Path
     mailed: int = 0  # auditors the anchor was mailed to (not part of the file)
+    signature: dict | None = None  # {"algorithm", "key_id", "value"} when an SM2 private key is configured
 
-    def as_json(self) -> dict:
+    def content(self) -> dict:
+        """What the anchor states, and what its signature covers."""
         return {
             "date": self.day.isoformat(),
             "last_id": self.last_id,
@@ -55,6 +63,29 @@ class Anchor:
             "entries": self.entries,
             "written_at": self.written_at,
         }
+
+    def as_json(self) -> dict:
+        return {**self.content(), **({"signature": self.signature} if self.signature else {})}
+
+
+SIGNATURE = "signature"
+
+
+def signed_content(content: dict) -> bytes:
+    """The bytes an anchor's signature covers: every field of the file but the signature itself, as canonical
+    JSON (sorted keys, no spaces, UTF-8), so the file's layout (indentation, key order) does not matter."""
+    return chain.canonical_json({key: value for key, value in content.items() if key != SIGNATURE}).encode("utf-8")
+
+
+def _signature_of(content: dict) -> dict | None:
+    private = signing.private_key()
+    if private is None:
+        return None
+    return {
+        "algorithm": signing.ALGORITHM,
+        "key_id": signing.key_id(signing.public_of(private)),  # the signing key's, whatever public key is set
+        "value": signing.sign(signed_content(content), private),
+    }
 
 
 def anchor_dir() -> Path:
@@ -101,6 +132,7 @@ def write_anchor(day: datetime.date) -> Anchor:
         raise AnchorExists(path)
     head = head_at_end_of(day)
     anchor = Anchor(day=day, **head, written_at=timezone.now().isoformat(timespec="seconds"), path=path)
+    anchor = dataclasses.replace(anchor, signature=_signature_of(anchor.content()))
     # The mail goes into the outbox in this transaction: if the file cannot be written (another process wrote
     # the day's anchor meanwhile), the mail is rolled back with it, so the auditors hear of each anchor once.
     with transaction.atomic():
@@ -165,6 +197,9 @@ class AnchorCheck:
     anchors: int  # anchor files read
     file: str = ""  # the first anchor file that does not match
     problem: str = ""
+    signed: int = 0  # anchors whose SM2 signature was verified
+    key_id: str = ""  # the public key they were verified with ("" when none is configured)
+    latest: dict | None = None  # the newest anchor file's content, when every anchor matched
 
 
 _FIELDS = {"date": str, "last_id": int, "hash": str, "entries": int}
@@ -188,13 +223,20 @@ def verify_anchors() -> AnchorCheck:
 
     folder = anchor_dir()
     paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    public = signing.public_key()
+    key = signing.key_id(public) if public else ""
     if not paths:
-        return AnchorCheck(True, 0)
-    anchors = []
+        return AnchorCheck(True, 0, key_id=key)
+    anchors, signed = [], 0
     for path in paths:
         content = _read(path)
         if content is None:
-            return AnchorCheck(False, len(paths), path.name, _("the anchor file cannot be read"))
+            return AnchorCheck(False, len(paths), path.name, _("the anchor file cannot be read"), key_id=key)
+        if public:
+            problem = _signature_problem(content, public)
+            if problem:
+                return AnchorCheck(False, len(paths), path.name, problem, signed=signed, key_id=key)
+            signed += SIGNATURE in content
         anchors.append((path, content))
     chain.seal()
     sealed = AuditEntry.objects.filter(id__lte=AuditEntry.PENDING_FROM)
@@ -218,5 +260,42 @@ def verify_anchors() -> AnchorCheck:
             }
         else:
             continue
-        return AnchorCheck(False, len(paths), path.name, problem)
-    return AnchorCheck(True, len(paths))
+        return AnchorCheck(False, len(paths), path.name, problem, signed=signed, key_id=key)
+    return AnchorCheck(True, len(paths), signed=signed, key_id=key, latest=anchors[-1][1])
+
+
+def _signature_problem(content: dict, public: str) -> str:
+    """Why the anchor's signature does not verify under `public`, or "" when it does (or the anchor is dated
+    before AUDIT_ANCHOR_SIGNED_FROM and has none)."""
+    signature = content.get(SIGNATURE)
+    if signature is None:
+        signed_from = settings.AUDIT_ANCHOR_SIGNED_FROM
+        if signed_from is not None and content["date"] < signed_from.isoformat():
+            return ""
+        return _("the anchor is not signed, and every anchor must carry an SM2 signature")
+    if not isinstance(signature, dict) or signature.get("algorithm") != signing.ALGORITHM:
+        return _("its signature is not an SM2 signature the portal can read")
+    if signature.get("key_id") != signing.key_id(public):
+        return _("it was signed with another key (%(signed_with)s) than the configured one (%(configured)s)") % {
+            "signed_with": signature.get("key_id"),
+            "configured": signing.key_id(public),
+        }
+    if not _verified(signed_content(content), signature.get("value"), public):
+        return _("its SM2 signature does not match its content (the anchor file was altered)")
+    return ""
+
+
+# Signatures found valid, by (key, content digest, signature): an anchor file never changes, so each is checked
+# once per process, and the auditors' page stays fast however many days are anchored. Only successes are kept,
+# in this process's memory (nothing outside it can add to them); a changed file has another digest.
+_VERIFIED: set[tuple[str, str, str]] = set()
+
+
+def _verified(message: bytes, signature, public: str) -> bool:
+    remembered = (public, hashlib.sha256(message).hexdigest(), signature)
+    if remembered in _VERIFIED:
+        return True
+    if not signing.verify(message, signature, public):
+        return False
+    _VERIFIED.add(remembered)
+    return True

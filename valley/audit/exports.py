@@ -1,9 +1,10 @@
-"""The audit log as a CSV export (see valley.exports.engine for the format)."""
+"""The audit log as a CSV export (see valley.exports.engine for the format), ending with its own proof."""
 
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from valley.audit.chain import sealed_entries
+from valley.audit.access import may_read_log
+from valley.audit.chain import GENESIS, sealed_entries
 from valley.exports.engine import Column, Export
 from valley.models import AuditEntry
 from valley.web.filters import DateRangeFilter
@@ -21,11 +22,44 @@ class AuditEntryFilter(django_filters.FilterSet):
         fields = ["at", "action", "object_type", "object_id", "actor_email"]
 
 
+END_MARK = "#end"
+
+
+class EndLine:
+    """The file's last line: how many entries it holds, and the id and hash of the last one, as the export
+    wrote them, e.g. `#end,entries=1234,last_id=1234,last_hash=5f0c…`. The README's offline check requires
+    it: a file cut short (rows removed at the end, or the end line itself) or with a row edited, added or
+    removed no longer ends where its end line says, or lacks the line. Taken from the rows as written (never
+    a second query): it states exactly what this file holds. Its cells are named (key=value) and found by
+    the columns' keys, so columns added to the log later change nothing here.
+
+    A final line rather than a manifest beside the file: auditors open the CSV in Excel, WPS or LibreOffice,
+    which open one file; a manifest would mean a zip (which they cannot open as a table, and which gets
+    unpacked and the manifest left behind) or a second download (which gets separated from the file). A
+    spreadsheet shows the end line as one more row of text: "#end" is neither a number, so it sorts apart
+    from the entries' ids, nor a formula start."""
+
+    def __init__(self, export: Export):
+        keys = [column.key for column in export.columns]
+        self._id, self._hash = keys.index("id"), keys.index("hash")
+        self.entries, self.last_id, self.last_hash = 0, "0", GENESIS
+
+    def add(self, cells: list[str]) -> None:
+        self.entries += 1
+        self.last_id, self.last_hash = cells[self._id], cells[self._hash]
+
+    def lines(self) -> list[list[str]]:
+        return [[END_MARK, f"entries={self.entries}", f"last_id={self.last_id}", f"last_hash={self.last_hash}"]]
+
+
 AUDIT_LOG = Export(
     name="audit-log",
     label=_("Audit log"),
     # Sealed entries only, after sealing what is pending: every row of the file has its hash.
     queryset=lambda user: sealed_entries(),
+    # The whole log, to auditors and provincial staff only: why, in valley.audit.access.
+    readers=may_read_log,
+    trailer=EndLine,
     filterset_class=AuditEntryFilter,
     order_by=("id",),
     columns=[

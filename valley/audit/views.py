@@ -6,12 +6,16 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from valley import audit
-from valley.core import roles
+from valley.audit import anchors
 
 
 @login_required
 @require_GET
 def audit_check(request):
-    if not (roles.is_auditor(request.user) or roles.has_role(request.user, roles.PROVINCIAL_STAFF)):
+    if not audit.may_read_log(request.user):
         raise Http404
-    return render(request, "valley/audit_check.html", {"check": audit.verify_chain()})
+    return render(
+        request,
+        "valley/audit_check.html",
+        {"check": audit.verify_chain(), "anchored": anchors.verify_anchors(), "anchor_dir": anchors.anchor_dir()},
+    )

@@ -6,6 +6,8 @@
 - Timestamps ISO 8601 with their offset (Asia/Shanghai); amounts with exactly two decimals.
 - Text cells that a spreadsheet would run as a formula (=, +, -, @, tab, carriage return) are
   prefixed with an apostrophe, so they show as text.
+- An export may end with lines of its own after the rows (`trailer`: the audit log's `#end` proof), and
+  may be narrower than the exports' door (`readers`: the audit log is for auditors and provincial staff).
 """
 
 import json
@@ -107,6 +109,16 @@ class Export:
     filterset_class: type | None = None
     order_by: tuple = ("pk",)
     extra: dict = field(default_factory=dict)
+    # readers(user) → whether this user may download the export at all, beyond the door every export shares
+    # (staff and auditors); None: whoever passes that door. A refused user does not see it in the catalogue.
+    readers: Callable | None = None
+    # trailer(export) → an object with add(cells) (called with every data row's cells, as written) and lines()
+    # (the rows written after the data): e.g. the audit log's end line. An export with a trailer is always
+    # written by the Python path, which sees every row.
+    trailer: Callable | None = None
+
+    def readable_by(self, user) -> bool:
+        return self.readers is None or self.readers(user)
 
     def header(self, machine: bool) -> list[str]:
         return [column.key if machine else str(column.label) for column in self.columns]
@@ -140,12 +152,17 @@ def csv_line(cells: list[str]) -> str:
 
 def stream(export: Export, queryset, *, machine_header: bool = False) -> Iterator[str]:
     yield "\ufeff" + csv_line(export.header(machine_header))
+    end = export.trailer(export) if export.trailer is not None else None
     batch: list[str] = []
     for row in rows(export, queryset):
         batch.append(csv_line(row))
+        if end is not None:
+            end.add(row)
         if len(batch) >= ROWS_PER_CHUNK:
             yield "".join(batch)
             batch = []
+    if end is not None:
+        batch.extend(csv_line(cells) for cells in end.lines())
     if batch:
         yield "".join(batch)
 

@@ -32,7 +32,11 @@ _SQL = {
 
 
 def supported(export) -> bool:
-    return connection.vendor == "postgresql" and all(column.kind in _SQL for column in export.columns)
+    return (
+        connection.vendor == "postgresql"
+        and export.trailer is None  # COPY writes the rows without us seeing them
+        and all(column.kind in _SQL for column in export.columns)
+    )
 
 
 def copy_sql(export, queryset) -> str:

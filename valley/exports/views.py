@@ -20,9 +20,15 @@ def _may_export(user) -> bool:
 def export_list(request):
     if not _may_export(request.user):
         raise Http404
-    exports = sorted(csv_export.catalogue().values(), key=lambda export: str(export.label))
+    readable = [export for export in csv_export.catalogue().values() if export.readable_by(request.user)]
+    exports = sorted(readable, key=lambda export: str(export.label))
     return render(
-        request, "valley/exports.html", {"exports": [(export, _filter_form(export, request)) for export in exports]}
+        request,
+        "valley/exports.html",
+        {
+            "exports": [(export, _filter_form(export, request)) for export in exports],
+            "reads_audit_log": audit.may_read_log(request.user),
+        },
     )
 
 
@@ -45,7 +51,7 @@ def _filter_form(export, request):
 @require_GET
 def export_download(request, name):
     export = csv_export.catalogue().get(name)
-    if export is None or not _may_export(request.user):
+    if export is None or not _may_export(request.user) or not export.readable_by(request.user):
         raise Http404
     queryset = export.queryset(request.user)
     if export.filterset_class is not None:

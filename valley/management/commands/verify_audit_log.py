@@ -48,4 +48,12 @@ class Command(BaseCommand):
             message += " " + _("There are no anchors in %(folder)s to compare it with.") % {
                 "folder": anchors.anchor_dir()
             }
+        if anchored.key_id:
+            message += " " + ngettext(
+                "%(signed)s anchor's SM2 signature verifies with key %(key_id)s.",
+                "%(signed)s anchors' SM2 signatures verify with key %(key_id)s.",
+                anchored.signed,
+            ) % {"signed": anchored.signed, "key_id": anchored.key_id}
+        elif anchored.anchors:
+            message += " " + _("No SM2 public key is configured: the anchors' signatures were not checked.")
         self.stdout.write(self.style.SUCCESS(message))
