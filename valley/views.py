@@ -45,7 +45,9 @@ def my_home(request):
         "valley/my_home.html",
         {
             "mine": [queue for queue in staff if queue.acts],
-            "overseen": [queue for queue in staff if not queue.acts],
+            # Where provincial staff only oversee, the queues with work are shown in full, the empty ones in a line.
+            "overseen": [queue for queue in staff if not queue.acts and queue.count],
+            "overseen_empty": [queue for queue in staff if not queue.acts and not queue.count],
             "own": own,
             "is_staff_member": roles.is_staff_member(user) or user.is_superuser,
             "is_applicant": roles.has_role(user, roles.APPLICANT) and not user.is_superuser,
