@@ -118,13 +118,13 @@ def _next_url(request, default: str = "/") -> str:
 def two_factor_verify(request):
     """The code page after the password."""
     if not two_factor.requires_second_factor(request.user) or two_factor.is_verified(request.user):
-        return redirect(_next_url(request, reverse(settings.LOGIN_REDIRECT_URL)))
+        return redirect(_next_url(request, reverse("home")))
     if two_factor.confirmed_device(request.user) is None:
         return redirect(f"{reverse('two_factor_setup')}?next={quote(_next_url(request, ''))}")
     form = OTPTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if two_factor.verify_code(request, form.cleaned_data["token"]):
-            return redirect(_next_url(request, reverse(settings.LOGIN_REDIRECT_URL)))
+            return redirect(_next_url(request, reverse("home")))
         form.add_error(
             "token",
             _("That code is not right, or it was used already. Wait for the next code in your app and try again."),
@@ -155,7 +155,7 @@ def two_factor_setup(request):
         if two_factor.verify_code(request, form.cleaned_data["token"], device=device):
             device.confirmed = True
             device.save(update_fields=["confirmed"])
-            return redirect(_next_url(request, reverse(settings.LOGIN_REDIRECT_URL)))
+            return redirect(_next_url(request, reverse("home")))
         form.add_error(
             "token", _("That code is not right. Check that the app shows this portal's entry and try again.")
         )
