@@ -368,9 +368,10 @@ class ApplicationAdmin(NumbersAdminMixin, LargeTableAdminMixin, admin.ModelAdmin
         "approved_amount",
         "disbursed_total",
         "submitted_at",
+        "lead",
     ]
     list_filter = [QueueFilter, "state", "sub_venue", year_filter("submitted_at", gettext_lazy("year submitted"))]
-    list_select_related = ["entity", "sub_venue"]
+    list_select_related = ["entity", "sub_venue", "lead"]
     # Sorting is offered only by indexed columns (see Application.Meta.indexes).
     sortable_by = ["pk", "state", "submitted_at"]
     search_fields = ["=id", "entity__name_zh", "entity__name_en", "purpose"]

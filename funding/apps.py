@@ -16,17 +16,19 @@ class FundingConfig(AppConfig):
     verbose_name = _("Start-up fund")
 
     def ready(self):
-        from funding import api, demo, exports, generate
+        from funding import api, demo, exports, generate, worklist
         from funding.models import FundPolicy
         from valley.exports.engine import register
         from valley.ops.generator import register_step
         from valley.ops.seeds import register_seed
         from valley.web.api_router import register_routes
+        from valley.web.worklist import register_task_source
 
         post_migrate.connect(_ensure_policy, sender=self, dispatch_uid="funding.ensure_policy")
         register(*exports.EXPORTS)
         register_routes(api.ROUTES)
         register_seed(self.label, demo.seed)
+        register_task_source(worklist.task_queues)
         # The policy stays when the province is generated again: the fund always has one.
         register_step(
             self.label,

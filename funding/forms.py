@@ -67,6 +67,16 @@ class AssignReviewerForm(forms.Form):
         self.fields["reviewer"].queryset = reviewers
 
 
+class AssignLeadForm(forms.Form):
+    lead = forms.ModelChoiceField(
+        label=_("Lead"), queryset=None, error_messages={"invalid_choice": _("Choose a staff member from the list.")}
+    )
+
+    def __init__(self, *args, candidates=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lead"].queryset = candidates
+
+
 class ReviewForm(forms.ModelForm):
     score = forms.IntegerField(label=_("Score (0–100)"), min_value=0, max_value=100)
     recommendation = forms.ChoiceField(label=_("Recommendation"), choices=ExpertReview.Recommendation.choices)

@@ -235,6 +235,17 @@ class Application(ChoiceLabelsMixin, models.Model):
     # each repayment leaves it as it comes in (recovered).
     reserve_released = models.DecimalField(_("reserve released (yuan)"), **MONEY, default=Decimal("0.00"))
     recovered_total = models.DecimalField(_("recovered (yuan)"), **MONEY, default=Decimal("0.00"))
+    # Who leads the handling among staff (claimed, or assigned by provincial staff or the sub-venue's operator):
+    # funding.services.application_claim / application_assign_lead, each with its history row.
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="led_applications",
+        verbose_name=_("lead"),
+        help_text=_("The staff member who leads the handling of this application."),
+    )
     documents = models.ManyToManyField(
         "teams.Document",
         blank=True,

@@ -54,7 +54,7 @@ def application_detail(*, user, pk: int) -> Application:
     try:
         return (
             applications_visible_to(user)
-            .select_related("entity__owner", "policy", "budget", "decided_by", "agreement")
+            .select_related("entity__owner", "policy", "budget", "decided_by", "agreement", "lead")
             .prefetch_related(
                 Prefetch("events", queryset=events),
                 Prefetch("reviews", queryset=ExpertReview.objects.select_related("reviewer")),
@@ -76,13 +76,20 @@ QUEUE_COLUMNS = (
     "entity__name_en",
     "sub_venue__name_zh",
     "sub_venue__name_en",
+    "lead__email",
 )
 
 
 def work_queue(*, user, queue: str) -> QuerySet[Application]:
     """The applications waiting in a queue, oldest first, with only the columns the queue page shows."""
     _label, _role, states = QUEUES[queue]
-    return applications_visible_to(user).filter(state__in=states).only(*QUEUE_COLUMNS).order_by("submitted_at", "pk")
+    return (
+        applications_visible_to(user)
+        .filter(state__in=states)
+        .select_related("lead")
+        .only(*QUEUE_COLUMNS)
+        .order_by("submitted_at", "pk")
+    )
 
 
 def queue_counts(*, user) -> dict[str, int]:

@@ -411,6 +411,89 @@ def application_take(
     return application_act(application=application, name=name, by=by, comment=comment, internal_note=internal_note)
 
 
+# ---------------------------------------------------------------------------- the application's lead
+
+# The roles that handle applications, and so may lead one: claim it for themselves or be assigned it.
+LEAD_ROLES = (
+    roles.PROVINCIAL_STAFF,
+    roles.SUB_VENUE_OPERATOR,
+    roles.REVIEWER,
+    roles.APPROVER,
+    roles.REGISTRATION_OFFICER,
+    roles.FINANCE_OFFICER,
+)
+# Provincial staff, and a sub-venue's operator for its own applications, share out the work.
+LEAD_ASSIGNERS = (roles.PROVINCIAL_STAFF, roles.SUB_VENUE_OPERATOR)
+
+
+def _check_lead_possible(application: Application) -> None:
+    if application.state == S.DRAFT or application.state in Application.ENDED_STATES:
+        raise TransitionNotAllowed(
+            _("Only an application being handled (submitted and not yet closed) can have a lead.")
+        )
+
+
+def _set_lead(locked: Application, lead, by, action: str, note: str) -> Application:
+    before = audit.snapshot(locked)
+    locked.lead = lead
+    locked.save(update_fields=["lead"])
+    audit.record_changed(locked, action="funding.application.changed", before=before, actor=by)
+    _history(locked, action, locked.state, locked.state, by, internal_note=note)
+    return locked
+
+
+def application_claim(*, application: Application, by) -> Application:
+    """`by` takes the lead of the application. Refused (with who leads it) when someone else already leads
+    it: only an assignment by provincial staff or the sub-venue's operator moves the lead. Claiming one's own
+    application again changes nothing and writes nothing."""
+    with transaction.atomic():
+        locked = _lock(application)
+        if not roles.has_role(by, *LEAD_ROLES):
+            raise TransitionForbidden(_("Only staff who handle applications may lead one."))
+        _check_scope(by, locked)
+        _check_lead_possible(locked)
+        if locked.lead_id == by.pk:
+            return locked
+        if locked.lead_id is not None:
+            raise FundingError(
+                _(
+                    "%(user)s already leads this application. Ask provincial staff or the sub-venue's operator "
+                    "to assign it to you."
+                )
+                % {"user": locked.lead}
+            )
+        return _set_lead(
+            locked, by, by, "funding.application.lead_claimed", _("Lead claimed by %(user)s") % {"user": by}
+        )
+
+
+def application_assign_lead(*, application: Application, lead, by) -> Application:
+    """Provincial staff, or the operator of the application's sub-venue, make `lead` (an active staff member
+    who handles applications and reaches its sub-venue) the lead, replacing whoever led it."""
+    with transaction.atomic():
+        locked = _lock(application)
+        if not roles.has_role(by, *LEAD_ASSIGNERS):
+            raise TransitionForbidden(_("Only provincial staff and sub-venue operators may assign the lead."))
+        _check_scope(by, locked)
+        _check_lead_possible(locked)
+        if not (lead.is_active and roles.has_role(lead, *LEAD_ROLES)):
+            raise FundingError(_("%(user)s does not hold a role that handles applications.") % {"user": lead})
+        if not scoping.may_work_on_sub_venue(lead, locked.sub_venue_id):
+            raise FundingError(_("%(user)s does not operate this application's sub-venue.") % {"user": lead})
+        if locked.lead_id == lead.pk:
+            return locked
+        return _set_lead(
+            locked, lead, by, "funding.application.lead_assigned", _("Lead assigned to %(user)s") % {"user": lead}
+        )
+
+
+def lead_candidates():
+    """The active staff who may be assigned the lead, by address (one query; scoping is checked on assignment)."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(is_active=True, groups__name__in=LEAD_ROLES).distinct().order_by("email")
+
+
 def review_assign(*, application: Application, reviewer, by) -> ExpertReview:
     with transaction.atomic():
         locked = _lock(application)

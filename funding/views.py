@@ -20,6 +20,7 @@ from funding.forms import (
     AcceptanceForm,
     ApplicationForm,
     ApproveForm,
+    AssignLeadForm,
     AssignReviewerForm,
     CommentForm,
     DisbursementForm,
@@ -168,6 +169,19 @@ def application_detail(request, pk):
         if application.state == application.State.RETURNED
         else "",
     }
+    context["may_claim"] = (
+        roles.has_role(user, *services.LEAD_ROLES)
+        and application.lead_id != user.pk
+        and application.state != application.State.DRAFT
+        and application.state not in application.ENDED_STATES
+    )
+    context["may_assign_lead"] = roles.has_role(user, *services.LEAD_ASSIGNERS) and (
+        application.state != application.State.DRAFT and application.state not in application.ENDED_STATES
+    )
+    if context["may_assign_lead"]:
+        context["lead_form"] = AssignLeadForm(
+            candidates=services.lead_candidates(), initial={"lead": application.lead_id}
+        )
     if context["may_assign"]:
         context["assign_form"] = AssignReviewerForm(reviewers=selectors.reviewers_for_assignment())
     if context["my_review"] and application.state == application.State.EXPERT_REVIEW:
@@ -306,6 +320,37 @@ def review_assign(request, pk):
         pk,
         lambda app: services.review_assign(application=app, reviewer=form.cleaned_data["reviewer"], by=request.user),
     )
+
+
+@require_POST
+@login_required
+def lead_claim(request, pk):
+    return _act_on_lead(request, pk, lambda app: services.application_claim(application=app, by=request.user))
+
+
+@require_POST
+@login_required
+def lead_assign(request, pk):
+    selectors.application_detail(user=request.user, pk=pk)  # 404 for someone who may not see it, before any form
+    form = AssignLeadForm(request.POST, candidates=services.lead_candidates())
+    if not form.is_valid():
+        messages.error(request, _("Choose a staff member from the list."))
+        return redirect("funding:detail", pk=pk)
+    lead = form.cleaned_data["lead"]
+    return _act_on_lead(
+        request, pk, lambda app: services.application_assign_lead(application=app, lead=lead, by=request.user)
+    )
+
+
+def _act_on_lead(request, pk, do):
+    application = selectors.application_detail(user=request.user, pk=pk)
+    try:
+        changed = do(application)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("%(user)s now leads this application.") % {"user": changed.lead})
+    return redirect("funding:detail", pk=pk)
 
 
 def _form_page(

@@ -228,6 +228,8 @@ WORKFLOW = Workflow(
         "funding.application.document_detached": _("document removed"),
         "funding.application.objection_recorded": _("objection recorded"),
         "funding.application.objection_cleared": _("objection cleared"),
+        "funding.application.lead_claimed": _("lead claimed"),
+        "funding.application.lead_assigned": _("lead assigned"),
         "funding.review.assigned": _("expert reviewer assigned"),
         "funding.review.submitted": _("expert review submitted"),
     },

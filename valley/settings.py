@@ -171,7 +171,7 @@ OTP_TOTP_ISSUER = "Valley Portal"
 REAUTH_MAX_AGE_MINUTES = env_int("REAUTH_MAX_AGE_MINUTES", 10)
 if REAUTH_MAX_AGE_MINUTES < 1:
     raise ImproperlyConfigured("REAUTH_MAX_AGE_MINUTES must be a positive whole number of minutes.")
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "my_home"
 LOGOUT_REDIRECT_URL = "home"
 # Where the account pages (sign-up, e-mail confirmation) send a signed-in applicant: their teams and startups.
 # A URL name of the app above the ground floor, named here so that valley/ itself names no app.

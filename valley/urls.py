@@ -18,6 +18,7 @@ handler500 = "valley.views.server_error"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("my/", views.my_home, name="my_home"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", observability_views.readyz, name="readyz"),
     path("metrics", observability_views.metrics_view, name="metrics"),

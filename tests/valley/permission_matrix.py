@@ -178,6 +178,7 @@ def TAKES(*takers: str) -> dict[str, str]:
 
 PAGES: dict[str, Page] = {
     "home": Page(get=OPEN),
+    "my_home": Page(get=SIGNED_IN),
     "healthz": Page(get=OPEN),
     "readyz": Page(get=OPEN),
     # For the scraper's bearer token (tests/valley/test_observability.py); of the signed-in, superusers only.
@@ -230,6 +231,9 @@ PAGES: dict[str, Page] = {
     "funding:object": Page(("application",), get=E(NOT_ALLOWED), post=SEES_A),
     "funding:clear_objection": Page(("application",), get=E(NOT_ALLOWED), post=SEES_A),
     "funding:assign_reviewer": Page(("application",), get=E(NOT_ALLOWED), post=SEES_A),
+    # Whoever sees the application reaches the door; the service says who may lead it (tests/funding/test_lead.py).
+    "funding:lead_claim": Page(("application",), get=E(NOT_ALLOWED), post=SEES_A),
+    "funding:lead_assign": Page(("application",), get=E(NOT_ALLOWED), post=SEES_A),
     "funding:review": Page(
         ("application",),
         get=E(NOT_FOUND, anonymous=LOGIN, reviewer=OK),

@@ -215,6 +215,15 @@ def _read(path: Path) -> dict | None:
     return content
 
 
+def latest_anchors(count: int = 5) -> list[dict]:
+    """The newest `count` anchor files as written (date, last_id, hash, entries), newest first; unreadable
+    files are left out (verify_anchors reports them). No query: read from the anchor directory."""
+    folder = anchor_dir()
+    paths = sorted(folder.glob("*.json"), reverse=True) if folder.is_dir() else []
+    contents = (_read(path) for path in paths[: count * 2])
+    return [content for content in contents if content is not None][:count]
+
+
 def verify_anchors() -> AnchorCheck:
     """Read every anchor file and check the sealed chain against each: the anchored entry exists with the
     anchored hash, and the chain holds the anchored number of entries up to it. Two queries whatever the
