@@ -15,7 +15,7 @@ from django.utils.translation import get_language
 
 from teams.service_models import ServiceRequest, ServiceRequestAttachment, ServiceRequestMessage
 from teams.service_requests import line_ids_of, works_every_line
-from valley.core import roles
+from valley.core import roles, scoping
 from valley.core.calendar import CalendarWindow
 from valley.models import ServiceLine
 
@@ -30,16 +30,24 @@ def _sees_every_line(user) -> bool:
     return works_every_line(user) or roles.is_auditor(user)
 
 
+def _is_reader_staff(user) -> bool:
+    return getattr(user, "is_superuser", False) or roles.is_staff_member(user) or roles.is_auditor(user)
+
+
 def service_requests_for_user(user) -> QuerySet[ServiceRequest]:
-    """Every request `user` may read: as its applicant, or as staff of its line."""
+    """Every request `user` may read: as its applicant; as staff of its line (service-line staff: their lines
+    only); as other staff, scoped to their sub-venues like every record (valley.core.scoping: operators their
+    sub-venues', provincial staff, auditors and the other staff roles all)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return ServiceRequest.objects.none()
     if _sees_every_line(user):
         return _base()
-    condition = Q(entity__owner=user)
+    own = Q(entity__owner=user)
     if roles.has_role(user, roles.SERVICE_LINE_STAFF):
-        condition |= Q(line__in=line_ids_of(user))
-    return _base().filter(condition)
+        return _base().filter(own | Q(line__in=line_ids_of(user)))
+    if _is_reader_staff(user):
+        return scoping.in_scope(_base(), user, also=own)
+    return _base().filter(own)
 
 
 def service_requests_of_applicant(user) -> QuerySet[ServiceRequest]:
@@ -49,17 +57,19 @@ def service_requests_of_applicant(user) -> QuerySet[ServiceRequest]:
     return _base().filter(entity__owner=user).order_by("-submitted_at", "-pk")
 
 
+def may_see_queue(user) -> bool:
+    return getattr(user, "is_authenticated", False) and (_is_reader_staff(user) or works_every_line(user))
+
+
 def service_queue_for_staff(user) -> QuerySet[ServiceRequest]:
-    """The requests a member of staff works on, oldest first: their lines' (provincial staff and auditors:
-    all). Nothing for applicants and other staff."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+    """The requests a member of staff sees in the queue, oldest first: service-line staff their lines', other
+    staff as service_requests_for_user. Nothing for applicants."""
+    if not may_see_queue(user):
         return ServiceRequest.objects.none()
     queryset = _base().order_by("submitted_at", "pk")
-    if _sees_every_line(user):
-        return queryset
-    if roles.has_role(user, roles.SERVICE_LINE_STAFF):
+    if roles.has_role(user, roles.SERVICE_LINE_STAFF) and not _sees_every_line(user):
         return queryset.filter(line__in=line_ids_of(user))
-    return ServiceRequest.objects.none()
+    return service_requests_for_user(user).order_by("submitted_at", "pk")
 
 
 def filter_queue(
@@ -80,9 +90,9 @@ def overdue_q(today=None) -> Q:
 
 
 def service_lines_for_staff(user) -> QuerySet[ServiceLine]:
-    if _sees_every_line(user):
-        return ServiceLine.objects.all()
-    return ServiceLine.objects.filter(pk__in=line_ids_of(user))
+    if roles.has_role(user, roles.SERVICE_LINE_STAFF) and not _sees_every_line(user):
+        return ServiceLine.objects.filter(pk__in=line_ids_of(user))
+    return ServiceLine.objects.all()
 
 
 def annotate_age(requests, *, today: datetime.date | None = None) -> list[ServiceRequest]:

@@ -114,8 +114,8 @@ def _act(request, found, form, call, done: str):
     return redirect(found)
 
 
-@login_required
 @require_POST
+@login_required
 def service_request_message(request, pk):
     found = _readable(request, pk)
     form = MessageForm(request.POST, request.FILES)
@@ -130,8 +130,8 @@ def service_request_message(request, pk):
     )
 
 
-@login_required
 @require_POST
+@login_required
 def service_request_rate(request, pk):
     found = _readable(request, pk)
     return _act(
@@ -145,8 +145,8 @@ def service_request_rate(request, pk):
     )
 
 
-@login_required
 @require_POST
+@login_required
 def service_request_accept(request, pk):
     found = _readable(request, pk)
     form = AcceptForm(request.POST, handlers=services.line_handlers(found.line_id))
@@ -159,8 +159,8 @@ def service_request_accept(request, pk):
     )
 
 
-@login_required
 @require_POST
+@login_required
 def service_request_reject(request, pk):
     found = _readable(request, pk)
     return _act(
@@ -172,8 +172,8 @@ def service_request_reject(request, pk):
     )
 
 
-@login_required
 @require_POST
+@login_required
 def service_request_resolve(request, pk):
     found = _readable(request, pk)
     return _act(
@@ -195,9 +195,9 @@ def service_attachment_download(request, attachment_pk):
 def service_queue(request):
     """The line staff's queue: their lines only, oldest first, with age and due date; filter by line, state,
     overdue."""
-    base = selectors.service_queue_for_staff(request.user)
-    if not services.is_line_staff(request.user) and not base.exists():
+    if not selectors.may_see_queue(request.user):
         raise Http404(_("No such page."))
+    base = selectors.service_queue_for_staff(request.user)
     line, state = request.GET.get("line", ""), request.GET.get("state", "")
     if state not in ServiceRequest.State.values:
         state = ""
