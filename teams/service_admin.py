@@ -111,4 +111,3 @@ class ServiceRequestAdmin(ServiceErrorsAsMessagesMixin, admin.ModelAdmin):
             lambda found: services.service_request_start(request=found, by=request.user),
             gettext("%(count)d requests in progress."),
         )
-

@@ -105,7 +105,9 @@ class ServiceRequest(models.Model):
         ]
         indexes = [
             models.Index(fields=["line", "state", "submitted_at"], name="service_request_queue_idx"),
-            models.Index(fields=["due_on"], condition=Q(state__in=SERVICE_REQUEST_OPEN), name="service_request_open_due"),
+            models.Index(
+                fields=["due_on"], condition=Q(state__in=SERVICE_REQUEST_OPEN), name="service_request_open_due"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -72,9 +72,7 @@ def service_queue_for_staff(user) -> QuerySet[ServiceRequest]:
     return service_requests_for_user(user).order_by("submitted_at", "pk")
 
 
-def filter_queue(
-    queryset: QuerySet, *, line: str = "", state: str = "", overdue: bool = False, today=None
-) -> QuerySet:
+def filter_queue(queryset: QuerySet, *, line: str = "", state: str = "", overdue: bool = False, today=None) -> QuerySet:
     """The queue's filters (pages, admin and API alike): a line's code, a state, only the overdue."""
     if line:
         queryset = queryset.filter(line__code=line)
@@ -207,13 +205,50 @@ def service_figures(*, today: datetime.date | None = None) -> list[ServiceFigure
     return figures
 
 
-
 def resident_entities_of(user) -> QuerySet:
     """The applicant's entities that hold an active residency: those that may request services."""
     from teams.models import Entity, Residency
 
     if not getattr(user, "is_authenticated", False):
         return Entity.objects.none()
-    return Entity.objects.filter(
-        owner=user, residencies__status__in=Residency.ACTIVE_STATUSES
-    ).distinct().order_by("name_zh", "pk")
+    return (
+        Entity.objects.filter(owner=user, residencies__status__in=Residency.ACTIVE_STATUSES)
+        .distinct()
+        .order_by("name_zh", "pk")
+    )
+
+
+@dataclass
+class LineCount:
+    line: str
+    received: int
+    resolved_within_limit: int
+    overdue: int
+    average_rating: float | None
+
+
+def service_counts_for_home() -> list[LineCount]:
+    """Per service line (every line, also one without requests): received, resolved within the limit, overdue
+    now, average rating, for the home dashboard's block (registered with valley.selectors). One query."""
+    today = timezone.localdate()
+    lines = ServiceLine.objects.annotate(
+        received=Count("requests"),
+        within=Count(
+            "requests", filter=Q(requests__resolved_on__isnull=False, requests__resolved_on__lte=F("requests__due_on"))
+        ),
+        overdue=Count(
+            "requests",
+            filter=Q(requests__state__in=ServiceRequest.OPEN_STATES, requests__due_on__lt=today),
+        ),
+        rating=Avg("requests__rating"),
+    ).order_by("code")
+    return [
+        LineCount(
+            line=line.name,
+            received=line.received,
+            resolved_within_limit=line.within,
+            overdue=line.overdue,
+            average_rating=round(line.rating, 2) if line.rating is not None else None,
+        )
+        for line in lines
+    ]

@@ -32,9 +32,7 @@ def _readable(request, pk) -> ServiceRequest:
 
 @login_required
 def service_request_list(request):
-    page = Paginator(selectors.service_requests_of_applicant(request.user), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = Paginator(selectors.service_requests_of_applicant(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = selectors.annotate_age(page.object_list)
     return render(
         request,
@@ -67,9 +65,7 @@ def service_request_create(request):
                 _("Your request was sent. The line answers by %(due)s.") % {"due": created.due_on.isoformat()},
             )
             return redirect(created)
-    return render(
-        request, "teams/service_requests/form.html", {"form": form, "may_ask": entities.exists()}
-    )
+    return render(request, "teams/service_requests/form.html", {"form": form, "may_ask": entities.exists()})
 
 
 @login_required
@@ -224,6 +220,4 @@ def service_queue(request):
 @login_required
 def service_figures(request):
     figures = selectors.service_figures()
-    return render(
-        request, "teams/service_requests/figures.html", {"figures": figures, "chart": figures_chart(figures)}
-    )
+    return render(request, "teams/service_requests/figures.html", {"figures": figures, "chart": figures_chart(figures)})

@@ -207,7 +207,7 @@ class ServiceLine(BilingualNameMixin):
     time_limit_working_days = models.PositiveSmallIntegerField(
         _("time limit (working days)"),
         default=5,
-        help_text=_("办理时限: a request is due this many working days after the day it was submitted."),
+        help_text=_("The time limit: a request is due this many working days after the day it was submitted."),
     )
     lead = models.ForeignKey(
         "valley.User",

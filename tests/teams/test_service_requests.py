@@ -20,7 +20,9 @@ SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 
 def mails_to(address: str) -> list[str]:
-    return [m.kwargs["subject"] for m in OutboxMessage.objects.filter(task=MAIL_TASK) if address in m.kwargs["recipients"]]
+    return [
+        m.kwargs["subject"] for m in OutboxMessage.objects.filter(task=MAIL_TASK) if address in m.kwargs["recipients"]
+    ]
 
 
 def test_a_request_walks_the_whole_workflow_with_history_and_audit(submit, resident, finance_line, finance_staff):
@@ -95,7 +97,9 @@ def test_only_a_resident_entity_may_ask(applicant, finance_line):
 
 def test_nobody_but_the_owner_asks_for_an_entity(resident, finance_line, other_applicant):
     with pytest.raises(services.NotAllowed):
-        services.service_request_submit(entity=resident, line=finance_line, by=other_applicant, subject="x", details="y")
+        services.service_request_submit(
+            entity=resident, line=finance_line, by=other_applicant, subject="x", details="y"
+        )
 
 
 def test_a_rejection_needs_a_reason_and_tells_the_applicant(submit, resident, finance_line, finance_staff):
@@ -120,7 +124,9 @@ def test_another_lines_staff_cannot_act_on_a_request(submit, resident, service_l
     assert ServiceRequest.objects.get(pk=request.pk).state == S.SUBMITTED
 
 
-def test_the_handler_is_one_of_the_lines_staff(submit, resident, service_lines, finance_line, finance_staff, line_staff):
+def test_the_handler_is_one_of_the_lines_staff(
+    submit, resident, service_lines, finance_line, finance_staff, line_staff
+):
     request = submit(resident, finance_line)
     with pytest.raises(services.ServiceRequestError, match="handler"):
         services.service_request_accept(

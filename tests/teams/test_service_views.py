@@ -61,14 +61,18 @@ def test_the_applicant_asks_and_rates_through_the_pages(client, resident, financ
     assert request.state == S.RESOLVED
 
     page = client.get(request.get_absolute_url()).content.decode()
-    assert "请补充营业执照。" in page and 'action="%s"' % reverse("teams:service_request_rate", args=[request.pk]) in page
+    rate_url = reverse("teams:service_request_rate", args=[request.pk])
+    assert "请补充营业执照。" in page and f'action="{rate_url}"' in page
     client.post(reverse("teams:service_request_rate", args=[request.pk]), {"rating": "4", "comment": "及时"})
     request.refresh_from_db()
     assert (request.state, request.rating) == (S.CLOSED, 4)
     # The second rating: refused with a message, the first stands.
     with translation.override("en"):
         response = client.post(
-            reverse("teams:service_request_rate", args=[request.pk]), {"rating": "1"}, follow=True, HTTP_ACCEPT_LANGUAGE="en"
+            reverse("teams:service_request_rate", args=[request.pk]),
+            {"rating": "1"},
+            follow=True,
+            HTTP_ACCEPT_LANGUAGE="en",
         )
     assert response.status_code == 200
     request.refresh_from_db()
@@ -77,7 +81,9 @@ def test_the_applicant_asks_and_rates_through_the_pages(client, resident, financ
 
 def test_a_bad_rating_gets_a_message_not_a_500(client, resolved_request):
     client.force_login(resolved_request.entity.owner)
-    response = client.post(reverse("teams:service_request_rate", args=[resolved_request.pk]), {"rating": "9"}, follow=True)
+    response = client.post(
+        reverse("teams:service_request_rate", args=[resolved_request.pk]), {"rating": "9"}, follow=True
+    )
     assert response.status_code == 200
     assert list(response.context["messages"])
     resolved_request.refresh_from_db()
@@ -125,7 +131,9 @@ def test_the_lines_own_staff_work_it_through_the_api(a_request, finance_staff):
     assert [row["id"] for row in results(api.get("/api/service-requests/?line=finance&state=submitted"))] == [
         a_request.pk
     ]
-    response = api.post(f"/api/service-requests/{a_request.pk}/accept/", {"handler": finance_staff.email}, format="json")
+    response = api.post(
+        f"/api/service-requests/{a_request.pk}/accept/", {"handler": finance_staff.email}, format="json"
+    )
     assert response.status_code == 200 and response.json()["state"] == S.ACCEPTED
     again = api.post(f"/api/service-requests/{a_request.pk}/accept/", {"handler": finance_staff.email}, format="json")
     assert again.status_code == 409
@@ -137,7 +145,8 @@ def test_the_queue_filters_overdue_oldest_first(client, submit, resident, financ
 
     from django.utils import timezone
 
-    first, second = submit(resident, finance_line, subject="第一"), submit(resident, finance_line, subject="第二")
+    submit(resident, finance_line, subject="第一")
+    second = submit(resident, finance_line, subject="第二")
     today = timezone.localdate()
     ServiceRequest.objects.filter(pk=second.pk).update(
         submitted_on=today - datetime.timedelta(days=9), due_on=today - datetime.timedelta(days=1)

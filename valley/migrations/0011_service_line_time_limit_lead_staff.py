@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='serviceline',
             name='time_limit_working_days',
-            field=models.PositiveSmallIntegerField(default=5, help_text='办理时限: a request is due this many working days after the day it was submitted.', verbose_name='time limit (working days)'),
+            field=models.PositiveSmallIntegerField(default=5, help_text='The time limit: a request is due this many working days after the day it was submitted.', verbose_name='time limit (working days)'),
         ),
         migrations.AddField(
             model_name='user',
