@@ -281,6 +281,7 @@ def test_postgresql_copy_path_writes_the_same_file_as_the_python_path(transactio
 
     AchievementFactory(entity=application.entity, title="-DROP 煤基碳纤维")
     AchievementFactory(entity=application.entity, title="回车\r只有回车")  # a lone CR must be quoted too
+    a_service_request(application.entity)
     for export in csv_export.catalogue().values():
         if not csv_copy.supported(export):
             continue
