@@ -447,3 +447,7 @@ class DocumentAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request):
         # Uploads go through the checked form on the entity's page (type from content, size limit).
         return False
+
+
+# The service requests' admin lives in its own module (registered on import).
+from teams import service_admin  # noqa: E402, F401

@@ -9,7 +9,17 @@ class TeamsConfig(AppConfig):
 
     def ready(self):
         # What the registry contributes to the ground floor's engines (which never import this app).
-        from teams import api, demo, exports, generate, selectors, worklist
+        from teams import (
+            api,
+            demo,
+            exports,
+            generate,
+            selectors,
+            service_api,
+            service_exports,
+            service_selectors,
+            worklist,
+        )
         from valley import selectors as valley_selectors
         from valley.exports.engine import register
         from valley.ops.generator import register_step
@@ -17,10 +27,12 @@ class TeamsConfig(AppConfig):
         from valley.web.api_router import register_routes
         from valley.web.worklist import register_task_source
 
-        register(*exports.EXPORTS)
+        register(*exports.EXPORTS, *service_exports.EXPORTS)
         register_routes(api.ROUTES)
+        register_routes(service_api.ROUTES)
         register_seed(self.label, demo.seed)
         register_task_source(worklist.task_queues)
         register_step(self.label, generate.generate, empties=self.get_models(include_auto_created=True))
         valley_selectors.register_entity_counts(selectors.entity_counts_for_home)
+        valley_selectors.register_service_counts(service_selectors.service_counts_for_home)
         # No track_models(): teams.services records its own audit entries, where each change is made.

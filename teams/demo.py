@@ -7,6 +7,7 @@ running the seed again finds the same rows by their English name.
 import datetime
 from decimal import Decimal
 
+from teams import service_demo
 from teams.models import Achievement, AchievementStageChange, Entity, Member, Registration, Residency
 from teams.uscc import check_character
 from valley.models import FocusArea, Institution, SubVenue, User
@@ -108,6 +109,7 @@ def seed(log) -> None:
         f"{Residency.objects.filter(sub_venue=taiyuan).count()} residencies in Taiyuan, "
         f"{Member.objects.count()} members, {Achievement.objects.count()} achievements"
     )
+    service_demo.seed(log)
 
 
 def seed_members(entity: Entity, index: int) -> None:

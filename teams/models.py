@@ -277,3 +277,12 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+# Residents' service requests live in their own module; imported here so Django registers them with the app.
+from teams.service_models import (  # noqa: E402, F401
+    ServiceRequest,
+    ServiceRequestAttachment,
+    ServiceRequestEvent,
+    ServiceRequestMessage,
+)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from teams import views
+from teams import service_urls, views
 
 app_name = "teams"
 
@@ -19,3 +19,6 @@ urlpatterns = [
     path("<int:pk>/documents/<int:document_pk>/delete/", views.document_delete, name="document_delete"),
     path("documents/<int:document_pk>/", views.document_download, name="document_download"),
 ]
+
+# The service system (teams/service_urls.py).
+urlpatterns += service_urls.urlpatterns

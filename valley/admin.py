@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from valley.accounts import services as accounts
-from valley.core import calendar
+from valley.core import calendar, roles
 from valley.models import (
     CalendarDay,
     FocusArea,
@@ -24,11 +24,11 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ["email", "first_name", "last_name", "is_staff", "is_active", "last_login"]
     list_filter = ["is_staff", "is_active", "groups"]
     search_fields = ["email", "first_name", "last_name"]
-    filter_horizontal = ["groups", "user_permissions", "sub_venues"]
+    filter_horizontal = ["groups", "user_permissions", "sub_venues", "service_lines"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         (_("Personal info"), {"fields": ("first_name", "last_name", "email_confirmed_at")}),
-        (_("Roles"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "sub_venues")}),
+        (_("Roles"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "sub_venues", "service_lines")}),
         (_("Individual permissions"), {"classes": ["collapse"], "fields": ("user_permissions",)}),
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
@@ -78,8 +78,14 @@ class FocusAreaAdmin(admin.ModelAdmin):
 
 @admin.register(ServiceLine)
 class ServiceLineAdmin(admin.ModelAdmin):
-    list_display = ["name_zh", "name_en", "code"]
+    list_display = ["name_zh", "name_en", "code", "time_limit_working_days", "lead"]
+    list_editable = ["time_limit_working_days"]
     search_fields = ["name_zh", "name_en", "code"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "lead":  # a lead is one of the service-line staff
+            kwargs["queryset"] = User.objects.filter(groups__name=roles.SERVICE_LINE_STAFF, is_active=True).distinct()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Target)

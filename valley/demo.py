@@ -146,10 +146,19 @@ DEMO_USERS = [
     (roles.PORTFOLIO_MANAGER, "portfolio", "磊", "王"),
     (roles.EXEMPTION_SUPERVISOR, "supervisor", "涛", "冯"),
     (roles.EXEMPTION_DECISION_MAKER, "decisionbody", "志强", "陈"),
+    (roles.SERVICE_LINE_STAFF, "servicefinance", "晓燕", "钱"),
+    (roles.SERVICE_LINE_STAFF, "servicetech", "凯", "何"),
     (roles.AUDITOR, "auditor", "红", "褚"),
     (roles.APPLICANT, "applicant", "伟", "张"),
     (roles.APPLICANT, "applicant2", "洋", "刘"),
 ]
+
+
+# The service lines each demo service-line staff member works (and leads).
+SERVICE_STAFF_LINES = {
+    "servicefinance": ["finance", "government-affairs"],
+    "servicetech": ["technology", "achievement-transformation"],
+}
 
 
 def demo_email(local_part: str) -> str:
@@ -222,6 +231,10 @@ def seed(log) -> None:
         user.groups.set([Group.objects.get(name=role_code)])
         if role_code == roles.SUB_VENUE_OPERATOR:
             user.sub_venues.set([taiyuan])
+        if local in SERVICE_STAFF_LINES:  # each leads the lines they work
+            lines = list(ServiceLine.objects.filter(code__in=SERVICE_STAFF_LINES[local]))
+            user.service_lines.set(lines)
+            ServiceLine.objects.filter(pk__in=[line.pk for line in lines]).update(lead=user)
         if roles.ROLES[role_code].is_staff:
             seed_demo_device(user)
     log(

@@ -94,6 +94,13 @@ class User(AbstractUser):
         verbose_name=_("operated sub-venues"),
         help_text=_("For sub-venue operators: the sub-venues whose records this person may work on."),
     )
+    service_lines = models.ManyToManyField(
+        "valley.ServiceLine",
+        blank=True,
+        related_name="staff",
+        verbose_name=_("service lines"),
+        help_text=_("For service-line staff: the service lines whose requests this person handles."),
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -197,11 +204,30 @@ class ServiceLine(BilingualNameMixin):
     code = models.SlugField(_("code"), max_length=40, unique=True)
     description_zh = models.TextField(_("description (Chinese)"), blank=True)
     description_en = models.TextField(_("description (English)"), blank=True)
+    time_limit_working_days = models.PositiveSmallIntegerField(
+        _("time limit (working days)"),
+        default=5,
+        help_text=_("The time limit: a request is due this many working days after the day it was submitted."),
+    )
+    lead = models.ForeignKey(
+        "valley.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="led_service_lines",
+        verbose_name=_("line lead"),
+        help_text=_("Told by mail, once per request, when a request of this line is overdue."),
+    )
 
     class Meta:
         verbose_name = _("service line")
         verbose_name_plural = _("service lines")
         ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(time_limit_working_days__gte=1), name="serviceline_time_limit_positive"
+            )
+        ]
 
     @property
     def description(self) -> str:

@@ -1,6 +1,6 @@
 """Reads for the valley's public pages."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
@@ -43,6 +43,8 @@ class ValleyFigures:
     by_focus_area: list[BreakdownRow]
     sub_venues: list[SubVenue]
     focus_areas: list[FocusArea]
+    # The service system's figures per service line, as the teams app counts them (register_service_counts).
+    services: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,17 @@ class EntityCounts:
 # The teams app registers the function that counts its entities (TeamsConfig.ready); the ground floor
 # names no app above it. With none registered the home page shows zeros.
 _entity_counts = None
+
+
+# The teams app registers the function that counts service requests per line for the home page
+# (TeamsConfig.ready): a list of rows with `line` (a label), `received`, `resolved_within_limit`, `overdue`
+# and `average_rating`. With none registered the home page shows no service block.
+_service_counts = None
+
+
+def register_service_counts(counter) -> None:
+    global _service_counts
+    _service_counts = counter
 
 
 def register_entity_counts(counter) -> None:
@@ -123,6 +136,7 @@ def valley_figures() -> ValleyFigures:
         by_focus_area=by_focus_area,
         sub_venues=sub_venues,
         focus_areas=focus_areas,
+        services=list(_service_counts()) if _service_counts else [],
     )
 
 

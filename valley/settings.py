@@ -316,7 +316,24 @@ if OUTBOX_SWEEP_SECONDS <= 0 or TOLERANCE_CATCH_UP_SECONDS <= 0:
     raise ImproperlyConfigured(
         "OUTBOX_SWEEP_SECONDS and TOLERANCE_CATCH_UP_SECONDS must be positive numbers of seconds (or unset)."
     )
+# Service requests (teams.service_requests): a resolved request the applicant has not rated closes by itself
+# after this many working days; the overdue check runs hourly in working hours (SERVICE_OVERDUE_CHECK_SECONDS,
+# a positive whole number, replaces that with "every N seconds", for tests and demonstrations).
+SERVICE_AUTO_CLOSE_WORKING_DAYS = env_int("SERVICE_AUTO_CLOSE_WORKING_DAYS", 5)
+if SERVICE_AUTO_CLOSE_WORKING_DAYS < 1:
+    raise ImproperlyConfigured("SERVICE_AUTO_CLOSE_WORKING_DAYS must be a whole number of working days, at least 1.")
+SERVICE_OVERDUE_CHECK_SECONDS = env_int("SERVICE_OVERDUE_CHECK_SECONDS", 0)
+if SERVICE_OVERDUE_CHECK_SECONDS < 0:
+    raise ImproperlyConfigured("SERVICE_OVERDUE_CHECK_SECONDS must be a positive number of seconds (or unset).")
 CELERY_BEAT_SCHEDULE = {
+    "teams-service-requests-overdue": {
+        "task": "teams.tasks.flag_overdue_service_requests",
+        "schedule": float(SERVICE_OVERDUE_CHECK_SECONDS) or crontab(hour="8-18", minute=15),
+    },
+    "teams-service-requests-auto-close": {
+        "task": "teams.tasks.auto_close_service_requests",
+        "schedule": float(SERVICE_OVERDUE_CHECK_SECONDS) or crontab(hour="8-18", minute=45),
+    },
     # Proof of life: the run command's log shows this every minute.
     "valley-heartbeat": {"task": "valley.tasks.heartbeat", "schedule": 60.0},
     # Public notices end at midnight; check shortly after, and hourly in case the worker was down.

@@ -65,6 +65,7 @@ ROLES = (
     "registration_officer",
     "finance_officer",
     "portfolio_manager",
+    "service_staff_x",
     "auditor",
     "superuser",
 )
@@ -80,6 +81,7 @@ ROLE_GROUP = {
     "registration_officer": roles.REGISTRATION_OFFICER,
     "finance_officer": roles.FINANCE_OFFICER,
     "portfolio_manager": roles.PORTFOLIO_MANAGER,
+    "service_staff_x": roles.SERVICE_LINE_STAFF,  # staff of the data set's service line
     "auditor": roles.AUDITOR,
 }
 GROUPS = {
@@ -94,6 +96,7 @@ GROUPS = {
         "registration_officer",
         "finance_officer",
         "portfolio_manager",
+        "service_staff_x",
     ),
 }
 
@@ -217,6 +220,18 @@ PAGES: dict[str, Page] = {
     "teams:document_upload": Page(("entity",), get=EDITS_A, post=EDITS_A),
     "teams:document_delete": Page(("entity", "document"), get=E(NOT_ALLOWED), post=EDITS_A),
     "teams:document_download": Page(("document",), get=SEES_A),
+    # The service system (teams/service_urls.py): applicant A's request to the data set's service line.
+    "teams:service_request_list": Page(get=SIGNED_IN),
+    "teams:service_request_create": Page(get=SIGNED_IN, post=SIGNED_IN),
+    "teams:service_queue": Page(get=STAFF_PAGE),
+    "teams:service_figures": Page(get=SIGNED_IN),
+    "teams:service_request_detail": Page(("service_request",), get=SEES_A),
+    "teams:service_request_message": Page(("service_request",), get=E(NOT_ALLOWED), post=SEES_A),
+    "teams:service_request_rate": Page(("service_request",), get=E(NOT_ALLOWED), post=SEES_A),
+    "teams:service_request_accept": Page(("service_request",), get=E(NOT_ALLOWED), post=SEES_A),
+    "teams:service_request_reject": Page(("service_request",), get=E(NOT_ALLOWED), post=SEES_A),
+    "teams:service_request_resolve": Page(("service_request",), get=E(NOT_ALLOWED), post=SEES_A),
+    "teams:service_attachment_download": Page(("service_attachment",), get=SEES_A),
     "funding:mine": Page(get=SIGNED_IN),
     "funding:new": Page(get=SIGNED_IN, post=SIGNED_IN),
     "funding:notices": Page(get=OPEN),
@@ -343,6 +358,13 @@ API: dict[tuple[str, str], Api] = {
     ("GET", "/api/disbursements/{id}/"): Api(SEES_A, "disbursement"),
     ("GET", "/api/documents/"): Api(SIGNED_IN),
     ("GET", "/api/documents/{id}/"): Api(SEES_A, "document"),
+    ("GET", "/api/service-requests/"): Api(SIGNED_IN),
+    ("GET", "/api/service-requests/{id}/"): Api(SEES_A, "service_request"),
+    ("POST", "/api/service-requests/{id}/accept/"): Api(TOUCHES_A, "service_request"),
+    ("POST", "/api/service-requests/{id}/reject/"): Api(TOUCHES_A, "service_request"),
+    ("POST", "/api/service-requests/{id}/resolve/"): Api(TOUCHES_A, "service_request"),
+    ("POST", "/api/service-requests/{id}/message/"): Api(TOUCHES_A, "service_request"),
+    ("POST", "/api/service-requests/{id}/rate/"): Api(TOUCHES_A, "service_request"),
     ("GET", "/api/entities/"): Api(SIGNED_IN),
     ("GET", "/api/entities/{id}/"): Api(SEES_A, "entity"),
     ("GET", "/api/exemption-cases/"): Api(SIGNED_IN),
@@ -497,6 +519,8 @@ ADMIN: dict[str, AdminModel] = {
     "teams.achievement": AdminModel("achievement", scoped=True),
     "teams.registration": AdminModel("registration", scoped=True, not_for=GROUPS["operators"]),
     "teams.document": AdminModel("document", add=False, scoped=True),  # uploads go through the pages
+    # Worked through the actions and the pages (teams.service_requests), never edited here.
+    "teams.servicerequest": AdminModel("service_request", scoped=True, **READ_ONLY),
     "funding.fundpolicy": AdminModel("fund_policy", change=False, delete=False),  # a new version, never an edit
     "funding.subvenuebudget": AdminModel("budget", scoped=True),
     "funding.application": AdminModel("application", add=False, delete=False, scoped=True),

@@ -127,6 +127,19 @@ def a_portfolio_with_a_report():
     )
 
 
+def a_service_request(entity):
+    """A request of a resident entity (teams.service_requests), for the service-requests export."""
+    from teams.models import Residency
+    from teams.service_requests import service_request_submit
+    from tests.factories import ResidencyFactory
+    from valley.models import ServiceLine
+
+    if not entity.residencies.filter(status__in=Residency.ACTIVE_STATUSES).exists():
+        ResidencyFactory(entity=entity)
+    line = ServiceLine.objects.create(code="finance", name_zh="金融服务", name_en="Finance")
+    service_request_submit(entity=entity, line=line, by=entity.owner, subject="融资对接", details="对接天使投资。")
+
+
 def test_every_listed_export_downloads(auditor_client, application_in):
     from tests.factories import AchievementFactory
 
@@ -134,6 +147,7 @@ def test_every_listed_export_downloads(auditor_client, application_in):
     application_in(S.RECOVERY)  # a recovery order for the recoveries export
     AchievementFactory(entity=closed.entity, title="=1+1 煤基碳纤维")
     a_portfolio_with_a_report()
+    a_service_request(closed.entity)
     page = auditor_client.get(reverse("export_list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     from valley.exports.engine import catalogue
 
@@ -334,6 +348,7 @@ def test_postgresql_copy_path_writes_the_same_file_as_the_python_path(transactio
 
     AchievementFactory(entity=application.entity, title="-DROP 煤基碳纤维")
     AchievementFactory(entity=application.entity, title="回车\r只有回车")  # a lone CR must be quoted too
+    a_service_request(application.entity)
     for export in csv_export.catalogue().values():
         if not csv_copy.supported(export):
             continue

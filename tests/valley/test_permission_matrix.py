@@ -83,6 +83,8 @@ def build_data() -> dict:
     sub_venue_x, sub_venue_y = SubVenueFactory(code="matrix-x"), SubVenueFactory(code="matrix-y")
     users["operator_x"].sub_venues.add(sub_venue_x)
     users["operator_y"].sub_venues.add(sub_venue_y)
+    service_line = ServiceLine.objects.create(code="matrix-finance", name_zh="金融服务", name_en="Finance")
+    users["service_staff_x"].service_lines.add(service_line)
     budget = SubVenueBudget.objects.create(
         sub_venue=sub_venue_x, year=timezone.localdate().year, amount=Decimal("10000000")
     )
@@ -177,6 +179,16 @@ def build_data() -> dict:
         title="尽调报告",
         upload=SimpleUploadedFile("dd.pdf", PDF_BYTES),
     )
+    from teams.service_requests import service_request_submit
+
+    service_request = service_request_submit(
+        entity=entity,
+        line=service_line,
+        by=applicant,
+        subject="融资对接",
+        details="需要对接天使投资。",
+        uploads=[SimpleUploadedFile("plan.pdf", PDF_BYTES)],
+    )
     Token.objects.create(user=applicant)
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
     from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -192,7 +204,9 @@ def build_data() -> dict:
         "sub_venue_y": sub_venue_y,
         "institution": InstitutionFactory(),
         "focus_area": FocusAreaFactory(),
-        "service_line": ServiceLine.objects.create(code="matrix-finance", name_zh="金融服务", name_en="Finance"),
+        "service_line": service_line,
+        "service_request": service_request,
+        "service_attachment": service_request.attachments.get(),
         "target": Target.objects.create(
             code="matrix-target",
             name_zh="目标",

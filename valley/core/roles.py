@@ -22,6 +22,7 @@ FINANCE_OFFICER = "finance_officer"
 PORTFOLIO_MANAGER = "portfolio_manager"
 EXEMPTION_SUPERVISOR = "exemption_supervisor"
 EXEMPTION_DECISION_MAKER = "exemption_decision_maker"
+SERVICE_LINE_STAFF = "service_line_staff"
 APPLICANT = "applicant"
 AUDITOR = "auditor"
 
@@ -116,6 +117,13 @@ ROLES: dict[str, Role] = {
             EXEMPTION_DECISION_MAKER,
             _("Decision-making body"),
             _("Determines exemption cases: exempt or not, per party, with the meeting date and document number."),
+            True,
+            [*_READ_ALL],
+        ),
+        Role(
+            SERVICE_LINE_STAFF,
+            _("Service-line staff"),
+            _("Accepts, works and resolves residents' service requests, only for the service lines assigned to them."),
             True,
             [*_READ_ALL],
         ),

@@ -1,0 +1,113 @@
+"""The service requests in the Django admin: per-line queues with list filters, and actions that call the
+services (teams.service_requests). Nothing is edited here: every change is a step of the workflow."""
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from teams import service_requests as services
+from teams import service_selectors as selectors
+from teams.service_models import ServiceRequest, ServiceRequestEvent, ServiceRequestMessage
+from valley.core.errors import DomainError
+from valley.web.admin_services import ServiceErrorsAsMessagesMixin
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = _("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("1", _("overdue")), ("0", _("not overdue"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "1":
+            return queryset.filter(selectors.overdue_q())
+        if self.value() == "0":
+            return queryset.exclude(selectors.overdue_q())
+        return queryset
+
+
+class EventInline(admin.TabularInline):
+    model = ServiceRequestEvent
+    fields = ["at", "action", "from_state", "to_state", "by", "comment"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class MessageInline(admin.TabularInline):
+    model = ServiceRequestMessage
+    fields = ["sent_at", "author", "from_staff", "body"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ServiceRequest)
+class ServiceRequestAdmin(ServiceErrorsAsMessagesMixin, admin.ModelAdmin):
+    list_display = ["subject", "line", "entity", "sub_venue", "state", "handler", "submitted_on", "due_on", "rating"]
+    list_filter = ["line", "state", OverdueFilter, "sub_venue"]
+    list_select_related = ["line", "entity", "sub_venue", "handler"]
+    search_fields = ["subject", "entity__name_zh", "entity__name_en"]
+    ordering = ["submitted_at", "pk"]  # oldest first, as the queue
+    date_hierarchy = "submitted_on"
+    inlines = [EventInline, MessageInline]
+    actions = ["accept_and_assign_to_me", "start_work"]
+    readonly_fields = [field.name for field in ServiceRequest._meta.fields]
+
+    def get_queryset(self, request):
+        return selectors.service_requests_for_user(request.user)
+
+    def has_add_permission(self, request):
+        return False  # residents ask on their pages
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_work_permission(self, request):
+        return services.is_line_staff(request.user)
+
+    def _run(self, request, queryset, call, done: str):
+        count = 0
+        for found in queryset:
+            try:
+                call(found)
+            except DomainError as error:
+                self.message_user(request, f"{found}: {error.message}", messages.WARNING)
+            else:
+                count += 1
+        if count:
+            self.message_user(request, done % {"count": count}, messages.SUCCESS)
+
+    @admin.action(description=_("Accept and assign to me"), permissions=["work"])
+    def accept_and_assign_to_me(self, request, queryset):
+        self._run(
+            request,
+            queryset,
+            lambda found: services.service_request_accept(request=found, by=request.user, handler=request.user),
+            gettext("%(count)d requests accepted."),
+        )
+
+    @admin.action(description=_("Start work"), permissions=["work"])
+    def start_work(self, request, queryset):
+        self._run(
+            request,
+            queryset,
+            lambda found: services.service_request_start(request=found, by=request.user),
+            gettext("%(count)d requests in progress."),
+        )
