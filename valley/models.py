@@ -13,8 +13,6 @@ from django.utils.hashable import make_hashable
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from valley.audit.chain import SOURCE_ADDRESS_MAX_LENGTH, USER_AGENT_MAX_LENGTH
-
 _CHOICE_LABELS: dict = {}
 
 
@@ -258,6 +256,11 @@ class CalendarDay(models.Model):
 
 # Provisional ids of pending audit entries start above this; a chain position never reaches it.
 AUDIT_PENDING_FROM = 1 << 62
+
+
+# What an audit entry keeps of where it came from: an IPv6 address written out, a browser's User-Agent cut here.
+SOURCE_ADDRESS_MAX_LENGTH = 45
+USER_AGENT_MAX_LENGTH = 300
 
 
 class AuditOutcome(models.TextChoices):

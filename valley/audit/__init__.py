@@ -1,7 +1,8 @@
 """The tamper-evident audit log: `record` an entry where a change is made, `verify_chain` to check it.
 
-The room: chain.py (the entry's digest, appending, sealing, verification), middleware.py (who is acting),
-views.py (the auditors' check page), exports.py (the log as a CSV export), tasks.py (beat's sealing).
+The room: chain.py (the entry's digest, appending, sealing, verification), middleware.py (who is acting,
+and from where; refused pages), views.py (the auditors' check page), exports.py (the log as a CSV export),
+tasks.py (beat's sealing).
 """
 
 from valley.audit.chain import (

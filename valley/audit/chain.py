@@ -28,10 +28,13 @@ anyone's roles, permissions or sub-venues, every export and every document downl
 Where each entry came from is taken from the context, like its actor: AuditActorMiddleware runs each
 request `acting_from` the client's address (valley.web.addresses.client_address: REMOTE_ADDR, or the
 X-Forwarded-For hop a TRUSTED_PROXIES proxy vouches for, never the header by default) and its User-Agent
-(cut to USER_AGENT_MAX_LENGTH); a Celery task runs as agent "task:<name>" (valley.celery), a management
-command as "command:<name>" (manage.py), both with no address. The outcome is the caller's: `record`
-says "success" unless told "failed" (attempted, not achieved: a wrong password) or "refused" (the portal
-would not let it happen: a locked-out login, a download or export without permission).
+(its first valley.models.USER_AGENT_MAX_LENGTH characters); a Celery task runs as agent "task:<name>"
+(valley.celery), a management command as "command:<name>" (manage.py), both with no address. The
+outcome is the caller's: `record` says "success" unless told "failed" (attempted, not achieved: a wrong
+password) or "refused" (the portal would not let it happen: a locked-out login, an export without the
+role, and any page whose view raised PermissionDenied, which AuditActorMiddleware records as
+"access.refused" with the path). A document another person may not see answers 404 like one that does
+not exist, and is not recorded.
 
 How it stays one chain without making every audited write in the province wait for the others:
 - `record` only appends a pending entry (a provisional id from a sequence, no hashes) in the caller's
@@ -90,10 +93,6 @@ ALGORITHMS = {"sm3": _sm3, "sha256": lambda data: hashlib.sha256(data).hexdigest
 # Never put secrets into the log.
 SECRET_FIELDS = {"password"}
 
-# The longest source address (an IPv6 address written out) and user agent an entry keeps.
-SOURCE_ADDRESS_MAX_LENGTH = 45
-USER_AGENT_MAX_LENGTH = 300
-
 # The text each newly sealed entry's hash covers (see the module's doc; entries keep the format they were sealed with).
 HASH_FORMAT = 2
 HASH_FORMATS = {1, 2}
@@ -115,8 +114,8 @@ _source: contextvars.ContextVar = contextvars.ContextVar("audit_source", default
 @contextmanager
 def acting_from(*, address: str = "", agent: str = ""):
     """Record the entries written inside the block as coming from `address` with user agent `agent` (the
-    middleware does this per request, Celery per task, manage.py per command). The agent is cut to
-    USER_AGENT_MAX_LENGTH characters; an address is at most 45 (an IPv6 address written out)."""
+    middleware does this per request, Celery per task, manage.py per command). Each entry keeps the first
+    valley.models.USER_AGENT_MAX_LENGTH characters of the agent (SOURCE_ADDRESS_MAX_LENGTH of the address)."""
     token = source_begins(address=address, agent=agent)
     try:
         yield
@@ -131,9 +130,7 @@ def current_source() -> Source:
 def source_begins(*, address: str = "", agent: str = ""):
     """`acting_from` for code that cannot wrap a block (Celery's prerun and postrun signals): returns the
     token to hand to `source_ends`."""
-    return _source.set(
-        Source(address=(address or "")[:SOURCE_ADDRESS_MAX_LENGTH], agent=(agent or "")[:USER_AGENT_MAX_LENGTH])
-    )
+    return _source.set(Source(address=address or "", agent=agent or ""))
 
 
 def source_ends(token) -> None:
@@ -261,7 +258,7 @@ def record_many(entries) -> int:
 
 
 def _entry(*, action: str, actor=None, object_type: str = "", object_id="", before=None, after=None, outcome="success"):
-    from valley.models import AuditEntry, AuditOutcome
+    from valley.models import SOURCE_ADDRESS_MAX_LENGTH, USER_AGENT_MAX_LENGTH, AuditEntry, AuditOutcome
 
     if outcome not in AuditOutcome.values:
         raise ValueError(f"unknown audit outcome {outcome!r}")
@@ -280,8 +277,8 @@ def _entry(*, action: str, actor=None, object_type: str = "", object_id="", befo
         object_id=str(object_id),
         before=_plain(before),
         after=_plain(after),
-        source_address=source.address,
-        user_agent=source.agent,
+        source_address=source.address[:SOURCE_ADDRESS_MAX_LENGTH],
+        user_agent=source.agent[:USER_AGENT_MAX_LENGTH],
         outcome=outcome,
     )
 
@@ -482,9 +479,10 @@ class ChainCheck:
 
 
 def verify_chain(*, chunk_size: int = 5000) -> ChainCheck:
-    """Seal what is pending, then walk the whole chain in id order and recompute every hash. Memory does
-    not grow with the log. Sealing goes on during the walk: entries sealed after the walk began are
-    checked next time."""
+    """Seal what is pending, then walk the whole chain in id order and recompute every hash, each over the
+    text of the entry's own hash_format (1 or 2: with source address, user agent and outcome) with its
+    own hash_algorithm; an unknown format or algorithm fails the check. Memory does not grow with the log.
+    Sealing goes on during the walk: entries sealed after the walk began are checked next time."""
     from valley.models import AuditChainHead, AuditEntry
 
     seal()
