@@ -245,6 +245,15 @@ def test_a_task_records_its_name_and_no_address():
     assert (entry.source_address, entry.user_agent, entry.outcome) == ("", "task:tests.audit_probe", "success")
 
 
+def test_a_user_agent_with_nul_is_kept_without_it(applicant):
+    client = browser("203.0.113.91", "evil\x00agent")
+    mark = last_id()
+    response = client.post(reverse("login"), {"username": applicant.email, "password": PASSWORD})
+    assert response.status_code == 302
+    (entry,) = written_since(mark)
+    assert entry.user_agent == "evil\ufffdagent"
+
+
 def test_a_long_user_agent_is_cut(applicant):
     client = browser("203.0.113.90", "x" * 5000)
     mark = last_id()

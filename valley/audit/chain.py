@@ -278,7 +278,8 @@ def _entry(*, action: str, actor=None, object_type: str = "", object_id="", befo
         before=_plain(before),
         after=_plain(after),
         source_address=source.address[:SOURCE_ADDRESS_MAX_LENGTH],
-        user_agent=source.agent[:USER_AGENT_MAX_LENGTH],
+        # The client's text: PostgreSQL cannot store NUL, which must not turn a login into a 500.
+        user_agent=source.agent.replace("\x00", "\ufffd")[:USER_AGENT_MAX_LENGTH],
         outcome=outcome,
     )
 

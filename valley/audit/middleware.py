@@ -14,7 +14,12 @@ class AuditActorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        source = acting_from(address=client_address(request), agent=request.META.get("HTTP_USER_AGENT", ""))
+        agent = request.META.get("HTTP_USER_AGENT", "")
+        if "\x00" in agent:
+            # PostgreSQL cannot store NUL: the audit entry, and django-axes' login records after it, would end
+            # in a 500. The agent is the client's text anyway; what follows sees it with NUL replaced.
+            agent = request.META["HTTP_USER_AGENT"] = agent.replace("\x00", "\ufffd")
+        source = acting_from(address=client_address(request), agent=agent)
         with source, acting_as(getattr(request, "user", None)):
             return self.get_response(request)
 
