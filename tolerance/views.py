@@ -20,7 +20,6 @@ from tolerance.forms import InvestmentDocumentForm
 from tolerance.models import STANDARDS, CaseState, ExemptionCase, Fund, Investment, InvestmentDocument, Verdict
 from tolerance.portfolio import InvalidRecord
 from tolerance.services import compliance_check_run
-from valley import audit
 from valley.core import roles
 from valley.core.documents import download_response
 from valley.core.errors import DomainError
@@ -319,14 +318,11 @@ def investment_document_download(request, document_id: int):
     """The file, to portfolio managers, provincial staff and auditors only; each download is recorded."""
     document = get_object_or_404(InvestmentDocument, pk=document_id)
     response = download_response(
-        document.file, content_type=document.content_type, filename=document.original_name or "document"
-    )
-    audit.record(
+        document.file,
+        content_type=document.content_type,
+        filename=document.original_name or "document",
         action="tolerance.document.downloaded",
-        actor=request.user,
-        object_type=document._meta.label_lower,
-        object_id=document.pk,
-        after={"investment": document.investment_id, "title": document.title},
+        details={"investment": document.investment_id, "title": document.title},
     )
     return response
 

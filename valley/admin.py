@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -35,6 +37,20 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     actions = ["unlock_login"]
 
+    # Every change of a person's profile, roles, permissions or sub-venues is recorded (one entry per save,
+    # the many-to-many fields included): the state before is read from the database before the save.
+    def save_model(self, request, obj, form, change):
+        form.audit_before = accounts.user_state(User.objects.get(pk=obj.pk)) if change else None
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        before = getattr(form, "audit_before", None)
+        if before is None:
+            accounts.user_created(user=form.instance, by=request.user)
+        else:
+            accounts.user_changed(user=form.instance, before=before, by=request.user)
+
     @admin.action(description=_("Unlock login (clear the failed attempts)"), permissions=["change"])
     def unlock_login(self, request, queryset):
         cleared = sum(accounts.login_unlock(user=user, by=request.user) for user in queryset)
@@ -48,6 +64,22 @@ class UserAdmin(DjangoUserAdmin):
             )
             % {"count": count, "cleared": cleared},
         )
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin):
+    """Django's group admin, recording every change of a role's name or permissions."""
+
+    def save_model(self, request, obj, form, change):
+        form.audit_before = accounts.group_state(Group.objects.get(pk=obj.pk)) if change else None
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        accounts.group_changed(group=form.instance, before=getattr(form, "audit_before", None), by=request.user)
 
 
 @admin.register(Valley)

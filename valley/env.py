@@ -43,3 +43,13 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(name: str) -> tuple:
+    """Comma-separated IP addresses or CIDRs as ip_network objects (an address is a network of one)."""
+    import ipaddress
+
+    try:
+        return tuple(ipaddress.ip_network(item, strict=False) for item in env_list(name, []))
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name} must be IP addresses or CIDRs separated by commas: {error}") from None

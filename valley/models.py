@@ -284,6 +284,20 @@ class CalendarDay(models.Model):
 AUDIT_PENDING_FROM = 1 << 62
 
 
+# What an audit entry keeps of where it came from: an IPv6 address written out, a browser's User-Agent cut here.
+SOURCE_ADDRESS_MAX_LENGTH = 45
+USER_AGENT_MAX_LENGTH = 300
+
+
+class AuditOutcome(models.TextChoices):
+    """How an audited action ended. success: done; failed: attempted and not achieved (a wrong password);
+    refused: the portal would not let it happen (a locked-out login, a permission denied)."""
+
+    SUCCESS = "success", _("success")
+    FAILED = "failed", _("failed")
+    REFUSED = "refused", _("refused")
+
+
 class AuditEntry(models.Model):
     """One line of the tamper-evident audit log. Rows are appended by valley.audit.record, and changed
     once: when they are sealed into the chain (valley.audit.seal); the database refuses any other UPDATE and
@@ -314,6 +328,14 @@ class AuditEntry(models.Model):
     hash = models.CharField(_("hash"), max_length=64, unique=True, null=True, blank=True)
     # "sha256" or "sm3", set when sealed (empty while pending): a chain begun with SHA-256 goes on with SM3.
     hash_algorithm = models.CharField(_("hash algorithm"), max_length=10, blank=True, default="")
+    # Where the action came from, and how it ended (valley.audit.chain: the request's context). Empty
+    # address for tasks and commands, whose agent reads "task:<name>" / "command:<name>".
+    source_address = models.CharField(_("source address"), max_length=SOURCE_ADDRESS_MAX_LENGTH, blank=True, default="")
+    user_agent = models.CharField(_("user agent"), max_length=USER_AGENT_MAX_LENGTH, blank=True, default="")
+    outcome = models.CharField(_("outcome"), max_length=10, choices=AuditOutcome.choices, blank=True, default="")
+    # Which text the hash covers, set when sealed (0 while pending): 1 for entries sealed before the source
+    # and outcome were recorded (the text without them), 2 since (valley.audit.entry_digest).
+    hash_format = models.PositiveSmallIntegerField(_("hash format"), default=0)
 
     class Meta:
         verbose_name = _("audit log entry")

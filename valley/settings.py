@@ -15,7 +15,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from valley.env import env_bool, env_int, env_list, env_str
+from valley.env import env_bool, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VALLEY_VAR_DIR", str(BASE_DIR / "var")))
@@ -150,7 +150,7 @@ LOGIN_URL = "login"
 # (the users' admin action "unlock login", or `manage.py axes_reset_username EMAIL`). Per account and
 # address together: an office behind one address is not locked out by one person's typing, and nobody
 # can lock a colleague out from elsewhere.
-# Behind a proxy, make REMOTE_ADDR the client's address (gunicorn's --forwarded-allow-ips).
+# The address counted is valley.web.addresses.client_address, the one the audit log records (TRUSTED_PROXIES).
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_MINUTES = env_int("AXES_COOLOFF_MINUTES", 15)
 if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_MINUTES < 1:
@@ -162,6 +162,12 @@ AXES_USERNAME_FORM_FIELD = "username"  # the login forms' e-mail field (portal a
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "valley.accounts.two_factor.locked_out"
 AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "valley.web.addresses.client_address"
+
+# The reverse proxies in front (comma-separated addresses or CIDRs, e.g. "10.0.0.0/8,127.0.0.1"): from a peer
+# among them, the client's address is the right-most X-Forwarded-For hop that is not one of them (the audit
+# log's source address and the login lockout both use it). Unset: REMOTE_ADDR, the header is never read.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 
 # Two-factor login (django-otp, TOTP): staff, auditors and superusers confirm every login with a
 # six-digit code (valley.accounts.two_factor). The issuer names the portal in authenticator apps.

@@ -167,15 +167,28 @@ def readme_offline_check() -> str:
 def test_the_audit_log_export_can_be_verified_without_the_portal(
     auditor_client, application_in, settings, tmp_path, monkeypatch
 ):
-    """The README's recipe, run on a downloaded file whose chain began with SHA-256 and goes on with SM3."""
+    """The README's recipe, run on a downloaded file whose chain began with SHA-256 and goes on with SM3, and
+    whose entries from before the source and outcome were recorded (hash format 1) precede the newer ones."""
+    from valley import audit
+    from valley.audit import chain
+
     settings.AUDIT_HASH_ALGORITHM = "sha256"  # a deployment from before SM3...
-    application_in(S.SUBMITTED)
+    with monkeypatch.context() as before_the_source:
+        before_the_source.setattr(chain, "HASH_FORMAT", 1)  # ...and from before the source was recorded
+        application_in(S.SUBMITTED)
     settings.AUDIT_HASH_ALGORITHM = "sm3"  # ...upgraded
     application_in(S.PUBLIC_NOTICE)
+    # A browser's agent is the client's to choose, a formula start too: neutralised in the file, still checked.
+    with audit.acting_from(address="2001:db8::7", agent='=HYPERLINK("http://evil.example") 浏览器'):
+        audit.record(action="test.from_a_browser", outcome="refused")
     _response, body = download(auditor_client, "audit-log", header="machine")
     *rows, end = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
     assert end["id"] == "#end"
     assert {row["hash_algorithm"] for row in rows} == {"sha256", "sm3"}
+    assert {row["hash_format"] for row in rows} == {"1", "2"}
+    browser = next(row for row in rows if row["action"] == "test.from_a_browser")
+    assert (browser["source_address"], browser["outcome"]) == ("2001:db8::7", "refused")
+    assert browser["user_agent"] == '\'=HYPERLINK("http://evil.example") 浏览器'
     for row in rows:
         # Beside the hashed UTC time, the same moment in Beijing time, as the other exports write it.
         utc, local = datetime.datetime.fromisoformat(row["at"]), datetime.datetime.fromisoformat(row["at_local"])

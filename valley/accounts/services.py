@@ -52,6 +52,7 @@ def user_send_confirmation(*, user) -> None:
 
 
 @transaction.atomic
+@transaction.atomic
 def user_sign_up(*, email: str, password: str, first_name: str = "", last_name: str = ""):
     """Create an applicant account and send the confirmation mail. The password is already validated."""
     user_model = get_user_model()
@@ -60,6 +61,13 @@ def user_sign_up(*, email: str, password: str, first_name: str = "", last_name: 
         raise AccountError(_("An account with this e-mail address already exists. Log in instead."))
     user = user_model.objects.create_user(email=email, password=password, first_name=first_name, last_name=last_name)
     user.groups.add(Group.objects.get(name=roles.APPLICANT))
+    audit.record(
+        action="accounts.user.signed_up",
+        actor=user,
+        object_type=user._meta.label_lower,
+        object_id=user.pk,
+        after={"email": user.email, "groups": [roles.APPLICANT]},
+    )
     user_send_confirmation(user=user)
     return user
 
@@ -80,6 +88,13 @@ def user_confirm_email(*, token: str):
     if user.email_confirmed_at is None:
         user.email_confirmed_at = timezone.now()
         user.save(update_fields=["email_confirmed_at"])
+        audit.record(
+            action="accounts.user.email_confirmed",
+            actor=user,
+            object_type=user._meta.label_lower,
+            object_id=user.pk,
+            after={"email": user.email},
+        )
     return user
 
 
@@ -116,4 +131,85 @@ def password_reset_completed(*, user) -> None:
         object_type=user._meta.label_lower,
         object_id=user.pk,
         after={"lockouts_cleared": cleared},
+    )
+
+
+# --- profile, roles and permissions: what the audit log records of a user -----------------------------
+
+# A change of any of these is a change of what the person may do (the entry's action says "roles").
+ROLE_FIELDS = {"is_active", "is_staff", "is_superuser", "groups", "user_permissions", "sub_venues"}
+# Written by logging in, not a change of the profile.
+NOT_PROFILE = {"last_login"}
+
+
+def user_state(user) -> dict:
+    """A user as the audit log compares it: the stored fields (never the password), the groups (names),
+    individual permissions ("app_label.codename") and sub-venues (ids), sorted. Three queries; read it
+    from the database's row (before a form's values are saved), not from a form's copy."""
+    state = {name: value for name, value in audit.snapshot(user).items() if name not in NOT_PROFILE}
+    state["groups"] = sorted(user.groups.values_list("name", flat=True))
+    state["user_permissions"] = sorted(
+        f"{app_label}.{codename}"
+        for app_label, codename in user.user_permissions.values_list("content_type__app_label", "codename")
+    )
+    state["sub_venues"] = sorted(user.sub_venues.values_list("pk", flat=True))
+    return state
+
+
+def user_changed(*, user, before: dict, by=None) -> None:
+    """Record what changed about `user` since `before` (a `user_state`), both ways: as
+    "accounts.user.roles_changed" when their roles, permissions, sub-venues or active/staff/superuser flags
+    changed, else "accounts.user.profile_changed"; nothing when nothing changed. In the caller's transaction."""
+    after = user_state(user)
+    changed = sorted(name for name in after if before.get(name) != after[name])
+    if not changed:
+        return
+    audit.record(
+        action="accounts.user.roles_changed" if ROLE_FIELDS & set(changed) else "accounts.user.profile_changed",
+        actor=by,
+        object_type=user._meta.label_lower,
+        object_id=user.pk,
+        before={name: before.get(name) for name in changed},
+        after={name: after[name] for name in changed},
+    )
+
+
+def user_created(*, user, by=None) -> None:
+    """Record a user created by someone else (the admin): their profile and roles as created."""
+    audit.record(
+        action="accounts.user.created",
+        actor=by,
+        object_type=user._meta.label_lower,
+        object_id=user.pk,
+        after=user_state(user),
+    )
+
+
+def group_state(group) -> dict:
+    """A group (a role) as the audit log compares it: its name and permissions ("app_label.codename")."""
+    permissions = group.permissions.values_list("content_type__app_label", "codename") if group.pk else []
+    return {"name": group.name, "permissions": sorted(f"{app_label}.{codename}" for app_label, codename in permissions)}
+
+
+def group_changed(*, group, before: dict | None, by=None) -> None:
+    """Record a group created (`before` None) or changed since `before` (a `group_state`): a change of what
+    everyone in it may do, "accounts.group.roles_changed"."""
+    after = group_state(group)
+    changed = sorted(name for name in after if (before or {}).get(name) != after[name])
+    if not changed:
+        return
+    audit.record(
+        action="accounts.group.roles_changed",
+        actor=by,
+        object_type="auth.group",
+        object_id=group.pk,
+        before=None if before is None else {name: before.get(name) for name in changed},
+        after={name: after[name] for name in changed},
+    )
+
+
+def password_changed(*, user) -> None:
+    """The person changed their own password (the password itself is never recorded)."""
+    audit.record(
+        action="accounts.user.password_changed", actor=user, object_type=user._meta.label_lower, object_id=user.pk
     )

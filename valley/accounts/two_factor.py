@@ -54,6 +54,7 @@ def verify_code(request, token: str, *, device=None) -> bool:
         ok = device is not None and device.verify_token(token)
     audit.record(
         action="auth.second_factor" if ok else "auth.second_factor_failed",
+        outcome="success" if ok else "failed",
         actor=user,
         object_type="valley.user",
         object_id=user.pk,

@@ -38,6 +38,7 @@ class PasswordChange(auth_views.PasswordChangeView):
     def form_valid(self, form):
         response = super().form_valid(form)
         self.request.session.pop(passwords.CHANGE_REQUIRED_KEY, None)
+        accounts.password_changed(user=form.user)
         return response
 
 

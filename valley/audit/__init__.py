@@ -1,9 +1,9 @@
 """The tamper-evident audit log: `record` an entry where a change is made, `verify_chain` to check it.
 
-The room: chain.py (the entry's digest, appending, sealing, verification), middleware.py (who is acting),
-views.py (the auditors' check page), exports.py (the log as a CSV export, with its end line), tasks.py (beat's
-sealing and anchors), anchors.py (the daily anchors outside the database), signing.py (their SM2 signatures),
-access.py (who reads the log).
+The room: chain.py (the entry's digest, appending, sealing, verification), middleware.py (who is acting,
+and from where; refused pages), views.py (the auditors' check page), exports.py (the log as a CSV export,
+with its end line), tasks.py (beat's sealing and anchors), anchors.py (the daily anchors outside the
+database), signing.py (their SM2 signatures), access.py (who reads the log).
 """
 
 from valley.audit.access import may_read_log
@@ -11,6 +11,7 @@ from valley.audit.chain import (
     GENESIS,
     ChainCheck,
     acting_as,
+    acting_from,
     canonical_json,
     changed_entry,
     created_entry,
@@ -36,6 +37,7 @@ __all__ = [
     "GENESIS",
     "ChainCheck",
     "acting_as",
+    "acting_from",
     "canonical_json",
     "entry_digest",
     "format_at",

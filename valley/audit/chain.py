@@ -4,11 +4,15 @@ Every sealed entry's hash is SM3 (GB/T 32905, as the commercial-cryptography rul
 text of the entry and the previous entry's hash:
 
     id | at (UTC, ISO 8601, microseconds) | actor id | actor e-mail | action | object type | object id
-       | before (canonical JSON) | after (canonical JSON) | previous hash
+       | before (canonical JSON) | after (canonical JSON) | source address | user agent | outcome
+       | previous hash
 
 joined with "|" and encoded as UTF-8, where id is the entry's chain position (1, 2, 3 …). Canonical JSON
 is `json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))`, with "null" for no
-value. The first entry's previous hash is GENESIS. Each entry records its algorithm (`hash_algorithm`):
+value. The first entry's previous hash is GENESIS. Each entry records the text its hash covers
+(`hash_format`, set when sealed): 2 is the text above; 1, for entries sealed before the source address,
+user agent and outcome were recorded, is the same text without those three (and their "|"), and such
+entries keep verifying as they were sealed. Each entry records its algorithm (`hash_algorithm`):
 entries sealed before SM3 came in were hashed with SHA-256 over the same text, and keep verifying as
 such; sealing uses AUDIT_HASH_ALGORITHM ("sm3" unless configured). README.md shows how to check a
 downloaded CSV with nothing but Python. The database refuses any change to a sealed entry and any
@@ -17,8 +21,20 @@ deletion (valley.audit.guard).
 What is recorded, each by the service that makes the change and in its transaction (no save() signal
 writes an entry): every creation, change and removal of a money or decision record (with the values
 before and after, record_created / record_changed / record_deleted), every workflow transition (with
-its history row), every exemption determination written or withdrawn by the compliance check, logins
-of staff and auditors, failed logins, and every export.
+its history row), every exemption determination written or withdrawn by the compliance check, every
+login, logout and failed or refused login (applicants' too), every change of a user's own profile and of
+anyone's roles, permissions or sub-venues, every export and every document download.
+
+Where each entry came from is taken from the context, like its actor: AuditActorMiddleware runs each
+request `acting_from` the client's address (valley.web.addresses.client_address: REMOTE_ADDR, or the
+X-Forwarded-For hop a TRUSTED_PROXIES proxy vouches for, never the header by default) and its User-Agent
+(its first valley.models.USER_AGENT_MAX_LENGTH characters); a Celery task runs as agent "task:<name>"
+(valley.celery), a management command as "command:<name>" (manage.py), both with no address. The
+outcome is the caller's: `record` says "success" unless told "failed" (attempted, not achieved: a wrong
+password) or "refused" (the portal would not let it happen: a locked-out login, an export without the
+role, and any page whose view raised PermissionDenied, which AuditActorMiddleware records as
+"access.refused" with the path). A document another person may not see answers 404 like one that does
+not exist, and is not recorded.
 
 How it stays one chain without making every audited write in the province wait for the others:
 - `record` only appends a pending entry (a provisional id from a sequence, no hashes) in the caller's
@@ -77,7 +93,48 @@ ALGORITHMS = {"sm3": _sm3, "sha256": lambda data: hashlib.sha256(data).hexdigest
 # Never put secrets into the log.
 SECRET_FIELDS = {"password"}
 
+# The text each newly sealed entry's hash covers (see the module's doc; entries keep the format they were sealed with).
+HASH_FORMAT = 2
+HASH_FORMATS = {1, 2}
+
 _actor: contextvars.ContextVar = contextvars.ContextVar("audit_actor", default=None)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the audited actions come from: the client's address (empty outside a request) and its agent."""
+
+    address: str = ""
+    agent: str = ""
+
+
+_source: contextvars.ContextVar = contextvars.ContextVar("audit_source", default=None)
+
+
+@contextmanager
+def acting_from(*, address: str = "", agent: str = ""):
+    """Record the entries written inside the block as coming from `address` with user agent `agent` (the
+    middleware does this per request, Celery per task, manage.py per command). Each entry keeps the first
+    valley.models.USER_AGENT_MAX_LENGTH characters of the agent (SOURCE_ADDRESS_MAX_LENGTH of the address)."""
+    token = source_begins(address=address, agent=agent)
+    try:
+        yield
+    finally:
+        _source.reset(token)
+
+
+def current_source() -> Source:
+    return _source.get() or Source()
+
+
+def source_begins(*, address: str = "", agent: str = ""):
+    """`acting_from` for code that cannot wrap a block (Celery's prerun and postrun signals): returns the
+    token to hand to `source_ends`."""
+    return _source.set(Source(address=address or "", agent=agent or ""))
+
+
+def source_ends(token) -> None:
+    _source.reset(token)
 
 
 @contextmanager
@@ -111,32 +168,61 @@ def sealing_algorithm() -> str:
 
 
 def entry_digest(
-    *, id, at, actor_id, actor_email, action, object_type, object_id, before, after, prev_hash, hash_algorithm
+    *,
+    id,
+    at,
+    actor_id,
+    actor_email,
+    action,
+    object_type,
+    object_id,
+    before,
+    after,
+    prev_hash,
+    hash_algorithm,
+    source_address="",
+    user_agent="",
+    outcome="",
+    hash_format=HASH_FORMAT,
 ) -> str:
-    text = "|".join(
-        [
-            str(id),
-            format_at(at) if isinstance(at, datetime.datetime) else at,
-            "" if actor_id is None else str(actor_id),
-            actor_email,
-            action,
-            object_type,
-            str(object_id),
-            canonical_json(before),
-            canonical_json(after),
-            prev_hash,
-        ]
-    )
+    """The entry's hash over the text its `hash_format` names (see the module's doc)."""
+    cells = [
+        str(id),
+        format_at(at) if isinstance(at, datetime.datetime) else at,
+        "" if actor_id is None else str(actor_id),
+        actor_email,
+        action,
+        object_type,
+        str(object_id),
+        canonical_json(before),
+        canonical_json(after),
+    ]
+    if hash_format == 2:
+        cells += [source_address, user_agent, outcome]
+    elif hash_format != 1:
+        raise ValueError(f"unknown audit hash format {hash_format!r}")
+    text = "|".join([*cells, prev_hash])
     return ALGORITHMS[hash_algorithm](text.encode("utf-8"))
 
 
-def record(*, action: str, actor=None, object_type: str = "", object_id="", before=None, after=None):
-    """Append one pending entry. Runs in the caller's transaction: a rolled-back change leaves no entry.
-    One INSERT, locking nothing shared; the entry is sealed into the chain after the commit (see the
-    module's doc), and until then its id is provisional."""
+def record(
+    *, action: str, actor=None, object_type: str = "", object_id="", before=None, after=None, outcome: str = "success"
+):
+    """Append one pending entry, with the source (address, agent) of the current context and `outcome`
+    (an AuditOutcome: "success", "failed" or "refused"). Runs in the caller's transaction: a rolled-back
+    change leaves no entry. One INSERT, locking nothing shared; the entry is sealed into the chain after
+    the commit (see the module's doc), and until then its id is provisional."""
     from valley.models import AuditEntry
 
-    entry = _entry(action=action, actor=actor, object_type=object_type, object_id=object_id, before=before, after=after)
+    entry = _entry(
+        action=action,
+        actor=actor,
+        object_type=object_type,
+        object_id=object_id,
+        before=before,
+        after=after,
+        outcome=outcome,
+    )
     # What Model.save() does, but with the id taken from the database and returned by the INSERT.
     using = transaction.get_connection().alias
     meta = AuditEntry._meta
@@ -150,7 +236,7 @@ def record(*, action: str, actor=None, object_type: str = "", object_id="", befo
 
 def record_many(entries) -> int:
     """Append several pending entries at once: `entries` are the keyword arguments `record` takes (action,
-    actor, object_type, object_id, before, after), e.g. from `created_entry` / `changed_entry` (None items
+    actor, object_type, object_id, before, after, outcome), e.g. from `created_entry` / `changed_entry` (None items
     are skipped). On PostgreSQL ONE INSERT, each row taking its provisional id from the sequence in list
     order, so they are sealed into the chain in that order like as many `record` calls; elsewhere (SQLite
     computes the provisional id from the table, one row at a time) one `record` per entry. Returns how many."""
@@ -171,8 +257,12 @@ def record_many(entries) -> int:
     return len(rows)
 
 
-def _entry(*, action: str, actor=None, object_type: str = "", object_id="", before=None, after=None):
-    from valley.models import AuditEntry
+def _entry(*, action: str, actor=None, object_type: str = "", object_id="", before=None, after=None, outcome="success"):
+    from valley.models import SOURCE_ADDRESS_MAX_LENGTH, USER_AGENT_MAX_LENGTH, AuditEntry, AuditOutcome
+
+    if outcome not in AuditOutcome.values:
+        raise ValueError(f"unknown audit outcome {outcome!r}")
+    source = current_source()
 
     actor = actor if actor is not None else _actor.get()
     if actor is not None and not getattr(actor, "is_authenticated", False):
@@ -187,6 +277,10 @@ def _entry(*, action: str, actor=None, object_type: str = "", object_id="", befo
         object_id=str(object_id),
         before=_plain(before),
         after=_plain(after),
+        source_address=source.address[:SOURCE_ADDRESS_MAX_LENGTH],
+        # The client's text: PostgreSQL cannot store NUL, which must not turn a login into a 500.
+        user_agent=source.agent.replace("\x00", "\ufffd")[:USER_AGENT_MAX_LENGTH],
+        outcome=outcome,
     )
 
 
@@ -238,7 +332,20 @@ class SealConflict(RuntimeError):
     """Two sealers at once; the step is rolled back and its entries stay pending."""
 
 
-_CONTENT = ["id", "at", "actor_id", "actor_email", "action", "object_type", "object_id", "before", "after"]
+_CONTENT = [
+    "id",
+    "at",
+    "actor_id",
+    "actor_email",
+    "action",
+    "object_type",
+    "object_id",
+    "before",
+    "after",
+    "source_address",
+    "user_agent",
+    "outcome",
+]
 
 
 def seal(*, batch: int = SEAL_BATCH) -> int:
@@ -317,13 +424,14 @@ def _seal_step(batch: int) -> int:
         provisional = entry["id"]
         position += 1
         # Hashed from the values as stored, exactly what verify_chain will read back.
-        digest = entry_digest(**{**entry, "id": position, "prev_hash": previous, "hash_algorithm": algorithm})
-        changes.append((position, previous, digest, algorithm, provisional))
+        sealed = {"id": position, "prev_hash": previous, "hash_algorithm": algorithm, "hash_format": HASH_FORMAT}
+        digest = entry_digest(**{**entry, **sealed})
+        changes.append((position, previous, digest, algorithm, HASH_FORMAT, provisional))
         previous = digest
     table = connection.ops.quote_name(AuditEntry._meta.db_table)
     with connection.cursor() as cursor:
         # The one UPDATE the database lets through (valley.audit.guard): a pending row, sealed once.
-        sql = f"UPDATE {table} SET id = %s, prev_hash = %s, hash = %s, hash_algorithm = %s WHERE id = %s"  # noqa: S608
+        sql = f"UPDATE {table} SET id = %s, prev_hash = %s, hash = %s, hash_algorithm = %s, hash_format = %s WHERE id = %s"  # noqa: S608, E501
         cursor.executemany(sql, changes)
         if cursor.rowcount != len(changes):
             # Another sealer got there between our SELECT and UPDATE: the lock did not hold.
@@ -372,9 +480,10 @@ class ChainCheck:
 
 
 def verify_chain(*, chunk_size: int = 5000) -> ChainCheck:
-    """Seal what is pending, then walk the whole chain in id order and recompute every hash. Memory does
-    not grow with the log. Sealing goes on during the walk: entries sealed after the walk began are
-    checked next time."""
+    """Seal what is pending, then walk the whole chain in id order and recompute every hash, each over the
+    text of the entry's own hash_format (1 or 2: with source address, user agent and outcome) with its
+    own hash_algorithm; an unknown format or algorithm fails the check. Memory does not grow with the log.
+    Sealing goes on during the walk: entries sealed after the walk began are checked next time."""
     from valley.models import AuditChainHead, AuditEntry
 
     seal()
@@ -382,7 +491,7 @@ def verify_chain(*, chunk_size: int = 5000) -> ChainCheck:
     # and passes through it (else the newest entries were rewritten).
     head = AuditChainHead.objects.filter(pk=1).first()
     expected_prev, expected_id, count = GENESIS, 1, 0
-    columns = [*_CONTENT, "prev_hash", "hash_algorithm", "hash"]
+    columns = [*_CONTENT, "prev_hash", "hash_algorithm", "hash_format", "hash"]
     sealed = AuditEntry.objects.filter(id__lte=AuditEntry.PENDING_FROM).order_by("id").values_list(*columns)
     rows: Iterator = sealed.iterator(chunk_size=chunk_size)
     for row in rows:
@@ -395,6 +504,9 @@ def verify_chain(*, chunk_size: int = 5000) -> ChainCheck:
         stored = entry.pop("hash")
         if entry["hash_algorithm"] not in ALGORITHMS:
             unknown = _("its hash algorithm “%(algorithm)s” is unknown") % {"algorithm": entry["hash_algorithm"]}
+            return ChainCheck(False, count, entry["id"], unknown)
+        if entry["hash_format"] not in HASH_FORMATS:
+            unknown = _("its hash format “%(format)s” is unknown") % {"format": entry["hash_format"]}
             return ChainCheck(False, count, entry["id"], unknown)
         if entry_digest(**entry) != stored:
             return ChainCheck(False, count, entry["id"], _("its content does not match its hash (it was altered)"))
@@ -502,28 +614,36 @@ def record_changed(instance, *, action: str, before: dict, actor=None, extra: di
 
 
 def _logged_in(sender, request, user, **kwargs):
-    from valley.core import roles
+    record(action="auth.login", actor=user, object_type="valley.user", object_id=user.pk)
 
-    if user.is_superuser or roles.is_staff_member(user) or roles.is_auditor(user):
-        record(action="auth.login", actor=user, object_type="valley.user", object_id=user.pk)
+
+def _logged_out(sender, request, user, **kwargs):
+    # `user` is None when nobody was signed in (a logout of an expired session): nothing to record.
+    if user is not None and getattr(user, "is_authenticated", False):
+        record(action="auth.logout", actor=user, object_type="valley.user", object_id=user.pk)
 
 
 def _login_failed(sender, credentials, request=None, **kwargs):
     from django.contrib.auth.models import AnonymousUser
 
+    # django-axes marks the request when it refused the attempt (locked out) before the password was checked.
+    refused = bool(getattr(request, "axes_locked_out", False))
     # Whoever is signed in on that browser, the failed attempt itself is anonymous.
     record(
         action="auth.login_failed",
         actor=AnonymousUser(),
         object_type="valley.user",
         after={"username": str(credentials.get("username") or credentials.get("email") or "")[:254]},
+        outcome="refused" if refused else "failed",
     )
 
 
 def connect_signals() -> None:
-    """Logins and failed logins, from Django's own authentication signals: logging in is Django's service,
-    and these are its seam. Every other entry is written by the service that makes the change."""
-    from django.contrib.auth.signals import user_logged_in, user_login_failed
+    """Logins, logouts and failed logins, from Django's own authentication signals: logging in and out is
+    Django's service, and these are its seam. Every other entry is written by the service that makes the
+    change."""
+    from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 
     user_logged_in.connect(_logged_in, dispatch_uid="audit:login")
+    user_logged_out.connect(_logged_out, dispatch_uid="audit:logout")
     user_login_failed.connect(_login_failed, dispatch_uid="audit:login_failed")

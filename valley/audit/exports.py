@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from valley.audit.access import may_read_log
 from valley.audit.chain import GENESIS, sealed_entries
 from valley.exports.engine import Column, Export
-from valley.models import AuditEntry
+from valley.models import AuditEntry, AuditOutcome
 from valley.web.filters import DateRangeFilter
 
 
@@ -16,10 +16,12 @@ class AuditEntryFilter(django_filters.FilterSet):
     object_type = django_filters.CharFilter(label=_("object type"))
     object_id = django_filters.CharFilter(label=_("object id"))
     actor_email = django_filters.CharFilter(lookup_expr="iexact", label=_("actor e-mail"))
+    source_address = django_filters.CharFilter(label=_("source address"))
+    outcome = django_filters.ChoiceFilter(choices=AuditOutcome.choices, label=_("outcome"))
 
     class Meta:
         model = AuditEntry
-        fields = ["at", "action", "object_type", "object_id", "actor_email"]
+        fields = ["at", "action", "object_type", "object_id", "actor_email", "source_address", "outcome"]
 
 
 END_MARK = "#end"
@@ -77,9 +79,15 @@ AUDIT_LOG = Export(
         Column("object_id", _("object id"), "object_id", "text"),
         Column("before", _("values before"), "before", "canonical_json"),
         Column("after", _("values after"), "after", "canonical_json"),
+        # Where the action came from and how it ended; hashed from hash_format 2 on.
+        Column("source_address", _("source address"), "source_address", "text"),
+        Column("user_agent", _("user agent"), "user_agent", "text"),
+        Column("outcome", _("outcome"), "outcome", "raw"),
         Column("prev_hash", _("previous hash"), "prev_hash", "raw"),
         # "sm3" or "sha256" (entries sealed before SM3): which function the offline check applies.
         Column("hash_algorithm", _("hash algorithm"), "hash_algorithm", "raw"),
+        # 1 (entries sealed before the source and outcome were recorded: the text without them) or 2.
+        Column("hash_format", _("hash format"), "hash_format", "number"),
         Column("hash", _("hash"), "hash", "raw"),
     ],
 )

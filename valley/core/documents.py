@@ -11,7 +11,8 @@ Every app's documents (an entity's, an investment's) go through it:
 - `DocumentFileField` is a FileField whose `url` is the permission-checking download view named by the
   model, never the storage's public URL (which the portal does not serve), so a link the admin draws works.
 - `download_response` is what that view answers: the stored bytes with the detected type, the original
-  name in Content-Disposition, and headers that stop a browser from sniffing or running the content.
+  name in Content-Disposition, and headers that stop a browser from sniffing or running the content;
+  it records the download in the audit log.
 """
 
 import uuid
@@ -130,12 +131,27 @@ class DocumentFileField(models.FileField):
         return name, path, args, kwargs
 
 
-def download_response(field_file: FieldFile, *, content_type: str, filename: str) -> FileResponse:
-    """The stored file as an attachment named `filename`, typed as detected at upload; 404 if it is gone."""
+def download_response(
+    field_file: FieldFile, *, content_type: str, filename: str, action: str = "", details: dict | None = None
+) -> FileResponse:
+    """The stored file as an attachment named `filename`, typed as detected at upload; 404 if it is gone.
+
+    Each download is recorded in the audit log (the document, who, from where): as `action`, by default
+    "<app>.<model>.downloaded" of the model the file belongs to, with `details` (and the file name) as
+    its values. Call it after the permission check: what it is given is served."""
+    from valley import audit
+
     try:
         handle = field_file.open("rb")
     except FileNotFoundError as error:
         raise Http404(_("The file is missing from storage.")) from error
+    document = field_file.instance
+    audit.record(
+        action=action or f"{document._meta.label_lower}.downloaded",
+        object_type=document._meta.label_lower,
+        object_id=document.pk,
+        after={**(details or {}), "file_name": filename},
+    )
     response = FileResponse(handle, content_type=content_type, as_attachment=True, filename=filename)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "sandbox"

@@ -51,7 +51,11 @@ def _filter_form(export, request):
 @require_GET
 def export_download(request, name):
     export = csv_export.catalogue().get(name)
-    if export is None or not _may_export(request.user) or not export.readable_by(request.user):
+    if export is None:
+        raise Http404
+    if not _may_export(request.user) or not export.readable_by(request.user):
+        # Refused as if it did not exist, and recorded: someone without the role tried to take the data.
+        audit.record(action="export.csv", object_type="export", object_id=export.name, outcome="refused")
         raise Http404
     queryset = export.queryset(request.user)
     if export.filterset_class is not None:

@@ -24,7 +24,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
 from valley.audit import GENESIS, canonical_json, entry_digest, format_at, guard, seal
-from valley.audit.chain import lock_head, sealing_algorithm
+from valley.audit.chain import HASH_FORMAT, lock_head, sealing_algorithm
 from valley.core import roles
 from valley.models import AuditEntry, FocusArea, Institution, SubVenue, Target, User, Valley
 from valley.ops.generator import Province, steps
@@ -296,6 +296,7 @@ class Command(BaseCommand):
         states = ("submitted", "formal_review", "expert_review", "awaiting_decision", "public_notice")
         last = {"id": head.last_id, "hash": prev}
         algorithm = sealing_algorithm()
+        agent = "command:generate_province"
 
         def rows():
             nonlocal prev
@@ -316,6 +317,10 @@ class Command(BaseCommand):
                     "after": after,
                     "prev_hash": prev,
                     "hash_algorithm": algorithm,
+                    "source_address": "",
+                    "user_agent": agent,
+                    "outcome": "success",
+                    "hash_format": HASH_FORMAT,
                 }
                 digest = entry_digest(**fields)
                 yield (
@@ -331,12 +336,17 @@ class Command(BaseCommand):
                     prev,
                     digest,
                     algorithm,
+                    "",
+                    agent,
+                    "success",
+                    HASH_FORMAT,
                 )
                 prev = digest
             last["id"], last["hash"] = first_id + n - 1, prev
 
         columns = ["id", "at", "actor_id", "actor_email", "action", "object_type", "object_id"]
         columns += ["before", "after", "prev_hash", "hash", "hash_algorithm"]
+        columns += ["source_address", "user_agent", "outcome", "hash_format"]
         self.copy("valley_auditentry", columns, rows())
         head.last_id, head.last_hash = last["id"], last["hash"]
         head.save(update_fields=["last_id", "last_hash"])
