@@ -447,3 +447,7 @@ class DocumentAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request):
         # Uploads go through the checked form on the entity's page (type from content, size limit).
         return False
+
+
+# Residency requests have their own module (the ModelAdmin registers itself there).
+from teams import residency_request_admin  # noqa: E402, F401

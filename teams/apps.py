@@ -9,7 +9,7 @@ class TeamsConfig(AppConfig):
 
     def ready(self):
         # What the registry contributes to the ground floor's engines (which never import this app).
-        from teams import api, demo, exports, generate, selectors
+        from teams import api, demo, exports, generate, residency_request_api, selectors
         from valley import selectors as valley_selectors
         from valley.exports.engine import register
         from valley.ops.generator import register_step
@@ -18,6 +18,7 @@ class TeamsConfig(AppConfig):
 
         register(*exports.EXPORTS)
         register_routes(api.ROUTES)
+        register_routes(residency_request_api.ROUTES)
         register_seed(self.label, demo.seed)
         register_step(self.label, generate.generate, empties=self.get_models(include_auto_created=True))
         valley_selectors.register_entity_counts(selectors.entity_counts_for_home)

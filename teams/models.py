@@ -277,3 +277,8 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+# Residency requests live in their own module (teams/residency_request_models.py); imported here so that
+# Django finds them as models of this app.
+from teams.residency_request_models import ResidencyRequest, ResidencyRequestEvent  # noqa: E402, F401
