@@ -7,11 +7,15 @@ teams.residency_requests, so they leave the same history rows, audit entries and
 
 from django import forms
 from django.contrib import admin, messages
+from django.utils.formats import date_format
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.timezone import localtime
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from teams import residency_requests as service
-from teams.residency_request_models import ResidencyRequest, ResidencyRequestEvent
+from teams.residency_request_models import ResidencyRequest
 from valley.core import scoping
 from valley.core.errors import DomainError
 from valley.web.admin_services import ServiceErrorsAsMessagesMixin
@@ -38,7 +42,8 @@ class DecisionForm(forms.ModelForm):
         required=False,
         choices=[("", "—"), ("select", _("select for residency")), ("decline", _("decline the request"))],
     )
-    reason = forms.CharField(
+    # Not "reason": that is the request's own field (why the team asks), shown read-only above.
+    decision_note = forms.CharField(
         label=_("reason for the applicant"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -51,23 +56,11 @@ class DecisionForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        if data.get("decision") == "decline" and not (data.get("reason") or "").strip():
-            self.add_error("reason", _("Write the reason for the applicant: it says why the request is declined."))
+        if data.get("decision") == "decline" and not (data.get("decision_note") or "").strip():
+            self.add_error(
+                "decision_note", _("Write the reason for the applicant: it says why the request is declined.")
+            )
         return data
-
-
-class EventInline(admin.TabularInline):
-    model = ResidencyRequestEvent
-    extra = 0
-    fields = ["at", "action", "from_status", "to_status", "by", "comment"]
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ResidencyRequest)
@@ -78,8 +71,7 @@ class ResidencyRequestAdmin(ServiceErrorsAsMessagesMixin, admin.ModelAdmin):
     list_select_related = ["entity", "sub_venue"]
     search_fields = ["entity__name_zh", "entity__name_en"]
     date_hierarchy = "submitted_at"
-    readonly_fields = FIELDS
-    inlines = [EventInline]
+    readonly_fields = [*FIELDS, "history"]
     actions = ["select_requests"]
 
     def get_queryset(self, request):
@@ -92,8 +84,8 @@ class ResidencyRequestAdmin(ServiceErrorsAsMessagesMixin, admin.ModelAdmin):
             and obj.status == ResidencyRequest.Status.SUBMITTED
             and self.has_change_permission(request, obj)
         ):
-            return [*FIELDS, "decision", "reason"]
-        return FIELDS
+            return [*FIELDS, "history", "decision", "decision_note"]
+        return [*FIELDS, "history"]
 
     def has_add_permission(self, request):
         return False  # applicants submit from their team's page (documents checked there)
@@ -102,7 +94,7 @@ class ResidencyRequestAdmin(ServiceErrorsAsMessagesMixin, admin.ModelAdmin):
         return False  # a decision is history
 
     def save_model(self, request, obj, form, change):
-        decision, reason = form.cleaned_data.get("decision"), form.cleaned_data.get("reason") or ""
+        decision, reason = form.cleaned_data.get("decision"), form.cleaned_data.get("decision_note") or ""
         if decision == "select":
             service.residency_request_select(request=obj, by=request.user, note=reason)
         elif decision == "decline":
@@ -110,7 +102,17 @@ class ResidencyRequestAdmin(ServiceErrorsAsMessagesMixin, admin.ModelAdmin):
         obj.refresh_from_db()
 
     def save_related(self, request, form, formsets, change):
-        pass  # nothing related is edited here (the history inline is read-only)
+        pass  # nothing related is edited here
+
+    @admin.display(description=_("history"))
+    def history(self, obj):
+        # The append-only rows, read here rather than in an inline: nobody edits them.
+        events = obj.events.select_related("by").order_by("at", "pk")
+        return format_html_join(
+            mark_safe("<br>"),
+            "{}: {} {} {}",
+            ((date_format(localtime(e.at), "SHORT_DATETIME_FORMAT"), e, e.by or "", e.comment) for e in events),
+        )
 
     @admin.action(description=_("Select for residency"), permissions=["change"])
     def select_requests(self, request, queryset):

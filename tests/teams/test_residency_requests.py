@@ -266,3 +266,27 @@ def test_lists_run_a_constant_number_of_queries(client, venue, operator, make_us
     small = measure()
     make(8)
     assert measure() == small
+
+
+def test_admin_decisions_go_through_the_services(client, entity, venue, operator, other_operator):
+    request = _submit(entity, venue)
+    url = reverse("admin:teams_residencyrequest_change", args=[request.pk])
+    client.force_login(other_operator)
+    assert client.get(url).status_code == 302  # not in their sub-venue: the admin's "no such object"
+    client.force_login(operator)
+    with translation.override("en"):
+        refused = client.post(url, {"decision": "decline", "decision_note": ""}, HTTP_ACCEPT_LANGUAGE="en")
+    assert refused.status_code == 200 and "Write the reason for the applicant" in refused.content.decode()
+    request.refresh_from_db()
+    assert request.status == "submitted"
+    client.post(url, {"decision": "decline", "decision_note": "场地已满"})
+    request.refresh_from_db()
+    assert request.status == "declined" and request.decided_by == operator
+    assert list(request.events.values_list("to_status", flat=True)) == ["submitted", "declined"]
+    assert _mails_to("team@example.cn")
+
+    second = _submit(EntityFactory(owner=entity.owner), venue)
+    changelist = reverse("admin:teams_residencyrequest_changelist")
+    client.post(changelist, {"action": "select_requests", "_selected_action": [second.pk]})
+    second.refresh_from_db()
+    assert second.status == "selected" and second.residency.status == Residency.Status.SELECTED
