@@ -16,8 +16,9 @@ class FundingConfig(AppConfig):
     verbose_name = _("Start-up fund")
 
     def ready(self):
-        from funding import api, demo, exports, generate, worklist
+        from funding import api, demo, exports, generate, selectors, worklist
         from funding.models import FundPolicy
+        from valley import guides
         from valley.exports.engine import register
         from valley.ops.generator import register_step
         from valley.ops.seeds import register_seed
@@ -29,6 +30,7 @@ class FundingConfig(AppConfig):
         register_routes(api.ROUTES)
         register_seed(self.label, demo.seed)
         register_task_source(worklist.task_queues)
+        guides.register_precheck(guides.FUND, selectors.guide_precheck)
         # The policy stays when the province is generated again: the fund always has one.
         register_step(
             self.label,

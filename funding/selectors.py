@@ -425,3 +425,130 @@ def grant_reports(*, application: Application, today=None) -> list[FundUseReport
 def grant_recovery(*, application: Application) -> RecoveryOrder | None:
     """The grant's recovery order with its repayments, or None: two queries (one when there is none)."""
     return RecoveryOrder.objects.filter(application=application).prefetch_related("repayments").first()
+
+
+# ---------------------------------------------------------------------------- who may apply (eligibility)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One condition of the fund (DOMAIN.md): `met` or not, what to say when not, and the page that fixes it."""
+
+    code: str
+    met: bool
+    label: str
+    problem: str
+    fix_url: str = ""
+    fix_label: str = ""
+
+
+# The conditions on the entity that application_create / application_submit enforce, in the order they say so.
+ENTITY_CONDITIONS = ("resident", "never_granted", "no_open_application")
+
+
+def _eligibility_annotated(entities: QuerySet, exclude_application: int | None) -> QuerySet:
+    from django.db.models import Exists, OuterRef
+
+    from teams.models import Residency
+
+    others = Application.objects.filter(entity=OuterRef("pk")).exclude(pk=exclude_application)
+    return entities.annotate(
+        _is_resident=Exists(Residency.objects.filter(entity=OuterRef("pk"), status__in=Residency.ACTIVE_STATUSES)),
+        _was_granted=Exists(others.filter(state__in=Application.GRANTED_STATES)),
+        _has_open=Exists(others.exclude(state__in=Application.ENDED_STATES)),
+    )
+
+
+def eligibility(*, user, entities: QuerySet, exclude_application: int | None = None) -> dict:
+    """Whether `user` and each of `entities` meet the fund's conditions: {"user": [Condition],
+    entity: [Condition], ...}. One query for all the entities, whatever their number. The services'
+    checks (services.entity_eligibility_problem) read the entity conditions from here, so the guide's
+    pre-check and the refusal of a submission always agree. `exclude_application` is the application being
+    submitted (it does not count as "another open application")."""
+    from django.urls import reverse
+
+    confirmed = getattr(user, "email_confirmed_at", None) is not None
+    answer = {
+        "user": [
+            Condition(
+                "email_confirmed",
+                confirmed,
+                gettext("Your e-mail address is confirmed."),
+                gettext("Confirm your e-mail address first: open the link in the mail we sent you, then try again."),
+                reverse("teams:entity_list"),
+                gettext("Send the confirmation mail again"),
+            )
+        ]
+    }
+    for entity in _eligibility_annotated(entities, exclude_application):
+        what = {"entity": entity}
+        answer[entity] = [
+            Condition(
+                "resident",
+                entity._is_resident,
+                gettext("Resident in a sub-venue (selected or entered)."),
+                gettext("%(entity)s must be resident in a sub-venue (selected or entered) to apply.") % what,
+                reverse("teams:residency_request_new", args=[entity.pk]),
+                gettext("Ask for residency"),
+            ),
+            Condition(
+                "never_granted",
+                not entity._was_granted,
+                gettext("Never granted the start-up fund before."),
+                gettext("%(entity)s has already been granted the start-up fund; it is granted once only.") % what,
+            ),
+            Condition(
+                "no_open_application",
+                not entity._has_open,
+                gettext("No other application open."),
+                gettext("%(entity)s already has an open application; finish or withdraw it first.") % what,
+                reverse("funding:mine"),
+                gettext("My applications"),
+            ),
+        ]
+    return answer
+
+
+def entity_eligibility_problem(entity, *, codes=ENTITY_CONDITIONS, exclude_application: int | None = None):
+    """The first of the entity conditions `codes` that `entity` does not meet, as its message; None when all
+    are met. What application_create and application_submit refuse with."""
+    from teams.models import Entity
+
+    found = eligibility(
+        user=None, entities=Entity.objects.filter(pk=entity.pk), exclude_application=exclude_application
+    )
+    conditions = next((value for key, value in found.items() if key != "user"), [])
+    for condition in conditions:
+        if condition.code in codes and not condition.met:
+            return condition.problem
+    return None
+
+
+def guide_precheck(user) -> list:
+    """The fund guide's pre-check (registered with valley.guides in FundingConfig.ready): the account's
+    condition, then each of the user's own teams with the entity conditions."""
+    from django.utils.translation import gettext as _
+
+    from teams.models import Entity
+    from valley.guides import Check, PrecheckGroup
+
+    def checks(conditions):
+        return [Check(c.label, c.met, c.fix_url, c.fix_label) for c in conditions]
+
+    found = eligibility(user=user, entities=Entity.objects.filter(owner=user).order_by("name_zh", "pk"))
+    groups = [PrecheckGroup(_("Your account"), checks(found.pop("user")))]
+    groups += [PrecheckGroup(entity.name, checks(conditions)) for entity, conditions in found.items()]
+    if len(groups) == 1:
+        from django.urls import reverse
+
+        groups.append(
+            PrecheckGroup(
+                _("Your team or startup"),
+                [
+                    Check(
+                        _("A team or startup profile."), False, reverse("teams:entity_create"), _("Create its profile")
+                    )
+                ],
+            )
+        )
+    return groups

@@ -30,7 +30,7 @@ from funding.models import (
     SubVenueBudget,
 )
 from funding.notifications import notify_transition
-from funding.selectors import release_problem
+from funding.selectors import ENTITY_CONDITIONS, entity_eligibility_problem, release_problem
 from funding.workflow import EDITABLE_STATES, WORKFLOW, history_action
 from teams.models import Entity, Residency
 from teams.services import document_upload, registration_record
@@ -243,16 +243,11 @@ def _active_residency(entity: Entity) -> Residency | None:
     return entity.residencies.filter(status__in=Residency.ACTIVE_STATUSES).select_related("sub_venue").first()
 
 
-def _check_entity_may_apply(entity: Entity, *, exclude_pk=None) -> None:
-    others = Application.objects.filter(entity=entity).exclude(pk=exclude_pk)
-    if others.filter(state__in=Application.GRANTED_STATES).exists():
-        raise FundingError(
-            _("%(entity)s has already been granted the start-up fund; it is granted once only.") % {"entity": entity}
-        )
-    if others.exclude(state__in=Application.ENDED_STATES).exists():
-        raise FundingError(
-            _("%(entity)s already has an open application; finish or withdraw it first.") % {"entity": entity}
-        )
+def _check_entity_may_apply(entity: Entity, *, exclude_pk=None, codes=("never_granted", "no_open_application")) -> None:
+    """Refuse with the first condition of the fund the entity does not meet (funding.selectors.eligibility:
+    the same conditions the fund guide's pre-check shows)."""
+    if problem := entity_eligibility_problem(entity, codes=codes, exclude_application=exclude_pk):
+        raise FundingError(problem)
 
 
 def application_create(*, entity: Entity, by, amount: Decimal, purpose: str, plan: str) -> Application:
@@ -296,12 +291,10 @@ def application_update(*, application: Application, by, amount: Decimal, purpose
 
 def application_submit(*, application: Application, by, comment: str = "") -> Application:
     def apply(app: Application) -> list[str]:
+        _check_entity_may_apply(app.entity, exclude_pk=app.pk, codes=ENTITY_CONDITIONS)
         residency = _active_residency(app.entity)
-        if residency is None:
-            raise FundingError(
-                _("%(entity)s must be resident in a sub-venue (selected or entered) to apply.") % {"entity": app.entity}
-            )
-        _check_entity_may_apply(app.entity, exclude_pk=app.pk)
+        if residency is None:  # ended since the check a moment ago
+            _check_entity_may_apply(app.entity, exclude_pk=app.pk, codes=("resident",))
         policy = policy_current()
         if problem := amount_problem(app.amount, policy):
             raise FundingError(problem)

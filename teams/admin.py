@@ -449,5 +449,5 @@ class DocumentAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return False
 
 
-# The service requests' admin lives in its own module (registered on import).
-from teams import service_admin  # noqa: E402, F401
+# Residency requests and service requests have their own modules (each ModelAdmin registers itself there).
+from teams import residency_request_admin, service_admin  # noqa: E402, F401

@@ -14,6 +14,7 @@ class TeamsConfig(AppConfig):
             demo,
             exports,
             generate,
+            residency_request_api,
             selectors,
             service_api,
             service_exports,
@@ -30,6 +31,7 @@ class TeamsConfig(AppConfig):
         register(*exports.EXPORTS, *service_exports.EXPORTS)
         register_routes(api.ROUTES)
         register_routes(service_api.ROUTES)
+        register_routes(residency_request_api.ROUTES)
         register_seed(self.label, demo.seed)
         register_task_source(worklist.task_queues)
         register_step(self.label, generate.generate, empties=self.get_models(include_auto_created=True))

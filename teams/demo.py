@@ -104,6 +104,7 @@ def seed(log) -> None:
             )
         seed_members(entity, index)
         seed_achievements(entity, index, topic_zh, topic_en, selected_on)
+    seed_residency_requests(taiyuan, institutions, areas)
     log(
         f"teams: {Entity.objects.count()} teams and startups, "
         f"{Residency.objects.filter(sub_venue=taiyuan).count()} residencies in Taiyuan, "
@@ -150,3 +151,63 @@ def seed_achievements(entity: Entity, index: int, topic_zh: str, topic_en: str, 
                 defaults={"from_stage": previous, "changed_on": since + datetime.timedelta(days=60 * step)},
             )
             previous = stage
+
+
+# Three teams of the second demo applicant that asked to enter Taiyuan: one waits for a decision, one was
+# selected (its residency starts: selected, not yet entered), one was declined with a reason.
+# (status, Chinese topic, English topic, focus area, reason given by staff)
+RESIDENCY_REQUESTS = [
+    ("submitted", "固态电解质", "Solid-state Electrolytes", "energy", ""),
+    (
+        "selected",
+        "煤矸石综合利用",
+        "Coal Gangue Recycling",
+        "new-materials",
+        "符合太原分园新材料方向，请于两周内办理入驻。",
+    ),
+    (
+        "declined",
+        "智能网联汽车测试",
+        "Connected-vehicle Testing",
+        "advanced-manufacturing",
+        "太原分园暂无满足道路测试要求的场地，建议关注大同分园开园。",
+    ),
+]
+
+
+def seed_residency_requests(taiyuan: SubVenue, institutions: list, areas: dict) -> None:
+    """Through the services, as an applicant and staff would: each request with its history, audit and mail."""
+    from teams import residency_requests
+
+    applicant = User.objects.filter(email__startswith="applicant2@").first()
+    staff = User.objects.filter(email__startswith="staff@").first()
+    if applicant is None or staff is None:
+        return
+    for index, (status, topic_zh, topic_en, area, reason) in enumerate(RESIDENCY_REQUESTS):
+        institution = institutions[index % len(institutions)]
+        entity, _created = Entity.objects.get_or_create(
+            name_en=f"{institution.short_name} {topic_en} Research Team",
+            defaults={
+                "name_zh": f"{institution.name_zh}{topic_zh}研究团队",
+                "institution": institution,
+                "focus_area": areas[area],
+                "summary": f"{topic_zh}方向的中试验证 / Pilot-scale validation in {topic_en.lower()}.",
+                "owner": applicant,
+                "contact_email": applicant.email,
+            },
+        )
+        seed_members(entity, TAIYUAN_ENTITY_COUNT + index)
+        if entity.residency_requests.exists():
+            continue
+        request = residency_requests.residency_request_submit(
+            entity=entity,
+            by=applicant,
+            sub_venue=taiyuan,
+            reason=f"团队的{topic_zh}成果已完成实验室验证，需要太原分园的中试条件。",
+            needs=["office", "pilot"],
+            needs_detail="约200平方米中试场地，三相电。",
+        )
+        if status == "selected":
+            residency_requests.residency_request_select(request=request, by=staff, note=reason)
+        elif status == "declined":
+            residency_requests.residency_request_decline(request=request, by=staff, reason=reason)

@@ -279,7 +279,10 @@ class Document(models.Model):
         return self.title
 
 
-# Residents' service requests live in their own module; imported here so Django registers them with the app.
+# Residency requests and residents' service requests live in their own modules
+# (teams/residency_request_models.py, teams/service_models.py); imported here so that Django finds them as
+# models of this app.
+from teams.residency_request_models import ResidencyRequest, ResidencyRequestEvent  # noqa: E402, F401
 from teams.service_models import (  # noqa: E402, F401
     ServiceRequest,
     ServiceRequestAttachment,

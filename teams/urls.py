@@ -1,5 +1,6 @@
 from django.urls import path
 
+from teams import residency_request_views as residency_requests
 from teams import service_urls, views
 
 app_name = "teams"
@@ -18,6 +19,21 @@ urlpatterns = [
     path("<int:pk>/documents/new/", views.document_upload, name="document_upload"),
     path("<int:pk>/documents/<int:document_pk>/delete/", views.document_delete, name="document_delete"),
     path("documents/<int:document_pk>/", views.document_download, name="document_download"),
+    # Residency requests (teams/residency_request_views.py).
+    path("<int:pk>/residency/apply/", residency_requests.request_new, name="residency_request_new"),
+    path("residency/", residency_requests.my_requests, name="residency_requests"),
+    path("residency/queue/", residency_requests.queue, name="residency_queue"),
+    path("residency/<int:request_pk>/", residency_requests.request_detail, name="residency_request_detail"),
+    path("residency/<int:request_pk>/select/", residency_requests.request_select, name="residency_request_select"),
+    path("residency/<int:request_pk>/decline/", residency_requests.request_decline, name="residency_request_decline"),
+    path(
+        "residency/<int:request_pk>/withdraw/", residency_requests.request_withdraw, name="residency_request_withdraw"
+    ),
+    path(
+        "residency/<int:request_pk>/documents/<int:document_pk>/",
+        residency_requests.request_document,
+        name="residency_request_document",
+    ),
 ]
 
 # The service system (teams/service_urls.py).

@@ -13,7 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from teams import selectors, services
+from teams import residency_requests, selectors, services
 from teams.forms import AchievementEditForm, AchievementForm, DocumentForm, EntityForm, MemberForm, StageChangeForm
 from teams.models import Achievement, Member, Residency
 from valley.core.documents import download_response
@@ -76,6 +76,9 @@ def entity_create(request):
 @login_required
 def entity_detail(request, pk):
     entity = get_object_or_404(selectors.entity_detail_for_user(request.user), pk=pk)
+    is_owner = entity.owner_id == request.user.pk
+    requests = residency_requests.residency_requests_of_entity(entity, request.user)
+    has_active = any(residency.is_active for residency in entity.residencies.all())
     return render(
         request,
         "teams/entity_detail.html",
@@ -83,6 +86,11 @@ def entity_detail(request, pk):
             "entity": entity,
             "can_edit": selectors.user_may_edit_entity(request.user, entity),
             "registration": getattr(entity, "registration", None),
+            "residency_requests": requests,
+            # The applicant may ask for residency while not resident and with no request waiting.
+            "may_request_residency": is_owner
+            and not has_active
+            and not any(r.status == r.Status.SUBMITTED for r in requests),
         },
     )
 

@@ -10,6 +10,7 @@ from valley.core import calendar, roles
 from valley.models import (
     CalendarDay,
     FocusArea,
+    Guide,
     Institution,
     OutboxMessage,
     ServiceLine,
@@ -118,6 +119,39 @@ class ServiceLineAdmin(admin.ModelAdmin):
         if db_field.name == "lead":  # a lead is one of the service-line staff
             kwargs["queryset"] = User.objects.filter(groups__name=roles.SERVICE_LINE_STAFF, is_active=True).distinct()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Guide)
+class GuideAdmin(admin.ModelAdmin):
+    """Staff keep each service's guide in both languages; the public page is /guides/<service>/."""
+
+    list_display = ["name_zh", "name_en", "service", "service_line", "time_limit_working_days", "updated_at"]
+    list_select_related = ["service_line"]
+    search_fields = ["name_zh", "name_en", "service"]
+    fieldsets = [
+        (None, {"fields": ["service", "service_line", "name_zh", "name_en", "sort_order"]}),
+        (_("Who may apply"), {"fields": ["who_may_apply_zh", "who_may_apply_en"]}),
+        (_("Materials and steps"), {"fields": ["materials_zh", "materials_en", "steps_zh", "steps_en"]}),
+        (
+            _("Time limit, fee and contact"),
+            {
+                "fields": [
+                    "time_limit_working_days",
+                    "time_limit_zh",
+                    "time_limit_en",
+                    "fee_zh",
+                    "fee_en",
+                    "contact_zh",
+                    "contact_en",
+                ]
+            },
+        ),
+    ]
+
+    def save_model(self, request, obj, form, change):
+        from valley.guides import guide_save
+
+        guide_save(guide=obj, by=request.user)
 
 
 @admin.register(Target)

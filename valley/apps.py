@@ -12,6 +12,12 @@ def _sync_roles_after_migrate(sender, using="default", **kwargs):
     sync_roles()
 
 
+def _ensure_guides(sender, **kwargs):
+    from valley.guides.content import ensure_guides
+
+    ensure_guides()
+
+
 class ValleyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "valley"
@@ -33,6 +39,7 @@ class ValleyConfig(AppConfig):
         connection_created.connect(audit_guard.register_sqlite_function, dispatch_uid="valley.audit_guard")
         post_migrate.connect(_sync_roles_after_migrate, dispatch_uid="valley.sync_roles")
         post_migrate.connect(audit.ensure_chain_head, sender=self, dispatch_uid="valley.audit_head")
+        post_migrate.connect(_ensure_guides, sender=self, dispatch_uid="valley.ensure_guides")
         audit.connect_signals()
         register(*audit_exports.EXPORTS)
         register_routes(api.ROUTES)

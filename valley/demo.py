@@ -7,7 +7,7 @@ import datetime
 from django.contrib.auth.models import Group
 
 from valley.core import calendar, roles
-from valley.models import CalendarDay, FocusArea, Institution, ServiceLine, SubVenue, Target, User, Valley
+from valley.models import CalendarDay, FocusArea, Guide, Institution, ServiceLine, SubVenue, Target, User, Valley
 
 DEMO_PASSWORD = "valley-demo-2026"  # printed by the run command; demo databases only
 DEMO_EMAIL_DOMAIN = "demo.valley.example.cn"
@@ -200,9 +200,11 @@ def seed(log) -> None:
     for code, zh, en in FOCUS_AREAS:
         FocusArea.objects.update_or_create(code=code, defaults={"name_zh": zh, "name_en": en})
     for code, zh, en, desc_zh, desc_en in SERVICE_LINES:
-        ServiceLine.objects.update_or_create(
+        line, _created = ServiceLine.objects.update_or_create(
             code=code, defaults={"name_zh": zh, "name_en": en, "description_zh": desc_zh, "description_en": desc_en}
         )
+        # The guides come with the migrations (valley 0012); each service line's own is linked to it here.
+        Guide.objects.filter(service=code, service_line__isnull=True).update(service_line=line)
     for code, zh, en, value, measure, recorded, order in TARGETS:
         Target.objects.update_or_create(
             code=code,

@@ -450,3 +450,77 @@ class PasswordUsed(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.set_at:%Y-%m-%d}"
+
+
+class Guide(BilingualNameMixin):
+    """The service guide (办事指南) of one service: the start-up fund, residency, or a service line.
+
+    `name_zh`/`name_en` are its title; every other text is kept in both languages too and read through
+    `text("field")` in the reader's language. Staff edit guides in the admin; valley/guides shows them.
+    """
+
+    service = models.SlugField(
+        _("service code"),
+        max_length=40,
+        unique=True,
+        help_text=_("How pages link to the guide: “fund”, “residency” or a service line's code."),
+    )
+    service_line = models.OneToOneField(
+        ServiceLine,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="guide",
+        verbose_name=_("service line"),
+    )
+    who_may_apply_zh = models.TextField(_("who may apply (Chinese)"))
+    who_may_apply_en = models.TextField(_("who may apply (English)"))
+    materials_zh = models.TextField(_("materials (Chinese)"))
+    materials_en = models.TextField(_("materials (English)"))
+    steps_zh = models.TextField(_("steps (Chinese)"))
+    steps_en = models.TextField(_("steps (English)"))
+    time_limit_working_days = models.PositiveSmallIntegerField(
+        _("time limit (working days)"), null=True, blank=True, help_text=_("Empty when the limit is described below.")
+    )
+    time_limit_zh = models.CharField(_("time limit (Chinese)"), max_length=300, blank=True)
+    time_limit_en = models.CharField(_("time limit (English)"), max_length=300, blank=True)
+    fee_zh = models.CharField(_("fee (Chinese)"), max_length=200, default="免费")
+    fee_en = models.CharField(_("fee (English)"), max_length=200, default="None (free of charge)")
+    contact_zh = models.TextField(_("contact (Chinese)"))
+    contact_en = models.TextField(_("contact (English)"))
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("service guide")
+        verbose_name_plural = _("service guides")
+        ordering = ["sort_order", "service"]
+
+    def text(self, field: str) -> str:
+        """The field in the reader's language (the other one when it is empty)."""
+        zh, en = getattr(self, f"{field}_zh"), getattr(self, f"{field}_en")
+        return (zh or en) if (get_language() or "zh-hans").startswith("zh") else (en or zh)
+
+    @property
+    def who_may_apply(self) -> str:
+        return self.text("who_may_apply")
+
+    @property
+    def materials(self) -> str:
+        return self.text("materials")
+
+    @property
+    def steps(self) -> str:
+        return self.text("steps")
+
+    @property
+    def time_limit(self) -> str:
+        return self.text("time_limit")
+
+    @property
+    def fee(self) -> str:
+        return self.text("fee")
+
+    @property
+    def contact(self) -> str:
+        return self.text("contact")

@@ -7,6 +7,7 @@ from valley import views
 from valley.accounts import views as account_views
 from valley.audit import views as audit_views
 from valley.exports import views as export_views
+from valley.guides import views as guide_views
 from valley.observability import views as observability_views
 
 admin.site.site_header = _("Shanxi Innovation Valley — staff")
@@ -40,6 +41,8 @@ urlpatterns = [
     path("exports/", export_views.export_list, name="export_list"),
     path("exports/<slug:name>.csv", export_views.export_download, name="export_download"),
     path("audit/check/", audit_views.audit_check, name="audit_check"),
+    path("guides/", guide_views.guide_index, name="guide_index"),
+    path("guides/<slug:code>/", guide_views.guide_detail, name="guide_detail"),
     path("teams/", include("teams.urls")),
     path("funding/", include("funding.urls")),
     path("tolerance/", include("tolerance.urls")),

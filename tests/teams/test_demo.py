@@ -3,7 +3,8 @@
 import pytest
 from django.core.management import call_command
 
-from teams.models import Achievement, Entity, Member, Registration
+from teams.demo import RESIDENCY_REQUESTS, TAIYUAN_ENTITY_COUNT
+from teams.models import Achievement, Entity, Member, Registration, ResidencyRequest
 from teams.uscc import validate_uscc
 
 
@@ -15,7 +16,8 @@ def seeded(db, settings):
 
 def test_every_entity_has_members_with_exactly_one_lead(seeded):
     entities = Entity.objects.all()
-    assert entities.count() == 68
+    # Taiyuan's 68, and the second demo applicant's three teams that asked for residency.
+    assert entities.count() == TAIYUAN_ENTITY_COUNT + len(RESIDENCY_REQUESTS) == 71
     for entity in entities.prefetch_related("members"):
         members = list(entity.members.all())
         assert len(members) >= 2
@@ -43,16 +45,22 @@ def test_startups_are_registered_with_valid_codes(seeded):
         assert registration.paid_in_capital <= registration.registered_capital
 
 
-def test_the_demo_applicant_owns_an_entity_and_the_second_one_does_not(seeded):
+def test_the_demo_applicant_owns_an_entity_and_the_second_one_the_teams_asking_for_residency(seeded):
     assert Entity.objects.filter(owner__email="applicant@demo.valley.example.cn").count() == 1
-    assert not Entity.objects.filter(owner__email="applicant2@demo.valley.example.cn").exists()
+    second = Entity.objects.filter(owner__email="applicant2@demo.valley.example.cn")
+    assert second.count() == 3
+    requests = ResidencyRequest.objects.filter(entity__in=second)
+    assert sorted(requests.values_list("status", flat=True)) == ["declined", "selected", "submitted"]
+    assert requests.get(status="selected").residency.status == "selected"
+    assert requests.get(status="declined").decision_reason
 
 
 def test_seeding_again_changes_no_teams_rows(seeded):
-    counts = [model.objects.count() for model in (Entity, Member, Achievement, Registration)]
+    models = (Entity, Member, Achievement, Registration, ResidencyRequest)
+    counts = [model.objects.count() for model in models]
     history = list(Achievement.objects.order_by("pk").values_list("stage", flat=True))
     call_command("seed_demo", verbosity=0)
-    assert [model.objects.count() for model in (Entity, Member, Achievement, Registration)] == counts
+    assert [model.objects.count() for model in models] == counts
     assert list(Achievement.objects.order_by("pk").values_list("stage", flat=True)) == history
 
 
@@ -82,7 +90,8 @@ def test_the_demo_logins_reach_their_pages(client, seeded, language):
 
     operator = User.objects.get(email="operator@demo.valley.example.cn")
     staff = User.objects.get(email="staff@demo.valley.example.cn")
-    for user, expected in [(operator, 68), (staff, 68)]:
+    # The operator sees Taiyuan's residents (68 entered, 1 just selected); provincial staff every team.
+    for user, expected in [(operator, 69), (staff, 71)]:
         client.force_login(user)
         for page in STAFF_PAGES:
             assert client.get(reverse(page)).status_code == 200, (user, page)

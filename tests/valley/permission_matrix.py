@@ -232,6 +232,18 @@ PAGES: dict[str, Page] = {
     "teams:service_request_reject": Page(("service_request",), get=E(NOT_ALLOWED), post=SEES_A),
     "teams:service_request_resolve": Page(("service_request",), get=E(NOT_ALLOWED), post=SEES_A),
     "teams:service_attachment_download": Page(("service_attachment",), get=SEES_A),
+    # Residency requests: the applying team's keeper asks; who sees the request reaches the decision doors, where
+    # the service refuses anyone but the sub-venue's staff (tests/teams/test_residency_requests.py).
+    "teams:residency_request_new": Page(("applying_entity",), get=OWNER_ONLY, post=OWNER_ONLY),
+    "teams:residency_requests": Page(get=SIGNED_IN),
+    "teams:residency_queue": Page(get=STAFF_PAGE),
+    "teams:residency_request_detail": Page(("residency_request",), get=SEES_A),
+    "teams:residency_request_select": Page(("residency_request",), get=E(NOT_ALLOWED), post=SEES_A),
+    "teams:residency_request_decline": Page(("residency_request",), get=E(NOT_ALLOWED), post=SEES_A),
+    "teams:residency_request_withdraw": Page(("residency_request",), get=E(NOT_ALLOWED), post=SEES_A),
+    "teams:residency_request_document": Page(("residency_request", "request_document"), get=SEES_A),
+    "guide_index": Page(get=OPEN),
+    "guide_detail": Page(("guide",), get=OPEN),
     "funding:mine": Page(get=SIGNED_IN),
     "funding:new": Page(get=SIGNED_IN, post=SIGNED_IN),
     "funding:notices": Page(get=OPEN),
@@ -435,6 +447,27 @@ API: dict[tuple[str, str], Api] = {
     ("GET", "/api/registrations/"): Api(SIGNED_IN),
     ("GET", "/api/registrations/{id}/"): Api(SEES_A, "registration"),
     ("GET", "/api/residencies/"): Api(SIGNED_IN),
+    ("GET", "/api/residency-requests/"): Api(SIGNED_IN),
+    ("GET", "/api/residency-requests/{id}/"): Api(SEES_A, "residency_request"),
+    ("POST", "/api/residency-requests/"): Api(E(OK, anonymous=LOGIN, auditor=FORBIDDEN)),  # {}: 400, the door passed
+    # Select takes no required input: the service answers the role (403) for whoever sees the request.
+    ("POST", "/api/residency-requests/{id}/select/"): Api(
+        E(
+            FORBIDDEN,
+            anonymous=LOGIN,
+            applicant_b=NOT_FOUND,
+            operator_y=NOT_FOUND,
+            provincial_staff=OK,
+            operator_x=OK,
+            superuser=OK,
+        ),
+        "residency_request",
+    ),
+    ("POST", "/api/residency-requests/{id}/decline/"): Api(TOUCHES_A, "residency_request"),  # {}: 400, no reason
+    ("POST", "/api/residency-requests/{id}/withdraw/"): Api(
+        E(FORBIDDEN, anonymous=LOGIN, applicant_a=OK, applicant_b=NOT_FOUND, operator_y=NOT_FOUND),
+        "residency_request",
+    ),
     ("GET", "/api/residencies/{id}/"): Api(SEES_A, "residency"),
     ("GET", "/api/service-lines/"): Api(SIGNED_IN),
     ("GET", "/api/service-lines/{id}/"): Api(SIGNED_IN, "service_line"),
@@ -521,6 +554,9 @@ ADMIN: dict[str, AdminModel] = {
     "teams.document": AdminModel("document", add=False, scoped=True),  # uploads go through the pages
     # Worked through the actions and the pages (teams.service_requests), never edited here.
     "teams.servicerequest": AdminModel("service_request", scoped=True, **READ_ONLY),
+    # Applicants submit from their team's page; staff decide on the change page, through the services.
+    "teams.residencyrequest": AdminModel("residency_request", add=False, delete=False, scoped=True),
+    "valley.guide": AdminModel("guide_object"),
     "funding.fundpolicy": AdminModel("fund_policy", change=False, delete=False),  # a new version, never an edit
     "funding.subvenuebudget": AdminModel("budget", scoped=True),
     "funding.application": AdminModel("application", add=False, delete=False, scoped=True),

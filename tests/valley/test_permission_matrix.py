@@ -74,7 +74,7 @@ def build_data() -> dict:
     from tolerance.monitoring import company_reports_open_due
     from tolerance.services import compliance_check_run
     from tolerance.valuation import valuation_mark_record
-    from valley.models import CalendarDay, ServiceLine, Target
+    from valley.models import CalendarDay, Guide, ServiceLine, Target
 
     users = {role: _user(f"{role}@matrix.example.cn", role) for role in pm.ROLES if role not in ("anonymous",)}
     users["superuser"].is_superuser = users["superuser"].is_staff = True
@@ -189,6 +189,19 @@ def build_data() -> dict:
         details="需要对接天使投资。",
         uploads=[SimpleUploadedFile("plan.pdf", PDF_BYTES)],
     )
+    # A team of applicant A's that is not resident yet, asking to enter sub-venue X.
+    from teams.residency_requests import residency_request_submit
+    from tests.factories import EntityFactory
+
+    residency_request = residency_request_submit(
+        entity=EntityFactory(owner=applicant),
+        by=applicant,
+        sub_venue=sub_venue_x,
+        reason="需要中试场地。",
+        needs=["pilot"],
+        upload=SimpleUploadedFile("plan.pdf", PDF_BYTES),
+        upload_title="入驻材料",
+    )
     Token.objects.create(user=applicant)
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
     from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -258,6 +271,11 @@ def build_data() -> dict:
         "access_failure_log": AccessFailureLog.objects.create(**access, path_info="/accounts/login/"),
         "outbox_message": OutboxMessage.objects.create(task="valley.tasks.send_mail_task", kwargs={}),
         "entity_content_type": ContentType.objects.get_for_model(Entity),
+        "residency_request": residency_request,
+        "applying_entity": residency_request.entity,
+        "request_document": residency_request.documents.get(),
+        "guide": "fund",
+        "guide_object": Guide.objects.get(service="fund"),
         "funding_app": "funding",
         "export": "applications",
         "queue": "formal",
