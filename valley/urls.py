@@ -38,6 +38,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("exports/", export_views.export_list, name="export_list"),
     path("exports/<slug:name>.csv", export_views.export_download, name="export_download"),
+    path("exports/<slug:name>.xlsx", export_views.export_download_xlsx, name="export_download_xlsx"),
     path("audit/check/", audit_views.audit_check, name="audit_check"),
     path("teams/", include("teams.urls")),
     path("funding/", include("funding.urls")),
