@@ -10,19 +10,15 @@ from django.views.decorators.http import require_GET
 from django_filters.fields import DateRangeField
 
 from valley import audit
-from valley.core import roles
 from valley.exports import engine as csv_export
 from valley.exports import xlsx
-
-
-def _may_export(user) -> bool:
-    return roles.is_auditor(user) or roles.is_staff_member(user)
+from valley.exports.links import may_export
 
 
 @login_required
 @require_GET
 def export_list(request):
-    if not _may_export(request.user):
+    if not may_export(request.user):
         raise Http404
     exports = sorted(csv_export.catalogue().values(), key=lambda export: str(export.label))
     return render(
@@ -69,7 +65,7 @@ def export_download_xlsx(request, name):
 
 def _download(request, name, respond, *, action: str):
     export = csv_export.catalogue().get(name)
-    if export is None or not _may_export(request.user):
+    if export is None or not may_export(request.user):
         raise Http404
     queryset = export.queryset(request.user)
     if export.filterset_class is not None:
