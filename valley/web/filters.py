@@ -70,17 +70,18 @@ class _NamedChoiceField(forms.ModelChoiceField):
         invalid = ValidationError(self.error_messages["invalid_choice"], code="invalid_choice", params={"value": text})
         if not text or "\x00" in text or len(text) > 200:
             raise invalid
-        if text.isascii() and text.isdigit() and int(text) <= BIGGEST_ID:
-            found = self.queryset.filter(pk=int(text)).first()
-            if found is not None:
-                return found
+        is_id = text.isascii() and text.isdigit() and int(text) <= BIGGEST_ID
+        if is_id and (found := self.queryset.filter(pk=int(text)).first()) is not None:
+            return found
         condition = Q()
         for name in self.name_fields:
             condition |= Q(**{f"{name}__iexact": text})
         matches = list(self.queryset.filter(condition)[:2])
-        if len(matches) != 1:
-            raise invalid
-        return matches[0]
+        if len(matches) == 1:
+            return matches[0]
+        if is_id:
+            return int(text)  # an id that names nothing: no rows, as programs have always been answered
+        raise invalid
 
 
 class NamedChoiceFilter(django_filters.ModelChoiceFilter):
