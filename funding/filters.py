@@ -2,7 +2,7 @@
 
 Plain FilterSets: pass them a queryset from funding.selectors, so that filtering never widens what the
 user may see. Related records are filtered by id (a number), never by a choice among all rows, so an
-invalid id cannot tell that someone else's record exists."""
+invalid id cannot tell that someone else's record exists; sub-venues, which everyone may know, by name."""
 
 import django_filters
 from django.utils.translation import gettext_lazy as _
@@ -21,12 +21,12 @@ from funding.models import (
     RecoveryOrder,
     SubVenueBudget,
 )
-from valley.web.filters import DateRangeFilter, IdFilter
+from valley.web.filters import DateRangeFilter, IdFilter, sub_venue_filter
 
 
 class ApplicationFilter(django_filters.FilterSet):
     state = django_filters.MultipleChoiceFilter(choices=Application.State.choices)
-    sub_venue = IdFilter()
+    sub_venue = sub_venue_filter()
     entity = IdFilter()
     created_at = DateRangeFilter()
     submitted_at = DateRangeFilter()
@@ -39,7 +39,7 @@ class ApplicationFilter(django_filters.FilterSet):
 
 class ApplicationEventFilter(django_filters.FilterSet):
     application = IdFilter()
-    sub_venue = IdFilter(field_name="application__sub_venue")
+    sub_venue = sub_venue_filter("application__sub_venue")
     action = django_filters.CharFilter()
     to_state = django_filters.MultipleChoiceFilter(choices=Application.State.choices)
     at = DateRangeFilter()
@@ -51,7 +51,9 @@ class ApplicationEventFilter(django_filters.FilterSet):
 
 class ExpertReviewFilter(django_filters.FilterSet):
     application = IdFilter()
-    submitted = django_filters.BooleanFilter(field_name="submitted_at", lookup_expr="isnull", exclude=True)
+    submitted = django_filters.BooleanFilter(
+        field_name="submitted_at", lookup_expr="isnull", exclude=True, label=_("submitted")
+    )
 
     class Meta:
         model = ExpertReview
@@ -60,7 +62,7 @@ class ExpertReviewFilter(django_filters.FilterSet):
 
 class DisbursementFilter(django_filters.FilterSet):
     application = IdFilter()
-    sub_venue = IdFilter(field_name="application__sub_venue")
+    sub_venue = sub_venue_filter("application__sub_venue")
     paid_on = DateRangeFilter()
 
     class Meta:
@@ -69,7 +71,7 @@ class DisbursementFilter(django_filters.FilterSet):
 
 
 class BudgetFilter(django_filters.FilterSet):
-    sub_venue = IdFilter()
+    sub_venue = sub_venue_filter()
 
     class Meta:
         model = SubVenueBudget
@@ -86,7 +88,7 @@ class FundPolicyFilter(django_filters.FilterSet):
 
 class FundingAgreementFilter(django_filters.FilterSet):
     application = IdFilter()
-    sub_venue = IdFilter(field_name="application__sub_venue")
+    sub_venue = sub_venue_filter("application__sub_venue")
     recorded_at = DateRangeFilter()
 
     class Meta:
@@ -95,8 +97,8 @@ class FundingAgreementFilter(django_filters.FilterSet):
 
 
 class PlannedInstalmentFilter(django_filters.FilterSet):
-    application = IdFilter(field_name="agreement__application")
-    sub_venue = IdFilter(field_name="agreement__application__sub_venue")
+    application = IdFilter(field_name="agreement__application", label=_("application"))
+    sub_venue = sub_venue_filter("agreement__application__sub_venue")
 
     class Meta:
         model = PlannedInstalment
@@ -106,7 +108,7 @@ class PlannedInstalmentFilter(django_filters.FilterSet):
 class FundUseReportFilter(django_filters.FilterSet):
     state = django_filters.MultipleChoiceFilter(choices=FundUseReport.State.choices)
     application = IdFilter()
-    sub_venue = IdFilter(field_name="application__sub_venue")
+    sub_venue = sub_venue_filter("application__sub_venue")
     overdue = django_filters.BooleanFilter(
         method="filter_overdue",
         label=_("overdue"),
@@ -125,7 +127,7 @@ class FundUseReportFilter(django_filters.FilterSet):
 
 class FinalAcceptanceFilter(django_filters.FilterSet):
     application = IdFilter()
-    sub_venue = IdFilter(field_name="application__sub_venue")
+    sub_venue = sub_venue_filter("application__sub_venue")
     accepted_on = DateRangeFilter()
 
     class Meta:
@@ -135,7 +137,7 @@ class FinalAcceptanceFilter(django_filters.FilterSet):
 
 class RecoveryOrderFilter(django_filters.FilterSet):
     application = IdFilter()
-    sub_venue = IdFilter(field_name="application__sub_venue")
+    sub_venue = sub_venue_filter("application__sub_venue")
     opened_at = DateRangeFilter()
 
     class Meta:

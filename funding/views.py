@@ -583,9 +583,13 @@ def queue(request, queue):
         return _report_queue(request, queue)
     if queue not in QUEUES:
         raise Http404
-    label, _role, _states = QUEUES[queue]
+    label, _role, states = QUEUES[queue]
     page = _page(request, selectors.work_queue(user=request.user, queue=queue))
-    return render(request, "funding/queue.html", {"label": label, "page": page, "queue": queue})
+    # "Export this view": the applications export, in this queue's states (and any filters in the URL).
+    export_filters = {"state": list(states)}
+    return render(
+        request, "funding/queue.html", {"label": label, "page": page, "queue": queue, "export_filters": export_filters}
+    )
 
 
 @staff_or_auditor_required

@@ -3,13 +3,23 @@
 Plain FilterSets: pass them a queryset from teams.selectors, so filtering never widens what the user sees."""
 
 import django_filters
+from django.utils.translation import gettext_lazy as _
 
 from teams.models import Achievement, AchievementStageChange, Document, Entity, Member, Registration, Residency
-from valley.web.filters import DateRangeFilter, IdFilter
+from valley.models import FocusArea, Institution
+from valley.web.filters import DateRangeFilter, IdFilter, NamedChoiceFilter, sub_venue_filter
 
 
 class EntityFilter(django_filters.FilterSet):
-    sub_venue = IdFilter(field_name="residencies__sub_venue", distinct=True)
+    institution = NamedChoiceFilter(
+        queryset=Institution.objects.all(),
+        name_fields=("name_zh", "name_en", "short_name"),
+        label=_("origin institution"),
+    )
+    focus_area = NamedChoiceFilter(
+        queryset=FocusArea.objects.all(), name_fields=("code", "name_zh", "name_en"), label=_("focus area")
+    )
+    sub_venue = sub_venue_filter("residencies__sub_venue", distinct=True)
     created_at = DateRangeFilter()
 
     class Meta:
@@ -28,6 +38,7 @@ class MemberFilter(django_filters.FilterSet):
 class ResidencyFilter(django_filters.FilterSet):
     # An id, not a choice among all entities: an invalid choice would tell that someone else's entity exists.
     entity = IdFilter()
+    sub_venue = sub_venue_filter()
     selected_on = DateRangeFilter()
 
     class Meta:
@@ -57,7 +68,7 @@ class RegistrationFilter(django_filters.FilterSet):
 
 class AchievementStageChangeFilter(django_filters.FilterSet):
     achievement = IdFilter()
-    entity = IdFilter(field_name="achievement__entity")
+    entity = IdFilter(field_name="achievement__entity", label=_("entity"))
     changed_on = DateRangeFilter()
 
     class Meta:

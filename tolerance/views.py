@@ -81,6 +81,7 @@ def fund_dashboard(request, fund_id: int):
         "tolerance/fund_dashboard.html",
         {
             "fund": fund,
+            "investment_filters": {"fund": fund.pk},
             "dashboard": SimpleLazyObject(lambda: selectors.fund_dashboard(fund=fund)),
             "valuation": SimpleLazyObject(lambda: figures.fund_valuation(fund=fund)),
             "cache_seconds": settings.FUND_DASHBOARD_CACHE_SECONDS,

@@ -40,6 +40,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("exports/", export_views.export_list, name="export_list"),
     path("exports/<slug:name>.csv", export_views.export_download, name="export_download"),
+    path("exports/<slug:name>.xlsx", export_views.export_download_xlsx, name="export_download_xlsx"),
     path("audit/check/", audit_views.audit_check, name="audit_check"),
     path("guides/", guide_views.guide_index, name="guide_index"),
     path("guides/<slug:code>/", guide_views.guide_detail, name="guide_detail"),

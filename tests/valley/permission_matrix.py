@@ -206,6 +206,7 @@ PAGES: dict[str, Page] = {
     "password_reset_complete": Page(get=OPEN),
     "export_list": Page(get=STAFF_PAGE),
     "export_download": Page(("export",), get=STAFF_PAGE),
+    "export_download_xlsx": Page(("export",), get=STAFF_PAGE),
     "audit_check": Page(get=E(NOT_FOUND, anonymous=LOGIN, provincial_staff=OK, auditor=OK, superuser=OK)),
     "teams:entity_list": Page(get=SIGNED_IN),
     "teams:entity_create": Page(get=SIGNED_IN, post=SIGNED_IN),

@@ -6,6 +6,7 @@ import datetime
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import DateRangeField
 from drf_spectacular.types import OpenApiTypes
@@ -43,3 +44,57 @@ class DateRangeFilter(django_filters.DateFromToRangeFilter):
     """`<name>_after` and `<name>_before` (inclusive dates), refused with a message outside 1900–9998."""
 
     field_class = _BoundedDateRangeField
+
+
+class _NamedChoiceField(forms.ModelChoiceField):
+    """A choice shown by its name in the reader's language; a URL may give its id (as programs do), its code,
+    or its name in either language (typing 太原 works)."""
+
+    default_error_messages = {
+        "invalid_choice": _("Nothing is called “%(value)s” here. Choose one from the list."),
+    }
+
+    def __init__(self, *args, name_fields=("name_zh", "name_en"), **kwargs):
+        self.name_fields = name_fields
+        super().__init__(*args, **kwargs)
+
+    def label_from_instance(self, obj) -> str:
+        return obj.name
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, self.queryset.model):
+            return value
+        text = str(value).strip()
+        invalid = ValidationError(self.error_messages["invalid_choice"], code="invalid_choice", params={"value": text})
+        if not text or "\x00" in text or len(text) > 200:
+            raise invalid
+        is_id = text.isascii() and text.isdigit() and int(text) <= BIGGEST_ID
+        if is_id and (found := self.queryset.filter(pk=int(text)).first()) is not None:
+            return found
+        condition = Q()
+        for name in self.name_fields:
+            condition |= Q(**{f"{name}__iexact": text})
+        matches = list(self.queryset.filter(condition)[:2])
+        if len(matches) == 1:
+            return matches[0]
+        if is_id:
+            return int(text)  # an id that names nothing: no rows, as programs have always been answered
+        raise invalid
+
+
+class NamedChoiceFilter(django_filters.ModelChoiceFilter):
+    """A sub-venue, an institution or a focus area, chosen by name (see _NamedChoiceField)."""
+
+    field_class = _NamedChoiceField
+
+
+def sub_venue_filter(field_name: str = "sub_venue", **kwargs) -> NamedChoiceFilter:
+    """The sub-venue filter every list and export shares: chosen by name, code or id."""
+    from valley.models import SubVenue
+
+    kwargs.setdefault("label", _("sub-venue"))
+    return NamedChoiceFilter(
+        field_name=field_name, queryset=SubVenue.objects.all(), name_fields=("code", "name_zh", "name_en"), **kwargs
+    )
