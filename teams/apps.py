@@ -10,10 +10,12 @@ class TeamsConfig(AppConfig):
     def ready(self):
         # What the registry contributes to the ground floor's engines (which never import this app).
         from teams import api, demo, exports, generate, selectors
+        from teams import privacy as teams_privacy
         from valley import selectors as valley_selectors
         from valley.exports.engine import register
         from valley.ops.generator import register_step
         from valley.ops.seeds import register_seed
+        from valley.privacy.registry import register_provider
         from valley.web.api_router import register_routes
 
         register(*exports.EXPORTS)
@@ -21,4 +23,7 @@ class TeamsConfig(AppConfig):
         register_seed(self.label, demo.seed)
         register_step(self.label, generate.generate, empties=self.get_models(include_auto_created=True))
         valley_selectors.register_entity_counts(selectors.entity_counts_for_home)
+        register_provider(
+            self.label, export=teams_privacy.export, files=teams_privacy.files, anonymise=teams_privacy.anonymise
+        )
         # No track_models(): teams.services records its own audit entries, where each change is made.

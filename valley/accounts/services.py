@@ -52,14 +52,19 @@ def user_send_confirmation(*, user) -> None:
 
 
 @transaction.atomic
-def user_sign_up(*, email: str, password: str, first_name: str = "", last_name: str = ""):
-    """Create an applicant account and send the confirmation mail. The password is already validated."""
+def user_sign_up(*, email: str, password: str, first_name: str = "", last_name: str = "", privacy_notice=None):
+    """Create an applicant account and send the confirmation mail. The password is already validated; the
+    person accepted `privacy_notice` (the version in force, recorded with the time)."""
     user_model = get_user_model()
     email = user_model.objects.normalize_email(email).lower()
     if user_model.objects.filter(email__iexact=email).exists():
         raise AccountError(_("An account with this e-mail address already exists. Log in instead."))
     user = user_model.objects.create_user(email=email, password=password, first_name=first_name, last_name=last_name)
     user.groups.add(Group.objects.get(name=roles.APPLICANT))
+    if privacy_notice is not None:
+        from valley.privacy import services as privacy
+
+        privacy.consent_record(user=user, notice=privacy_notice)
     user_send_confirmation(user=user)
     return user
 
