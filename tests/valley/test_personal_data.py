@@ -139,7 +139,9 @@ def households(application_in, people, make_user, media_root, resident_entity):
     other_team.name_zh, other_team.contact_email = "乙方团队", "team-b@example.cn"
     other_team.save()
     MemberFactory(entity=other_team, name="钱乙", email=b.email, phone="13800000002")
-    funding.application_create(entity=other_team, by=b, amount=Decimal("400000.00"), purpose="乙方用途", plan="乙方计划")
+    funding.application_create(
+        entity=other_team, by=b, amount=Decimal("400000.00"), purpose="乙方用途", plan="乙方计划"
+    )
     privacy.consent_record(user=a, notice=privacy.notice_current())
     privacy.consent_record(user=b, notice=privacy.notice_current())
     return {"a": a, "b": b, "d": d, "grant": grant, "team": team, "other_team": other_team}
@@ -283,7 +285,9 @@ def test_deletion_anonymises_the_person_after_the_grace_period_and_keeps_the_gra
     assert Member.objects.filter(email="colleague-c@example.cn", phone="13900000003").exists()
     assert get_user_model().objects.get(pk=households["b"].pk).email == "applicant-b@example.cn"
     # The grant's figures and payments are kept, pointing at the anonymised account.
-    assert Application.objects.values("amount", "approved_amount", "disbursed_total", "state").get(pk=grant.pk) == figures
+    assert (
+        Application.objects.values("amount", "approved_amount", "disbursed_total", "state").get(pk=grant.pk) == figures
+    )
     assert list(Disbursement.objects.filter(application=grant).values_list("amount", "paid_on", "reference")) == paid
     assert Application.objects.get(pk=grant.pk).entity.owner_id == a.pk
     # The audit log was appended to, never rewritten: the chain still verifies.
@@ -313,3 +317,31 @@ def test_the_public_notice_shows_only_the_fields_the_policy_names(application_in
     page = client.get(reverse("funding:notices"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert application.entity.name_en in page and "¥500,000.00" in page
     assert "Institution" not in page and application.entity.institution.name_en not in page
+
+
+def test_my_data_page_and_download_run_a_constant_number_of_queries(households, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    a = households["a"]
+    client = signed_in(a)
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("my_data"))
+    assert "Download my data" in page.content.decode()
+    with CaptureQueriesContext(connection) as first:
+        client.post(reverse("my_data_download"))
+    for _ in range(3):  # more records of the same kinds: the same queries
+        MemberFactory(entity=households["team"])
+        privacy.consent_record(
+            user=a,
+            notice=PrivacyNotice.objects.create(
+                version=PrivacyNotice.objects.count() + 1,
+                effective_on=timezone.localdate(),
+                text_zh="新",
+                text_en="New",
+            ),
+        )
+    with django_assert_max_num_queries(12):
+        client.get(reverse("my_data"))
+    with django_assert_max_num_queries(len(first.captured_queries)):
+        client.post(reverse("my_data_download"))
