@@ -263,6 +263,8 @@ def test_deletion_anonymises_the_person_after_the_grace_period_and_keeps_the_gra
     figures = Application.objects.values("amount", "approved_amount", "disbursed_total", "state").get(pk=grant.pk)
     paid = list(Disbursement.objects.filter(application=grant).values_list("amount", "paid_on", "reference"))
     entries_before = audit.verify_chain().entries
+    signed_in(a).get(reverse("my_data"))
+    Client().post(reverse("login"), {"username": a.email, "password": "pw-Valley-2026!"})  # a login log row
     request = privacy.deletion_request(user=a)
 
     # During the grace period nothing happens.
@@ -277,6 +279,9 @@ def test_deletion_anonymises_the_person_after_the_grace_period_and_keeps_the_gra
     a.refresh_from_db()
     assert (a.first_name, a.last_name, a.email) == (f"已注销用户 #{a.pk}", "", f"deleted-{a.pk}@invalid")
     assert not a.is_active and not a.has_usable_password() and not a.groups.exists()
+    from axes.models import AccessLog
+
+    assert not AccessLog.objects.filter(username="applicant-a@example.cn").exists()
     login = Client().post(reverse("login"), {"username": "applicant-a@example.cn", "password": "pw-Valley-2026!"})
     assert login.status_code == 200 and not login.context["form"].is_valid()  # no such account any more
     mine = Member.objects.get(entity=households["team"], is_lead=True)
@@ -345,3 +350,12 @@ def test_my_data_page_and_download_run_a_constant_number_of_queries(households, 
         client.get(reverse("my_data"))
     with django_assert_max_num_queries(len(first.captured_queries)):
         client.post(reverse("my_data_download"))
+
+
+def test_the_csv_files_do_not_carry_formulas(households):
+    team = households["team"]
+    team.summary = '=HYPERLINK("http://example.invalid")'
+    team.save()
+    data, archive = download(households["a"])
+    assert data["teams.entities"][0]["summary"] == team.summary  # the JSON keeps the text as it is
+    assert "'=HYPERLINK" in archive.read("csv/teams.entities.csv").decode("utf-8-sig")

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from valley import audit
 from valley.core import calendar
 from valley.core.workflow import WorkflowError
+from valley.exports.engine import neutralise
 from valley.messaging.mail import queue_mail
 from valley.models import AuditEntry, Consent, DeletionRequest, PrivacyNotice, PrivacyPurpose
 from valley.privacy import defaults
@@ -152,6 +153,8 @@ def _cell(value):
         return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False)
     if isinstance(value, (datetime.date, datetime.datetime)):
         return value.isoformat()
+    if isinstance(value, str):
+        return neutralise(value)  # a cell a spreadsheet would run as a formula, as every export does
     return "" if value is None else value
 
 
@@ -276,6 +279,7 @@ def deletion_anonymise(*, request_id: int) -> DeletionRequest:
     """Carry out a deletion request whose grace period has ended (beat, as the system). The person's fields in
     every app's records and in the account are replaced; the account can no longer log in. Records, amounts
     and audit entries stay."""
+    from axes.models import AccessFailureLog, AccessLog
     from axes.utils import reset
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -310,6 +314,9 @@ def deletion_anonymise(*, request_id: int) -> DeletionRequest:
     user.passwords_used.all().delete()
     TOTPDevice.objects.filter(user=user).delete()
     reset(username=email)
+    # The login logs stay (security records), under the anonymised address.
+    AccessLog.objects.filter(username__iexact=email).update(username=user.email)
+    AccessFailureLog.objects.filter(username__iexact=email).update(username=user.email)
     request.state, request.anonymised_at = S.ANONYMISED, timezone.now()
     request.save(update_fields=["state", "anonymised_at"])
     # The entry names no personal value: only what was replaced, how often.
