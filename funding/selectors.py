@@ -9,6 +9,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from funding.models import (
     AgreementMilestone,
@@ -105,6 +106,26 @@ def budgets_visible_to(user) -> QuerySet[SubVenueBudget]:
     if not user.is_authenticated:
         return budgets.none()
     return scoping.in_scope(budgets, user)
+
+
+# The columns the public notice of grants may show: what the policy names (PRIVACY_PUBLIC_NOTICE_FIELDS) is shown,
+# in that order. None of them is personal data: the notice names the entity, never its people.
+NOTICE_COLUMNS = {
+    "entity": _("Team or startup"),
+    "institution": _("Institution"),
+    "sub_venue": _("Sub-venue"),
+    "approved_amount": _("Grant"),
+    "notice_ends_on": _("Notice ends on"),
+}
+
+
+def public_notice_columns() -> list[dict]:
+    from django.conf import settings
+
+    return [
+        {"name": name, "label": NOTICE_COLUMNS[name], "num": name == "approved_amount"}
+        for name in settings.PRIVACY_PUBLIC_NOTICE_FIELDS
+    ]
 
 
 def public_notices() -> QuerySet[Application]:

@@ -598,7 +598,8 @@ def budgets(request):
 
 
 def notices(request):
-    return render(request, "funding/notices.html", {"page": _page(request, selectors.public_notices())})
+    context = {"page": _page(request, selectors.public_notices()), "columns": selectors.public_notice_columns()}
+    return render(request, "funding/notices.html", context)
 
 
 # ------ the grant after the money: applicant

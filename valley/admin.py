@@ -13,6 +13,8 @@ from valley.models import (
     Guide,
     Institution,
     OutboxMessage,
+    PrivacyNotice,
+    PrivacyPurpose,
     ServiceLine,
     SubVenue,
     Target,
@@ -215,3 +217,37 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class PrivacyPurposeInline(admin.TabularInline):
+    model = PrivacyPurpose
+    extra = 1
+    fields = ["order", "purpose_zh", "purpose_en", "data_zh", "data_en", "legal_basis"]
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not _consented(obj)
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and not _consented(obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not _consented(obj)
+
+
+def _consented(notice) -> bool:
+    return notice is not None and notice.pk is not None and notice.consents.exists()
+
+
+@admin.register(PrivacyNotice)
+class PrivacyNoticeAdmin(admin.ModelAdmin):
+    """Staff write the notice in both languages with its purposes. A version someone accepted is read-only: a
+    change is a new version (with a higher number and its date), and people are asked to accept it."""
+
+    list_display = ["version", "effective_on", "created_at"]
+    inlines = [PrivacyPurposeInline]
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not _consented(obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not _consented(obj)

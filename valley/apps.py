@@ -33,6 +33,8 @@ class ValleyConfig(AppConfig):
         from valley.messaging import tasks as messaging_tasks  # noqa: F401  (registers the tasks)
         from valley.ops import tasks as ops_tasks  # noqa: F401
         from valley.ops.seeds import register_seed
+        from valley.privacy import services as privacy
+        from valley.privacy import tasks as privacy_tasks  # noqa: F401  (registers beat's anonymisation)
         from valley.web.api_router import register_routes
 
         # Before any connection is opened: SQLite's audit triggers call valley's function on every write.
@@ -40,6 +42,8 @@ class ValleyConfig(AppConfig):
         post_migrate.connect(_sync_roles_after_migrate, dispatch_uid="valley.sync_roles")
         post_migrate.connect(audit.ensure_chain_head, sender=self, dispatch_uid="valley.audit_head")
         post_migrate.connect(_ensure_guides, sender=self, dispatch_uid="valley.ensure_guides")
+        # Not a data migration, so that a flushed test database gets its notice back too.
+        post_migrate.connect(privacy.notice_ensure_default, sender=self, dispatch_uid="valley.privacy_notice")
         audit.connect_signals()
         register(*audit_exports.EXPORTS)
         register_routes(api.ROUTES)

@@ -524,3 +524,120 @@ class Guide(BilingualNameMixin):
     @property
     def contact(self) -> str:
         return self.text("contact")
+
+
+# ------------------------------------------------------------------ personal data (valley.privacy)
+
+
+class PrivacyNotice(models.Model):
+    """One version of the privacy notice. A version someone consented to is never edited (the admin shows it
+    read-only): a change is a new version, and people are asked to consent to it (valley.privacy)."""
+
+    version = models.PositiveIntegerField(_("version"), unique=True)
+    effective_on = models.DateField(_("in force from"))
+    text_zh = models.TextField(_("text (Chinese)"))
+    text_en = models.TextField(_("text (English)"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("privacy notice")
+        verbose_name_plural = _("privacy notices")
+        ordering = ["-version"]
+
+    def __str__(self) -> str:
+        return _("Privacy notice, version %(version)s") % {"version": self.version}
+
+    @property
+    def text(self) -> str:
+        language = get_language() or "zh-hans"
+        if language.startswith("zh"):
+            return self.text_zh or self.text_en
+        return self.text_en or self.text_zh
+
+
+class PrivacyPurpose(models.Model):
+    """A purpose the notice names, the personal data it uses and its legal basis (PIPL art. 13)."""
+
+    class LegalBasis(models.TextChoices):
+        CONSENT = "consent", _("the person's consent")
+        CONTRACT = "contract", _("necessary for a contract the person is party to (the fund's application and grant)")
+        LEGAL_DUTY = "legal_duty", _("necessary for a statutory duty (finance and audit law)")
+        PUBLIC_INTEREST = "public_interest", _("public notice and supervision in the public interest")
+        PUBLIC_INFO = "public_info", _("information the person or the law has already made public")
+
+    notice = models.ForeignKey(
+        PrivacyNotice, on_delete=models.CASCADE, related_name="purposes", verbose_name=_("privacy notice")
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    purpose_zh = models.CharField(_("purpose (Chinese)"), max_length=300)
+    purpose_en = models.CharField(_("purpose (English)"), max_length=300)
+    data_zh = models.CharField(_("personal data used (Chinese)"), max_length=300)
+    data_en = models.CharField(_("personal data used (English)"), max_length=300)
+    legal_basis = models.CharField(_("legal basis"), max_length=20, choices=LegalBasis.choices)
+
+    class Meta:
+        verbose_name = _("purpose")
+        verbose_name_plural = _("purposes")
+        ordering = ["order", "pk"]
+
+    def __str__(self) -> str:
+        return self.purpose
+
+    @property
+    def purpose(self) -> str:
+        return self.purpose_zh if (get_language() or "zh-hans").startswith("zh") else self.purpose_en
+
+    @property
+    def data(self) -> str:
+        return self.data_zh if (get_language() or "zh-hans").startswith("zh") else self.data_en
+
+
+class Consent(models.Model):
+    """A person accepted one version of the privacy notice, at this time. Kept after the account is anonymised
+    (the proof that the processing had its basis), pointing at the anonymised account."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="consents", verbose_name=_("user"))
+    notice = models.ForeignKey(
+        PrivacyNotice, on_delete=models.PROTECT, related_name="consents", verbose_name=_("notice")
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        ordering = ["-at"]
+        constraints = [models.UniqueConstraint(fields=["user", "notice"], name="consent_once_per_version")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} v{self.notice_id} {self.at:%Y-%m-%d}"
+
+
+class DeletionRequest(ChoiceLabelsMixin, models.Model):
+    """A person asked for their account to be deleted. During the grace period they may cancel; after it,
+    beat anonymises the account (valley.privacy.services.deletion_anonymise). Its timestamps are its history."""
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("requested")
+        CANCELLED = "cancelled", _("cancelled")
+        ANONYMISED = "anonymised", _("carried out")
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="deletion_requests", verbose_name=_("user"))
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.REQUESTED)
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    due_on = models.DateField(_("anonymised on or after"))
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("account deletion request")
+        verbose_name_plural = _("account deletion requests")
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"], condition=models.Q(state="requested"), name="deletion_request_one_open"
+            )
+        ]
+        indexes = [models.Index(fields=["state", "due_on"], name="deletion_request_due")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.state}"

@@ -331,6 +331,28 @@ if SERVICE_AUTO_CLOSE_WORKING_DAYS < 1:
 SERVICE_OVERDUE_CHECK_SECONDS = env_int("SERVICE_OVERDUE_CHECK_SECONDS", 0)
 if SERVICE_OVERDUE_CHECK_SECONDS < 0:
     raise ImproperlyConfigured("SERVICE_OVERDUE_CHECK_SECONDS must be a positive number of seconds (or unset).")
+# Personal data (valley.privacy; the README's *Personal data* section). The retention rules: an account whose
+# owner asked for its deletion is anonymised PRIVACY_DELETION_GRACE_WORKING_DAYS working days after the request
+# (they may cancel until then); the grant's records (applications, decisions, agreements, disbursements, reports)
+# are kept PRIVACY_GRANT_RECORDS_KEPT_YEARS years as finance law requires, pointing at the anonymised account;
+# the audit log is append-only and kept as it is. "Download my data" puts the person's documents' files into the
+# zip while they come to at most PRIVACY_EXPORT_MAX_FILE_BYTES in all (beyond that: their list only).
+PRIVACY_DELETION_GRACE_WORKING_DAYS = env_int("PRIVACY_DELETION_GRACE_WORKING_DAYS", 20)
+PRIVACY_GRANT_RECORDS_KEPT_YEARS = env_int("PRIVACY_GRANT_RECORDS_KEPT_YEARS", 30)
+PRIVACY_EXPORT_MAX_FILE_BYTES = env_int("PRIVACY_EXPORT_MAX_FILE_BYTES", 50 * 1024 * 1024)
+if PRIVACY_DELETION_GRACE_WORKING_DAYS < 1 or PRIVACY_GRANT_RECORDS_KEPT_YEARS < 1 or PRIVACY_EXPORT_MAX_FILE_BYTES < 0:
+    raise ImproperlyConfigured(
+        "PRIVACY_DELETION_GRACE_WORKING_DAYS and PRIVACY_GRANT_RECORDS_KEPT_YEARS must be at least 1, "
+        "PRIVACY_EXPORT_MAX_FILE_BYTES at least 0."
+    )
+# What the public notice of grants shows (the policy names these fields; funding checks the names at start-up).
+PRIVACY_PUBLIC_NOTICE_FIELDS = env_list(
+    "PRIVACY_PUBLIC_NOTICE_FIELDS", ["entity", "institution", "sub_venue", "approved_amount", "notice_ends_on"]
+)
+# Anonymisation runs hourly (a request whose grace ended is carried out within the hour).
+PRIVACY_ANONYMISE_SECONDS = env_int("PRIVACY_ANONYMISE_SECONDS", 3600)
+if PRIVACY_ANONYMISE_SECONDS < 1:
+    raise ImproperlyConfigured("PRIVACY_ANONYMISE_SECONDS must be a positive number of seconds.")
 CELERY_BEAT_SCHEDULE = {
     "teams-service-requests-overdue": {
         "task": "teams.tasks.flag_overdue_service_requests",
@@ -369,6 +391,7 @@ CELERY_BEAT_SCHEDULE = {
     # Yesterday's anchor, shortly after midnight (Asia/Shanghai), and again hourly in case the worker was down:
     # a day that has its anchor is left alone.
     "valley-audit-anchor": {"task": "valley.audit.anchor", "schedule": crontab(minute=10)},
+    "valley-privacy-anonymise": {"task": "valley.privacy.anonymise_due", "schedule": float(PRIVACY_ANONYMISE_SECONDS)},
 }
 
 REST_FRAMEWORK = {

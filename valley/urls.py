@@ -9,6 +9,7 @@ from valley.audit import views as audit_views
 from valley.exports import views as export_views
 from valley.guides import views as guide_views
 from valley.observability import views as observability_views
+from valley.privacy import views as privacy_views
 
 admin.site.site_header = _("Shanxi Innovation Valley — staff")
 admin.site.site_title = _("Valley Portal administration")
@@ -36,6 +37,12 @@ urlpatterns = [
     path("accounts/password_change/", account_views.password_change, name="password_change"),
     path("accounts/password_reset/", account_views.password_reset, name="password_reset"),
     path("accounts/reset/<uidb64>/<token>/", account_views.password_reset_confirm, name="password_reset_confirm"),
+    path("accounts/my-data/", privacy_views.my_data, name="my_data"),
+    path("accounts/my-data/download/", privacy_views.my_data_download, name="my_data_download"),
+    path("accounts/delete/", privacy_views.account_delete, name="account_delete"),
+    path("accounts/delete/cancel/", privacy_views.account_delete_cancel, name="account_delete_cancel"),
+    path("privacy/", privacy_views.notice, name="privacy_notice"),
+    path("privacy/consent/", privacy_views.consent, name="privacy_consent"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("exports/", export_views.export_list, name="export_list"),

@@ -74,6 +74,7 @@ def test_applicant_signs_up_applies_answers_a_return_and_sees_the_approval(
     me.look("signup-error")
     page.fill("[name=password1]", PASSWORD)
     page.fill("[name=password2]", PASSWORD)
+    page.check("[name=accept_privacy]")
     page.locator("main button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/accounts/signup/done/$"))
     me.look("signup-done")

@@ -34,7 +34,13 @@ def sign_up(base: str, email: str):
     assert status == 200, f"the sign-up page answered {status}"
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
     form = urllib.parse.urlencode(
-        {"csrfmiddlewaretoken": token, "email": email, "password1": PASSWORD, "password2": PASSWORD}
+        {
+            "csrfmiddlewaretoken": token,
+            "email": email,
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+            "accept_privacy": "on",
+        }
     ).encode()
     headers = {"Content-Type": "application/x-www-form-urlencoded", "Referer": f"{base}/accounts/signup/"}
     status, seconds, body = http("POST", f"{base}/accounts/signup/", form, {**headers, "Accept-Language": "en"}, opener)

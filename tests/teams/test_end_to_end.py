@@ -48,7 +48,7 @@ def test_a_new_applicant_signs_up_confirms_and_builds_a_startup_profile(
     # 1. Sign up with e-mail and password.
     response = client.post(
         reverse("signup"),
-        {"email": "Founder@Example.cn", "password1": PASSWORD, "password2": PASSWORD},
+        {"email": "Founder@Example.cn", "password1": PASSWORD, "password2": PASSWORD, "accept_privacy": "on"},
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 302

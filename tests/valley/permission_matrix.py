@@ -204,6 +204,13 @@ PAGES: dict[str, Page] = {
     "password_reset_done": Page(get=OPEN),
     "password_reset_confirm": Page(("bad_uid", "bad_token"), get=OPEN),
     "password_reset_complete": Page(get=OPEN),
+    # Personal data: the notice is public; the rest is the signed-in person's own (no object in the URL).
+    "privacy_notice": Page(get=OPEN),
+    "privacy_consent": Page(get=SIGNED_IN, post=SIGNED_IN),
+    "my_data": Page(get=SIGNED_IN),
+    "my_data_download": Page(get=E(NOT_ALLOWED), post=SIGNED_IN),
+    "account_delete": Page(get=SIGNED_IN, post=SIGNED_IN),  # an empty POST: the form asks for the password
+    "account_delete_cancel": Page(get=E(NOT_ALLOWED), post=SIGNED_IN),
     "export_list": Page(get=STAFF_PAGE),
     "export_download": Page(("export",), get=STAFF_PAGE),
     "export_download_xlsx": Page(("export",), get=STAFF_PAGE),
@@ -548,6 +555,7 @@ ADMIN: dict[str, AdminModel] = {
     "valley.serviceline": AdminModel("service_line"),
     "valley.target": AdminModel("target"),
     "valley.calendarday": AdminModel("calendar_day"),
+    "valley.privacynotice": AdminModel("privacy_notice"),  # a version someone accepted is read-only (none here)
     "teams.entity": AdminModel("entity", scoped=True),
     "teams.residency": AdminModel("residency", scoped=True),
     "teams.achievement": AdminModel("achievement", scoped=True),

@@ -14,7 +14,13 @@ PASSWORD = "Jinchuanggu-2026-Taiyuan!"
 
 
 def _sign_up(client, django_capture_on_commit_callbacks, **overrides):
-    data = {"email": "new@example.cn", "password1": PASSWORD, "password2": PASSWORD, **overrides}
+    data = {
+        "email": "new@example.cn",
+        "password1": PASSWORD,
+        "password2": PASSWORD,
+        "accept_privacy": "on",
+        **overrides,
+    }
     with django_capture_on_commit_callbacks() as callbacks:
         response = client.post(reverse("signup"), data, HTTP_ACCEPT_LANGUAGE="en")
     return response, callbacks

@@ -206,7 +206,7 @@ def build_data() -> dict:
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from valley.models import OutboxMessage
+    from valley.models import OutboxMessage, PrivacyNotice
 
     access = {"user_agent": "matrix", "ip_address": "127.0.0.9", "username": "b@example.cn", "http_accept": "*/*"}
     data = {
@@ -270,6 +270,10 @@ def build_data() -> dict:
         "access_log": AccessLog.objects.create(**access, path_info="/accounts/login/"),
         "access_failure_log": AccessFailureLog.objects.create(**access, path_info="/accounts/login/"),
         "outbox_message": OutboxMessage.objects.create(task="valley.tasks.send_mail_task", kwargs={}),
+        # Not in force yet (so the portal's notice is not the one the admin requests change or delete).
+        "privacy_notice": PrivacyNotice.objects.create(
+            version=99, effective_on=datetime.date(2099, 1, 1), text_zh="矩阵", text_en="Matrix"
+        ),
         "entity_content_type": ContentType.objects.get_for_model(Entity),
         "residency_request": residency_request,
         "applying_entity": residency_request.entity,

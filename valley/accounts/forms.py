@@ -66,6 +66,10 @@ class SignUpForm(forms.Form):
     password2 = forms.CharField(
         label=_("password again"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
+    accept_privacy = forms.BooleanField(
+        label=_("I have read the privacy notice and agree to the processing it describes"),
+        error_messages={"required": _("Read the privacy notice and tick this box to sign up.")},
+    )
 
     def clean_email(self):
         email = self.cleaned_data["email"].strip().lower()
@@ -107,3 +111,15 @@ class ReauthForm(OTPTokenForm):
         label=_("password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
     )
     field_order = ["password", "token"]
+
+
+class DeletionRequestForm(forms.Form):
+    """Asking for the account's deletion: the password again, so a session left open cannot do it."""
+
+    password = forms.CharField(
+        label=_("your password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    confirm = forms.BooleanField(
+        label=_("I understand that my account will be closed and my name, e-mail address and phone replaced"),
+        error_messages={"required": _("Tick this box to confirm the deletion.")},
+    )

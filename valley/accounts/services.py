@@ -53,8 +53,9 @@ def user_send_confirmation(*, user) -> None:
 
 @transaction.atomic
 @transaction.atomic
-def user_sign_up(*, email: str, password: str, first_name: str = "", last_name: str = ""):
-    """Create an applicant account and send the confirmation mail. The password is already validated."""
+def user_sign_up(*, email: str, password: str, first_name: str = "", last_name: str = "", privacy_notice=None):
+    """Create an applicant account and send the confirmation mail. The password is already validated; the
+    person accepted `privacy_notice` (the version in force, recorded with the time)."""
     user_model = get_user_model()
     email = user_model.objects.normalize_email(email).lower()
     if user_model.objects.filter(email__iexact=email).exists():
@@ -68,6 +69,10 @@ def user_sign_up(*, email: str, password: str, first_name: str = "", last_name: 
         object_id=user.pk,
         after={"email": user.email, "groups": [roles.APPLICANT]},
     )
+    if privacy_notice is not None:
+        from valley.privacy import services as privacy
+
+        privacy.consent_record(user=user, notice=privacy_notice)
     user_send_confirmation(user=user)
     return user
 

@@ -21,6 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from valley.accounts import passwords, sessions, two_factor
 from valley.accounts import services as accounts
 from valley.accounts.forms import LoginForm, OTPTokenForm, OutboxPasswordResetForm, ReauthForm, SignUpForm
+from valley.privacy import services as privacy
 
 
 # Django's own views, with the portal's forms: tries left on the login page, reset mail through the outbox.
@@ -31,6 +32,10 @@ class LoginPage(auth_views.LoginView):
         response = super().form_valid(form)
         if getattr(form, "password_breaks_the_rules", False):
             self.request.session[passwords.CHANGE_REQUIRED_KEY] = True
+        # A newer privacy notice than the one they accepted: a banner on every page asks them to read it.
+        notice = privacy.consent_due(form.get_user())
+        if notice is not None:
+            self.request.session[privacy.CONSENT_DUE_KEY] = notice.version
         return response
 
 
@@ -62,6 +67,9 @@ def signup(request):
     if request.user.is_authenticated:
         return redirect(settings.APPLICANT_HOME_URL)
     form = SignUpForm(request.POST or None)
+    notice = privacy.notice_current()
+    if request.method == "POST" and form.is_valid() and notice is None:
+        form.add_error("accept_privacy", _("No privacy notice is in force yet, so sign-up is closed. Try again later."))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -70,13 +78,14 @@ def signup(request):
                 password=data["password1"],
                 first_name=data["first_name"],
                 last_name=data["last_name"],
+                privacy_notice=notice,
             )
         except accounts.AccountError as error:
             form.add_error(None, error.message)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             return redirect("signup_done")
-    return render(request, "registration/signup.html", {"form": form})
+    return render(request, "registration/signup.html", {"form": form, "notice": notice})
 
 
 def signup_done(request):

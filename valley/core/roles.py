@@ -27,7 +27,16 @@ APPLICANT = "applicant"
 AUDITOR = "auditor"
 
 # Accounts are not records of the valley: nobody reads them through a role (admins are superusers).
-_READ_ALL = ["valley.view_*", "!valley.view_user", "teams.view_*", "funding.view_*", "tolerance.view_*"]
+# Nor are consents and deletion requests: they are the person's own (valley.privacy).
+_READ_ALL = [
+    "valley.view_*",
+    "!valley.view_user",
+    "!valley.view_consent",
+    "!valley.view_deletionrequest",
+    "teams.view_*",
+    "funding.view_*",
+    "tolerance.view_*",
+]
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,8 @@ ROLES: dict[str, Role] = {
                 "teams.change_*",
                 "!valley.add_user",  # accounts are kept by superusers: changing one could grant any role
                 "!valley.change_user",
+                "!valley.*_consent",  # written by the person's own acceptance, never by staff
+                "!valley.*_deletionrequest",
                 "teams.delete_member",
                 "teams.delete_document",
                 "valley.delete_calendarday",  # a day entered by mistake
