@@ -3,6 +3,7 @@ steps (teams.service_requests). A request the user may not read is a 404 at ever
 
 import django_filters
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -11,16 +12,23 @@ from rest_framework.response import Response
 from teams import service_requests as services
 from teams import service_selectors as selectors
 from teams.service_models import ServiceRequest
+from valley.models import ServiceLine
 from valley.web.api import UserEmailField
-from valley.web.filters import DateRangeFilter, IdFilter
+from valley.web.filters import DateRangeFilter, IdFilter, NamedChoiceFilter, sub_venue_filter
 
 
 class ServiceRequestFilter(django_filters.FilterSet):
-    line = django_filters.CharFilter(field_name="line__code")
-    entity = IdFilter()
-    sub_venue = IdFilter()
-    overdue = django_filters.BooleanFilter(method="filter_overdue")
-    submitted_on = DateRangeFilter()
+    # By name, as on every export page (the API's programs give the line's code, as before).
+    line = NamedChoiceFilter(
+        queryset=ServiceLine.objects.all(),
+        name_fields=("code", "name_zh", "name_en"),
+        label=gettext_lazy("service line"),
+    )
+    state = django_filters.ChoiceFilter(choices=ServiceRequest.State.choices, label=gettext_lazy("state"))
+    entity = IdFilter(label=gettext_lazy("entity"))
+    sub_venue = sub_venue_filter()
+    overdue = django_filters.BooleanFilter(method="filter_overdue", label=gettext_lazy("overdue"))
+    submitted_on = DateRangeFilter(label=gettext_lazy("submitted on"))
 
     class Meta:
         model = ServiceRequest

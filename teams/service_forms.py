@@ -2,6 +2,7 @@
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from teams.models import Entity
 from valley.core.documents import ACCEPT, inspect_upload
@@ -63,7 +64,9 @@ class RatingForm(forms.Form):
         widget=forms.RadioSelect,
         help_text=_("5 is excellent, 1 is poor."),
     )
-    comment = forms.CharField(label=_("comment"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    comment = forms.CharField(
+        label=pgettext_lazy("rating", "comment"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
 
 
 class AcceptForm(forms.Form):

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from valley.core import documents
 from valley.models import ChoiceLabelsMixin
@@ -17,8 +18,8 @@ from valley.models import ChoiceLabelsMixin
 
 class ServiceRequestState(models.TextChoices):
     SUBMITTED = "submitted", _("submitted")
-    ACCEPTED = "accepted", _("accepted")
-    REJECTED = "rejected", _("rejected")
+    ACCEPTED = "accepted", pgettext_lazy("service request", "accepted")
+    REJECTED = "rejected", pgettext_lazy("service request", "rejected")
     IN_PROGRESS = "in_progress", _("in progress")
     RESOLVED = "resolved", _("resolved")
     CLOSED = "closed", _("closed")

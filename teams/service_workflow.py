@@ -9,6 +9,7 @@ The table says which roles may act; which line a member of staff works for is th
 """
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from teams.service_models import ServiceRequest
 from valley.core import roles
@@ -33,7 +34,7 @@ TRANSITIONS = [
         (S.SUBMITTED,),
         S.REJECTED,
         LINE_STAFF,
-        _("reject"),
+        pgettext_lazy("service request", "reject"),
         needs_comment=True,
         wrong_state=_("Only a submitted request can be rejected."),
     ),

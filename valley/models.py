@@ -10,7 +10,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.hashable import make_hashable
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 _CHOICE_LABELS: dict = {}
@@ -576,7 +576,7 @@ class PrivacyPurpose(models.Model):
     legal_basis = models.CharField(_("legal basis"), max_length=20, choices=LegalBasis.choices)
 
     class Meta:
-        verbose_name = _("purpose")
+        verbose_name = pgettext_lazy("personal data", "purpose")
         verbose_name_plural = _("purposes")
         ordering = ["order", "pk"]
 
@@ -617,7 +617,7 @@ class DeletionRequest(ChoiceLabelsMixin, models.Model):
     beat anonymises the account (valley.privacy.services.deletion_anonymise). Its timestamps are its history."""
 
     class State(models.TextChoices):
-        REQUESTED = "requested", _("requested")
+        REQUESTED = "requested", pgettext_lazy("deletion request", "requested")
         CANCELLED = "cancelled", _("cancelled")
         ANONYMISED = "anonymised", _("carried out")
 

@@ -19,6 +19,15 @@ S = ServiceRequest.State
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 
+@pytest.fixture(autouse=True)
+def _english_messages():
+    # The services' refusals are read in English here; pages choose their language per request.
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 def mails_to(address: str) -> list[str]:
     return [
         m.kwargs["subject"] for m in OutboxMessage.objects.filter(task=MAIL_TASK) if address in m.kwargs["recipients"]

@@ -301,7 +301,7 @@ def test_deletion_anonymises_the_person_after_the_grace_period_and_keeps_the_gra
     assert check.entries > entries_before
     request.refresh_from_db()
     assert request.state == DeletionRequest.State.ANONYMISED
-    assert "Your account was deleted" in [m["subject"] for m in mails_to("applicant-a@example.cn")]
+    assert "您的账户已注销" in [m["subject"] for m in mails_to("applicant-a@example.cn")]  # in their language
 
 
 def test_an_open_request_cannot_be_made_twice(households):
