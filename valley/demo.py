@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 
 from valley.core import calendar, roles
 from valley.models import CalendarDay, FocusArea, Guide, Institution, ServiceLine, SubVenue, Target, User, Valley
+from valley.privacy import services as privacy
 
 DEMO_PASSWORD = "valley-demo-2026"  # printed by the run command; demo databases only
 DEMO_EMAIL_DOMAIN = "demo.valley.example.cn"
@@ -203,7 +204,7 @@ def seed(log) -> None:
         line, _created = ServiceLine.objects.update_or_create(
             code=code, defaults={"name_zh": zh, "name_en": en, "description_zh": desc_zh, "description_en": desc_en}
         )
-        # The guides come with the migrations (valley 0012); each service line's own is linked to it here.
+        # The guides are made after every migrate (valley.apps); each service line's own is linked to it here.
         Guide.objects.filter(service=code, service_line__isnull=True).update(service_line=line)
     for code, zh, en, value, measure, recorded, order in TARGETS:
         Target.objects.update_or_create(
@@ -231,6 +232,9 @@ def seed(log) -> None:
             user.email_confirmed_at = user.date_joined
             user.save()
         user.groups.set([Group.objects.get(name=role_code)])
+        # Every demo person has accepted the privacy notice in force, as they would have at sign-up.
+        if (notice := privacy.notice_current()) is not None:
+            privacy.consent_record(user=user, notice=notice)
         if role_code == roles.SUB_VENUE_OPERATOR:
             user.sub_venues.set([taiyuan])
         if local in SERVICE_STAFF_LINES:  # each leads the lines they work

@@ -52,3 +52,14 @@ def test_seeding_refuses_production_without_the_flag(db, settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="allow-production"):
         call_command("seed_demo", verbosity=0)
+
+
+def test_demo_people_have_accepted_the_privacy_notice_in_force(db, settings):
+    """A newcomer trying the demo is not greeted by "the privacy notice has changed" on every page."""
+    from valley.demo import DEMO_USERS, demo_email
+    from valley.models import User
+    from valley.privacy.services import consent_due
+
+    settings.DEBUG = True
+    call_command("seed_demo", verbosity=0)
+    assert [local for _role, local, *_ in DEMO_USERS if consent_due(User.objects.get(email=demo_email(local)))] == []
