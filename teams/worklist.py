@@ -5,11 +5,11 @@ residencies selected but not yet entered. Applicants: their teams and startups, 
 residency before they may apply for the fund.
 """
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from teams.models import Entity, Residency
+from teams.models import Entity, Residency, ResidencyStatus
 from teams.workflow import DECIDERS
 from valley.core import roles, scoping
 from valley.web.worklist import TaskItem, TaskQueue
@@ -47,7 +47,11 @@ def _residencies_to_enter(user, *, limit: int) -> list[TaskQueue]:
 def _my_entities(user, *, limit: int) -> list[TaskQueue]:
     """The applicant's teams and startups, each saying whether it still needs a residency: two queries."""
     active = Residency.objects.filter(entity=OuterRef("pk"), status__in=Residency.ACTIVE_STATUSES)
-    entities = Entity.objects.filter(owner=user).annotate(resident=Exists(active)).order_by("name_zh", "pk")
+    entities = (
+        Entity.objects.filter(owner=user)
+        .annotate(resident=Exists(active), residency_status=Subquery(active.values("status")[:1]))
+        .order_by("name_zh", "pk")
+    )
     return [
         TaskQueue(
             key="teams.mine",
@@ -58,7 +62,8 @@ def _my_entities(user, *, limit: int) -> list[TaskQueue]:
                 TaskItem(
                     label=entity.name,
                     url=reverse("teams:entity_detail", args=[entity.pk]),
-                    state=entity.get_kind_display(),
+                    # Where it stands in the valley (selected, entered), which decides what it may ask for.
+                    state=ResidencyStatus(entity.residency_status).label if entity.resident else _("not resident"),
                     note=""
                     if entity.resident
                     else _("Residency needed: staff select it into a sub-venue before it may apply for the fund."),

@@ -153,10 +153,12 @@ def test_the_applicant_sees_their_entities_and_applications_not_anothers(
     assert detail(theirs) not in response.content.decode()
     entities = queue(response, "teams.mine")
     assert entities["links"] == [reverse("teams:entity_detail", args=[mine.entity_id])]
+    assert "entered" in entities["html"]  # where the team stands in the valley, not what kind it is
     assert "funding.formal" not in queue_keys(response)
     # A team without a residency is told it needs one.
     residency_factory(entity__owner=people["applicant"], status=Residency.Status.EXITED, ended_on=TODAY)
-    assert "Residency needed" in queue(home(client, people["applicant"]), "teams.mine")["html"]
+    html = queue(home(client, people["applicant"]), "teams.mine")["html"]
+    assert "Residency needed" in html and "not resident" in html
 
 
 def test_the_applicant_sees_the_fund_use_report_due(client, application_in, people):
