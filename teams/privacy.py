@@ -10,7 +10,18 @@ except the documents the person uploaded themself.
 
 from django.db.models import Q
 
-from teams.models import Achievement, AchievementStageChange, Document, Entity, Member, Registration, Residency
+from teams.models import (
+    Achievement,
+    AchievementStageChange,
+    Document,
+    Entity,
+    Member,
+    Registration,
+    Residency,
+    ResidencyRequest,
+    ServiceRequest,
+    ServiceRequestMessage,
+)
 
 
 def _own_member(user) -> Q:
@@ -95,6 +106,51 @@ def export(user) -> dict[str, list[dict]]:
             .values("id", "achievement_id", "from_stage", "to_stage", "changed_on", "note")
             .order_by("pk")
         ),
+        "residency_requests": list(
+            ResidencyRequest.objects.filter(entity_id__in=owned)
+            .values(
+                "id",
+                "entity_id",
+                "sub_venue__code",
+                "status",
+                "reason",
+                "needs",
+                "needs_detail",
+                "submitted_at",
+                "decided_at",
+                "decision_reason",
+            )
+            .order_by("pk")
+        ),
+        "service_requests": list(
+            ServiceRequest.objects.filter(entity_id__in=owned)
+            .values(
+                "id",
+                "entity_id",
+                "line__code",
+                "subject",
+                "details",
+                "preferred_contact",
+                "state",
+                "submitted_at",
+                "due_on",
+                "rejection_reason",
+                "resolution",
+                "resolved_at",
+                "rating",
+                "rating_comment",
+                "rated_at",
+                "closed_at",
+            )
+            .order_by("pk")
+        ),
+        # The conversation on the person's requests: what was written to them too, but not who at the line wrote it.
+        "service_request_messages": [
+            {**row, "from_you": row.pop("author_id") == user.pk}
+            for row in ServiceRequestMessage.objects.filter(request__entity_id__in=owned)
+            .values("id", "request_id", "from_staff", "body", "sent_at", "author_id")
+            .order_by("pk")
+        ],
         "documents": [
             {**row, "uploaded_by_you": row.pop("uploaded_by_id") == user.pk}
             for row in _documents(user, owned).values(
@@ -111,9 +167,13 @@ def files(user) -> list:
 
 def anonymise(user, email: str) -> dict[str, int]:
     """The person's member records lose their name, e-mail and phone; an entity they own that is reached at their
-    address loses that contact address. The entities and everything else stay (the grant's records need them)."""
+    address loses that contact address; their service requests lose the contact they gave. The entities and
+    everything else stay (the grant's records need them)."""
     from valley.privacy.services import placeholder_name
 
     members = Member.objects.filter(email__iexact=email).update(name=placeholder_name(user.pk), email="", phone="")
     contacts = Entity.objects.filter(owner=user, contact_email__iexact=email).update(contact_email="")
-    return {"members": members, "contact_emails": contacts}
+    # How they asked to be reached on their service requests (a phone, a WeChat id): theirs, not the request's.
+    reachable = ServiceRequest.objects.filter(applicant=user).exclude(preferred_contact="")
+    reachable = reachable.update(preferred_contact="")
+    return {"members": members, "contact_emails": contacts, "service_request_contacts": reachable}

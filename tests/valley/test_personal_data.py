@@ -23,7 +23,7 @@ from teams.models import Document, Member
 from tests.factories import PDF_BYTES, MemberFactory
 from valley import audit
 from valley.core import calendar, roles
-from valley.models import Consent, DeletionRequest, OutboxMessage, PrivacyNotice, PrivacyPurpose
+from valley.models import Consent, DeletionRequest, OutboxMessage, PrivacyNotice, PrivacyPurpose, ServiceLine
 from valley.privacy import services as privacy
 from valley.privacy import tasks
 
@@ -144,6 +144,18 @@ def households(application_in, people, make_user, media_root, resident_entity):
     )
     privacy.consent_record(user=a, notice=privacy.notice_current())
     privacy.consent_record(user=b, notice=privacy.notice_current())
+    # Each asks the finance line for help; A's request gets an answer from the line's staff.
+    from teams import service_requests
+
+    line = ServiceLine.objects.create(code="finance", name_zh="金融服务", name_en="Finance", time_limit_working_days=5)
+    asked = service_requests.service_request_submit(
+        entity=team, line=line, by=a, subject="融资对接", details="希望对接天使投资。", preferred_contact="13900000001"
+    )
+    service_requests.service_request_submit(entity=other_team, line=line, by=b, subject="乙方融资", details="乙方详情")
+    staff = make_user(roles.SERVICE_LINE_STAFF, email="finance-desk@example.cn")
+    staff.service_lines.set([line])
+    service_requests.service_request_accept(request=asked, by=staff, handler=staff)
+    service_requests.service_request_message(request=asked, by=staff, body="请提供近三年财务报表。")
     return {"a": a, "b": b, "d": d, "grant": grant, "team": team, "other_team": other_team}
 
 
@@ -175,6 +187,10 @@ def test_download_holds_every_record_of_the_person(households):
         d.amount for d in grant.disbursements.order_by("pk")
     ]
     assert any(row["action"] == "valley.privacy.consented" for row in data["audit_actions"])
+    assert [row["subject"] for row in data["teams.service_requests"]] == ["融资对接"]
+    assert [(row["body"], row["from_you"]) for row in data["teams.service_request_messages"]] == [
+        ("请提供近三年财务报表。", False)
+    ]
     # The same tables as CSV, and the document's file itself.
     names = set(archive.namelist())
     assert {"csv/account.csv", "csv/teams.members.csv", "csv/funding.applications.csv"} <= names
@@ -187,12 +203,13 @@ def test_download_holds_none_of_anyone_elses_records(households):
     _data, archive = download(a)
     text = everything_in(archive)
     # B shares nothing with A: nothing of B's is in A's zip.
-    for theirs in (b.email, "乙方团队", "team-b@example.cn", "钱乙", "13800000002", "乙方用途"):
+    for theirs in (b.email, "乙方团队", "team-b@example.cn", "钱乙", "13800000002", "乙方用途", "乙方融资"):
         assert theirs not in text
     # A's colleagues: their names, never their e-mail or phone. Staff who acted on the application: not named.
     for theirs in ("colleague-c@example.cn", "13900000003", "member-d@example.cn", "13900000004"):
         assert theirs not in text
     assert "finance@example.cn" not in text and "approver@example.cn" not in text
+    assert "finance-desk@example.cn" not in text  # the service line's handler either
     _data, archive = download(b)
     text = everything_in(archive)
     for theirs in (a.email, households["team"].name_zh, "李海燕", "13900000001"):
@@ -286,6 +303,11 @@ def test_deletion_anonymises_the_person_after_the_grace_period_and_keeps_the_gra
     assert login.status_code == 200 and not login.context["form"].is_valid()  # no such account any more
     mine = Member.objects.get(entity=households["team"], is_lead=True)
     assert (mine.name, mine.email, mine.phone) == (f"已注销用户 #{a.pk}", "", "")
+    from teams.models import ServiceRequest
+
+    assert list(
+        ServiceRequest.objects.filter(entity=households["team"]).values_list("preferred_contact", flat=True)
+    ) == [""]
     # Other people's records are untouched: the colleague, and B.
     assert Member.objects.filter(email="colleague-c@example.cn", phone="13900000003").exists()
     assert get_user_model().objects.get(pk=households["b"].pk).email == "applicant-b@example.cn"
