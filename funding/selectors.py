@@ -556,12 +556,18 @@ def guide_precheck(user) -> list:
     def checks(conditions):
         return [Check(c.label, c.met, c.fix_url, c.fix_label) for c in conditions]
 
-    found = eligibility(user=user, entities=Entity.objects.filter(owner=user).order_by("name_zh", "pk"))
-    groups = [PrecheckGroup(_("Your account"), checks(found.pop("user")))]
-    groups += [PrecheckGroup(entity.name, checks(conditions)) for entity, conditions in found.items()]
-    if len(groups) == 1:
-        from django.urls import reverse
+    from django.urls import reverse
 
+    found = eligibility(user=user, entities=Entity.objects.filter(owner=user).order_by("name_zh", "pk"))
+    account = PrecheckGroup(_("Your account"), checks(found.pop("user")))
+    groups = [account]
+    for entity, conditions in found.items():
+        group = PrecheckGroup(entity.name, checks(conditions))
+        if account.all_met and group.all_met:  # nothing stands in the way: the form, with this team chosen
+            go_url, go_label = f"{reverse('funding:new')}?entity={entity.pk}", _("Apply for the start-up fund")
+            group = PrecheckGroup(group.title, group.checks, go_url=go_url, go_label=go_label)
+        groups.append(group)
+    if len(groups) == 1:
         groups.append(
             PrecheckGroup(
                 _("Your team or startup"),

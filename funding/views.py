@@ -92,7 +92,11 @@ def _own_entities(user):
 @login_required
 def application_new(request):
     entities = _own_entities(request.user)
-    form = ApplicationForm(request.POST or None, entities=entities)
+    # From the guide's pre-check: the team it found ready is chosen already (one of the user's own, or none).
+    chosen = request.GET.get("entity", "")
+    known = chosen.isascii() and chosen.isdigit() and len(chosen) <= 12  # an id, not a number PostgreSQL refuses
+    initial = {"entity": int(chosen)} if known and entities.filter(pk=int(chosen)).exists() else {}
+    form = ApplicationForm(request.POST or None, entities=entities, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             application = services.application_create(by=request.user, **form.cleaned_data)

@@ -49,6 +49,11 @@ class ServiceRequestForm(forms.Form):
     def __init__(self, *args, entities, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["entity"].queryset = entities
+        # Most applicants have one resident team: it is the one asking, without a choice to make.
+        only = list(entities[:2])
+        if len(only) == 1:
+            self.fields["entity"].initial = only[0].pk
+            self.fields["entity"].empty_label = None
 
 
 class MessageForm(forms.Form):

@@ -32,6 +32,9 @@ class Check:
 class PrecheckGroup:
     title: str  # "Your account", a team's name
     checks: list[Check] = field(default_factory=list)
+    # The next step once every condition is met (the fund's application form for that team), or none.
+    go_url: str = ""
+    go_label: str = ""
 
     @property
     def all_met(self) -> bool:
