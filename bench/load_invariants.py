@@ -382,7 +382,11 @@ ERRORS = re.compile(r'<li class="message error">(.*?)</li>|<div class="form-erro
                     r'<p class="error" id="[^"]*">(.*?)</p>', re.S)  # fmt: skip
 STATE = re.compile(r'data-state="([a-z_]+)"')
 ACTIONS = re.compile(r'action="/funding/\d+/act/([a-z_]+)/"')
-ROWS = re.compile(r'<tr><td><a href="/funding/(\d+)/">#\d+</a></td>.*?<td>([^<]*)</td><td>[^<]*</td></tr>', re.S)
+# A queue row: the id, then (after the team, sub-venue and amount) the state, the submission date and the lead.
+ROWS = re.compile(
+    r'<tr><td><a href="/funding/(\d+)/">#\d+</a></td>.*?<td>([^<]*)</td><td>[^<]*</td><td data-lead>[^<]*</td></tr>',
+    re.S,
+)
 
 
 class Start:

@@ -456,7 +456,7 @@ def test_auditor_filters_downloads_and_checks_the_audit_log(language, visit, mak
     applications.locator("[name=state]").select_option(S.CLOSED)
     me.look("exports")
     with page.expect_download() as download_info:
-        applications.locator("button[type=submit]").click()
+        applications.locator("button[formaction$='.csv']").click()  # the CSV, for programs; XLSX is the default
     download = download_info.value
     assert download.suggested_filename.endswith(".csv"), download.suggested_filename
     with open(download.path(), encoding="utf-8-sig", newline="") as file:
@@ -487,7 +487,7 @@ def test_auditor_filters_downloads_and_checks_the_audit_log(language, visit, mak
     reports.locator("summary").click()
     reports.locator("[name=fund]").fill(str(fund.pk))
     with page.expect_download() as download_info:
-        reports.locator("button[type=submit]").click()
+        reports.locator("button[formaction$='.csv']").click()
     with open(download_info.value.path(), encoding="utf-8-sig", newline="") as file:
         header, *rows = list(csv.reader(file))
     assert [row[0] for row in rows] == [str(report.pk)], rows
