@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -265,9 +266,17 @@ def start_celery_beat(tmp_path):
     """start_celery_beat(**env) runs `celery beat` in its own process with extra environment (for example
     a short schedule), on the configured broker; it is stopped after the test."""
     started = []
+    # Each test's beats get a schedule (and lock) of their own in Redis, as each got its own schedule file:
+    # entries last run by an earlier test must not fall due in this one. The beats of one test share it.
+    key_prefix = f"valley-beat-test:{uuid.uuid4().hex}"
 
     def start(**extra_env):
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", **{k: str(v) for k, v in extra_env.items()}}
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "CELERY_BEAT_KEY_PREFIX": key_prefix,
+            **{k: str(v) for k, v in extra_env.items()},
+        }
         log_path = tmp_path / f"beat-{len(started)}.log"
         with open(log_path, "w") as log:
             proc = subprocess.Popen(
@@ -298,6 +307,13 @@ def start_celery_beat(tmp_path):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+    if started and settings.CELERY_BROKER_URL.startswith("redis"):
+        import redis
+
+        client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+        keys = list(client.scan_iter(f"{key_prefix}*"))
+        if keys:
+            client.delete(*keys)
 
 
 # ------------------------------------------------------------------ the start-up fund

@@ -252,6 +252,20 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
     }
     CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3, "socket_timeout": 15}
+    # Exactly one beat at a time: with Redis, beat keeps its schedule in Redis under a lock (RedBeat). A second
+    # beat (another machine, a restart overlapping the old process) waits for the lock and takes over when the
+    # first stops, instead of queueing every periodic task, the nightly check included, a second time. A beat
+    # that died without releasing the lock is replaced after CELERY_BEAT_LOCK_TIMEOUT seconds.
+    if env_bool("CELERY_BEAT_REDIS_LOCK", True):
+        CELERY_BEAT_SCHEDULER = "valley.ops.beat.OneBeatScheduler"
+        CELERY_REDBEAT_REDIS_URL = env_str("CELERY_BEAT_REDIS_URL", CELERY_BROKER_URL)
+        # One schedule and one lock per deployment (the queue's name tells deployments sharing a Redis apart).
+        CELERY_REDBEAT_KEY_PREFIX = env_str("CELERY_BEAT_KEY_PREFIX", f"valley-beat:{CELERY_TASK_DEFAULT_QUEUE}")
+        CELERY_REDBEAT_LOCK_TIMEOUT = env_int("CELERY_BEAT_LOCK_TIMEOUT", 30)
+        if CELERY_REDBEAT_LOCK_TIMEOUT < 10:
+            raise ImproperlyConfigured("CELERY_BEAT_LOCK_TIMEOUT must be at least 10 seconds.")
+        # Beat wakes at least this often to extend its lock (and a waiting beat tries this often to take it).
+        CELERY_BEAT_MAX_LOOP_INTERVAL = 5
 # Tasks are queued through the transactional outbox (valley/outbox.py); beat's sweeper publishes what the
 # broker could not take at the time, OUTBOX_SWEEP_GRACE_SECONDS after it was queued at the earliest.
 OUTBOX_SWEEP_SECONDS = env_int("OUTBOX_SWEEP_SECONDS", 30)
