@@ -311,7 +311,7 @@ class Portal:
             "-w", str(self.args.workers), "--timeout", "60", "--graceful-timeout", "10",
         ]))  # fmt: skip
         self.procs.append(self._spawn("worker", [
-            "-m", "celery", "-A", "valley", "worker", "--pool=solo", "--loglevel=WARNING", "-Q", self.args.queue,
+            "-m", "celery", "-A", "valley", "worker", "--pool=solo", "--loglevel=WARNING",
             "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"load-{os.getpid()}@%h",
         ]))  # fmt: skip
         import requests
@@ -351,7 +351,11 @@ class Portal:
         try:
             import redis
 
-            return redis.Redis.from_url(self.args.broker).llen(self.args.queue)
+            # The default queue and the ones of each kind (valley/settings.py, CELERY_QUEUES_BY_KIND).
+            client = redis.Redis.from_url(self.args.broker)
+            return client.llen(self.args.queue) + sum(
+                client.llen(f"{self.args.queue}.{kind}") for kind in ("mail", "checks", "notices", "exports")
+            )
         except Exception:  # noqa: BLE001 - a figure for the summary, not a check
             return None
 

@@ -168,7 +168,8 @@ def celery_worker_process(transactional_db, mail_dir):
     # Messages left in the test queue by earlier tests (published with no worker running) belong to data
     # that no longer exists; the worker must start on an empty queue, or it delivers their mail first.
     subprocess.run(
-        [sys.executable, "-m", "celery", "-A", "valley", "purge", "-f", "-Q", settings.CELERY_TASK_DEFAULT_QUEUE],
+        # Every queue of the test's deployment (CELERY_TASK_QUEUES: mail, checks, notices, ...).
+        [sys.executable, "-m", "celery", "-A", "valley", "purge", "-f"],
         cwd=ROOT,
         env=env,
         check=True,
@@ -184,9 +185,7 @@ def celery_worker_process(transactional_db, mail_dir):
                 "valley",
                 "worker",
                 "--pool=solo",
-                "--loglevel=INFO",
-                "-Q",
-                settings.CELERY_TASK_DEFAULT_QUEUE,
+                "--loglevel=INFO",  # no --queues: it takes every queue, as in development
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",

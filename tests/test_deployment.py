@@ -126,3 +126,36 @@ def test_the_procfile_web_command_serves_the_health_check_behind_a_tls_proxy(tmp
         server.wait(timeout=20)
         log.close()
     assert shlex.split(command)[0] == "gunicorn"
+
+
+def test_every_task_goes_to_a_queue_that_a_procfile_worker_and_a_systemd_unit_serve():
+    """Work of each kind on its own queue (mail, checks, notices, exports): a task routed to a queue nobody
+    serves would wait forever in production, although every test passes (their workers take all queues)."""
+    from django.conf import settings
+
+    from valley.celery import app
+
+    app.loader.import_default_modules()
+    default = settings.CELERY_TASK_DEFAULT_QUEUE
+
+    def queues_of(command: str) -> set[str]:
+        command = command.replace("${CELERY_TASK_DEFAULT_QUEUE:-valley}", default)
+        command = command.replace("${CELERY_TASK_DEFAULT_QUEUE}", default)
+        found = re.search(r"--queues (\S+)", command)
+        return set(found.group(1).split(",")) if found else set()
+
+    procfile_served = set().union(*(queues_of(c) for n, c in procfile().items() if n.startswith("worker")))
+    unit = unit_exec_start("valley-worker@.service")
+    systemd_served = queues_of(unit_exec_start("valley-worker.service")) | {
+        queues_of(unit.replace("%i", kind)).pop() for kind in settings.CELERY_QUEUES_BY_KIND if kind != "default"
+    }
+    ours = [name for name in app.tasks if name.split(".")[0] in {"valley", "teams", "funding", "tolerance"}]
+    routed = {name: app.amqp.router.route({}, name)["queue"].name for name in ours}
+    assert set(routed.values()) <= procfile_served == systemd_served == set(settings.CELERY_QUEUES_BY_KIND.values())
+    # The kinds of work that must not wait behind each other are apart.
+    assert routed["valley.tasks.send_mail_task"] == f"{default}.mail"
+    assert routed["tolerance.tasks.check_fund_compliance"] == f"{default}.checks"
+    assert routed["funding.tasks.end_public_notices"] == f"{default}.notices"
+    assert routed["valley.tasks.outbox_sweep"] == default
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in routed, entry["task"]

@@ -14,6 +14,7 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 from valley.env import env_bool, env_int, env_list, env_networks, env_str
 
@@ -238,6 +239,34 @@ else:
     CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "valley")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Work of each kind on a queue of its own, so that a night of compliance checks or a burst of mail keeps no
+# reminder or notice waiting, and each kind can get workers of its own (Procfile, deploy/systemd/
+# valley-worker@.service). A worker started without --queues takes every queue (development, tests).
+CELERY_QUEUES_BY_KIND = {
+    kind: f"{CELERY_TASK_DEFAULT_QUEUE}.{kind}" if kind != "default" else CELERY_TASK_DEFAULT_QUEUE
+    for kind in ("default", "mail", "checks", "notices", "exports")
+}
+CELERY_TASK_QUEUES = [Queue(name) for name in CELERY_QUEUES_BY_KIND.values()]
+CELERY_TASK_ROUTES = {
+    name: {"queue": CELERY_QUEUES_BY_KIND[kind]}
+    for kind, names in {
+        "mail": ["valley.tasks.send_mail_task"],
+        "checks": [
+            "tolerance.tasks.run_compliance_checks",
+            "tolerance.tasks.catch_up_compliance_checks",
+            "tolerance.tasks.check_fund_compliance",
+        ],
+        "notices": [
+            "funding.tasks.end_public_notices",
+            "funding.tasks.send_report_reminders",
+            "tolerance.tasks.send_company_report_reminders",
+            "teams.tasks.flag_overdue_service_requests",
+            "teams.tasks.auto_close_service_requests",
+            "valley.privacy.anonymise_due",
+        ],
+    }.items()
+    for name in names
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

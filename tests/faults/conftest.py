@@ -161,9 +161,10 @@ def stop_process(proc, sig=signal.SIGTERM):
             proc.wait()
 
 
-def worker_args(queue: str, name: str) -> list[str]:
+def worker_args(name: str) -> list[str]:
+    # No --queues: the worker takes every queue of the test's deployment (mail, checks, notices, ...).
     return [
-        "-m", "celery", "-A", "valley", "worker", "--pool=solo", "--loglevel=INFO", "-Q", queue,
+        "-m", "celery", "-A", "valley", "worker", "--pool=solo", "--loglevel=INFO",
         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{name}-{os.getpid()}@%h",
     ]  # fmt: skip
 

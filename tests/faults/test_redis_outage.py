@@ -66,9 +66,8 @@ def test_redis_outage_delays_mail_and_checks_but_loses_nothing(transactional_db,
         "TOLERANCE_CHECK_TIME": "00:00",  # today's nightly run is due whatever the hour the test runs
         "DEBUG": "1",
     }
-    queue = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "valley")
     base = f"http://127.0.0.1:{WEB_PORT}"
-    worker = start_process(worker_args(queue, "faults-redis"), env, tmp_path / "worker.log", ready="ready.")
+    worker = start_process(worker_args("faults-redis"), env, tmp_path / "worker.log", ready="ready.")
     beat = start_process(
         ["-m", "celery", "-A", "valley", "beat", "--loglevel=INFO", "--schedule", str(tmp_path / "beat-schedule")],
         env,

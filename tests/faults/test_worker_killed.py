@@ -12,7 +12,6 @@ import signal
 import time
 
 import pytest
-from django.conf import settings
 
 from tests.conftest import database_url_for_subprocess, wait_for
 from tests.factories import FundFactory, InvestmentFactory
@@ -38,10 +37,9 @@ def test_a_worker_killed_mid_check_leaves_nothing_partial_and_the_rerun_makes_on
         # Redis hands a message taken by a dead worker to another after the visibility timeout.
         "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_SECONDS),
     }
-    queue = settings.CELERY_TASK_DEFAULT_QUEUE
     seen = []
     # The fund comes after the first worker's start, so its catch-up of today's checks has nothing to do.
-    first = start_process(worker_args(queue, "faults-first"), env, tmp_path / "first.log", ready="ready.")
+    first = start_process(worker_args("faults-first"), env, tmp_path / "first.log", ready="ready.")
     second = None
     try:
         fund = FundFactory()
@@ -63,7 +61,7 @@ def test_a_worker_killed_mid_check_leaves_nothing_partial_and_the_rerun_makes_on
         seen.append(f"killed the worker mid-check: reports {partial[0]}, exemption cases {partial[1]} left behind")
 
         time.sleep(max(0.0, VISIBILITY_SECONDS + 1 - (time.monotonic() - killed_at)))
-        second = start_process(worker_args(queue, "faults-second"), env, tmp_path / "second.log", ready="ready.")
+        second = start_process(worker_args("faults-second"), env, tmp_path / "second.log", ready="ready.")
         report = wait_for(lambda: reports.first(), timeout=60, what="the report from the second worker")
         wait_for(lambda: "succeeded" in second.log_path.read_text(), timeout=30, what="the task to succeed")
         redone_after = time.monotonic() - killed_at

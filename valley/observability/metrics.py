@@ -67,15 +67,19 @@ def register_gauge(name: str, documentation: str, read: Callable[[], float | Non
 
 
 def _queue_depth() -> float:
-    """Messages waiting in the default queue, asked of the broker (Redis or the filesystem transport)."""
+    """Messages waiting in all the portal's queues, asked of the broker (Redis or the filesystem transport)."""
     from celery import current_app
     from django.conf import settings
 
     with current_app.connection_for_read() as connection:
         connection.connect()
         # Not passive: Redis keeps no key for an empty queue, and a passive declare calls that "no such queue".
-        declared = connection.default_channel.queue_declare(settings.CELERY_TASK_DEFAULT_QUEUE)
-        return float(declared.message_count)
+        return float(
+            sum(
+                connection.default_channel.queue_declare(name).message_count
+                for name in settings.CELERY_QUEUES_BY_KIND.values()
+            )
+        )
 
 
 def _outbox_backlog() -> float:
@@ -96,7 +100,7 @@ def _outbox_oldest_age() -> float | None:
 
 def _ground_floor_gauges() -> list[ScrapeGauge]:
     return [
-        ScrapeGauge("valley_celery_queue_depth", "Tasks waiting in the Celery queue for a worker.", _queue_depth),
+        ScrapeGauge("valley_celery_queue_depth", "Tasks waiting in the Celery queues (all kinds) for a worker.", _queue_depth),
         ScrapeGauge("valley_outbox_backlog", "Outbox messages not yet handed to the broker.", _outbox_backlog),
         ScrapeGauge(
             "valley_outbox_oldest_unpublished_age_seconds",
