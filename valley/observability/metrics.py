@@ -100,7 +100,7 @@ def _outbox_oldest_age() -> float | None:
 
 def _ground_floor_gauges() -> list[ScrapeGauge]:
     return [
-        ScrapeGauge("valley_celery_queue_depth", "Tasks waiting in the Celery queues (all kinds) for a worker.", _queue_depth),
+        ScrapeGauge("valley_celery_queue_depth", "Tasks waiting in the Celery queues for a worker.", _queue_depth),
         ScrapeGauge("valley_outbox_backlog", "Outbox messages not yet handed to the broker.", _outbox_backlog),
         ScrapeGauge(
             "valley_outbox_oldest_unpublished_age_seconds",
