@@ -181,3 +181,21 @@ def test_the_intermediate_page_is_in_chinese_by_default(client, submit, resident
     # The page's words already in the catalogues: the step, the field, the button (the sentence above the list
     # comes with this change's translations, /work/wt-svc-translations.json, once they are merged).
     assert "不予受理" in body and "理由" in body and 'value="确认"' in body
+
+
+def test_the_changelist_and_the_intermediate_page_run_a_constant_number_of_queries(
+    client, submit, resident, finance_line, finance_staff, django_assert_max_num_queries
+):
+    client.force_login(finance_staff)
+    requests = [submit(resident, finance_line, subject=f"请求{i}") for i in range(3)]
+    client.get(reverse(CHANGELIST))  # warm-up
+    counts = {}
+    for size in (3, 30):
+        requests += [submit(resident, finance_line, subject=f"请求{i}") for i in range(len(requests), size)]
+        with django_assert_max_num_queries(40) as listed:
+            assert client.get(reverse(CHANGELIST)).status_code == 200
+        with django_assert_max_num_queries(40) as page:
+            response = _act(client, "reject_with_reason", requests)
+            assert response.status_code == 200 and response.content.decode().count('name="_selected_action"') == size
+        counts[size] = (len(listed.captured_queries), len(page.captured_queries))
+    assert counts[3] == counts[30]
