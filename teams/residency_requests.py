@@ -5,10 +5,12 @@ submitted. Staff of the request's sub-venue decide (operators only for the sub-v
 provincial staff everywhere: valley.core.scoping); selecting a request starts the residency through
 teams.services.residency_select, in the same transaction, so "selected → entered" stays the residency's own
 flow. Every step is one function below: lock the row, check the table, change it, append the history row
-and the audit entry, and queue the applicant's mail in the outbox, all in one transaction.
+and the audit entry, and queue the mail in the outbox (a new request to the operators of its sub-venue, a
+decision to the applicant), all in one transaction.
 """
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -168,6 +170,7 @@ def residency_request_submit(
         )
     request.documents.set(attached)
     _history(request, "teams.residency_request.submitted", "", by)
+    notify_sub_venue_staff(request)
     return request
 
 
@@ -256,4 +259,38 @@ def notify_applicant(request: ResidencyRequest) -> None:
     _subject_en, body_en = _render(request, "en")
     entity = request.entity
     to = sorted(filter(None, {entity.contact_email, getattr(entity.owner, "email", "")}))
+    queue_mail(to=to, subject=subject, body=f"{body_zh}\n\n----\n{body_en}\n")
+
+
+def sub_venue_operators(sub_venue_id: int) -> list[str]:
+    """The e-mail addresses of the active operators of the sub-venue: the staff who decide its requests."""
+    operators = (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=roles.SUB_VENUE_OPERATOR, sub_venues=sub_venue_id)
+        .exclude(email="")
+    )
+    return sorted(set(operators.values_list("email", flat=True)))
+
+
+def _render_arrival(request: ResidencyRequest, language: str) -> tuple[str, str]:
+    with translation.override(language):
+        what = {"entity": request.entity.name, "venue": request.sub_venue.name, "id": request.pk}
+        subject = _("[Shanxi Innovation Valley] New residency request #%(id)s for %(venue)s") % what
+        url = settings.SITE_URL + reverse("teams:residency_request_detail", args=[request.pk])
+        lines = [
+            _("%(entity)s asks to enter %(venue)s. It waits for your decision.") % what,
+            _("Reason: %(reason)s") % {"reason": request.reason},
+            _("Details: %(url)s") % {"url": url},
+        ]
+        return subject, "\n".join(lines)
+
+
+def notify_sub_venue_staff(request: ResidencyRequest) -> None:
+    """Tell the operators of the requested sub-venue that a request has arrived, in both languages (the portal
+    keeps no language per person), through the outbox: sent after commit, not at all if the submission fails."""
+    to = sub_venue_operators(request.sub_venue_id)
+    if not to:
+        return  # provincial staff find it in the queue
+    subject, body_zh = _render_arrival(request, "zh-hans")
+    _subject_en, body_en = _render_arrival(request, "en")
     queue_mail(to=to, subject=subject, body=f"{body_zh}\n\n----\n{body_en}\n")

@@ -2,12 +2,15 @@
 services (teams.service_requests). Nothing is edited here: every change is a step of the workflow."""
 
 from django.contrib import admin, messages
+from django.shortcuts import render
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from teams import service_requests as services
 from teams import service_selectors as selectors
+from teams.service_forms import ReasonForm, ResolveForm
 from teams.service_models import ServiceRequest, ServiceRequestEvent, ServiceRequestMessage
+from teams.service_workflow import SERVICE_REQUEST
 from valley.core.errors import DomainError
 from valley.web.admin_services import ServiceErrorsAsMessagesMixin
 
@@ -64,7 +67,7 @@ class ServiceRequestAdmin(ServiceErrorsAsMessagesMixin, admin.ModelAdmin):
     ordering = ["submitted_at", "pk"]  # oldest first, as the queue
     date_hierarchy = "submitted_on"
     inlines = [EventInline, MessageInline]
-    actions = ["accept_and_assign_to_me", "start_work"]
+    actions = ["accept_and_assign_to_me", "start_work", "reject_with_reason", "resolve_with_resolution"]
     readonly_fields = [field.name for field in ServiceRequest._meta.fields]
 
     def get_queryset(self, request):
@@ -110,4 +113,56 @@ class ServiceRequestAdmin(ServiceErrorsAsMessagesMixin, admin.ModelAdmin):
             queryset,
             lambda found: services.service_request_start(request=found, by=request.user),
             gettext("%(count)d requests in progress."),
+        )
+
+    def _with_text(self, request, queryset, *, action: str, name: str, form_class, call, done: str):
+        """An action that needs text first (a reason, a resolution): the selection goes to an intermediate page
+        with the form; once it is filled in, `call(found, text)` runs the service for each selected request,
+        each in its own transaction, so a refused request is left exactly as it was and shown as a message."""
+        if not queryset.exists():
+            # The selection is filtered by the requests this person works on (get_queryset): nothing left.
+            self.message_user(request, gettext("None of the selected requests is one you work on."), messages.ERROR)
+            return None
+        form = form_class(request.POST if "apply" in request.POST else None)
+        if "apply" not in request.POST or not form.is_valid():
+            return render(
+                request,
+                "admin/teams/servicerequest/text_action.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": SERVICE_REQUEST[name].label,
+                    "form": form,
+                    "service_requests": queryset.select_related("line", "entity"),
+                    "action": action,
+                    "opts": self.model._meta,
+                },
+            )
+        (text,) = form.cleaned_data.values()  # the one field: the reason, or the resolution
+        self._run(request, queryset, lambda found: call(found, text), done)
+        return None
+
+    @admin.action(description=_("Reject, with a reason…"), permissions=["work"])
+    def reject_with_reason(self, request, queryset):
+        return self._with_text(
+            request,
+            queryset,
+            action="reject_with_reason",
+            name="reject",
+            form_class=ReasonForm,
+            call=lambda found, reason: services.service_request_reject(request=found, by=request.user, reason=reason),
+            done=gettext("%(count)d requests rejected."),
+        )
+
+    @admin.action(description=_("Mark as resolved, with the resolution…"), permissions=["work"])
+    def resolve_with_resolution(self, request, queryset):
+        return self._with_text(
+            request,
+            queryset,
+            action="resolve_with_resolution",
+            name="resolve",
+            form_class=ResolveForm,
+            call=lambda found, resolution: services.service_request_resolve(
+                request=found, by=request.user, resolution=resolution
+            ),
+            done=gettext("%(count)d requests resolved."),
         )

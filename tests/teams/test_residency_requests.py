@@ -290,3 +290,51 @@ def test_admin_decisions_go_through_the_services(client, entity, venue, operator
     client.post(changelist, {"action": "select_requests", "_selected_action": [second.pk]})
     second.refresh_from_db()
     assert second.status == "selected" and second.residency.status == Residency.Status.SELECTED
+
+
+# ------------------------------------------------------------------ the operators hear of a new request
+
+
+def test_a_new_request_is_mailed_to_the_operators_of_its_sub_venue_with_a_link(
+    entity, venue, operator, other_operator, make_user, settings
+):
+    inactive = make_user(roles.SUB_VENUE_OPERATOR, email="operator-gone@example.cn", is_active=False)
+    inactive.sub_venues.add(venue)
+    second = make_user(roles.SUB_VENUE_OPERATOR, email="operator-x2@example.cn")
+    second.sub_venues.add(venue)
+    reviewer = make_user(roles.REVIEWER, email="reviewer@example.cn")  # staff, but no operator of the sub-venue
+    reviewer.sub_venues.add(venue)
+
+    request = _submit(entity, venue)
+
+    (mail,) = _mails_to("operator-x@example.cn")
+    assert mail["recipients"] == ["operator-x2@example.cn", "operator-x@example.cn"]
+    assert _mails_to("operator-y@example.cn") == [] and _mails_to("operator-gone@example.cn") == []
+    assert _mails_to("reviewer@example.cn") == []
+    assert _mails_to("team@example.cn") == []  # the applicant hears of the decision, not of their own request
+    url = settings.SITE_URL + reverse("teams:residency_request_detail", args=[request.pk])
+    chinese, english = mail["body"].split("\n----\n")
+    assert url in chinese and url in english
+    with translation.override("en"):
+        assert f"{entity.name} asks to enter {venue.name}. It waits for your decision." in english
+    assert "Reason: 需要中试场地。" in english and "需要中试场地。" in chinese
+    assert entity.name_zh in chinese and venue.name_zh in chinese
+    assert f"#{request.pk}" in mail["subject"]
+    # The link opens the request for the operator who got the mail.
+    from django.test import Client
+
+    client = Client()
+    client.force_login(operator)
+    assert client.get(url.removeprefix(settings.SITE_URL)).status_code == 200
+
+
+def test_a_refused_request_mails_nobody(entity, venue, operator):
+    _submit(entity, venue)
+    with pytest.raises(WrongState):
+        _submit(entity, venue)  # one open request per entity
+    assert len(_mails_to("operator-x@example.cn")) == 1
+
+
+def test_a_sub_venue_without_operators_queues_no_staff_mail(entity, venue):
+    _submit(entity, venue)
+    assert not OutboxMessage.objects.filter(task=MAIL_TASK).exists()
