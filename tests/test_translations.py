@@ -105,3 +105,33 @@ def test_a_persons_name_is_姓名_never_名称():
         and ("名称" in text or not any(word in text for word in ("姓名", "姓", "名")))
     ]
     assert not wrong, f"a person's name translated as a thing's: {wrong}"
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+def test_the_chinese_texts_shipped_as_data_follow_the_glossary_too():
+    """The first service guides and privacy notice are data (staff edit them in the admin), not catalogue
+    messages, but a new database starts with them: they use the glossary's words as well."""
+    from valley.guides import content
+    from valley.privacy import defaults
+
+    terms = glossary()
+    found = [
+        f"{module.__name__}.{name}: {text[:60]!r}… uses {variant}; the glossary says {term['zh']}"
+        for module in (content, defaults)
+        for name in dir(module)
+        if name.isupper()
+        for text in _strings(getattr(module, name))
+        for term in terms
+        for variant in forbidden_in(text, term)
+    ]
+    assert not found, "\n".join(found)
