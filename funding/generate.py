@@ -443,7 +443,7 @@ def _after_the_money(province: Province, after: list, policy: FundPolicy, staff:
         report_id += len(story.reports)
         if story.acceptance:
             result, accepted_on = story.acceptance
-            reasons = "里程碑均已完成，验收通过。" if result == "passed" else "主要里程碑未完成，验收不通过。"
+            reasons = "里程碑均已完成，结题验收通过。" if result == "passed" else "主要里程碑未完成，结题验收不通过。"
             at = datetime.datetime.combine(accepted_on, datetime.time(15), tzinfo=datetime.UTC)
             acceptances.append((app, result, reasons, accepted_on, staff, at))
         if story.recovery:

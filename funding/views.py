@@ -148,7 +148,7 @@ def application_detail(request, pk):
         if is_owner
         else application.get_state_display(),
         "steps": steps,
-        # "return for changes, reject" in English, "退回修改、驳回" in Chinese: the separator is translated.
+        # "return for changes, reject" in English, "退回修改、不予批准" in Chinese: the separator is translated.
         "steps_need_comment": _(", ").join(
             str(step.transition.label) for step in steps if step.transition.needs_comment
         ),

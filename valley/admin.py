@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -20,13 +21,22 @@ from valley.models import (
     Target,
     User,
     Valley,
+    name_fields_in_reading_order,
 )
+
+
+def _names_in_order(fields, names):
+    """`fields` with its two name fields, where both are present, in the order `names` gives."""
+    if not set(names) <= set(fields):
+        return fields
+    queue = iter(names)
+    return tuple(next(queue) if field in names else field for field in fields)
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "first_name", "last_name", "is_staff", "is_active", "last_login"]
+    list_display = ["email", "full_name", "is_staff", "is_active", "last_login"]
     list_filter = ["is_staff", "is_active", "groups"]
     search_fields = ["email", "first_name", "last_name"]
     filter_horizontal = ["groups", "user_permissions", "sub_venues", "service_lines"]
@@ -39,6 +49,27 @@ class UserAdmin(DjangoUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     actions = ["unlock_login"]
+
+    @admin.display(description=_("full name"), ordering="last_name")
+    def full_name(self, obj):
+        return obj.get_full_name()
+
+    # Django's own labels are 名字 / 姓氏 and the fields come given name first; staff read the portal's 名 / 姓,
+    # in the order the reader writes a name (姓 before 名 in Chinese), as on the sign-up form.
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        names = name_fields_in_reading_order()
+        return [
+            (title, {**options, "fields": _names_in_order(options["fields"], names)}) for title, options in fieldsets
+        ]
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        labels = {"first_name": capfirst(_("given name")), "last_name": capfirst(_("family name"))}
+        for field, label in labels.items():
+            if field in form.base_fields:
+                form.base_fields[field].label = label
+        return form
 
     # Every change of a person's profile, roles, permissions or sub-venues is recorded (one entry per save,
     # the many-to-many fields included): the state before is read from the database before the save.

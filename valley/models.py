@@ -124,6 +124,13 @@ class User(AbstractUser):
         return f"{full} <{self.email}>" if full else self.email
 
 
+def name_fields_in_reading_order() -> tuple[str, str]:
+    """The user's two name fields in the order the reader writes a name: a Chinese reader puts the family
+    name first (姓, then 名), an English one the given name."""
+    language = get_language() or ""
+    return ("last_name", "first_name") if language.lower().startswith("zh") else ("first_name", "last_name")
+
+
 class Valley(BilingualNameMixin):
     """The Shanxi Innovation Valley. There is one; it is a row so staff can edit its texts."""
 

@@ -367,7 +367,7 @@ def test_the_revised_amount_is_checked_beside_the_field_in_chinese(application_i
     officer = signed_in(people["registration"], language="zh-hans")
     response = officer.post(url("revise_amount", app), {"amount": "200,000", "comment": "按实缴资本调减。"})
     assert field_errors(response) == {
-        "amount": ["资金的最低资助额为 300,000.00 元；如实缴资本只允许更低金额，请改为在登记核验阶段驳回申请。"]
+        "amount": ["资金的最低资助额为 300,000.00 元；如实缴资本只允许更低金额，请改为在注册核验阶段对申请不予批准。"]
     }
     assert fresh(app).approved_amount == D("500000.00")
 

@@ -241,4 +241,4 @@ def test_the_pages_speak_chinese_by_default(client, confirmed, profile):
     assert '<html lang="zh-Hans">' in body
     for text in ["成员", "成果", "文件", "入驻情况", "负责人", "实验室"]:
         assert text in body, text
-    assert "我的团队和企业" in client.get(reverse("teams:entity_list")).content.decode()
+    assert "我的创新主体" in client.get(reverse("teams:entity_list")).content.decode()

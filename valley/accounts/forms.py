@@ -10,6 +10,7 @@ from django.utils.translation import ngettext
 
 from valley.accounts import passwords
 from valley.messaging.mail import queue_mail
+from valley.models import name_fields_in_reading_order
 
 
 class LoginForm(AuthenticationForm):
@@ -70,6 +71,12 @@ class SignUpForm(forms.Form):
         label=_("I have read the privacy notice and agree to the processing it describes"),
         error_messages={"required": _("Read the privacy notice and tick this box to sign up.")},
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Asked in the order the reader writes a name: 姓 before 名 on the Chinese page.
+        names = list(name_fields_in_reading_order())
+        self.order_fields(["email", *names])
 
     def clean_email(self):
         email = self.cleaned_data["email"].strip().lower()

@@ -18,7 +18,7 @@ GUIDES = [
         "sort_order": 1,
         "name_zh": "创新创业启动资金申请",
         "name_en": "Applying for the innovation start-up fund",
-        "who_may_apply_zh": "已入驻晋创谷分园（已遴选或已入驻）的科研团队或初创企业；此前未获得过启动资金，且没有进行中的申请。申请人须已确认电子邮箱。",  # noqa: E501
+        "who_may_apply_zh": "已入驻晋创谷分园（已遴选或已入驻）的科研团队或初创企业；此前未获得过创业启动资金，且没有进行中的申请。申请人须已确认电子邮箱。",  # noqa: E501
         "who_may_apply_en": (
             "A research team or startup resident in a sub-venue of the valley (selected or entered) that has never "
             "been granted the start-up fund and has no open application. The applicant's e-mail must be confirmed."
@@ -48,7 +48,7 @@ GUIDES = [
             "Research teams from universities and research institutes, and startups, not yet resident in any "
             "sub-venue and with no residency request waiting for a decision."
         ),
-        "materials_zh": "1. 团队或企业简介\n2. 入驻理由与所需空间（办公、中试场地等）\n3. 商业计划书或成果介绍（PDF或图片）",  # noqa: E501
+        "materials_zh": "1. 创新主体简介\n2. 入驻理由与所需空间（办公、中试场地等）\n3. 商业计划书或成果介绍（PDF或图片）",  # noqa: E501
         "materials_en": (
             "1. A profile of the team or startup\n2. Why this sub-venue, and the space it needs (office, pilot-scale "
             "space, ...)\n3. A business plan or a description of the achievement (PDF or image)"

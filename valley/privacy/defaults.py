@@ -4,10 +4,10 @@ Its text is data, not an interface string: it is kept in both languages here and
 
 import datetime
 
-TEXT_ZH = """晋创谷门户（山西省科学技术厅运营）处理您的个人信息，用于下列目的，每项目的的法律依据列于下表。
-我们只收集完成目的所必需的信息，不向第三方出售或提供；公示期内仅公开政策规定的字段（团队或企业名称、依托单位、分园区、资助金额、公示截止日期）。
+TEXT_ZH = """晋创谷服务平台（山西省科学技术厅运营）处理您的个人信息，用于下列目的，每项目的的法律依据列于下表。
+我们只收集完成目的所必需的信息，不向第三方出售或提供；公示期内仅公开政策规定的字段（创新主体名称、高校院所、分园、资助金额、公示截止日期）。
 您可以随时在“我的数据”页面下载您的全部数据，或申请注销账户。注销申请提交后有宽限期，期间可以撤回；宽限期满后，您的姓名、电子邮箱和电话将被替换。
-依照财务和审计法规，资助申请、决定、协议、拨款和报告记录以及审计日志须保存，其中的审计日志不可修改，将按原样保留。"""
+依照财务和审计法规，资助申请、决定、协议、拨付和报告记录以及审计日志须保存，其中的审计日志不可修改，将按原样保留。"""
 
 TEXT_EN = """The Valley Portal (run by the Shanxi Department of Science and Technology) processes your personal data for
 the purposes below; the legal basis of each is listed with it.
@@ -36,7 +36,7 @@ PURPOSES = [
     (
         "资助公示",
         "Public notice of grants",
-        "团队或企业名称及资助金额（不含个人信息）",
+        "创新主体名称及资助金额（不含个人信息）",
         "team or startup name and grant (no personal data)",
         "public_interest",
     ),
