@@ -595,20 +595,41 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 PORTAL_NAME = _("Shanxi Innovation Valley Portal")
 
-# The home dashboard's figures are recomputed at most this often (per worker); 0 computes them on every view.
+# The home dashboard's figures are recomputed at most this often (by each process, or once for all with
+# CACHE_URL); 0 computes them on every view.
 HOME_FIGURES_CACHE_SECONDS = env_int("HOME_FIGURES_CACHE_SECONDS", 60)
 # The fund dashboard's figures, chart and lists, cached per fund and language and keyed on what changes
 # them (tolerance.selectors.fund_with_dashboard_stamp); changes its key does not see show after this long.
 FUND_DASHBOARD_CACHE_SECONDS = env_int("FUND_DASHBOARD_CACHE_SECONDS", 30)
-# Both live in each worker's memory: a cache outage can never take pages down (Redis may be away; see
-# "When Redis, a worker or PostgreSQL fails"). Room for every fund's sections in both languages at
-# province scale (Django's default keeps 300 entries, fewer than 100 funds × 2 sections × 2 languages).
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "OPTIONS": {"MAX_ENTRIES": 5000},
+# The cache lives in each process's memory unless CACHE_URL names a Redis (redis://host:6379/1), which every
+# web node and worker then share: the home and fund-dashboard figures are computed once for all nodes and
+# sessions are read from it (backed by the database, so that none is lost with the cache). A Redis outage
+# degrades to no cache (django-redis ignores its errors, after half a second at most): figures are computed
+# on each view and sessions read from the database, never a 500 (tests/faults/test_shared_cache.py).
+# In memory, room for every fund's sections in both languages at province scale (Django's default keeps 300
+# entries, fewer than 100 funds × 2 sections × 2 languages).
+CACHE_URL = env_str("CACHE_URL")
+if CACHE_URL:
+    if not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured("CACHE_URL must be a Redis URL, such as redis://127.0.0.1:6379/1.")
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "valley"),
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5, "IGNORE_EXCEPTIONS": True},
+        }
     }
-}
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    # Only with a shared cache: with one cache per process, a session ended in one would live on in the others.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        }
+    }
 
 # Load tests only (bench/loadtest.py): mounts a minimal view and stock ModelAdmins to compare against,
 # under /bench/. Never on in production.
