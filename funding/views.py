@@ -98,6 +98,7 @@ def my_applications(request):
         shown=("q", "sub_venue", "created_at"),
         sorts=APPLICATION_SORTS,
         default_order=("-created_at", "-pk"),
+        page_size=PAGE_SIZE,
     )
     return render(
         request,
@@ -616,6 +617,7 @@ def queue(request, queue):
         shown=("q", "sub_venue", "submitted_at"),
         sorts=APPLICATION_SORTS,
         default_order=("submitted_at", "pk"),
+        page_size=PAGE_SIZE,
         # "Export this view": the applications export, in this queue's states and with the filters set here.
         export="applications",
         fixed={"state": list(states)},

@@ -88,10 +88,7 @@ def test_bad_sort_and_dates_are_ignored_or_explained(client, auditor, two_in_for
 
 
 def test_the_queue_pages_keep_the_filters_and_the_export_carries_them(client, auditor, two_in_formal, monkeypatch):
-    from valley.web import listing
-
-    monkeypatch.setattr(listing, "PAGE_SIZE", 1)
-    monkeypatch.setattr(listing.Listing.__init__, "__kwdefaults__", {"export": None, "fixed": None, "page_size": 1})
+    monkeypatch.setattr("funding.views.PAGE_SIZE", 1)
     client.force_login(auditor)
     _response, page = get(
         client, reverse("funding:queue", args=["formal"]), q="材料", sub_venue="大同分园", sort="-amount"
@@ -131,3 +128,127 @@ def test_the_applicant_searches_and_sorts_only_their_own(
     assert list(response.context["page"].object_list) == []
     response, _page = get(client, url, sub_venue="datong-test")
     assert [a.pk for a in response.context["page"].object_list] == [second.pk]
+
+
+# ------------------------------------------------------------------ the registry: entities, residency requests
+
+
+def pks(response) -> list[int]:
+    return [row.pk for row in response.context["page"].object_list]
+
+
+@pytest.fixture
+def registry(applicant, other_applicant, entity_factory, residency_factory):
+    """Two of the applicant's entities, one resident in 太原 (from another institution), one in 大同; and a
+    residency request each waiting, in those sub-venues."""
+    from teams.residency_request_models import ResidencyRequest
+    from tests.factories import InstitutionFactory
+
+    taiyuan = SubVenueFactory(code="taiyuan-list", name_zh="太原分园", name_en="Taiyuan")
+    datong = SubVenueFactory(code="datong-list", name_zh="大同分园", name_en="Datong")
+    spark = entity_factory(owner=applicant, name_zh="星火光电", name_en="Spark Optics")
+    fenhe = entity_factory(
+        owner=applicant,
+        name_zh="汾河材料",
+        name_en="Fenhe Materials",
+        institution=InstitutionFactory(name_zh="山西大学", name_en="Shanxi University"),
+    )
+    theirs = entity_factory(owner=other_applicant, name_zh="别人的团队", name_en="Someone Else")
+    residency_factory(entity=spark, sub_venue=taiyuan)
+    residency_factory(entity=fenhe, sub_venue=datong)
+    requests = [
+        ResidencyRequest.objects.create(entity=entity, sub_venue=venue, reason="x", submitted_by=entity.owner)
+        for entity, venue in ((spark, taiyuan), (fenhe, datong), (theirs, datong))
+    ]
+    return {
+        "spark": spark,
+        "fenhe": fenhe,
+        "theirs": theirs,
+        "taiyuan": taiyuan,
+        "datong": datong,
+        "requests": requests,
+    }
+
+
+def test_the_entity_list_searches_filters_and_sorts_the_applicants_own(client, applicant, registry):
+    spark, fenhe = registry["spark"], registry["fenhe"]
+    client.force_login(applicant)
+    url = reverse("teams:entity_list")
+    assert pks(get(client, url, q="spark")[0]) == [spark.pk]
+    assert pks(get(client, url, q="别人")[0]) == []  # someone else's stays out of reach
+    assert pks(get(client, url, sub_venue="大同分园")[0]) == [fenhe.pk]
+    assert pks(get(client, url, institution="Shanxi University")[0]) == [fenhe.pk]
+    response, page = get(client, url, sort="name")
+    assert pks(response) == sorted(
+        [spark.pk, fenhe.pk], key=lambda pk: {spark.pk: "星火光电", fenhe.pk: "汾河材料"}[pk]
+    )
+    assert pks(get(client, url, sort="-name")[0]) == list(reversed(pks(response)))
+    assert 'type="date"' in page and 'name="created_at_after"' in page
+
+
+def test_the_entity_list_pages_keep_the_filters_and_the_export_carries_them(
+    client, provincial_staff, registry, monkeypatch
+):
+    monkeypatch.setattr("teams.views.PAGE_SIZE", 1)
+    client.force_login(provincial_staff)
+    _response, page = get(client, reverse("teams:entity_list"), q="e", sub_venue="大同分园", sort="-name")
+    query = parse_qs(urlsplit(export_links(page)["xlsx"]).query)
+    assert query == {"q": ["e"], "sub_venue": ["大同分园"]}
+    _response, page = get(client, reverse("teams:entity_list"), q="e", sort="-name")
+    assert 'href="?q=e&amp;sort=-name&amp;page=2"' in page
+
+
+def test_the_residency_queue_stays_in_the_operators_sub_venues(client, make_user, registry):
+    from valley.core import roles
+
+    operator = make_user(roles.SUB_VENUE_OPERATOR)
+    operator.sub_venues.add(registry["datong"])
+    spark_request, fenhe_request, their_request = registry["requests"]
+    client.force_login(operator)
+    url = reverse("teams:residency_queue")
+    assert sorted(pks(get(client, url)[0])) == sorted([fenhe_request.pk, their_request.pk])
+    assert pks(get(client, url, sub_venue="太原分园")[0]) == []  # a filter never widens the scope
+    assert pks(get(client, url, q="汾河")[0]) == [fenhe_request.pk]
+    assert pks(get(client, url, institution="山西大学")[0]) == [fenhe_request.pk]
+    assert pks(get(client, url, sort="-entity")[0]) == [fenhe_request.pk, their_request.pk]  # 汾 > 别 in code points
+    assert pks(get(client, url, sort="entity")[0]) == [their_request.pk, fenhe_request.pk]
+
+
+def test_the_applicants_residency_requests(client, applicant, registry):
+    spark_request, fenhe_request, _theirs = registry["requests"]
+    client.force_login(applicant)
+    url = reverse("teams:residency_requests")
+    assert sorted(pks(get(client, url)[0])) == sorted([spark_request.pk, fenhe_request.pk])
+    assert pks(get(client, url, sub_venue="Taiyuan")[0]) == [spark_request.pk]
+    assert pks(get(client, url, q=str(fenhe_request.pk))[0]) == [fenhe_request.pk]
+    assert pks(get(client, url, sort="number")[0]) == [spark_request.pk, fenhe_request.pk]
+    assert pks(get(client, url, sort="-number")[0]) == [fenhe_request.pk, spark_request.pk]
+    response, page = get(client, url, submitted_at_before="not a date", sort="nonsense")
+    assert "Enter a valid date" in page and len(pks(response)) == 2
+
+
+@pytest.mark.parametrize("name", ["teams:entity_list", "teams:residency_queue", "teams:residency_requests"])
+def test_registry_lists_run_as_many_queries_with_more_rows(
+    client,
+    provincial_staff,
+    applicant,
+    registry,
+    entity_factory,
+    residency_factory,
+    name,
+    django_assert_max_num_queries,
+):
+    from teams.residency_request_models import ResidencyRequest
+
+    reader = applicant if name != "teams:residency_queue" else provincial_staff
+    client.force_login(reader)
+    query = {"q": "a", "sub_venue": "大同分园", "institution": "山西大学", "sort": "-entity"}
+    get(client, reverse(name), **query)
+    with django_assert_max_num_queries(14) as few:
+        get(client, reverse(name), **query)
+    for _ in range(4):
+        entity = entity_factory(owner=applicant, name_zh="大团队", name_en="A team")
+        residency_factory(entity=entity, sub_venue=registry["datong"])
+        ResidencyRequest.objects.create(entity=entity, sub_venue=registry["datong"], reason="x", submitted_by=applicant)
+    with django_assert_max_num_queries(len(few)):
+        response, _page = get(client, reverse(name), **query)
