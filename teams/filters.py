@@ -6,8 +6,8 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from teams.models import Achievement, AchievementStageChange, Document, Entity, Member, Registration, Residency
-from valley.models import FocusArea, Institution
 from teams.residency_request_models import ResidencyRequest
+from valley.models import FocusArea, Institution
 from valley.web.filters import DateRangeFilter, IdFilter, NamedChoiceFilter, SearchFilter, sub_venue_filter
 
 

@@ -6,7 +6,6 @@ request, or one in a sub-venue an operator does not run, is a 404 at every URL.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _

@@ -121,3 +121,13 @@ class SearchFilter(django_filters.CharFilter):
         if self.number_field and number.isascii() and number.isdigit() and int(number) <= BIGGEST_ID:
             condition |= Q(**{self.number_field: int(number)})
         return qs.filter(condition)
+
+
+class YesNoSelect(forms.NullBooleanSelect):
+    """A yes/no filter's choice that also reads `1` and `0`, as links and the older checkboxes give it."""
+
+    def value_from_datadict(self, data, files, name):
+        value = data.get(name)
+        if value in ("1", "0"):
+            return value == "1"
+        return super().value_from_datadict(data, files, name)
