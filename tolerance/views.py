@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tolerance import documents, figures, monitoring_selectors, selectors
-from tolerance.filters import ExemptionCaseFilter, FundFilter
+from tolerance.filters import ExemptionCaseFilter, FundFilter, InvestmentFilter
 from tolerance.forms import InvestmentDocumentForm
 from tolerance.models import STANDARDS, CaseState, ExemptionCase, Fund, Investment, InvestmentDocument, Verdict
 from tolerance.portfolio import InvalidRecord
@@ -67,6 +67,14 @@ FUND_SORTS = {
     "latest": ("latest_as_of",),
     "verdict": ("latest_verdict",),
 }
+INVESTMENT_PAGE_SIZE = 20  # below the dashboard's sections, a shorter page
+INVESTMENT_SORTS = {
+    "startup": ("startup__name_zh",),
+    "invested": ("invested_on",),
+    "principal": ("principal",),
+    "state": ("state",),
+    "failed": ("failed_on",),
+}
 CASE_SORTS = {
     "number": ("pk",),
     "fund": ("investment__fund__name_zh",),
@@ -112,12 +120,25 @@ def fund_dashboard(request, fund_id: int):
         fund = selectors.fund_with_dashboard_stamp(fund_id=fund_id)
     except Fund.DoesNotExist:
         raise Http404(_("There is no such fund.")) from None
+    # Every investment of the fund, to search, filter, sort and page through (not cached: it follows the query).
+    investments = Listing(
+        request,
+        Investment.objects.filter(fund=fund).select_related("startup"),
+        filterset_class=InvestmentFilter,
+        shown=("q", "state", "meets_standards", "invested_on", "failed_on"),
+        sorts=INVESTMENT_SORTS,
+        default_order=("invested_on", "pk"),
+        export="investments",
+        fixed={"fund": fund.pk},
+        page_size=INVESTMENT_PAGE_SIZE,
+    )
     return render(
         request,
         "tolerance/fund_dashboard.html",
         {
             "fund": fund,
-            "investment_filters": {"fund": fund.pk},
+            "listing": investments,
+            "page": investments.page,
             "dashboard": SimpleLazyObject(lambda: selectors.fund_dashboard(fund=fund)),
             "valuation": SimpleLazyObject(lambda: figures.fund_valuation(fund=fund)),
             "cache_seconds": settings.FUND_DASHBOARD_CACHE_SECONDS,

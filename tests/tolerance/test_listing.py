@@ -129,3 +129,23 @@ def test_portfolio_lists_run_as_many_queries_with_more_rows(
     grow(4)
     with django_assert_max_num_queries(len(few)):
         assert client.get(reverse(name), query).status_code == 200
+
+
+def test_the_fund_dashboard_lists_every_investment_to_work_in(client, manager, two_funds, monkeypatch):
+    fenhe, taihang = two_funds
+    failed = fenhe.investments.get(state="failed")
+    active = fenhe.investments.exclude(pk=failed.pk).get()
+    client.force_login(manager)
+    url = reverse("tolerance:fund_dashboard", args=[fenhe.pk])
+    assert sorted(pks(client, url)) == sorted([failed.pk, active.pk])  # this fund's only
+    assert pks(client, url, q="晋光") == [failed.pk]
+    assert pks(client, url, state="failed") == [failed.pk]
+    assert pks(client, url, failed_on_after="2025-01-01") == [failed.pk]
+    by_startup = pks(client, url, sort="startup")
+    assert pks(client, url, sort="-startup") == list(reversed(by_startup))
+    monkeypatch.setattr("tolerance.views.INVESTMENT_PAGE_SIZE", 1)
+    page = client.get(url, {"state": "failed", "sort": "-startup", "page": "1"}, HTTP_ACCEPT_LANGUAGE="en").content
+    query = parse_qs(urlsplit(export_links(page.decode())["csv"]).query)
+    assert query == {"state": ["failed"], "fund": [str(fenhe.pk)]}
+    page = client.get(url, {"q": "Co", "sort": "-startup"}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'href="?q=Co&amp;sort=-startup&amp;page=2"' in page
