@@ -101,7 +101,7 @@ class ResidencyRequestFilter(django_filters.FilterSet):
     sub_venue = sub_venue_filter()
     institution = institution_filter("entity__institution")
     status = django_filters.ChoiceFilter(choices=ResidencyRequest.Status.choices, label=_("status"))
-    submitted_at = DateRangeFilter(label=_("submitted"))
+    submitted_at = DateRangeFilter(label=_("submitted at"))
 
     class Meta:
         model = ResidencyRequest
