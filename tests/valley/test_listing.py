@@ -57,6 +57,8 @@ def test_the_queue_filters_by_sub_venue_name(client, auditor, two_in_formal):
     response, page = get(client, reverse("funding:queue", args=["formal"]), sub_venue="大同分园")
     assert [a.pk for a in response.context["page"].object_list] == [second.pk]
     assert 'value="大同分园"' in page  # what was typed stays in the box
+    assert 'list="id_list_sub_venue_names"' in page and '<option value="Datong">' in page  # names, not ids
+    assert "Clear the filters" in page and 'aria-label="Pages"' not in page
     response, page = get(client, reverse("funding:queue", args=["formal"]), sub_venue="Nowhere")
     assert "Nothing is called" in page  # next to its field, not a 500; the filter is left out
     assert len(response.context["page"].object_list) == 2

@@ -39,8 +39,7 @@ class NameInput(forms.TextInput):
 
     def render(self, name, value, attrs=None, renderer=None):
         list_id = f"{(attrs or {}).get('id') or 'id_' + name}_names"
-        self.attrs["list"] = list_id
-        box = super().render(name, value, attrs, renderer)
+        box = super().render(name, value, {**(attrs or {}), "list": list_id}, renderer)
         options = format_html_join("", '<option value="{}">', ((text,) for text in self.names))
         return format_html('{}<datalist id="{}">{}</datalist>', box, list_id, options)
 
