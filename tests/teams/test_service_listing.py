@@ -46,8 +46,11 @@ def test_search_filter_and_sort(client, two_requests, finance_staff, applicant, 
 
 def test_the_queue_filters_by_sub_venue_name_and_keeps_its_scope(client, two_requests, line_staff, service_lines):
     first, second = two_requests
-    client.force_login(line_staff(service_lines["legal"]) if "legal" in service_lines else line_staff())
-    assert pks(client, reverse("teams:service_queue"), sub_venue="大同分园") == []  # another line's requests
+    client.force_login(line_staff(service_lines["technology"]))
+    url = reverse("teams:service_queue")
+    assert pks(client, url) == []  # another line's requests
+    assert pks(client, url, sub_venue="大同分园") == []  # a filter never widens the scope
+    assert pks(client, url, line="finance") == []
 
 
 def test_the_queue_pages_keep_the_filters_and_the_export_carries_them(client, two_requests, finance_staff, monkeypatch):
