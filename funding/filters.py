@@ -21,10 +21,14 @@ from funding.models import (
     RecoveryOrder,
     SubVenueBudget,
 )
-from valley.web.filters import DateRangeFilter, IdFilter, sub_venue_filter
+from valley.web.filters import DateRangeFilter, IdFilter, SearchFilter, sub_venue_filter
+
+ENTITY_SEARCH = ("entity__name_zh", "entity__name_en", "entity__registration__uscc")
 
 
 class ApplicationFilter(django_filters.FilterSet):
+    # The lists' search box: the team's name in either language, its company's USCC, or the application's number.
+    q = SearchFilter(fields=ENTITY_SEARCH)
     state = django_filters.MultipleChoiceFilter(choices=Application.State.choices)
     sub_venue = sub_venue_filter()
     entity = IdFilter()
@@ -34,7 +38,7 @@ class ApplicationFilter(django_filters.FilterSet):
 
     class Meta:
         model = Application
-        fields = ["state", "sub_venue", "entity", "created_at", "submitted_at", "decided_at"]
+        fields = ["q", "state", "sub_venue", "entity", "created_at", "submitted_at", "decided_at"]
 
 
 class ApplicationEventFilter(django_filters.FilterSet):

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from funding import post_award, selectors, services
+from funding.filters import ApplicationFilter
 from funding.forms import (
     AcceptanceForm,
     ApplicationForm,
@@ -53,6 +54,7 @@ from valley.core import roles
 from valley.core.errors import DomainError
 from valley.core.money import parse_yuan
 from valley.core.workflow import TransitionNotAllowed
+from valley.web.listing import Listing
 
 PAGE_SIZE = 50
 
@@ -75,13 +77,33 @@ def _page(request, queryset):
 # ------------------------------------------------------------------ applicant
 
 
+# The columns a list of applications may be sorted by (a whitelist: any other `sort` is ignored).
+APPLICATION_SORTS = {
+    "number": ("pk",),
+    "entity": ("entity__name_zh",),
+    "sub_venue": ("sub_venue__name_zh",),
+    "amount": ("amount",),
+    "state": ("state",),
+    "submitted": ("submitted_at",),
+    "created": ("created_at",),
+}
+
+
 @login_required
 def my_applications(request):
-    applications = selectors.applications_of_applicant(request.user)
+    listing = Listing(
+        request,
+        selectors.applications_of_applicant(request.user),
+        filterset_class=ApplicationFilter,
+        shown=("q", "sub_venue", "created_at"),
+        sorts=APPLICATION_SORTS,
+        default_order=("-created_at", "-pk"),
+        page_size=PAGE_SIZE,
+    )
     return render(
         request,
         "funding/my_applications.html",
-        {"page": _page(request, applications), "state_labels": APPLICANT_STATE_LABELS},
+        {"listing": listing, "page": listing.page, "state_labels": APPLICANT_STATE_LABELS},
     )
 
 
@@ -588,11 +610,20 @@ def queue(request, queue):
     if queue not in QUEUES:
         raise Http404
     label, _role, states = QUEUES[queue]
-    page = _page(request, selectors.work_queue(user=request.user, queue=queue))
-    # "Export this view": the applications export, in this queue's states (and any filters in the URL).
-    export_filters = {"state": list(states)}
+    listing = Listing(
+        request,
+        selectors.work_queue(user=request.user, queue=queue),
+        filterset_class=ApplicationFilter,
+        shown=("q", "sub_venue", "submitted_at"),
+        sorts=APPLICATION_SORTS,
+        default_order=("submitted_at", "pk"),
+        page_size=PAGE_SIZE,
+        # "Export this view": the applications export, in this queue's states and with the filters set here.
+        export="applications",
+        fixed={"state": list(states)},
+    )
     return render(
-        request, "funding/queue.html", {"label": label, "page": page, "queue": queue, "export_filters": export_filters}
+        request, "funding/queue.html", {"label": label, "listing": listing, "page": listing.page, "queue": queue}
     )
 
 

@@ -6,16 +6,25 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from teams.models import Achievement, AchievementStageChange, Document, Entity, Member, Registration, Residency
+from teams.residency_request_models import ResidencyRequest
 from valley.models import FocusArea, Institution
-from valley.web.filters import DateRangeFilter, IdFilter, NamedChoiceFilter, sub_venue_filter
+from valley.web.filters import DateRangeFilter, IdFilter, NamedChoiceFilter, SearchFilter, sub_venue_filter
 
 
-class EntityFilter(django_filters.FilterSet):
-    institution = NamedChoiceFilter(
+def institution_filter(field_name: str = "institution") -> NamedChoiceFilter:
+    """The origin institution, chosen by its name in either language or its short name."""
+    return NamedChoiceFilter(
+        field_name=field_name,
         queryset=Institution.objects.all(),
         name_fields=("name_zh", "name_en", "short_name"),
         label=_("origin institution"),
     )
+
+
+class EntityFilter(django_filters.FilterSet):
+    # The list's search box: the name in either language or the registered company's USCC.
+    q = SearchFilter(fields=("name_zh", "name_en", "registration__uscc"), number_field=None)
+    institution = institution_filter()
     focus_area = NamedChoiceFilter(
         queryset=FocusArea.objects.all(), name_fields=("code", "name_zh", "name_en"), label=_("focus area")
     )
@@ -24,7 +33,7 @@ class EntityFilter(django_filters.FilterSet):
 
     class Meta:
         model = Entity
-        fields = ["kind", "institution", "focus_area", "sub_venue", "created_at"]
+        fields = ["q", "kind", "institution", "focus_area", "sub_venue", "created_at"]
 
 
 class MemberFilter(django_filters.FilterSet):
@@ -83,3 +92,17 @@ class DocumentFilter(django_filters.FilterSet):
     class Meta:
         model = Document
         fields = ["entity", "uploaded_at"]
+
+
+class ResidencyRequestFilter(django_filters.FilterSet):
+    """The residency requests' lists (the staff queue, the applicant's own): search, sub-venue, institution, when."""
+
+    q = SearchFilter(fields=("entity__name_zh", "entity__name_en", "entity__registration__uscc"))
+    sub_venue = sub_venue_filter()
+    institution = institution_filter("entity__institution")
+    status = django_filters.ChoiceFilter(choices=ResidencyRequest.Status.choices, label=_("status"))
+    submitted_at = DateRangeFilter(label=_("submitted at"))
+
+    class Meta:
+        model = ResidencyRequest
+        fields = ["q", "sub_venue", "institution", "status", "submitted_at"]

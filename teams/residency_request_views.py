@@ -6,18 +6,19 @@ request, or one in a sub-venue an operator does not run, is a 404 at every URL.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from teams import residency_requests as service
+from teams.filters import ResidencyRequestFilter
 from teams.models import Entity
 from teams.residency_request_forms import DeclineForm, ResidencyRequestForm, SelectForm
 from valley.core import roles
 from valley.core.documents import download_response
 from valley.core.errors import DomainError
+from valley.web.listing import Listing
 
 PAGE_SIZE = 50
 
@@ -31,13 +32,33 @@ def _visible(request, pk):
     return get_object_or_404(service.residency_requests_visible_to(request.user), pk=pk)
 
 
+REQUEST_SORTS = {
+    "number": ("pk",),
+    "entity": ("entity__name_zh",),
+    "institution": ("entity__institution__name_zh",),
+    "sub_venue": ("sub_venue__name_zh",),
+    "status": ("status",),
+    "submitted": ("submitted_at",),
+}
+
+
 @login_required
 def my_requests(request):
     """The applicant's residency requests, and the teams that may ask for residency now."""
     entities = list(Entity.objects.filter(owner=request.user).order_by("name_zh", "pk"))
     requests = service.residency_requests_visible_to(request.user).filter(entity__owner=request.user)
-    page = Paginator(requests.order_by("-submitted_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "teams/residency_requests.html", {"page": page, "entities": entities})
+    listing = Listing(
+        request,
+        requests,
+        filterset_class=ResidencyRequestFilter,
+        shown=("q", "sub_venue", "status", "submitted_at"),
+        sorts=REQUEST_SORTS,
+        default_order=("-submitted_at", "-pk"),
+        page_size=PAGE_SIZE,
+    )
+    return render(
+        request, "teams/residency_requests.html", {"listing": listing, "page": listing.page, "entities": entities}
+    )
 
 
 @login_required
@@ -157,5 +178,13 @@ def request_document(request, request_pk, document_pk):
 def queue(request):
     if not (roles.is_staff_member(request.user) or roles.is_auditor(request.user) or request.user.is_superuser):
         raise Http404
-    page = Paginator(service.residency_request_queue(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "teams/residency_queue.html", {"page": page})
+    listing = Listing(
+        request,
+        service.residency_request_queue(request.user),
+        filterset_class=ResidencyRequestFilter,
+        shown=("q", "sub_venue", "institution", "submitted_at"),
+        sorts=REQUEST_SORTS,
+        default_order=("submitted_at", "pk"),
+        page_size=PAGE_SIZE,
+    )
+    return render(request, "teams/residency_queue.html", {"listing": listing, "page": listing.page})

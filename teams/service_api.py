@@ -14,10 +14,12 @@ from teams import service_selectors as selectors
 from teams.service_models import ServiceRequest
 from valley.models import ServiceLine
 from valley.web.api import UserEmailField
-from valley.web.filters import DateRangeFilter, IdFilter, NamedChoiceFilter, sub_venue_filter
+from valley.web.filters import DateRangeFilter, IdFilter, NamedChoiceFilter, SearchFilter, YesNoSelect, sub_venue_filter
 
 
 class ServiceRequestFilter(django_filters.FilterSet):
+    # The lists' search box: the subject, the team's name in either language, or the request's number.
+    q = SearchFilter(fields=("subject", "entity__name_zh", "entity__name_en"), label=gettext_lazy("search"))
     # By name, as on every export page (the API's programs give the line's code, as before).
     line = NamedChoiceFilter(
         queryset=ServiceLine.objects.all(),
@@ -27,12 +29,12 @@ class ServiceRequestFilter(django_filters.FilterSet):
     state = django_filters.ChoiceFilter(choices=ServiceRequest.State.choices, label=gettext_lazy("state"))
     entity = IdFilter(label=gettext_lazy("entity"))
     sub_venue = sub_venue_filter()
-    overdue = django_filters.BooleanFilter(method="filter_overdue", label=gettext_lazy("overdue"))
+    overdue = django_filters.BooleanFilter(method="filter_overdue", label=gettext_lazy("overdue"), widget=YesNoSelect)
     submitted_on = DateRangeFilter(label=gettext_lazy("submitted on"))
 
     class Meta:
         model = ServiceRequest
-        fields = ["line", "state", "entity", "sub_venue", "overdue", "submitted_on"]
+        fields = ["q", "line", "state", "entity", "sub_venue", "overdue", "submitted_on"]
 
     def filter_overdue(self, queryset, name, value):
         overdue = selectors.overdue_q()

@@ -4,7 +4,6 @@ a request the user may not read is a 404 at every URL."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -13,12 +12,14 @@ from django.views.decorators.http import require_POST
 
 from teams import service_requests as services
 from teams import service_selectors as selectors
+from teams.service_api import ServiceRequestFilter
 from teams.service_charts import figures_chart
 from teams.service_forms import AcceptForm, MessageForm, RatingForm, ReasonForm, ResolveForm, ServiceRequestForm
 from teams.service_models import ServiceRequest
 from teams.service_workflow import SERVICE_REQUEST
 from valley.core.documents import download_response
 from valley.core.errors import DomainError
+from valley.web.listing import Listing
 
 PAGE_SIZE = 20
 
@@ -30,14 +31,34 @@ def _readable(request, pk) -> ServiceRequest:
     return found
 
 
+# The columns the service lists may be sorted by (any other `sort` is ignored).
+SERVICE_SORTS = {
+    "subject": ("subject",),
+    "line": ("line__code",),
+    "entity": ("entity__name_zh",),
+    "state": ("state",),
+    "submitted": ("submitted_on", "submitted_at"),
+    "due": ("due_on",),
+}
+
+
 @login_required
 def service_request_list(request):
-    page = Paginator(selectors.service_requests_of_applicant(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    listing = Listing(
+        request,
+        selectors.service_requests_of_applicant(request.user),
+        filterset_class=ServiceRequestFilter,
+        shown=("q", "line", "state", "submitted_on"),
+        sorts=SERVICE_SORTS,
+        default_order=("-submitted_at", "-pk"),
+        page_size=PAGE_SIZE,
+    )
+    page = listing.page
     page.object_list = selectors.annotate_age(page.object_list)
     return render(
         request,
         "teams/service_requests/list.html",
-        {"page": page, "may_ask": selectors.resident_entities_of(request.user).exists()},
+        {"listing": listing, "page": page, "may_ask": selectors.resident_entities_of(request.user).exists()},
     )
 
 
@@ -194,24 +215,25 @@ def service_queue(request):
     if not selectors.may_see_queue(request.user):
         raise Http404(_("No such page."))
     base = selectors.service_queue_for_staff(request.user)
-    line, state = request.GET.get("line", ""), request.GET.get("state", "")
-    if state not in ServiceRequest.State.values:
-        state = ""
-    overdue = request.GET.get("overdue") == "1"
     today = timezone.localdate()
-    queryset = selectors.filter_queue(base, line=line, state=state, overdue=overdue, today=today)
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    listing = Listing(
+        request,
+        base,
+        filterset_class=ServiceRequestFilter,
+        shown=("q", "line", "sub_venue", "state", "overdue", "submitted_on"),
+        sorts=SERVICE_SORTS,
+        default_order=("submitted_at", "pk"),
+        export="service-requests",
+        page_size=PAGE_SIZE,
+    )
+    page = listing.page
     page.object_list = selectors.annotate_age(page.object_list, today=today)
     return render(
         request,
         "teams/service_requests/queue.html",
         {
+            "listing": listing,
             "page": page,
-            "lines": selectors.service_lines_for_staff(request.user),
-            "states": ServiceRequest.State.choices,
-            "line": line,
-            "state": state,
-            "overdue": overdue,
             "overdue_count": base.filter(selectors.overdue_q(today)).count(),
         },
     )

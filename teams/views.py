@@ -6,7 +6,6 @@ Every object is looked up through a scoped selector, so another person's record 
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -14,10 +13,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from teams import residency_requests, selectors, services
+from teams.filters import EntityFilter
 from teams.forms import AchievementEditForm, AchievementForm, DocumentForm, EntityForm, MemberForm, StageChangeForm
 from teams.models import Achievement, Member, Residency
 from valley.core.documents import download_response
 from valley.core.errors import DomainError
+from valley.web.listing import Listing
 
 PAGE_SIZE = 20
 
@@ -43,9 +44,29 @@ def _apply(form, call):
         return None
 
 
+ENTITY_SORTS = {
+    "name": ("name_zh",),
+    "kind": ("kind",),
+    "institution": ("institution__name_zh",),
+    "focus_area": ("focus_area__code",),
+    "members": ("member_count",),
+    "achievements": ("achievement_count",),
+}
+
+
 @login_required
 def entity_list(request):
-    page = Paginator(selectors.entity_list_for_user(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    listing = Listing(
+        request,
+        selectors.entity_list_for_user(request.user),
+        filterset_class=EntityFilter,
+        shown=("q", "sub_venue", "institution", "kind", "created_at"),
+        sorts=ENTITY_SORTS,
+        default_order=("name_zh", "pk"),
+        page_size=PAGE_SIZE,
+        export="entities",
+    )
+    page = listing.page
     labels, in_chinese = dict(Residency.Status.choices), (get_language() or "zh").startswith("zh")
     for entity in page.object_list:
         entity.residency_label = labels.get(entity.residency_status, "")
@@ -53,7 +74,7 @@ def entity_list(request):
     return render(
         request,
         "teams/entity_list.html",
-        {"page": page, "email_confirmed": request.user.email_confirmed_at is not None},
+        {"listing": listing, "page": page, "email_confirmed": request.user.email_confirmed_at is not None},
     )
 
 

@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from tolerance.models import STANDARDS, CaseState, ExemptionCase
+from tolerance.models import STANDARDS, ExemptionCase
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -86,8 +86,3 @@ class ReexamineForm(forms.Form):
 
     def __init__(self, *args, case: ExemptionCase, **kwargs):
         super().__init__(*args, **kwargs)
-
-
-class CaseFilterForm(forms.Form):
-    fund = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
-    state = forms.ChoiceField(label=_("step"), choices=[("", _("every step")), *CaseState.choices], required=False)

@@ -22,16 +22,32 @@ from tolerance.models import (
     Verdict,
 )
 from tolerance.monitoring import TO_FILE_STATES
-from valley.web.filters import DateRangeFilter, IdFilter
+from valley.web.filters import DateRangeFilter, IdFilter, NamedChoiceFilter, SearchFilter, YesNoSelect
+
+STARTUP_SEARCH = ("startup__name_zh", "startup__name_en", "startup__registration__uscc")
+
+
+def fund_filter(field_name: str = "fund") -> NamedChoiceFilter:
+    """A fund chosen by its name in either language, or by its id as programs give it."""
+    return NamedChoiceFilter(
+        field_name=field_name,
+        queryset=Fund.objects.order_by("name_zh"),
+        name_fields=("name_zh", "name_en"),
+        label=_("fund"),
+    )
 
 
 class FundFilter(django_filters.FilterSet):
+    # The fund list's search box: the fund's name in either language, its manager or entrusted institution.
+    q = SearchFilter(fields=("name_zh", "name_en", "manager", "entrusted_institution"))
+
     class Meta:
         model = Fund
-        fields = ["governing_basis"]
+        fields = ["q", "governing_basis"]
 
 
 class InvestmentFilter(django_filters.FilterSet):
+    q = SearchFilter(fields=STARTUP_SEARCH)
     fund = IdFilter(label=_("fund"))
     startup = IdFilter(label=_("startup"))
     state = django_filters.MultipleChoiceFilter(choices=Investment.State.choices, label=_("state"))
@@ -41,7 +57,7 @@ class InvestmentFilter(django_filters.FilterSet):
 
     class Meta:
         model = Investment
-        fields = ["fund", "startup", "state", "invested_on", "failed_on", "meets_standards"]
+        fields = ["q", "fund", "startup", "state", "invested_on", "failed_on", "meets_standards"]
 
 
 class InvestmentPartyFilter(django_filters.FilterSet):
@@ -86,7 +102,8 @@ class ExemptionFilter(django_filters.FilterSet):
 
 
 class ExemptionCaseFilter(django_filters.FilterSet):
-    fund = IdFilter(field_name="investment__fund", label=_("fund"))
+    q = SearchFilter(fields=tuple(f"investment__{name}" for name in STARTUP_SEARCH))
+    fund = fund_filter("investment__fund")
     investment = IdFilter(label=_("investment"))
     state = django_filters.MultipleChoiceFilter(choices=CaseState.choices, label=_("step"))
     kind = django_filters.ChoiceFilter(choices=CaseKind.choices, label=_("kind"))
@@ -94,10 +111,11 @@ class ExemptionCaseFilter(django_filters.FilterSet):
 
     class Meta:
         model = ExemptionCase
-        fields = ["fund", "investment", "state", "kind", "opened_by_check", "opened_at"]
+        fields = ["q", "fund", "investment", "state", "kind", "opened_by_check", "opened_at"]
 
 
 class CompanyReportFilter(django_filters.FilterSet):
+    q = SearchFilter(fields=("entity__name_zh", "entity__name_en", "entity__registration__uscc"))
     entity = IdFilter(label=_("startup"))
     year = django_filters.NumberFilter(label=_("year"), min_value=2000, max_value=2100)
     quarter = django_filters.NumberFilter(label=_("quarter"), min_value=1, max_value=4)
@@ -106,12 +124,13 @@ class CompanyReportFilter(django_filters.FilterSet):
     overdue = django_filters.BooleanFilter(
         method="filter_overdue",
         label=_("overdue"),
+        widget=YesNoSelect,
         help_text=_("Past its due date and still to be filed (or returned for changes)."),
     )
 
     class Meta:
         model = CompanyReport
-        fields = ["entity", "year", "quarter", "state", "due_on", "overdue"]
+        fields = ["q", "entity", "year", "quarter", "state", "due_on", "overdue"]
 
     def filter_overdue(self, queryset, name, value: bool):
         condition = Q(state__in=TO_FILE_STATES, due_on__lt=timezone.localdate())

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from teams.models import Entity
 from tolerance import monitoring, monitoring_selectors
+from tolerance.filters import CompanyReportFilter
 from tolerance.forms import CompanyReportDecisionForm, CompanyReportForm
 from tolerance.models import CompanyReport, Fund
 from tolerance.views import portfolio_reader
@@ -24,6 +25,7 @@ from tolerance.workflow import REPORT_EDITABLE_STATES, REPORT_WORKFLOW
 from valley.core import roles
 from valley.core.errors import DomainError
 from valley.exports.engine import csv_line
+from valley.web.listing import Listing
 
 # ---------------------------------------------------------------------------- the startup's own pages
 
@@ -88,13 +90,37 @@ def my_report(request, entity_id: int, report_id: int):
 # ---------------------------------------------------------------------------- portfolio readers' pages
 
 
+REPORT_PAGE_SIZE = 50
+# The columns the list of every report may be sorted by (any other `sort` is ignored).
+REPORT_SORTS = {
+    "startup": ("entity__name_zh",),
+    "period": ("year", "quarter"),
+    "due": ("due_on",),
+    "state": ("state",),
+}
+
+
 @require_GET
 @portfolio_reader
 def report_queue(request):
+    """The three queues (overdue, submitted, to be filed: the oldest few of each), and every report below them
+    as a list to search, filter, sort and page through."""
+    today = timezone.localdate()
+    listing = Listing(
+        request,
+        CompanyReport.objects.select_related("entity"),
+        filterset_class=CompanyReportFilter,
+        shown=("q", "state", "year", "quarter", "overdue", "due_on"),
+        sorts=REPORT_SORTS,
+        default_order=("due_on", "pk"),
+        export="company-reports",
+        page_size=REPORT_PAGE_SIZE,
+    )
+    listing.page.object_list = monitoring_selectors.mark_lateness(list(listing.page.object_list), today=today)
     return render(
         request,
         "tolerance/report_queue.html",
-        {"queue": monitoring_selectors.report_queue(today=timezone.localdate())},
+        {"queue": monitoring_selectors.report_queue(today=today), "listing": listing, "page": listing.page},
     )
 
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tolerance import documents, figures, monitoring_selectors, selectors
+from tolerance.filters import ExemptionCaseFilter, FundFilter, InvestmentFilter
 from tolerance.forms import InvestmentDocumentForm
 from tolerance.models import STANDARDS, CaseState, ExemptionCase, Fund, Investment, InvestmentDocument, Verdict
 from tolerance.portfolio import InvalidRecord
@@ -24,6 +25,7 @@ from valley.core import roles
 from valley.core.documents import download_response
 from valley.core.errors import DomainError
 from valley.messaging import outbox
+from valley.web.listing import Listing
 
 
 def portfolio_reader(view):
@@ -55,13 +57,55 @@ def document_reader(view):
     return wrapped
 
 
+PAGE_SIZE = 50
+# The columns the fund list and the case list may be sorted by (any other `sort` is ignored).
+FUND_SORTS = {
+    "name": ("name_zh",),
+    "size": ("size",),
+    "investments": ("investment_total",),
+    "threshold": ("tolerance_threshold",),
+    "latest": ("latest_as_of",),
+    "verdict": ("latest_verdict",),
+}
+INVESTMENT_PAGE_SIZE = 20  # below the dashboard's sections, a shorter page
+INVESTMENT_SORTS = {
+    "startup": ("startup__name_zh",),
+    "invested": ("invested_on",),
+    "principal": ("principal",),
+    "state": ("state",),
+    "failed": ("failed_on",),
+}
+CASE_SORTS = {
+    "number": ("pk",),
+    "fund": ("investment__fund__name_zh",),
+    "startup": ("investment__startup__name_zh",),
+    "kind": ("kind",),
+    "step": ("state",),
+    "opened": ("opened_at",),
+}
+
+
 @require_GET
 @portfolio_reader
 def fund_list(request):
+    listing = Listing(
+        request,
+        selectors.fund_list(),
+        filterset_class=FundFilter,
+        shown=("q", "governing_basis"),
+        sorts=FUND_SORTS,
+        default_order=("name_zh", "pk"),
+        page_size=PAGE_SIZE,
+    )
     return render(
         request,
         "tolerance/fund_list.html",
-        {"funds": selectors.fund_list(), "can_run": selectors.user_can_run_checks(request.user)},
+        {
+            "listing": listing,
+            "page": listing.page,
+            "funds": listing.page.object_list,
+            "can_run": selectors.user_can_run_checks(request.user),
+        },
     )
 
 
@@ -76,12 +120,25 @@ def fund_dashboard(request, fund_id: int):
         fund = selectors.fund_with_dashboard_stamp(fund_id=fund_id)
     except Fund.DoesNotExist:
         raise Http404(_("There is no such fund.")) from None
+    # Every investment of the fund, to search, filter, sort and page through (not cached: it follows the query).
+    investments = Listing(
+        request,
+        Investment.objects.filter(fund=fund).select_related("startup"),
+        filterset_class=InvestmentFilter,
+        shown=("q", "state", "meets_standards", "invested_on", "failed_on"),
+        sorts=INVESTMENT_SORTS,
+        default_order=("invested_on", "pk"),
+        export="investments",
+        fixed={"fund": fund.pk},
+        page_size=INVESTMENT_PAGE_SIZE,
+    )
     return render(
         request,
         "tolerance/fund_dashboard.html",
         {
             "fund": fund,
-            "investment_filters": {"fund": fund.pk},
+            "listing": investments,
+            "page": investments.page,
             "dashboard": SimpleLazyObject(lambda: selectors.fund_dashboard(fund=fund)),
             "valuation": SimpleLazyObject(lambda: figures.fund_valuation(fund=fund)),
             "cache_seconds": settings.FUND_DASHBOARD_CACHE_SECONDS,
@@ -207,23 +264,21 @@ def _take_step(step: str, form, case, user):
 @require_GET
 @portfolio_reader
 def case_list(request):
-    from tolerance.case_forms import CaseFilterForm
-
-    filters = CaseFilterForm(request.GET or None)
-    fund_id = state = None
-    if filters.is_valid():
-        fund_id, state = filters.cleaned_data["fund"], filters.cleaned_data["state"] or None
-    page_cases = selectors.with_ages(selectors.case_list(fund_id=fund_id, state=state)[:200])
+    listing = Listing(
+        request,
+        selectors.case_list(),
+        filterset_class=ExemptionCaseFilter,
+        shown=("q", "fund", "state", "kind", "opened_at"),
+        sorts=CASE_SORTS,
+        default_order=("state_changed_at", "pk"),
+        export="exemption-cases",
+        page_size=PAGE_SIZE,
+    )
+    listing.page.object_list = selectors.with_ages(listing.page.object_list)
     return render(
         request,
         "tolerance/case_list.html",
-        {
-            "cases": page_cases,
-            "filters": filters,
-            "funds": Fund.objects.order_by("name_zh"),
-            "fund_id": fund_id,
-            "state": state or "",
-        },
+        {"listing": listing, "page": listing.page, "cases": listing.page.object_list},
     )
 
 

@@ -98,3 +98,36 @@ def sub_venue_filter(field_name: str = "sub_venue", **kwargs) -> NamedChoiceFilt
     return NamedChoiceFilter(
         field_name=field_name, queryset=SubVenue.objects.all(), name_fields=("code", "name_zh", "name_en"), **kwargs
     )
+
+
+class SearchFilter(django_filters.CharFilter):
+    """The search box of a list (and of its export, so "export this view" keeps it): the words appear in one of
+    `fields` (any case), or the text is a record's number (`#12` or `12`) when `number_field` is given."""
+
+    def __init__(self, *, fields: tuple[str, ...], number_field: str | None = "pk", **kwargs):
+        self.search_fields, self.number_field = fields, number_field
+        kwargs.setdefault("label", _("search"))
+        kwargs.setdefault("max_length", 100)
+        super().__init__(**kwargs)
+
+    def filter(self, qs, value):
+        text = (value or "").strip()
+        if not text:
+            return qs
+        condition = Q()
+        for name in self.search_fields:
+            condition |= Q(**{f"{name}__icontains": text})
+        number = text.removeprefix("#")
+        if self.number_field and number.isascii() and number.isdigit() and int(number) <= BIGGEST_ID:
+            condition |= Q(**{self.number_field: int(number)})
+        return qs.filter(condition)
+
+
+class YesNoSelect(forms.NullBooleanSelect):
+    """A yes/no filter's choice that also reads `1` and `0`, as links and the older checkboxes give it."""
+
+    def value_from_datadict(self, data, files, name):
+        value = data.get(name)
+        if value in ("1", "0"):
+            return value == "1"
+        return super().value_from_datadict(data, files, name)
