@@ -50,6 +50,7 @@ def main() -> int:
     from django.test.utils import CaptureQueriesContext
 
     from funding.models import Application
+    from teams.service_models import ServiceRequest
     from tolerance.models import Fund
     from valley.models import User
 
@@ -59,10 +60,15 @@ def main() -> int:
     ids = {
         "application": mine.values_list("pk", flat=True)[0],
         "fund": Fund.objects.order_by("pk").values_list("pk", flat=True).first(),
+        "service_request": ServiceRequest.objects.filter(entity__owner=applicant, line__code="finance")
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first(),
     }
-    clients = {"staff": Client(), "applicant": Client()}
+    clients = {"staff": Client(), "applicant": Client(), "line_staff": Client()}
     clients["staff"].force_login(User.objects.get(email=f"staff@{EMAIL_DOMAIN}"))
     clients["applicant"].force_login(applicant)
+    clients["line_staff"].force_login(User.objects.get(email=f"service-finance@{EMAIL_DOMAIN}"))
     pages = list(PAGES) + [(label, path, "staff", "page") for label, path in api_paths()]
     words = [word for word in args.only.split(",") if word]
     print("| page | wall ms (median) | CPU ms (median) | queries | SQL ms |")
