@@ -23,6 +23,7 @@ import argparse
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -127,6 +128,11 @@ print(json.dumps({{
 
 
 def start_portal(url: str, port: int, workers: int) -> subprocess.Popen:
+    # Another server on the port (another checkout's runserver on a shared machine) would answer the health
+    # check and be measured, and loaded, in our place.
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise SystemExit(f"port {port} is already in use: choose another with --port or BENCH_PORT")
     env = django_env(url)
     subprocess.run([PYTHON, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
     proc = subprocess.Popen(
@@ -135,6 +141,8 @@ def start_portal(url: str, port: int, workers: int) -> subprocess.Popen:
         env=env,
     )
     for _ in range(150):
+        if proc.poll() is not None:
+            raise SystemExit(f"gunicorn exited with {proc.returncode}")
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)  # noqa: S310 - loopback only
             return proc
