@@ -23,6 +23,7 @@ import argparse
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -87,8 +88,10 @@ def sessions_and_paths(url: str) -> dict:
 import json, django
 django.setup()
 from funding.models import Application
+from django.db.models import Count
+from teams.service_models import ServiceRequest
 from tolerance.models import Fund
-from valley.models import User
+from valley.models import ServiceLine, User
 
 def cookie(email):
     from bench.sessions import signed_in_cookie  # passes the second factor too
@@ -97,11 +100,23 @@ def cookie(email):
 
 applicant = User.objects.get(email="applicant00000@{EMAIL_DOMAIN}")
 application = Application.objects.filter(entity__owner=applicant).order_by("-pk").first()
+# The finance line's queue, seen by its one service-line staff login (generate_province), and one of the
+# applicant's requests to that line with messages on its page, seen by the applicant and by that staff.
+line = ServiceLine.objects.get(code="finance")
+mine = ServiceRequest.objects.filter(entity__owner=applicant, line=line).annotate(talk=Count("messages"))
+service_request = mine.order_by("-talk", "-pk").first()
 print(json.dumps({{
     "staff": cookie("staff@{EMAIL_DOMAIN}"),
     "applicant": cookie(applicant.email),
+    "line_staff": cookie("service-finance@{EMAIL_DOMAIN}"),
     "application": application.pk,
     "fund": Fund.objects.order_by("pk").values_list("pk", flat=True).first(),
+    "service_request": service_request.pk,
+    "expect": {{
+        # What each page must show, or check_page refuses to measure it.
+        "/teams/services/queue/": ServiceRequest.objects.filter(line=line).order_by("submitted_at", "pk")[0].subject,
+        f"/teams/services/{{service_request.pk}}/": service_request.subject,
+    }},
 }}))
 """
     done = subprocess.run(
@@ -113,6 +128,11 @@ print(json.dumps({{
 
 
 def start_portal(url: str, port: int, workers: int) -> subprocess.Popen:
+    # Another server on the port (another checkout's runserver on a shared machine) would answer the health
+    # check and be measured, and loaded, in our place.
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise SystemExit(f"port {port} is already in use: choose another with --port or BENCH_PORT")
     env = django_env(url)
     subprocess.run([PYTHON, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
     proc = subprocess.Popen(
@@ -121,6 +141,8 @@ def start_portal(url: str, port: int, workers: int) -> subprocess.Popen:
         env=env,
     )
     for _ in range(150):
+        if proc.poll() is not None:
+            raise SystemExit(f"gunicorn exited with {proc.returncode}")
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)  # noqa: S310 - loopback only
             return proc
@@ -138,13 +160,16 @@ def stop_portal(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-def check_page(port: int, path: str, cookie: str) -> None:
-    """One request first: the page must answer 200 for the session, or the figures would mean nothing."""
+def check_page(port: int, path: str, cookie: str, expect: str = "") -> None:
+    """One request first: the page must answer 200 for the session, or the figures would mean nothing; with
+    `expect`, the page must also show that text (its data, not an empty list)."""
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Cookie": f"sessionid={cookie}"})
     with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 - loopback only
         # No redirect at all: a login, second-factor or re-authentication page would be measured instead.
         if response.status != 200 or response.url != f"http://127.0.0.1:{port}{path}":
             raise SystemExit(f"{path} answered {response.status} at {response.url}: not measurable")
+        if expect and expect not in response.read().decode():
+            raise SystemExit(f"{path} answered without {expect!r}: not measurable")
 
 
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
@@ -155,8 +180,8 @@ def _ms(text: str) -> float:
     return float(number) * UNITS[unit]
 
 
-def drive(wrk: str, args, port: int, path: str, cookie: str) -> dict:
-    check_page(port, path, cookie)
+def drive(wrk: str, args, port: int, path: str, cookie: str, expect: str = "") -> dict:
+    check_page(port, path, cookie, expect)
     # Warm-up, not counted: every worker renders the page once (compiles its templates, fills its caches).
     warm = [wrk, f"-t{args.threads}", f"-c{args.connections}", "-d2s", "--timeout", "60s"]
     subprocess.run(
@@ -199,13 +224,16 @@ def api_paths() -> list[tuple[str, str]]:
 
 
 PAGES = [
-    # label, path (with {application} / {fund}), session, kind
+    # label, path (with {application} / {fund} / {service_request}), session, kind
     ("minimal Django view", "/bench/minimal/", "staff", "minimal"),
     ("home dashboard", "/", "applicant", "page"),
     ("applicant's application page", "/funding/{application}/", "applicant", "page"),
     ("applicant's applications list", "/funding/", "applicant", "page"),
     ("staff work queue (formal review)", "/funding/queues/formal/", "staff", "page"),
     ("fund dashboard", "/tolerance/funds/{fund}/", "staff", "page"),
+    ("service line queue (line staff)", "/teams/services/queue/", "line_staff", "page"),
+    ("service request page (applicant)", "/teams/services/{service_request}/", "applicant", "page"),
+    ("service request page (line staff)", "/teams/services/{service_request}/", "line_staff", "page"),
     ("admin: applications", "/admin/funding/application/", "staff", "admin"),
     ("admin: application history", "/admin/funding/applicationevent/", "staff", "admin"),
     ("admin: investments", "/admin/tolerance/investment/", "staff", "admin"),
@@ -232,16 +260,17 @@ def main() -> None:
     small_portal = None if args.skip_small else start_portal(SMALL_URL, args.port + 2, args.workers)
     large, stock, small = {}, {}, {}
 
-    def measure(results, label, path, cookie, port):
+    def measure(results, label, path, cookie, port, expect=""):
         try:
-            results[label] = drive(wrk, args, port, path, cookie)
+            results[label] = drive(wrk, args, port, path, cookie, expect)
         except (SystemExit, OSError, subprocess.CalledProcessError) as error:
             say(f"{path}: not measured ({error})")
             results[label] = None
 
     try:
         for label, path, who, kind in pages:
-            measure(large, label, path.format(**large_info), large_info[who], args.port)
+            page = path.format(**large_info)
+            measure(large, label, page, large_info[who], args.port, large_info["expect"].get(page, ""))
             if kind == "admin":
                 measure(stock, label, STOCK[path], large_info[who], args.port)
             if kind in ("admin", "minimal") and small_info:

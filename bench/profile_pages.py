@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from loadtest import EMAIL_DOMAIN, PAGES, PRODUCTION_ENV, api_paths  # noqa: E402
+from sessions import signed_in_cookie  # noqa: E402
 
 
 def parse_args():
@@ -50,6 +51,7 @@ def main() -> int:
     from django.test.utils import CaptureQueriesContext
 
     from funding.models import Application
+    from teams.service_models import ServiceRequest
     from tolerance.models import Fund
     from valley.models import User
 
@@ -59,10 +61,20 @@ def main() -> int:
     ids = {
         "application": mine.values_list("pk", flat=True)[0],
         "fund": Fund.objects.order_by("pk").values_list("pk", flat=True).first(),
+        "service_request": ServiceRequest.objects.filter(entity__owner=applicant, line__code="finance")
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first(),
     }
-    clients = {"staff": Client(), "applicant": Client()}
-    clients["staff"].force_login(User.objects.get(email=f"staff@{EMAIL_DOMAIN}"))
-    clients["applicant"].force_login(applicant)
+    clients = {}
+    for who, user in (
+        ("staff", User.objects.get(email=f"staff@{EMAIL_DOMAIN}")),
+        ("applicant", applicant),
+        ("line_staff", User.objects.get(email=f"service-finance@{EMAIL_DOMAIN}")),
+    ):
+        # The load test's sessions: staff have passed the second factor, or every page would redirect to it.
+        clients[who] = Client()
+        clients[who].cookies["sessionid"] = signed_in_cookie(user)
     pages = list(PAGES) + [(label, path, "staff", "page") for label, path in api_paths()]
     words = [word for word in args.only.split(",") if word]
     print("| page | wall ms (median) | CPU ms (median) | queries | SQL ms |")

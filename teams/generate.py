@@ -1,17 +1,19 @@
 """The teams' part of the province generator (valley.ops.generator): teams and startups, each entered in a
-sub-venue, and the startups' company registrations."""
+sub-venue, the startups' company registrations, and the entities' service requests (teams.service_generate)."""
 
 import datetime
 from decimal import Decimal
 
+from teams import service_generate
 from teams.models import Entity, Registration, Residency
 from teams.uscc import check_character
 from valley.ops.generator import Province
 
 
 def generate(province: Province) -> None:
-    """Reads "venues", "institutions", "areas", "applicants"; leaves "entity_ids", "startup_ids", "venue_of"
-    (entity id → sub-venue id) and "owner_of" (entity id → owner's user id)."""
+    """Reads "venues", "institutions", "areas", "applicants" (and what service_generate reads); leaves
+    "entity_ids", "startup_ids", "venue_of" (entity id → sub-venue id), "owner_of" (entity id → owner's user
+    id) and "service_request_count"."""
     made = province.made
     venues, institutions, areas, applicants = made["venues"], made["institutions"], made["areas"], made["applicants"]
     n = province.sizes["entities"]
@@ -66,3 +68,4 @@ def generate(province: Province) -> None:
             )
         )
     Registration.objects.bulk_create(registrations, batch_size=5000)
+    service_generate.generate(province)

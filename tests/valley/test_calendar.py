@@ -139,3 +139,14 @@ def test_a_window_answers_as_the_functions_do_from_one_query(calendar_2026, djan
         assert window.subtract_working_days(D(2026, 2, 24), 1) == D(2026, 2, 14)
     with django_assert_num_queries(1):
         assert window.working_days_between(D(2026, 12, 31), D(2027, 1, 4)) == 2  # 2027 not entered: weekdays
+
+
+def test_a_window_counts_working_days_as_the_function_does_over_any_span(calendar_2026):
+    """The window counts whole weeks and corrects for each exception; the function walks day by day."""
+    window = calendar.CalendarWindow(D(2025, 12, 1), D(2027, 1, 31))
+    first = D(2025, 12, 20)
+    for start_offset in range(0, 60, 3):
+        start = first + datetime.timedelta(days=start_offset)
+        for length in (*range(0, 16), 30, 61, 137, 300, 400):
+            end = start + datetime.timedelta(days=length)
+            assert window.working_days_between(start, end) == calendar.working_days_between(start, end), (start, end)

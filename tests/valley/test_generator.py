@@ -4,6 +4,7 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import models
 from django.db.models import Count, Q, Sum
 from django.urls import reverse
 
@@ -22,10 +23,12 @@ from funding.models import (
     SubVenueBudget,
 )
 from teams.models import Entity
+from teams.service_models import ServiceRequest, ServiceRequestEvent, ServiceRequestMessage
 from tolerance.models import Investment
 from valley.audit import verify_chain
+from valley.core import roles
 from valley.management.commands.generate_province import SIZES
-from valley.models import AuditEntry, User
+from valley.models import AuditEntry, ServiceLine, SubVenue, User
 
 SMALL = SIZES["small"]
 S = Application.State
@@ -95,6 +98,51 @@ def test_generated_grants_have_their_life_after_the_money(province):
 
 
 @pytest.mark.postgres
+def test_generated_service_requests_cover_every_line_sub_venue_and_state(province):
+    """The service system at scale: every line has requests from every sub-venue, every state is there with
+    the fields its step sets, each request's history starts with its submission, some carry messages."""
+    requests = ServiceRequest.objects.all()
+    assert requests.count() == SMALL["service_requests"]
+    assert set(requests.values_list("state", flat=True)) == set(ServiceRequest.State.values)
+    pairs = set(requests.values_list("line__code", "sub_venue_id"))
+    assert len(pairs) == ServiceLine.objects.count() * SubVenue.objects.count() == 4 * SMALL["sub_venues"]
+    assert not requests.exclude(sub_venue__residencies__entity=models.F("entity")).exists()
+    assert not requests.exclude(applicant=models.F("entity__owner")).exists()
+    assert not requests.filter(state=ServiceRequest.State.REJECTED, rejection_reason="").exists()
+    assert not requests.filter(state=ServiceRequest.State.CLOSED, closed_at__isnull=True).exists()
+    assert requests.filter(rating__isnull=False).exists()
+    assert (
+        not requests.exclude(state__in=[ServiceRequest.State.SUBMITTED, ServiceRequest.State.REJECTED])
+        .filter(handler__isnull=True)
+        .exists()
+    )
+    submitted = ServiceRequestEvent.objects.filter(action="teams.service_request.submitted")
+    assert submitted.count() == SMALL["service_requests"]
+    # The last step of each request's history leaves it in the state it is in.
+    for req in requests.prefetch_related("events")[:300]:
+        assert list(req.events.all())[-1].to_state == req.state
+    with_messages = requests.filter(messages__isnull=False).distinct().count()
+    assert 0 < with_messages < SMALL["service_requests"]
+    assert ServiceRequestMessage.objects.filter(from_staff=True).exists()
+    assert ServiceRequestMessage.objects.filter(from_staff=False).exists()
+
+
+@pytest.mark.postgres
+def test_generated_service_line_staff_work_their_line(province, client):
+    for line in ServiceLine.objects.all():
+        staff = User.objects.get(email=f"service-{line.code}@scale.valley.example.cn")
+        assert roles.has_role(staff, roles.SERVICE_LINE_STAFF)
+        assert list(staff.service_lines.all()) == [line]
+    line = ServiceLine.objects.get(code="finance")
+    client.force_login(User.objects.get(email="service-finance@scale.valley.example.cn"))
+    page = client.get(reverse("teams:service_queue"))
+    assert page.status_code == 200
+    shown = page.context["page"].object_list
+    assert len(shown) == 20 and {req.line_id for req in shown} == {line.pk}
+    assert page.context["page"].paginator.count == ServiceRequest.objects.filter(line=line).count()
+
+
+@pytest.mark.postgres
 def test_generated_audit_log_verifies(province):
     check = verify_chain()
     assert check.ok, check.problem
@@ -139,3 +187,7 @@ def test_generated_logins_reach_their_pages(province, client):
     application = Application.objects.filter(entity__owner=applicant).first()
     client.force_login(applicant)
     assert client.get(reverse("funding:detail", args=[application.pk])).status_code == 200
+    request = ServiceRequest.objects.filter(applicant=applicant, messages__isnull=False).first()
+    page = client.get(reverse("teams:service_request_detail", args=[request.pk]))
+    assert page.status_code == 200
+    assert request.subject in page.content.decode() and "材料已补充" in page.content.decode()

@@ -107,11 +107,18 @@ class CalendarWindow:
         if end <= start:
             return 0
         self._cover(start, end)
-        return sum(
+        # Counted, not walked day by day: a list's oldest rows are years old (the service queue, oldest first).
+        # The weekdays in whole weeks and the few days left, then each exception in the span corrects them.
+        days = (end - start).days
+        weekdays = days // 7 * 5 + sum(
             1
-            for offset in range(1, (end - start).days + 1)
-            if _is_working(start + datetime.timedelta(days=offset), self._exceptions)
+            for offset in range(days - days % 7 + 1, days + 1)
+            if (start + datetime.timedelta(days=offset)).weekday() < 5
         )
+        for day in self._exceptions:
+            if start < day <= end and (working := _is_working(day, self._exceptions)) != (day.weekday() < 5):
+                weekdays += 1 if working else -1  # a weekend made a working day, or a weekday holiday
+        return weekdays
 
     def subtract_working_days(self, end: datetime.date, count: int) -> datetime.date:
         """As the module's subtract_working_days: the working day `count` working days before `end`."""

@@ -26,7 +26,8 @@ from django.db import connection, transaction
 from valley.audit import GENESIS, canonical_json, entry_digest, format_at, guard, seal
 from valley.audit.chain import HASH_FORMAT, lock_head, sealing_algorithm
 from valley.core import roles
-from valley.models import AuditEntry, FocusArea, Institution, SubVenue, Target, User, Valley
+from valley.demo import SERVICE_LINES
+from valley.models import AuditEntry, FocusArea, Institution, ServiceLine, SubVenue, Target, User, Valley
 from valley.ops.generator import Province, steps
 
 SIZES = {
@@ -39,6 +40,7 @@ SIZES = {
         "funds": 100,
         "investments": 1_000_000,
         "audit": 2_000_000,
+        "service_requests": 100_000,
     },
     "small": {
         "sub_venues": 3,
@@ -49,6 +51,7 @@ SIZES = {
         "funds": 4,
         "investments": 1_000,
         "audit": 5_000,
+        "service_requests": 1_000,
     },
 }
 BATCH = 50_000
@@ -192,7 +195,8 @@ class Command(BaseCommand):
 
     def valley_and_users(self) -> None:
         """Leaves "venues", "institutions", "areas", "staff_user" (the provincial staff login that decides,
-        pays and confirms) and "applicants" (the applicants' logins) for the apps' steps."""
+        pays and confirms), "applicants" (the applicants' logins), "service_lines" (the four lines) and
+        "line_staff" (line id → the user id of its one service-line staff login) for the apps' steps."""
         self.step("valley, sub-venues, institutions, focus areas, users")
         valley = Valley.objects.create(
             name_zh="山西省晋创谷", name_en="Shanxi Innovation Valley", opened_on=datetime.date(2023, 12, 22)
@@ -275,13 +279,39 @@ class Command(BaseCommand):
             batch_size=5000,
         )
         self.staff_user = users[0]
+        lines, line_staff = self.service_lines(password, joined, groups)
         self.province.made.update(
             venues=venues,
             institutions=institutions,
             areas=areas,
             staff_user=self.staff_user,
             applicants=users[len(staff) :],
+            service_lines=lines,
+            line_staff=line_staff,
         )
+
+    def service_lines(self, password: str, joined, groups) -> tuple[list[ServiceLine], dict[int, int]]:
+        """The four service lines (kept by --replace, as the guides point at them: updated in place) and one
+        service-line staff login per line, service-<code>@…, who works that line only, for the queue's
+        benchmark. No line lead: --replace deletes the generated logins, and a lead would take its line along."""
+        lines = [
+            ServiceLine.objects.update_or_create(
+                code=code, defaults={"name_zh": zh, "name_en": en, "description_zh": d_zh, "description_en": d_en}
+            )[0]
+            for code, zh, en, d_zh, d_en in SERVICE_LINES
+        ]
+        people = User.objects.bulk_create(
+            User(email=f"service-{line.code}@{EMAIL_DOMAIN}", password=password, is_staff=True, date_joined=joined)
+            for line in lines
+        )
+        User.groups.through.objects.bulk_create(
+            User.groups.through(user_id=person.pk, group_id=groups[roles.SERVICE_LINE_STAFF].pk) for person in people
+        )
+        User.service_lines.through.objects.bulk_create(
+            User.service_lines.through(user_id=person.pk, serviceline_id=line.pk)
+            for person, line in zip(people, lines, strict=True)
+        )
+        return lines, {line.pk: person.pk for person, line in zip(people, lines, strict=True)}
 
     # ------------------------------------------------------------------------------------ audit log
 
