@@ -143,3 +143,15 @@ def test_a_version_added_by_staff_after_the_demo_one_is_real(demo_policy, people
         reason="r",
     )
     assert not added.is_demo and added.notice_minutes is None
+
+
+def test_the_final_acceptance_form_shows_its_date_filled_in_in_both_languages():
+    # Found on the newcomer's walk: the date was rendered localised (2026/12/08), which a date input shows empty.
+    from django.utils import translation
+
+    from funding.forms import AcceptanceForm
+
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            html = str(AcceptanceForm(initial={"accepted_on": datetime.date(2026, 12, 8)})["accepted_on"])
+        assert 'value="2026-12-08"' in html, html
