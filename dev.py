@@ -59,7 +59,8 @@ def _development_env() -> dict:
 
     Links in mail follow PORTAL_BIND (a confirmation link must reach the portal that sent it), mail is
     written to files under var/mail/ instead of scrolling the demo logins away, and var/ exists before
-    Celery beat writes its schedule there.
+    Celery beat writes its schedule there. Beat looks for ended public notices every half minute: the demo
+    policy's notice lasts minutes (funding/demo.py), and a newcomer should not wait for the hourly check.
     """
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     bind = env.setdefault("PORTAL_BIND", "127.0.0.1:8000")
@@ -67,6 +68,7 @@ def _development_env() -> dict:
     var = Path(env.get("VALLEY_VAR_DIR", ROOT / "var"))
     env.setdefault("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
     env.setdefault("EMAIL_FILE_PATH", str(var / "mail"))
+    env.setdefault("FUNDING_NOTICE_CHECK_SECONDS", "30")
     Path(env["EMAIL_FILE_PATH"]).mkdir(parents=True, exist_ok=True)
     var.mkdir(parents=True, exist_ok=True)
     return env

@@ -122,14 +122,25 @@ class FundPolicyAdmin(_ServiceAdmin):
         "min_amount",
         "max_amount",
         "max_paid_in_share",
-        "notice_days",
+        "notice",
         "first_share",
         "second_share",
         "third_share",
         "report_due_days",
+        "is_demo",
         "changed_by",
     ]
     fields = [*POLICY_LIMITS, *POLICY_PLAN, "reason"]
+
+    @admin.display(description=gettext_lazy("public notice"))
+    def notice(self, policy):
+        return policy.notice_label
+
+    def get_fields(self, request, obj=None):
+        # A version added here is never a demo one (policy_change); a demo version (seed_demo) says so when read.
+        if obj is not None and obj.is_demo:
+            return [*self.fields, "is_demo", "notice_minutes"]
+        return self.fields
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)

@@ -5,6 +5,7 @@ applications are found again by their purpose line."""
 import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +17,9 @@ from valley import audit
 from valley.models import SubVenue, User
 
 DEMO_PREFIX = "[demo] "
+# The demo policy's public notice (services.policy_add_demo): short enough that a newcomer sees the worker end
+# it while they look around, long enough to see the grant on the public notice page first.
+DEMO_NOTICE_MINUTES = 2
 S = Application.State
 
 # The state each demo application is walked to, in order along the workflow.
@@ -179,7 +183,21 @@ def _back_date_notice(application: Application) -> None:
         locked = Application.objects.select_for_update(of=("self",)).get(pk=application.pk)
         before = audit.snapshot(locked)
         locked.notice_ends_on = timezone.localdate() - datetime.timedelta(days=1)
-        locked.save(update_fields=["notice_ends_on"])
+        if locked.notice_ends_at:  # under the demo policy's notice in minutes
+            locked.notice_ends_at = timezone.now() - datetime.timedelta(days=1)
+        locked.save(update_fields=["notice_ends_on", "notice_ends_at"])
+        audit.record_changed(locked, action="funding.application.changed", before=before, extra={"reason": "demo data"})
+
+
+def _notice_in_days(app: Application, people: dict) -> None:
+    """The demo grant on public notice stays there: its notice runs the policy's days, not the demo policy's
+    minutes (which would let the worker end it before anyone looks). Demo data only, in the audit log."""
+    with transaction.atomic():
+        locked = Application.objects.select_for_update(of=("self",)).get(pk=app.pk)
+        before = audit.snapshot(locked)
+        locked.notice_ends_on = timezone.localdate() + datetime.timedelta(days=locked.policy.notice_days)
+        locked.notice_ends_at = None
+        locked.save(update_fields=["notice_ends_on", "notice_ends_at"])
         audit.record_changed(locked, action="funding.application.changed", before=before, extra={"reason": "demo data"})
 
 
@@ -240,7 +258,7 @@ def _partly_repaid(app: Application, people: dict) -> None:
 # overdue, accepted with the next instalment ready to release; closed after a passed final acceptance (the
 # plain "closed"); and in recovery, partly repaid.
 DEMO_STEPS = [
-    *((state, _partly_repaid if state == S.RECOVERY else None) for state in DEMO_STATES),
+    *((state, {S.RECOVERY: _partly_repaid, S.PUBLIC_NOTICE: _notice_in_days}.get(state)) for state in DEMO_STATES),
     (S.DISBURSEMENT, _report_submitted),
     (S.DISBURSEMENT, _report_returned),
     (S.DISBURSEMENT, _report_overdue),
@@ -251,6 +269,10 @@ DEMO_STEPS = [
 def seed(log) -> None:
     year = timezone.localdate().year
     finance = _user("finance")
+    # Before the applications are submitted, so they (and the newcomer's) are judged under it. Not where demo
+    # policies do not count (seed_demo --allow-production with DEBUG off): there notices run their days.
+    if settings.FUNDING_DEMO_POLICIES:
+        services.policy_add_demo(notice_minutes=DEMO_NOTICE_MINUTES)
     for venue in SubVenue.objects.filter(status=SubVenue.Status.OPEN).exclude(fund_budgets__year=year):
         services.budget_create(by=finance, sub_venue=venue, year=year, amount=Decimal("30000000.00"))
     # The demo applicant keeps the first entity; the other demo applications belong to staff-kept entities

@@ -261,7 +261,8 @@ class ReportDecisionForm(forms.Form):
 
 
 def _date_field(label):
-    return forms.DateField(label=label, widget=forms.DateInput(attrs={"type": "date"}))
+    # A date input takes only ISO dates: a localised initial value (2026/12/08 in Chinese) would show as empty.
+    return forms.DateField(label=label, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
 
 class AcceptanceForm(forms.Form):

@@ -33,6 +33,17 @@ class FundPolicy(models.Model):
         help_text=_("0.500 means the grant may be at most 50% of the registered company's paid-in capital."),
     )
     notice_days = models.PositiveSmallIntegerField(_("public notice (days)"), default=7)
+    # A demo valley's policy (seed_demo) lets a newcomer walk a grant to its end in minutes rather than wait a
+    # week for the notice: the notice then lasts these minutes instead of the days. Only a version marked as a
+    # demo may have it (the CHECK below), and only a portal with FUNDING_DEMO_POLICIES (never DEBUG off) honours
+    # it; elsewhere the days apply, so a demo version restored into production shortens nothing.
+    is_demo = models.BooleanField(_("demo policy"), default=False)
+    notice_minutes = models.PositiveIntegerField(
+        _("public notice (minutes, demo only)"),
+        null=True,
+        blank=True,
+        help_text=_("Demo policies only: the public notice lasts these minutes instead of the days."),
+    )
     # The instalment plan of the funding agreement, in percent of the approved amount (DOMAIN.md "After the
     # grant"): three instalments, each share positive and together exactly 100 (the CHECK below).
     first_share = models.DecimalField(
@@ -70,6 +81,10 @@ class FundPolicy(models.Model):
             ),
             models.CheckConstraint(condition=Q(notice_days__gte=1), name="policy_notice_at_least_a_day"),
             models.CheckConstraint(
+                condition=Q(notice_minutes__isnull=True) | Q(is_demo=True, notice_minutes__gte=1),
+                name="policy_notice_minutes_only_for_demo",
+            ),
+            models.CheckConstraint(
                 condition=Q(first_share__gt=0, second_share__gt=0, third_share__gt=0)
                 & Q(first_share=100 - F("second_share") - F("third_share")),
                 name="policy_instalment_shares_add_up",
@@ -80,12 +95,19 @@ class FundPolicy(models.Model):
     def __str__(self) -> str:
         # Shown wherever a version is named (the agreement names the one its plan came from): amounts and the
         # share pass through the same formatting as on the pages.
-        return _("%(min)s–%(max)s yuan, ≤%(share)s of paid-in, %(days)s days' notice") % {
+        return _("%(min)s–%(max)s yuan, ≤%(share)s of paid-in, %(notice)s") % {
             "min": amount(self.min_amount),
             "max": amount(self.max_amount),
             "share": f"{self.max_paid_in_share * 100:.2f}%",
-            "days": self.notice_days,
+            "notice": self.notice_label,
         }
+
+    @property
+    def notice_label(self) -> str:
+        """The public notice as the version sets it: days, or a demo version's minutes."""
+        if self.notice_minutes:
+            return _("%(minutes)s minutes' notice (demo)") % {"minutes": self.notice_minutes}
+        return _("%(days)s days' notice") % {"days": self.notice_days}
 
     @property
     def instalment_shares(self) -> tuple[Decimal, ...]:
@@ -225,6 +247,9 @@ class Application(ChoiceLabelsMixin, models.Model):
 
     # Public notice.
     notice_ends_on = models.DateField(_("public notice ends on"), null=True, blank=True)
+    # Only under a demo policy's notice in minutes (FundPolicy.notice_minutes): the moment it ends; notice_ends_on
+    # then holds that moment's day, for the pages and exports that show the date.
+    notice_ends_at = models.DateTimeField(_("public notice ends at"), null=True, blank=True)
     objection = models.TextField(_("objection during the notice"), blank=True)
 
     # Registration verification: the paid-in capital verified by staff, against which the share is checked.

@@ -12,7 +12,9 @@ locks (application, then budget) before its first entry, so the audit log's lock
 import datetime
 from decimal import ROUND_DOWN, Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -143,6 +145,49 @@ def policy_change(
         )
         audit.record_created(policy, action="funding.policy.created", actor=by)
     return policy
+
+
+def policy_add_demo(*, notice_minutes: int) -> FundPolicy:
+    """The demo valley's policy (seed_demo): the current limits and plan, but a public notice of
+    `notice_minutes`, so a newcomer sees a grant through to its end in one sitting. Refused where demo
+    policies do not count (FUNDING_DEMO_POLICIES, never with DEBUG off). Returns the current version when
+    it is already such a demo version."""
+    if not settings.FUNDING_DEMO_POLICIES:
+        raise FundingError(_("Demo policies are not allowed on this portal."))
+    if notice_minutes < 1:
+        raise FundingError(_("The public notice lasts at least one minute."))
+    with transaction.atomic():
+        current = FundPolicy.objects.select_for_update().order_by("-effective_from", "-pk").first()
+        if current and current.is_demo and current.notice_minutes == notice_minutes:
+            return current
+        base = current or FundPolicy()
+        policy = FundPolicy.objects.create(
+            min_amount=base.min_amount,
+            max_amount=base.max_amount,
+            max_paid_in_share=base.max_paid_in_share,
+            notice_days=base.notice_days,
+            first_share=base.first_share,
+            second_share=base.second_share,
+            third_share=base.third_share,
+            report_due_days=base.report_due_days,
+            is_demo=True,
+            notice_minutes=notice_minutes,
+            reason=f"Demo policy: {notice_minutes} minutes' public notice, for trying the portal.",
+        )
+        audit.record_created(policy, action="funding.policy.created")
+    return policy
+
+
+def notice_end(
+    policy: FundPolicy, *, now: datetime.datetime | None = None
+) -> tuple[datetime.date, datetime.datetime | None]:
+    """When a notice starting `now` under `policy` ends: the last day it runs, and the moment it ends when the
+    policy is a demo one counted in minutes (None when it runs whole days)."""
+    now = now or timezone.now()
+    if policy.is_demo and policy.notice_minutes and settings.FUNDING_DEMO_POLICIES:
+        ends_at = now + datetime.timedelta(minutes=policy.notice_minutes)
+        return timezone.localdate(ends_at), ends_at
+    return timezone.localdate(now) + datetime.timedelta(days=policy.notice_days), None
 
 
 def amount_problem(amount: Decimal, policy: FundPolicy) -> str | None:
@@ -579,8 +624,8 @@ def application_approve(
         _budget_moved(budget, by, reserved=amount)
         app.approved_amount, app.budget = amount, budget
         app.decided_at, app.decided_by = timezone.now(), by
-        app.notice_ends_on = today + datetime.timedelta(days=app.policy.notice_days)
-        return ["approved_amount", "budget", "decided_at", "decided_by", "notice_ends_on"]
+        app.notice_ends_on, app.notice_ends_at = notice_end(app.policy, now=app.decided_at)
+        return ["approved_amount", "budget", "decided_at", "decided_by", "notice_ends_on", "notice_ends_at"]
 
     return _transition(application, "approve", by=by, comment=comment, internal_note=internal_note, apply=apply)
 
@@ -644,7 +689,9 @@ def application_end_notice(*, application: Application, by=None, comment: str = 
 def public_notices_end_due(*, today: datetime.date | None = None) -> list[int]:
     """Move on every application whose notice period has ended without an objection. Safe to run twice."""
     today = today or timezone.localdate()
-    due = Application.objects.filter(state=S.PUBLIC_NOTICE, notice_ends_on__lt=today, objection="")
+    # Whole-day notices end at the midnight after their last day; a demo notice in minutes at its moment.
+    over = Q(notice_ends_at__isnull=True, notice_ends_on__lt=today) | Q(notice_ends_at__lte=timezone.now())
+    due = Application.objects.filter(over, state=S.PUBLIC_NOTICE, objection="")
     moved = []
     for pk in due.values_list("pk", flat=True):
         try:

@@ -9,7 +9,7 @@ The fund-use report (REPORT_WORKFLOW): to be filed → submitted → accepted, o
 submitted again.
 """
 
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -33,6 +33,12 @@ def _reviews_complete(application) -> str | None:
 def _notice_over(application) -> str | None:
     if application.objection:
         return gettext("An objection was recorded during the public notice; clear or uphold it first.")
+    if application.notice_ends_at:  # a demo policy's notice in minutes
+        if application.notice_ends_at > timezone.now():
+            return gettext("The public notice runs until %(time)s.") % {
+                "time": formats.date_format(timezone.localtime(application.notice_ends_at), "DATETIME_FORMAT")
+            }
+        return None
     if application.notice_ends_on and application.notice_ends_on >= timezone.localdate():
         return gettext("The public notice runs until %(date)s.") % {"date": application.notice_ends_on}
     return None

@@ -354,6 +354,9 @@ TOLERANCE_CATCH_UP_SECONDS = env_int("TOLERANCE_CATCH_UP_SECONDS", 900)
 # broker or the worker was down at eight (a reminder that went out is never repeated); FUNDING_REMINDER_SECONDS
 # (a positive whole number) replaces that with "every N seconds", for tests and demonstrations.
 FUNDING_REMINDER_SECONDS = env_int("FUNDING_REMINDER_SECONDS", 0)
+# A demo policy's public notice in minutes (FundPolicy.notice_minutes, loaded by seed_demo) counts only here, so a
+# newcomer walks a grant to its end in minutes; never with DEBUG off, where every notice runs its days.
+FUNDING_DEMO_POLICIES = DEBUG and env_bool("FUNDING_DEMO_POLICIES", default=True)
 if FUNDING_REMINDER_SECONDS < 0:
     raise ImproperlyConfigured("FUNDING_REMINDER_SECONDS must be a positive number of seconds (or unset).")
 # The quarterly company reports' reminders (tolerance.tasks.send_company_report_reminders) run the same way,

@@ -63,3 +63,30 @@ def test_demo_people_have_accepted_the_privacy_notice_in_force(db, settings):
     settings.DEBUG = True
     call_command("seed_demo", verbosity=0)
     assert [local for _role, local, *_ in DEMO_USERS if consent_due(User.objects.get(email=demo_email(local)))] == []
+
+
+def test_the_demo_holds_an_application_in_every_state_of_the_workflow_under_the_short_notice_policy(db, settings):
+    """Every state funding.workflow knows, every state of a fund-use report, and a current demo policy whose
+    notice lasts minutes; the demo grant on public notice keeps a notice of days, so the worker does not end it
+    before a newcomer looks."""
+    from django.utils import timezone
+
+    from funding import services
+    from funding.demo import DEMO_NOTICE_MINUTES, DEMO_PREFIX
+    from funding.models import Application, FundUseReport
+    from funding.workflow import REPORT_WORKFLOW, WORKFLOW
+
+    settings.DEBUG = True
+    call_command("seed_demo", verbosity=0)
+    demo = Application.objects.filter(purpose__startswith=DEMO_PREFIX)
+    states = set(demo.values_list("state", flat=True))
+    assert states == set(Application.State.values)
+    assert {s for t in WORKFLOW.transitions.values() for s in (*t.sources, t.target)} <= states
+    reports = set(FundUseReport.objects.filter(application__in=demo).values_list("state", flat=True))
+    assert {s for t in REPORT_WORKFLOW.transitions.values() for s in (*t.sources, t.target)} <= reports
+
+    policy = services.policy_current()
+    assert policy.is_demo and policy.notice_minutes == DEMO_NOTICE_MINUTES
+    on_notice = demo.get(state=Application.State.PUBLIC_NOTICE)
+    assert on_notice.policy == policy and on_notice.notice_ends_at is None
+    assert on_notice.notice_ends_on > timezone.localdate()
