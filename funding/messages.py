@@ -38,13 +38,20 @@ _AMOUNTS = {"amount"}
 _DATES = {"date"}
 
 
-def _result_label(code: str) -> str:
-    from funding.models import FinalAcceptance  # funding.models imports this module
+# Parameters that are codes of a choice, shown as the choice's label: the models register their choices here
+# (funding.models imports this module, never the other way round).
+CHOICES: dict[str, type] = {}
 
+
+def register_choices(param: str, choices) -> None:
+    CHOICES[param] = choices
+
+
+def _choice_label(param: str, code) -> str:
     try:
-        return str(FinalAcceptance.Result(code).label)
-    except ValueError:
-        return code
+        return str(CHOICES[param](code).label)
+    except (KeyError, ValueError):
+        return str(code)
 
 
 def system_message(code: str, **params) -> Message:
@@ -72,8 +79,8 @@ def render(code: str, params: dict | None) -> str:
         elif key in _DATES and value:
             with contextlib.suppress(TypeError, ValueError):
                 value = date_format(datetime.date.fromisoformat(value), "DATE_FORMAT")
-        elif key == "result":
-            value = _result_label(value)
+        elif key in CHOICES:
+            value = _choice_label(key, value)
         shown[key] = value
     try:
         return str(template) % shown  # the lazy text, translated now: in the reader's language

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from funding.messages import register_choices
 from funding.messages import render as render_message
 from valley.models import ChoiceLabelsMixin
 from valley.templatetags.valley_format import amount, yuan
@@ -737,6 +738,10 @@ class FinalAcceptance(ChoiceLabelsMixin, models.Model):
 
     def __str__(self) -> str:
         return f"#{self.application_id}: {self.get_result_display()}"
+
+
+# The acceptance's message names its result by code, shown in the reader's words (funding.messages).
+register_choices("result", FinalAcceptance.Result)
 
 
 class RecoveryOrder(ChoiceLabelsMixin, models.Model):
