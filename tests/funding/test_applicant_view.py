@@ -364,3 +364,20 @@ def test_the_detail_page_takes_a_fixed_number_of_queries(
         _count(c, url, django_assert_max_num_queries, limit) for c, limit in zip((owner, reviewer), small, strict=True)
     ]
     assert large == small
+
+
+def test_no_service_writes_a_translated_text_into_a_comment():
+    """A comment written from a translated text would be stored in the language active at the time: the
+    portal's texts go through funding.messages instead (system_message), rendered when read."""
+    from pathlib import Path
+
+    import funding
+
+    written = re.compile(r"comment\s*=\s*(?:lambda[^:]*:\s*)?\(?\s*(?:_|gettext|gettext_lazy|pgettext)\(")
+    offenders = [
+        f"{path.name}:{number}"
+        for path in sorted(Path(funding.__file__).parent.glob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if written.search(line)
+    ]
+    assert offenders == []
