@@ -87,6 +87,20 @@ def test_the_step_bar_shows_the_public_step_of_each_state(application_in, applic
     assert '<ol class="step-bar">' in page
 
 
+def test_a_recovery_asks_for_the_repayment_and_a_closed_grant_has_every_step_done(
+    application_in, applicant, other_applicant, media_root
+):
+    recovering = application_in(S.RECOVERY)
+    page = page_of(applicant, recovering)
+    assert current_step(page) == ("disbursement", "current")
+    you = re.search(r'data-next="you">(.*?)</p>', page, re.DOTALL).group(1)
+    assert "100,000.00" in you  # the whole first instalment is to be repaid
+    closed = application_in(S.CLOSED, owner=other_applicant)
+    page = page_of(other_applicant, closed)
+    assert re.findall(r'data-status="([a-z_]+)"', page) == ["done"] * len(PUBLIC_STEPS)
+    assert 'aria-current="step"' not in page and "data-next" not in page
+
+
 def test_the_step_bar_speaks_the_readers_language(application_in, applicant):
     application = application_in(S.EXPERT_REVIEW)
     for language in ("zh-hans", "en"):
