@@ -220,9 +220,14 @@ class EventInline(admin.TabularInline):
     model = ApplicationEvent
     extra = 0
     can_delete = False
-    fields = ["at", "action_shown", "from_state", "to_state", "by", "comment", "internal_note"]
+    fields = ["at", "action_shown", "from_state", "to_state", "by", "text_shown", "internal_note"]
     readonly_fields = fields
     action_shown = action_column(WORKFLOW)
+
+    @admin.display(description=gettext_lazy("comment"))
+    def text_shown(self, event):
+        # The portal's message in the reader's language, then what staff typed (ApplicationEvent.text).
+        return event.text
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from funding.messages import register_choices
+from funding.messages import render as render_message
 from valley.models import ChoiceLabelsMixin
 from valley.templatetags.valley_format import amount, yuan
 
@@ -377,6 +379,11 @@ class ApplicationEvent(ChoiceLabelsMixin, models.Model):
     )
     at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
     comment = models.TextField(_("comment"), blank=True, help_text=_("Shown to the applicant."))
+    # What the portal itself says about the step: a code of funding.messages.MESSAGES and its parameters,
+    # rendered in the reader's language when read (a text stored here would be in one language for good).
+    # The database defaults keep bulk loaders that name only the older columns working.
+    message = models.CharField(_("message"), max_length=40, blank=True, default="", db_default="")
+    params = models.JSONField(_("message parameters"), blank=True, default=dict, db_default={})
     internal_note = models.TextField(_("internal note"), blank=True, help_text=_("Seen by staff and auditors only."))
 
     class Meta:
@@ -394,6 +401,13 @@ class ApplicationEvent(ChoiceLabelsMixin, models.Model):
         # Read where the admin names a row (deletions, inline headers): states in words, never codes.
         moved = f"{self.get_from_state_display()} → " if self.from_state and self.from_state != self.to_state else ""
         return f"{moved}{self.get_to_state_display()}"
+
+    @property
+    def text(self) -> str:
+        """What the applicant reads of the step, in the active language: the portal's message, then the
+        comment as staff typed it."""
+        said = render_message(self.message, self.params) if self.message else ""
+        return " ".join(part for part in (said, self.comment) if part)
 
 
 class ExpertReview(models.Model):
@@ -749,6 +763,10 @@ class FinalAcceptance(ChoiceLabelsMixin, models.Model):
 
     def __str__(self) -> str:
         return f"#{self.application_id}: {self.get_result_display()}"
+
+
+# The acceptance's message names its result by code, shown in the reader's words (funding.messages).
+register_choices("result", FinalAcceptance.Result)
 
 
 class RecoveryOrder(ChoiceLabelsMixin, models.Model):

@@ -40,8 +40,9 @@ def _render(application, event, language: str) -> tuple[str, str]:
             _("Application #%(id)s for %(entity)s is now: %(state)s.")
             % {"id": application.pk, "entity": application.entity.name, "state": state},
         ]
-        if event.comment:
-            lines.append(_("Comment: %(comment)s") % {"comment": event.comment})
+        # The portal's message is rendered here, in each language of the mail; staff's comment as typed.
+        if text := event.text:
+            lines.append(_("Comment: %(comment)s") % {"comment": text})
         lines.append(
             _("Details: %(url)s") % {"url": settings.SITE_URL + reverse("funding:detail", args=[application.pk])}
         )

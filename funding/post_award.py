@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from funding import services
+from funding.messages import system_message
 from funding.models import (
     EXPENSE_CATEGORIES,
     Application,
@@ -275,12 +276,13 @@ def acceptance_record(
         created.append(acceptance)
         return []
 
-    label = FinalAcceptance.Result(result).label
     _transition(
         application,
         "record_acceptance",
         by=by,
-        comment=reasons and _("Final acceptance: %(result)s. %(reasons)s") % {"result": label, "reasons": reasons},
+        # The result is the portal's to say (in the reader's language), the reasons are as staff typed them.
+        comment=reasons,
+        message=system_message("acceptance_recorded", result=result),
         apply=apply,
     )
     return created[0]
@@ -377,11 +379,10 @@ def recovery_repay(*, application: Application, by, amount, paid_on: datetime.da
                 "record_repayment",
                 by=by,
                 apply=apply,
-                comment=_("Repayment of %(amount)s yuan received on %(date)s.")
-                % {"amount": f"{amount:,.2f}", "date": paid_on},
+                message=system_message("repayment_received", amount=amount, date=paid_on),
             )
         except IntegrityError as error:  # pragma: no cover - the checks above come first
             raise FundingError(_("The repayment breaks a rule of the fund and was not saved.")) from error
         if app.recovery.state == RecoveryOrder.State.COMPLETED:
-            services._transition(app, "complete_recovery", by=None, comment=_("The recovery order has been repaid."))
+            services._transition(app, "complete_recovery", by=None, message=system_message("recovery_repaid"))
     return created[0]

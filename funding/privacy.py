@@ -41,7 +41,9 @@ def export(user) -> dict[str, list[dict]]:
     events = [
         {**row, "by_you": row.pop("by_id") == user.pk}
         for row in ApplicationEvent.objects.filter(application_id__in=ids)
-        .values("id", "application_id", "action", "from_state", "to_state", "at", "comment", "by_id")
+        .values(
+            "id", "application_id", "action", "from_state", "to_state", "at", "comment", "message", "params", "by_id"
+        )
         .order_by("pk")
     ]
     reports = list(

@@ -5,9 +5,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -19,6 +20,7 @@ from funding.models import (
     ExpertReview,
     FinalAcceptance,
     FundingAgreement,
+    FundPolicy,
     FundUseReport,
     FundUseReportEvent,
     MilestoneProgress,
@@ -27,9 +29,11 @@ from funding.models import (
     Repayment,
     SubVenueBudget,
 )
-from funding.workflow import QUEUES, REPORT_QUEUES
+from funding.workflow import PUBLIC_STEPS, QUEUES, REPORT_QUEUES, STAFF_ONLY_ACTIONS
 from valley.core import roles, scoping
-from valley.core.calendar import CalendarWindow
+from valley.core.calendar import CalendarWindow, add_working_days
+from valley.guides import FUND
+from valley.models import Guide
 
 S = Application.State
 
@@ -49,9 +53,22 @@ def applications_of_applicant(user) -> QuerySet[Application]:
     return Application.objects.filter(entity__owner=user).select_related("entity", "sub_venue", "agreement")
 
 
+def events_for(user, events: QuerySet[ApplicationEvent] | None = None) -> QuerySet[ApplicationEvent]:
+    """The history rows `user` may read: staff and auditors every row; the applicant those that concern them,
+    which are the steps that moved the application and the rows that say something to them. The handling
+    among staff (STAFF_ONLY_ACTIONS) and rows with nothing but an internal note are left out."""
+    events = ApplicationEvent.objects.all() if events is None else events
+    if roles.is_staff_member(user) or roles.is_auditor(user):
+        return events
+    return events.exclude(action__in=STAFF_ONLY_ACTIONS).exclude(
+        Q(from_state=F("to_state")) & Q(comment="") & Q(message="")
+    )
+
+
 def application_detail(*, user, pk: int) -> Application:
-    """The application with its timeline, reviews and instalments, or 404 if the user may not see it."""
-    events = ApplicationEvent.objects.select_related("by").order_by("at", "pk")
+    """The application with its timeline (the rows `user` may read, events_for), reviews and instalments, or
+    404 if the user may not see it."""
+    events = events_for(user, ApplicationEvent.objects.select_related("by").order_by("at", "pk"))
     try:
         return (
             applications_visible_to(user)
@@ -257,7 +274,7 @@ def grant_detail(*, user, pk: int) -> Application:
     or it has no agreement yet. One query for the application and one per list (at most seven), whatever
     their lengths."""
     reports = FundUseReport.objects.select_related("instalment").order_by("instalment__number", "pk")
-    comments = ApplicationEvent.objects.exclude(comment="").order_by("-at", "-pk")
+    comments = events_for(user, ApplicationEvent.objects.exclude(comment="", message="").order_by("-at", "-pk"))
     try:
         return (
             applications_visible_to(user)
@@ -579,3 +596,183 @@ def guide_precheck(user) -> list:
             )
         )
     return groups
+
+
+# ------------------------------------------------------------------ the applicant's step bar
+
+
+@dataclass(frozen=True)
+class PublicStep:
+    """One step of the applicant's step bar: its words, where the application is on it ("done", "current",
+    "ended" where it stopped, "upcoming" or "not_reached" after an end), the day it was reached, and what
+    is expected of it: by a date (`expected_on`) or, before there is a date to count from, a span (`hint`)."""
+
+    code: str
+    label: str
+    status: str
+    reached_on: datetime.date | None = None
+    expected_on: datetime.date | None = None
+    hint: str = ""
+
+    @property
+    def is_current(self) -> bool:
+        return self.status in ("current", "ended")
+
+
+@dataclass(frozen=True)
+class Progress:
+    steps: list[PublicStep]
+    # What comes next: "you" when the applicant must act, "valley" when they wait, "" when it is over.
+    next_by: str
+    next_text: str
+    expected_on: datetime.date | None = None
+
+
+def _stopped_from(events, state: str) -> str:
+    """The state the application left for `state` (its last move there), or draft."""
+    for event in reversed(events):
+        if event.to_state == state and event.from_state and event.from_state != state:
+            return event.from_state
+    return S.DRAFT
+
+
+def application_progress(application: Application, *, events=None, reports=(), recovery=None, today=None) -> Progress:
+    """Where `application` stands on the applicant's steps (funding.workflow.PUBLIC_STEPS), with the dates:
+    the review ends with a decision within the fund guide's time limit in working days of the submission
+    (valley.core.calendar), the public notice runs the policy's notice days after the decision. `events` are
+    its history rows in order (the page's prefetched timeline: no query), `reports` and `recovery` what the
+    page read of the grant. At most three queries: the guide, the calendar, the policy of a draft."""
+    today = today or timezone.localdate()
+    events = list(application.events.all() if events is None else events)
+    state = application.state
+    step_of = {s: index for index, (_code, _label, states) in enumerate(PUBLIC_STEPS) for s in states}
+    index_of = {code: index for index, (code, _label, _states) in enumerate(PUBLIC_STEPS)}
+    accepted = any(e.action == "funding.acceptance.recorded" for e in events)
+    recovered = any(e.to_state == S.RECOVERY for e in events)
+
+    ended = state in (S.REJECTED, S.WITHDRAWN) or (state == S.CLOSED and recovered)
+    if state in (S.REJECTED, S.WITHDRAWN):
+        current = step_of.get(_stopped_from(events, state), 0)
+    elif state == S.CLOSED:
+        current = index_of["acceptance"] if accepted or not recovered else index_of["disbursement"]
+    elif state in (S.DISBURSEMENT, S.RECOVERY) and accepted:
+        current = index_of["acceptance"]
+    else:
+        current = step_of.get(state, 0)
+    finished = state == S.CLOSED and not recovered
+
+    # The dates: the decision is due a time limit of working days after the submission, the notice ends the
+    # policy's number of days after the decision (as application_approve sets it).
+    guide = Guide.objects.filter(service=FUND).only("time_limit_working_days").first()
+    limit = guide.time_limit_working_days if guide else None
+    submitted_on = timezone.localdate(application.submitted_at) if application.submitted_at else None
+    decision_due = None
+    if limit and submitted_on and state != S.RETURNED:
+        decision_due = add_working_days(submitted_on, limit)
+    policy = application.policy if application.policy_id else FundPolicy.objects.latest()
+    notice_ends = application.notice_ends_on
+    if notice_ends is None and decision_due and current <= index_of["expert_review"] and not ended:
+        notice_ends = decision_due + datetime.timedelta(days=policy.notice_days)
+    reached: dict[int, datetime.date] = {}
+    for event in events:
+        if event.to_state in step_of and event.from_state != event.to_state:
+            reached[step_of[event.to_state]] = timezone.localdate(event.at)
+    if accepted:
+        reached[index_of["acceptance"]] = next(
+            timezone.localdate(e.at) for e in events if e.action == "funding.acceptance.recorded"
+        )
+
+    steps = []
+    for index, (code, label, _states) in enumerate(PUBLIC_STEPS):
+        if index < current or (finished and index == current):
+            status = "done"
+        elif index == current:
+            status = "ended" if ended else "current"
+        else:
+            status = "not_reached" if ended else "upcoming"
+        expected, hint = None, ""
+        if status in ("current", "upcoming"):
+            if code == "expert_review":
+                expected = decision_due
+                if not expected and limit:
+                    hint = gettext("decision within %(days)s working days of the submission") % {"days": limit}
+            elif code == "public_notice":
+                expected = notice_ends
+                if not expected:
+                    hint = gettext("%(days)s days after the approval") % {"days": policy.notice_days}
+        steps.append(
+            PublicStep(
+                code,
+                str(label),
+                status,
+                reached.get(index) if status == "done" or index <= current else None,
+                expected,
+                hint,
+            )
+        )
+    next_by, next_text, next_on = _next_step(application, state, decision_due, reports, recovery, accepted)
+    return Progress(steps, next_by, next_text, next_on)
+
+
+def _on(day) -> dict:
+    return {"date": date_format(day, "DATE_FORMAT") if day else "—"}
+
+
+def _next_step(application, state, decision_due, reports, recovery, accepted):
+    """(who acts: "you", "valley" or "", what, by when) for the applicant."""
+    if state == S.DRAFT:
+        return "you", gettext("Complete the application, attach the documents and submit it."), None
+    if state == S.RETURNED:
+        return "you", gettext("Change the application as the staff ask above, then submit it again."), None
+    if state in (S.SUBMITTED, S.FORMAL_REVIEW, S.EXPERT_REVIEW, S.AWAITING_DECISION):
+        if decision_due:
+            return (
+                "valley",
+                gettext("The valley reviews your application; a decision is expected by %(date)s.") % _on(decision_due),
+                (decision_due),
+            )
+        return "valley", gettext("The valley reviews your application."), None
+    if state == S.PUBLIC_NOTICE:
+        return (
+            "valley",
+            gettext("Your approval is on public notice until %(date)s; then government staff register your company.")
+            % _on(application.notice_ends_on),
+            application.notice_ends_on,
+        )
+    if state == S.REGISTRATION:
+        return (
+            "valley",
+            gettext(
+                "Government staff register your company and record the funding agreement; they contact you "
+                "for the papers they need."
+            ),
+            None,
+        )
+    if state == S.DISBURSEMENT:
+        for report in reports:
+            if report.state in (FundUseReport.State.DRAFT, FundUseReport.State.RETURNED):
+                return (
+                    "you",
+                    gettext("File the fund-use report on instalment %(number)s by %(date)s.")
+                    % {"number": report.instalment.number, **_on(report.due_on)},
+                    report.due_on,
+                )
+        for report in reports:
+            if report.state == FundUseReport.State.SUBMITTED:
+                return (
+                    "valley",
+                    gettext("The valley reviews your fund-use report on instalment %(number)s.")
+                    % {"number": report.instalment.number},
+                    None,
+                )
+        if accepted:
+            return "valley", gettext("The final acceptance is recorded; the last instalment follows."), None
+        return "valley", gettext("The valley releases the next instalment of your grant."), None
+    if state == S.RECOVERY and recovery is not None:
+        return (
+            "you",
+            gettext("Repay the %(amount)s yuan outstanding on the recovery order.")
+            % {"amount": f"{recovery.outstanding:,.2f}"},
+            None,
+        )
+    return "", "", None

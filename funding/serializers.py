@@ -177,10 +177,26 @@ class RepaymentCreateSerializer(serializers.Serializer):
 class ApplicationEventSerializer(StaffOnlyFieldsMixin, serializers.ModelSerializer):
     by = UserEmailField(source="by.email")
     internal_note = serializers.CharField(read_only=True, allow_null=True)
+    # The portal's message (a code of funding.messages and its parameters) with the comment, rendered in the
+    # request's language: what the page shows.
+    text = serializers.CharField(read_only=True)
 
     class Meta:
         model = ApplicationEvent
-        fields = ["id", "application", "action", "from_state", "to_state", "by", "at", "comment", "internal_note"]
+        fields = [
+            "id",
+            "application",
+            "action",
+            "from_state",
+            "to_state",
+            "by",
+            "at",
+            "comment",
+            "message",
+            "params",
+            "text",
+            "internal_note",
+        ]
         staff_only_fields = ["by", "internal_note"]
 
 

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from funding.messages import Message, system_message
 from funding.models import (
     AgreementMilestone,
     Application,
@@ -375,7 +376,7 @@ def application_attach_document(*, application: Application, by, title: str, upl
             locked.state,
             locked.state,
             by,
-            comment=_("Document attached: %(title)s") % {"title": title},
+            message=system_message("document_attached", title=title),
         )
     return document
 
@@ -396,7 +397,7 @@ def application_detach_document(*, application: Application, by, document) -> No
             locked.state,
             locked.state,
             by,
-            comment=_("Document removed: %(title)s") % {"title": document.title},
+            message=system_message("document_removed", title=document.title),
         )
 
 
@@ -851,14 +852,13 @@ def application_disburse(
             by=by,
             apply=apply,
             # Written once the instalment is known, under the lock (see _transition_locked).
-            comment=lambda app: (
-                _("Instalment %(number)s of %(amount)s yuan paid on %(date)s.")
-                % {"number": created[0].number, "amount": f"{created[0].amount:,.2f}", "date": paid_on}
+            message=lambda app: system_message(
+                "instalment_paid", number=created[0].number, amount=created[0].amount, date=paid_on
             ),
         )
         paid = created[0]
         if app.remaining_to_disburse == 0:
-            _transition(app, "close", by=None, comment=_("The approved amount has been paid in full."))
+            _transition(app, "close", by=None, message=system_message("paid_in_full"))
     return paid
 
 
@@ -974,9 +974,13 @@ def _label(model) -> str:
     return model._meta.label_lower
 
 
-def _history(application, action, from_state, to_state, by, comment="", internal_note="") -> ApplicationEvent:
+def _history(
+    application, action, from_state, to_state, by, comment="", internal_note="", message: Message | None = None
+) -> ApplicationEvent:
     """Append the history row of a step and its audit entry: the row's action, the application as the
-    object, the state before, and after it the state, the comment and the internal note."""
+    object, the state before, and after it the state, the comment, the portal's message (a code of
+    funding.messages, rendered in the reader's language) and the internal note."""
+    code, params = message or ("", {})
     event = ApplicationEvent.objects.create(
         application=application,
         action=action,
@@ -984,15 +988,20 @@ def _history(application, action, from_state, to_state, by, comment="", internal
         to_state=to_state,
         by=by,
         comment=comment,
+        message=code,
+        params=params,
         internal_note=internal_note,
     )
+    after = {"state": to_state, "comment": comment, "internal_note": internal_note}
+    if code:
+        after.update(message=code, params=params)
     audit.record(
         action=action,
         actor=by,
         object_type=_label(Application),
         object_id=application.pk,
         before={"state": from_state},
-        after={"state": to_state, "comment": comment, "internal_note": internal_note},
+        after=after,
     )
     return event
 
@@ -1023,14 +1032,17 @@ def _transition(
     comment: str = "",
     internal_note: str = "",
     apply=None,
+    message: Message | None = None,
 ) -> Application:
     try:
-        return _transition_locked(application, name, by=by, comment=comment, internal_note=internal_note, apply=apply)
+        return _transition_locked(
+            application, name, by=by, comment=comment, internal_note=internal_note, apply=apply, message=message
+        )
     except IntegrityError as error:
         raise FundingError(_integrity_message(error)) from error
 
 
-def _transition_locked(application, name, *, by, comment, internal_note, apply) -> Application:
+def _transition_locked(application, name, *, by, comment, internal_note, apply, message=None) -> Application:
     with transaction.atomic():
         app = _lock(application)
         transition = WORKFLOW.check(name, app, by)
@@ -1041,11 +1053,11 @@ def _transition_locked(application, name, *, by, comment, internal_note, apply) 
         before = audit.snapshot(app)
         from_state = app.state
         fields = apply(app) if apply else []
-        if callable(comment):  # a comment that says what `apply` did
-            comment = comment(app)
+        if callable(message):  # a message that says what `apply` did
+            message = message(app)
         app.state = transition.target
         app.save(update_fields=["state", *fields])
         audit.record_changed(app, action="funding.application.changed", before=before, actor=by)
-        event = _history(app, history_action(name), from_state, app.state, by, comment, internal_note)
+        event = _history(app, history_action(name), from_state, app.state, by, comment, internal_note, message)
         notify_transition(app, event)
     return app

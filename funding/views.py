@@ -208,6 +208,11 @@ def application_detail(request, pk):
         context["lead_form"] = AssignLeadForm(
             candidates=services.lead_candidates(), initial={"lead": application.lead_id}
         )
+    # The applicant's steps, in their words, with the dates to expect and what comes next (shown to staff too,
+    # so that they see what the applicant sees).
+    context["progress"] = selectors.application_progress(
+        application, reports=context.get("reports", ()), recovery=context.get("recovery")
+    )
     if context["may_assign"]:
         context["assign_form"] = AssignReviewerForm(reviewers=selectors.reviewers_for_assignment())
     if context["my_review"] and application.state == application.State.EXPERT_REVIEW:

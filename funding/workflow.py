@@ -10,7 +10,7 @@ submitted again.
 """
 
 from django.utils import formats, timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from funding.models import Application, FundUseReport
@@ -242,6 +242,21 @@ WORKFLOW = Workflow(
 )
 
 
+# History rows about the handling among staff: who leads, who reviews, what the reviewers scored, objections
+# received during the notice. The applicant's timeline leaves them out (funding.selectors.events_for);
+# staff and auditors see every row.
+STAFF_ONLY_ACTIONS = frozenset(
+    {
+        "funding.application.lead_claimed",
+        "funding.application.lead_assigned",
+        "funding.application.objection_recorded",
+        "funding.application.objection_cleared",
+        "funding.review.assigned",
+        "funding.review.submitted",
+    }
+)
+
+
 def history_action(name: str) -> str:
     """The action code of the history row (and its audit entry) that transition `name` writes."""
     WORKFLOW[name]  # a KeyError for a name that is not a transition of the table
@@ -266,6 +281,21 @@ APPLICANT_STATE_LABELS = {
     S.DISBURSEMENT: _("approved, being paid out"),
     S.RECOVERY: _("funds being recovered"),
 }
+
+# The steps the applicant sees on their application's page (funding.selectors.application_progress): words
+# an applicant understands, each grouping the states of the table above that it stands for. A state in no
+# step (rejected, withdrawn, closed) ends the bar where the application stood; the final acceptance happens
+# while the grant is being paid out, and is the current step from when it is recorded.
+PUBLIC_STEPS = (
+    ("draft", pgettext_lazy("applicant's step", "Draft"), (S.DRAFT, S.RETURNED)),
+    ("submitted", pgettext_lazy("applicant's step", "Submitted"), (S.SUBMITTED,)),
+    ("formal_review", pgettext_lazy("applicant's step", "Formal review"), (S.FORMAL_REVIEW,)),
+    ("expert_review", pgettext_lazy("applicant's step", "Expert review"), (S.EXPERT_REVIEW, S.AWAITING_DECISION)),
+    ("public_notice", pgettext_lazy("applicant's step", "Public notice"), (S.PUBLIC_NOTICE,)),
+    ("agreement", pgettext_lazy("applicant's step", "Agreement"), (S.REGISTRATION,)),
+    ("disbursement", pgettext_lazy("applicant's step", "Disbursement"), (S.DISBURSEMENT, S.RECOVERY)),
+    ("acceptance", pgettext_lazy("applicant's step", "Final acceptance"), ()),
+)
 
 # Staff work queues: which states each role works on.
 QUEUES = {

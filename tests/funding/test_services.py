@@ -689,7 +689,11 @@ def test_instalments_follow_the_plan_each_opens_its_report_and_the_last_closes(a
         "funding.application.close",
     ]
     assert entries[0].after["reference"] == "P-3" and entries[0].object_type == "funding.disbursement"
-    assert entries[3].after["comment"] == f"Instalment 3 of 150,000.00 yuan paid on {TODAY}."
+    # The portal's text is kept as a message code and its parameters, rendered in the reader's language.
+    assert (entries[3].after["message"], entries[3].after["params"]) == (
+        "instalment_paid",
+        {"number": 3, "amount": "150000.00", "date": TODAY.isoformat()},
+    )
     assert entries[5].actor is None  # the portal closed it, in the same transaction as the payment
     assert closed.events.last().by is None
 
