@@ -290,6 +290,7 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         CELERY_REDBEAT_REDIS_URL = env_str("CELERY_BEAT_REDIS_URL", CELERY_BROKER_URL)
         # One schedule and one lock per deployment (the queue's name tells deployments sharing a Redis apart).
         CELERY_REDBEAT_KEY_PREFIX = env_str("CELERY_BEAT_KEY_PREFIX", f"valley-beat:{CELERY_TASK_DEFAULT_QUEUE}")
+        CELERY_REDBEAT_REDIS_OPTIONS = {"socket_connect_timeout": 3, "socket_timeout": 15}
         CELERY_REDBEAT_LOCK_TIMEOUT = env_int("CELERY_BEAT_LOCK_TIMEOUT", 30)
         if CELERY_REDBEAT_LOCK_TIMEOUT < 10:
             raise ImproperlyConfigured("CELERY_BEAT_LOCK_TIMEOUT must be at least 10 seconds.")

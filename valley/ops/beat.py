@@ -19,6 +19,16 @@ logger = logging.getLogger(__name__)
 class OneBeatScheduler(RedBeatScheduler):
     _installed = False
 
+    def __init__(self, app, **kwargs):
+        # RedBeat asks whether its settings are there by their bare names, which Celery's CELERY_ namespace
+        # hides (it finds their values all the same); given under those names too, it reads them without
+        # warning that it falls back to the broker's.
+        for name in ("redbeat_redis_url", "redbeat_redis_options", "redbeat_key_prefix", "redbeat_lock_timeout"):
+            value = app.conf.first(name)
+            if value is not None:
+                app.conf[name] = value
+        super().__init__(app, **kwargs)
+
     def setup_schedule(self):
         # Called when beat starts, and again whenever this beat takes the lock. Redis down at start does not
         # stop beat: the schedule is installed once the lock is taken.
