@@ -751,7 +751,11 @@ class CaseEvent(ChoiceLabelsMixin, models.Model):
         ordering = ["case", "at", "pk"]
 
     def __str__(self) -> str:
-        return f"{self.action}: {self.from_state or '-'} → {self.to_state}"
+        # In words, as the admin's history rows show it (the workflow imports this module, hence here).
+        from tolerance.workflow import CASE_WORKFLOW
+
+        action = CASE_WORKFLOW.action_label(self.action)
+        return f"{action}: {self.get_from_state_display() or '-'} → {self.get_to_state_display()}"
 
 
 class ExemptionDetermination(models.Model):
@@ -977,7 +981,11 @@ class CompanyReportEvent(ChoiceLabelsMixin, models.Model):
         ordering = ["report", "at", "pk"]
 
     def __str__(self) -> str:
-        return f"{self.action}: {self.from_state or '-'} → {self.to_state}"
+        # In words, as the admin's history rows show it (the workflow imports this module, hence here).
+        from tolerance.workflow import REPORT_WORKFLOW
+
+        action = REPORT_WORKFLOW.action_label(self.action)
+        return f"{action}: {self.get_from_state_display() or '-'} → {self.get_to_state_display()}"
 
 
 class ValuationMethod(models.TextChoices):
