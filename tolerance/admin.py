@@ -345,6 +345,17 @@ class InvestmentAdmin(
     ]
     inlines = [InvestmentPartyInline, InvestmentDocumentInline]
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            # The reason is asked of whoever undoes an exit or failure; it is no field of the investment,
+            # and someone who may only view would read its English name and "None".
+            fieldsets = [
+                (title, {**options, "fields": [name for name in options["fields"] if name != "state_change_reason"]})
+                for title, options in fieldsets
+            ]
+        return fieldsets
+
     # A generated column is not a BooleanField to the admin, which would print True/False in English.
     @admin.display(boolean=True, description=_("meets the standards"))
     def standards_met(self, obj) -> bool:
