@@ -751,11 +751,8 @@ class CaseEvent(ChoiceLabelsMixin, models.Model):
         ordering = ["case", "at", "pk"]
 
     def __str__(self) -> str:
-        # In words, as the admin's history rows show it (the workflow imports this module, hence here).
-        from tolerance.workflow import CASE_WORKFLOW
-
-        action = CASE_WORKFLOW.action_label(self.action)
-        return f"{action}: {self.get_from_state_display() or '-'} → {self.get_to_state_display()}"
+        # The move in words: the admin shows it above each history row, whose action column names the step.
+        return f"{self.get_from_state_display() or '-'} → {self.get_to_state_display()}"
 
 
 class ExemptionDetermination(models.Model):
@@ -981,11 +978,8 @@ class CompanyReportEvent(ChoiceLabelsMixin, models.Model):
         ordering = ["report", "at", "pk"]
 
     def __str__(self) -> str:
-        # In words, as the admin's history rows show it (the workflow imports this module, hence here).
-        from tolerance.workflow import REPORT_WORKFLOW
-
-        action = REPORT_WORKFLOW.action_label(self.action)
-        return f"{action}: {self.get_from_state_display() or '-'} → {self.get_to_state_display()}"
+        # The move in words: the admin shows it above each history row, whose action column names the step.
+        return f"{self.get_from_state_display() or '-'} → {self.get_to_state_display()}"
 
 
 class ValuationMethod(models.TextChoices):
