@@ -88,6 +88,10 @@ class FundPolicyForm(_ServiceCheckedForm):
         for name in POLICY_PLAN:
             if name in self.fields:  # the read-only view of a version has no fields
                 self.fields[name].required = False
+        if "max_paid_in_share" in self.fields:  # a share is read with at most two decimals everywhere
+            self.fields["max_paid_in_share"].help_text = gettext_lazy(
+                "0.5 means the grant may be at most 50% of the registered company's paid-in capital."
+            )
 
     def service_check(self, data):
         services.policy_check(by=self.by, **_policy_values(data))
@@ -375,6 +379,7 @@ class ActionFilter(admin.SimpleListFilter):
 
 @admin.register(Application)
 class ApplicationAdmin(NumbersAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+    share_fields = ("max_paid_in_share",)  # the policy's, kept with the application: 50.00%, not 0.500
     list_display = [
         "pk",
         "entity",
@@ -442,6 +447,8 @@ class ReadOnlyAdmin(NumbersAdminMixin, admin.ModelAdmin):
 @admin.register(ApplicationEvent)
 class ApplicationEventAdmin(LargeTableAdminMixin, ReadOnlyAdmin):
     list_display = ["at", "application", "action_shown", "from_state", "to_state", "by"]
+    # The change page too shows the action in words, not its stored code.
+    fields = ["application", "action_shown", "from_state", "to_state", "by", "at", "comment", "internal_note"]
     action_shown = action_column(WORKFLOW)
     list_filter = [ActionFilter, "to_state"]
     list_select_related = ["application__entity", "by"]

@@ -12,6 +12,7 @@ from teams.service_forms import ReasonForm, ResolveForm
 from teams.service_models import ServiceRequest, ServiceRequestEvent, ServiceRequestMessage
 from teams.service_workflow import SERVICE_REQUEST
 from valley.core.errors import DomainError
+from valley.web.admin_format import action_column
 from valley.web.admin_services import ServiceErrorsAsMessagesMixin
 
 
@@ -32,10 +33,11 @@ class OverdueFilter(admin.SimpleListFilter):
 
 class EventInline(admin.TabularInline):
     model = ServiceRequestEvent
-    fields = ["at", "action", "from_state", "to_state", "by", "comment"]
+    fields = ["at", "action_shown", "from_state", "to_state", "by", "comment"]
     readonly_fields = fields
     extra = 0
     can_delete = False
+    action_shown = action_column(SERVICE_REQUEST)  # in words, not its stored code
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -156,8 +156,8 @@ class ServiceRequestEvent(ChoiceLabelsMixin, models.Model):
         verbose_name_plural = _("service request history")
         ordering = ["request", "at", "pk"]
 
-    def __str__(self) -> str:
-        return f"{self.request_id}: {self.from_state or '-'} → {self.to_state}"
+    def __str__(self) -> str:  # the states in words: the admin shows it above each history row
+        return f"{self.request_id}: {self.get_from_state_display() or '-'} → {self.get_to_state_display()}"
 
 
 class ServiceRequestMessage(models.Model):

@@ -306,7 +306,7 @@ class InvestmentAdmin(
         "state",
         "failure_kind",
         "failed_on",
-        "meets_standards",
+        "standards_met",
     ]
     list_filter = [
         "state",
@@ -319,7 +319,7 @@ class InvestmentAdmin(
     sortable_by = ["invested_on", "fund"]  # indexed (see Investment.Meta.indexes)
     search_fields = ["startup__name_zh", "startup__name_en", "fund__name_zh", "fund__name_en"]
     autocomplete_fields = ["fund", "startup"]
-    readonly_fields = ["meets_standards"]
+    readonly_fields = ["standards_met"]
     fieldsets = [
         (
             None,
@@ -340,10 +340,26 @@ class InvestmentAdmin(
                 ]
             },
         ),
-        (_("Standards checklist"), {"fields": ["meets_standards"]}),
+        (_("Standards checklist"), {"fields": ["standards_met"]}),
         *((label, {"fields": [code, f"{code}_evidence", f"{code}_confirmed_by"]}) for code, label in STANDARDS),
     ]
     inlines = [InvestmentPartyInline, InvestmentDocumentInline]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            # The reason is asked of whoever undoes an exit or failure; it is no field of the investment,
+            # and someone who may only view would read its English name and "None".
+            fieldsets = [
+                (title, {**options, "fields": [name for name in options["fields"] if name != "state_change_reason"]})
+                for title, options in fieldsets
+            ]
+        return fieldsets
+
+    # A generated column is not a BooleanField to the admin, which would print True/False in English.
+    @admin.display(boolean=True, description=_("meets the standards"))
+    def standards_met(self, obj) -> bool:
+        return obj.meets_standards
 
     # What the state's transitions write; every other field of the form goes through investment_update.
     MOVED_BY_TRANSITIONS = ("state", "recovered", "failure_kind", "failed_on")

@@ -751,7 +751,8 @@ class CaseEvent(ChoiceLabelsMixin, models.Model):
         ordering = ["case", "at", "pk"]
 
     def __str__(self) -> str:
-        return f"{self.action}: {self.from_state or '-'} → {self.to_state}"
+        # The move in words: the admin shows it above each history row, whose action column names the step.
+        return f"{self.get_from_state_display() or '-'} → {self.get_to_state_display()}"
 
 
 class ExemptionDetermination(models.Model):
@@ -977,7 +978,8 @@ class CompanyReportEvent(ChoiceLabelsMixin, models.Model):
         ordering = ["report", "at", "pk"]
 
     def __str__(self) -> str:
-        return f"{self.action}: {self.from_state or '-'} → {self.to_state}"
+        # The move in words: the admin shows it above each history row, whose action column names the step.
+        return f"{self.get_from_state_display() or '-'} → {self.get_to_state_display()}"
 
 
 class ValuationMethod(models.TextChoices):

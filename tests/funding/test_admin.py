@@ -181,3 +181,21 @@ def test_read_only_money_in_the_admin_reads_as_on_the_pages(client, application_
     assert "¥500,000.00" in page and "500000.00" not in page  # reserved, read-only
     assert 'name="reserved' not in page  # shown, not offered for editing
     assert 'value="10,000,000.00"' in page  # the amount stays editable, grouped
+
+
+def test_someone_who_may_only_view_reads_money_shares_and_actions_in_words(client, application_in, auditor):
+    """Django shows every field of a view-only page read-only past get_readonly_fields: an auditor still
+    reads ¥300,000.00 and 50.00%, not 300000.00 and 0.500, and a history row's action in words."""
+    from funding.models import ApplicationEvent, FundPolicy
+
+    application = application_in(S.SUBMITTED)
+    policy = FundPolicy.objects.order_by("-effective_from").first()
+    client.force_login(auditor)
+    page = client.get(reverse("admin:funding_fundpolicy_change", args=[policy.pk])).content.decode()
+    assert f"¥{policy.min_amount:,.2f}" in page and f">{policy.min_amount}<" not in page
+    assert f"{policy.max_paid_in_share * 100:.2f}%" in page and f">{policy.max_paid_in_share}<" not in page
+    shown = client.get(reverse("admin:funding_application_change", args=[application.pk])).content.decode()
+    assert f"{application.max_paid_in_share * 100:.2f}%" in shown
+    event = ApplicationEvent.objects.filter(application=application).order_by("pk").first()
+    one = client.get(reverse("admin:funding_applicationevent_change", args=[event.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    assert "application created" in one.content.decode() and "funding.application.created" not in one.content.decode()

@@ -101,14 +101,23 @@ class NumbersAdminMixin:
 
         return list(dict.fromkeys(mapped(name) for name in names))
 
+    def _shown_names(self, request, obj, names) -> set:
+        shown = set(self.get_readonly_fields(request, obj))
+        if obj is not None and not self.has_change_permission(request, obj):
+            # Someone who may only view (an auditor) sees every field read-only, which Django decides past
+            # get_readonly_fields: their money and share fields are shown by their methods too.
+            shown |= {self._shown_name(name) for name in _flat(names)}
+        return shown
+
     def get_fields(self, request, obj=None):
-        return self._shown_in(super().get_fields(request, obj), set(self.get_readonly_fields(request, obj)))
+        fields = super().get_fields(request, obj)
+        return self._shown_in(fields, self._shown_names(request, obj, fields))
 
     def get_fieldsets(self, request, obj=None):
-        shown = set(self.get_readonly_fields(request, obj))
+        fieldsets = super().get_fieldsets(request, obj)
+        shown = self._shown_names(request, obj, [name for _title, options in fieldsets for name in options["fields"]])
         return [
-            (title, {**options, "fields": self._shown_in(options["fields"], shown)})
-            for title, options in super().get_fieldsets(request, obj)
+            (title, {**options, "fields": self._shown_in(options["fields"], shown)}) for title, options in fieldsets
         ]
 
     def __getattr__(self, name):
@@ -131,6 +140,14 @@ class NumbersAdminMixin:
 
 
 SHOWN = "_shown"
+
+
+def _flat(names):
+    for name in names:
+        if isinstance(name, list | tuple):  # fields on one line
+            yield from _flat(name)
+        else:
+            yield name
 
 
 def _readonly(name: str, verbose_name, show):
