@@ -195,6 +195,14 @@ def application_detail(request, pk):
         if application.state == application.State.RETURNED
         else "",
     }
+    # Each timeline row is titled with the state it moved to: in the applicant's words for the applicant
+    # ("under review"), in the workflow's for staff and auditors.
+    for event in application.events.all():
+        event.title = (
+            event.get_to_state_display()
+            if context["is_staff_view"]
+            else APPLICANT_STATE_LABELS.get(event.to_state, event.get_to_state_display())
+        )
     context["may_claim"] = (
         roles.has_role(user, *services.LEAD_ROLES)
         and application.lead_id != user.pk

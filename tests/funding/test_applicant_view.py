@@ -325,6 +325,22 @@ def test_applicants_do_not_see_the_handling_among_staff_and_staff_see_everything
     )
 
 
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_timeline_names_each_move_in_the_applicants_words_and_the_workflows_for_staff(
+    application_in, applicant, people, language
+):
+    application = application_in(S.PUBLIC_NOTICE)
+    mine = timeline(page_of(applicant, application, language))
+    theirs = timeline(page_of(people["approver"], application, language))
+    with translation.override(language):
+        for state in (S.FORMAL_REVIEW, S.EXPERT_REVIEW, S.AWAITING_DECISION):
+            staff_word = str(Application.State(state).label)
+            assert f"<strong>{staff_word}</strong>" not in mine, staff_word
+            assert f"<strong>{staff_word}</strong>" in theirs, staff_word
+        assert f"<strong>{gettext('under review')}</strong>" in mine
+        assert f"<strong>{gettext('approved (public notice)')}</strong>" in mine
+
+
 def test_the_grant_page_history_shows_the_portals_messages_to_the_applicant(application_in, applicant):
     with translation.override("zh-hans"):
         application = application_in(S.DISBURSEMENT)
