@@ -207,10 +207,12 @@ def test_reads_go_to_the_replica_writers_read_their_writes_and_a_dead_replica_ch
 
         # (3) The replica stopped: the export and the dashboards answer from the primary, never a 500.
         replica.stop("immediate")
-        for path in ("/exports/entities.csv", "/", "/tolerance/", f"/tolerance/funds/{fund_id}/"):
+        for path in ("/exports/entities.csv", "/", "/tolerance/funds/", f"/tolerance/funds/{fund_id}/"):
             status, seconds, body = http("GET", f"{BASE}{path}", headers=auditor)
             assert status == 200 and seconds < 10, (path, status, seconds, body[:300])
         status, _, body = http("GET", export, headers=auditor)
         assert status == 200 and "Written-just-now" in body, "the export did not fall back to the primary"
+        log = server.log_path.read_text()
+        assert "reading from the primary" in log and "Internal Server Error" not in log, log[-3000:]
     finally:
         stop_process(server)
