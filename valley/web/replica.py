@@ -23,7 +23,9 @@ import time
 
 from django.conf import settings
 from django.core import signing
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, OperationalError, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+
+from valley.web.middleware import DATABASE_ERRORS, database_unavailable_response
 
 logger = logging.getLogger(__name__)
 
@@ -203,18 +205,26 @@ class ReplicaReadsMiddleware:
     def process_view(self, request, view_func, view_args, view_kwargs):
         if request._replica_pinned or not _is_replica_view(request):
             return None
+        try:
+            return self._run_reading_replica(request, view_func, view_args, view_kwargs)
+        except DATABASE_ERRORS as error:
+            # The primary's own outage: raised from here it would pass DatabaseUnavailableMiddleware's
+            # process_exception by, so its answer is given here, the same 503.
+            logger.error("database unavailable: %s %s: %s", request.method, request.path, error)
+            return database_unavailable_response(request)
+
+    def _run_reading_replica(self, request, view_func, view_args, view_kwargs):
         token = _may_read_replica.set(True)
         try:
             return view_func(request, *view_args, **view_kwargs)
-        except (OperationalError, InterfaceError) as error:
+        except DATABASE_ERRORS as error:
             if not _used_replica.get():
                 raise
-            logger.warning(
-                "read replica failed under %s %s, reading from the primary: %s", request.method, request.path, error
-            )
+            logger.warning("read replica failed under %s, reading from the primary: %s", request.path, error)
             _health.mark_unhealthy()
             with contextlib.suppress(DatabaseError):
                 connections[REPLICA].close()
         finally:
             _may_read_replica.reset(token)
+        # A GET is safe to run twice; this time every read goes to the primary.
         return view_func(request, *view_args, **view_kwargs)
