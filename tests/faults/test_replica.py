@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
@@ -204,6 +205,22 @@ def test_reads_go_to_the_replica_writers_read_their_writes_and_a_dead_replica_ch
         status, _, body = http("GET", f"{BASE}/api/entities/", headers={"Cookie": f"sessionid={session}"})
         assert status == 200 and "Before" not in body and "After" in body, (status, body[:300])
         assert "Written-just-now" not in body, "the API list was not read from the replica"
+
+        # A replica further behind than REPLICA_MAX_LAG_SECONDS is skipped: a second server allowing 1 second
+        # reads the export from the primary while replay is still paused.
+        strict = start_process(
+            ["manage.py", "runserver", "--noreload", f"127.0.0.1:{WEB_PORT + 1}"],
+            {**server_env, "REPLICA_MAX_LAG_SECONDS": "1"},
+            tmp_path / "web-strict.log",
+            "Quit",
+        )
+        try:
+            time.sleep(1.5)  # the replica's last replayed write is older than the 1 second allowed
+            status, _, body = http("GET", f"http://127.0.0.1:{WEB_PORT + 1}/exports/entities.csv", headers=auditor)
+            assert status == 200 and "Written-just-now" in body, "a lagging replica was read"
+            assert "behind (more than 1s)" in strict.log_path.read_text()
+        finally:
+            stop_process(strict)
 
         # (3) The replica stopped: the export and the dashboards answer from the primary, never a 500.
         replica.stop("immediate")
