@@ -70,6 +70,10 @@ def test_the_health_check_runs_at_most_every_few_seconds(monkeypatch):
     assert not health.is_healthy()  # marked: not asked again before the next check is due
     health.checked_at -= replica.HEALTH_CHECK_SECONDS
     assert health.is_healthy() and len(probes) == 2
+    # While one request of the process probes (a slow connect), the others go on with the last answer.
+    health.checked_at -= replica.HEALTH_CHECK_SECONDS
+    health.probing = True
+    assert health.is_healthy() and len(probes) == 2
 
 
 def _request(path, method="get", pin=None):

@@ -58,17 +58,26 @@ _LAG_SQL = (
 
 
 class _Health:
+    """The last check's answer, renewed when due by one request of the process while the others go on with it."""
+
     def __init__(self):
         self.lock = threading.Lock()
         self.checked_at = float("-inf")
         self.healthy = False
+        self.probing = False
 
     def is_healthy(self) -> bool:
         with self.lock:
-            if time.monotonic() - self.checked_at >= HEALTH_CHECK_SECONDS:
-                self.healthy = _probe()
-                self.checked_at = time.monotonic()
-            return self.healthy
+            if self.probing or time.monotonic() - self.checked_at < HEALTH_CHECK_SECONDS:
+                return self.healthy
+            self.probing = True
+        healthy = False
+        try:
+            healthy = _probe()
+        finally:
+            with self.lock:
+                self.healthy, self.checked_at, self.probing = healthy, time.monotonic(), False
+        return healthy
 
     def mark_unhealthy(self) -> None:
         with self.lock:
@@ -91,7 +100,7 @@ def _probe() -> bool:
             password=db.get("PASSWORD") or None,
             host=db.get("HOST") or None,
             port=db.get("PORT") or None,
-            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            **{**db.get("OPTIONS", {}), "connect_timeout": CONNECT_TIMEOUT_SECONDS},  # sslmode and the like
         )
         try:
             with probe.cursor() as cursor:
