@@ -124,6 +124,41 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # upgrade, and SQLite answers "database is locked" at once instead of waiting `timeout` seconds.
     DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
 
+# A read replica (DATABASE_REPLICA_URL, a standby made with pg_basebackup -R): the views below, and the API's
+# GET lists, read from it; every write and every other read go to the primary. A browser that has just
+# written is read from the primary for REPLICA_PIN_SECONDS (it sees its own writes); a replica down or more
+# than REPLICA_MAX_LAG_SECONDS behind is skipped, never a 500 (valley.web.replica, tests/faults/test_replica.py).
+# Only added when set: pytest-django makes a test database for every alias, and the tests never set it.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
+REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", 30)
+REPLICA_PIN_SECONDS = env_int("REPLICA_PIN_SECONDS", 10)
+# URL names ("namespace:name"), so that the ground floor names no app's views: auditor pages, exports, dashboards.
+REPLICA_READ_VIEWS = frozenset(
+    {
+        "home",
+        "export_list",
+        "export_download",
+        "export_download_xlsx",
+        "audit_check",
+        "funding:budgets",
+        "tolerance:fund_list",
+        "tolerance:fund_dashboard",
+    }
+)
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+    )
+    if DATABASES["replica"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL must be a PostgreSQL URL (a standby of DATABASE_URL).")
+    # A replica that does not answer costs a few seconds, not the request's whole timeout.
+    DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = 3
+    # Were a test ever to set it, the replica is the primary's test database, not a second one.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["valley.web.replica.ReplicaRouter"]
+    # Last: its process_view runs the listed views with replica reads on, after every other middleware's.
+    MIDDLEWARE.append("valley.web.replica.ReplicaReadsMiddleware")
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Covering indexes (INCLUDE columns, e.g. the compliance check's on tolerance.Investment) are
 # PostgreSQL's; on the SQLite development default they are plain indexes, which is fine.

@@ -177,7 +177,7 @@ def _copy_stream(export: Export, queryset, machine_header: bool) -> Iterator[byt
 
     sql = csv_copy.copy_sql(export, queryset)
     yield ("\ufeff" + csv_line(export.header(machine_header))).encode()
-    yield from csv_copy.stream(sql)
+    yield from csv_copy.stream(sql, using=queryset.db)
 
 
 def response(export: Export, queryset, *, machine_header: bool) -> StreamingHttpResponse:

@@ -43,7 +43,7 @@ def copy_sql(export, queryset) -> str:
     """`COPY (SELECT <formatted columns> FROM (<the export's query>) t) TO STDOUT WITH CSV`, parameters inlined."""
     inner = queryset.order_by(*export.order_by).values_list(*[column.source for column in export.columns])
     sql, params = inner.query.sql_with_params()
-    with connection.cursor() as cursor:
+    with connections[queryset.db].cursor() as cursor:
         inner_sql = cursor.mogrify(sql, params).decode()
         names = [f"c{index}" for index in range(len(export.columns))]
         selected = []
@@ -89,14 +89,15 @@ class _QueueWriter:
                 continue
 
 
-def stream(sql: str) -> Iterator[bytes]:
+def stream(sql: str, using: str = "default") -> Iterator[bytes]:
+    """The COPY's bytes, from the database `using` names (the alias the router picked for the export's rows)."""
     chunks: queue.Queue = queue.Queue(maxsize=16)
     cancelled = threading.Event()
 
     def produce():
         writer = _QueueWriter(chunks, cancelled)
         try:
-            with connections["default"].cursor() as cursor:  # this thread's own connection
+            with connections[using].cursor() as cursor:  # this thread's own connection
                 cursor.copy_expert(sql, writer)
             writer.flush()
             writer._put(_END)
@@ -106,7 +107,7 @@ def stream(sql: str) -> Iterator[bytes]:
             with contextlib.suppress(ConnectionAbortedError):
                 writer._put(error)
         finally:
-            connections["default"].close()
+            connections[using].close()
 
     thread = threading.Thread(target=produce, name="csv-copy", daemon=True)
     thread.start()
