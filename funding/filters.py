@@ -21,12 +21,12 @@ from funding.models import (
     RecoveryOrder,
     SubVenueBudget,
 )
-from valley.web.filters import DateRangeFilter, IdFilter, SearchFilter, sub_venue_filter
+from valley.web.filters import DateRangeFilter, IdFilter, PortalFilterSet, SearchFilter, sub_venue_filter
 
 ENTITY_SEARCH = ("entity__name_zh", "entity__name_en", "entity__registration__uscc")
 
 
-class ApplicationFilter(django_filters.FilterSet):
+class ApplicationFilter(PortalFilterSet):
     # The lists' search box: the team's name in either language, its company's USCC, or the application's number.
     q = SearchFilter(fields=ENTITY_SEARCH)
     state = django_filters.MultipleChoiceFilter(choices=Application.State.choices)
@@ -41,7 +41,7 @@ class ApplicationFilter(django_filters.FilterSet):
         fields = ["q", "state", "sub_venue", "entity", "created_at", "submitted_at", "decided_at"]
 
 
-class ApplicationEventFilter(django_filters.FilterSet):
+class ApplicationEventFilter(PortalFilterSet):
     application = IdFilter()
     sub_venue = sub_venue_filter("application__sub_venue")
     action = django_filters.CharFilter()
@@ -53,7 +53,7 @@ class ApplicationEventFilter(django_filters.FilterSet):
         fields = ["application", "sub_venue", "action", "to_state", "at"]
 
 
-class ExpertReviewFilter(django_filters.FilterSet):
+class ExpertReviewFilter(PortalFilterSet):
     application = IdFilter()
     submitted = django_filters.BooleanFilter(
         field_name="submitted_at", lookup_expr="isnull", exclude=True, label=_("submitted")
@@ -64,7 +64,7 @@ class ExpertReviewFilter(django_filters.FilterSet):
         fields = ["application", "recommendation", "submitted"]
 
 
-class DisbursementFilter(django_filters.FilterSet):
+class DisbursementFilter(PortalFilterSet):
     application = IdFilter()
     sub_venue = sub_venue_filter("application__sub_venue")
     paid_on = DateRangeFilter()
@@ -74,7 +74,7 @@ class DisbursementFilter(django_filters.FilterSet):
         fields = ["application", "sub_venue", "paid_on"]
 
 
-class BudgetFilter(django_filters.FilterSet):
+class BudgetFilter(PortalFilterSet):
     sub_venue = sub_venue_filter()
 
     class Meta:
@@ -82,7 +82,7 @@ class BudgetFilter(django_filters.FilterSet):
         fields = ["sub_venue", "year"]
 
 
-class FundPolicyFilter(django_filters.FilterSet):
+class FundPolicyFilter(PortalFilterSet):
     effective_from = DateRangeFilter()
 
     class Meta:
@@ -90,7 +90,7 @@ class FundPolicyFilter(django_filters.FilterSet):
         fields = ["effective_from"]
 
 
-class FundingAgreementFilter(django_filters.FilterSet):
+class FundingAgreementFilter(PortalFilterSet):
     application = IdFilter()
     sub_venue = sub_venue_filter("application__sub_venue")
     recorded_at = DateRangeFilter()
@@ -100,7 +100,7 @@ class FundingAgreementFilter(django_filters.FilterSet):
         fields = ["application", "sub_venue", "recorded_at"]
 
 
-class PlannedInstalmentFilter(django_filters.FilterSet):
+class PlannedInstalmentFilter(PortalFilterSet):
     application = IdFilter(field_name="agreement__application", label=_("application"))
     sub_venue = sub_venue_filter("agreement__application__sub_venue")
 
@@ -109,7 +109,7 @@ class PlannedInstalmentFilter(django_filters.FilterSet):
         fields = ["application", "sub_venue", "number"]
 
 
-class FundUseReportFilter(django_filters.FilterSet):
+class FundUseReportFilter(PortalFilterSet):
     state = django_filters.MultipleChoiceFilter(choices=FundUseReport.State.choices)
     application = IdFilter()
     sub_venue = sub_venue_filter("application__sub_venue")
@@ -129,7 +129,7 @@ class FundUseReportFilter(django_filters.FilterSet):
         return queryset.filter(condition) if value else queryset.exclude(condition)
 
 
-class FinalAcceptanceFilter(django_filters.FilterSet):
+class FinalAcceptanceFilter(PortalFilterSet):
     application = IdFilter()
     sub_venue = sub_venue_filter("application__sub_venue")
     accepted_on = DateRangeFilter()
@@ -139,7 +139,7 @@ class FinalAcceptanceFilter(django_filters.FilterSet):
         fields = ["application", "sub_venue", "result", "accepted_on"]
 
 
-class RecoveryOrderFilter(django_filters.FilterSet):
+class RecoveryOrderFilter(PortalFilterSet):
     application = IdFilter()
     sub_venue = sub_venue_filter("application__sub_venue")
     opened_at = DateRangeFilter()

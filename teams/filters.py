@@ -8,7 +8,14 @@ from django.utils.translation import gettext_lazy as _
 from teams.models import Achievement, AchievementStageChange, Document, Entity, Member, Registration, Residency
 from teams.residency_request_models import ResidencyRequest
 from valley.models import FocusArea, Institution
-from valley.web.filters import DateRangeFilter, IdFilter, NamedChoiceFilter, SearchFilter, sub_venue_filter
+from valley.web.filters import (
+    DateRangeFilter,
+    IdFilter,
+    NamedChoiceFilter,
+    PortalFilterSet,
+    SearchFilter,
+    sub_venue_filter,
+)
 
 
 def institution_filter(field_name: str = "institution") -> NamedChoiceFilter:
@@ -21,7 +28,7 @@ def institution_filter(field_name: str = "institution") -> NamedChoiceFilter:
     )
 
 
-class EntityFilter(django_filters.FilterSet):
+class EntityFilter(PortalFilterSet):
     # The list's search box: the name in either language or the registered company's USCC.
     q = SearchFilter(fields=("name_zh", "name_en", "registration__uscc"), number_field=None)
     institution = institution_filter()
@@ -36,7 +43,7 @@ class EntityFilter(django_filters.FilterSet):
         fields = ["q", "kind", "institution", "focus_area", "sub_venue", "created_at"]
 
 
-class MemberFilter(django_filters.FilterSet):
+class MemberFilter(PortalFilterSet):
     entity = IdFilter()
 
     class Meta:
@@ -44,7 +51,7 @@ class MemberFilter(django_filters.FilterSet):
         fields = ["entity", "is_lead"]
 
 
-class ResidencyFilter(django_filters.FilterSet):
+class ResidencyFilter(PortalFilterSet):
     # An id, not a choice among all entities: an invalid choice would tell that someone else's entity exists.
     entity = IdFilter()
     sub_venue = sub_venue_filter()
@@ -55,7 +62,7 @@ class ResidencyFilter(django_filters.FilterSet):
         fields = ["entity", "sub_venue", "status", "selected_on"]
 
 
-class AchievementFilter(django_filters.FilterSet):
+class AchievementFilter(PortalFilterSet):
     # An id, not a choice among all entities: an invalid choice would tell that someone else's entity exists.
     entity = IdFilter()
     created_at = DateRangeFilter()
@@ -65,7 +72,7 @@ class AchievementFilter(django_filters.FilterSet):
         fields = ["entity", "kind", "stage", "created_at"]
 
 
-class RegistrationFilter(django_filters.FilterSet):
+class RegistrationFilter(PortalFilterSet):
     # An id, not a choice among all entities: an invalid choice would tell that someone else's entity exists.
     entity = IdFilter()
     registered_on = DateRangeFilter()
@@ -75,7 +82,7 @@ class RegistrationFilter(django_filters.FilterSet):
         fields = ["entity", "registered_on"]
 
 
-class AchievementStageChangeFilter(django_filters.FilterSet):
+class AchievementStageChangeFilter(PortalFilterSet):
     achievement = IdFilter()
     entity = IdFilter(field_name="achievement__entity", label=_("entity"))
     changed_on = DateRangeFilter()
@@ -85,7 +92,7 @@ class AchievementStageChangeFilter(django_filters.FilterSet):
         fields = ["achievement", "entity", "to_stage", "changed_on"]
 
 
-class DocumentFilter(django_filters.FilterSet):
+class DocumentFilter(PortalFilterSet):
     entity = IdFilter()
     uploaded_at = DateRangeFilter()
 
@@ -94,7 +101,7 @@ class DocumentFilter(django_filters.FilterSet):
         fields = ["entity", "uploaded_at"]
 
 
-class ResidencyRequestFilter(django_filters.FilterSet):
+class ResidencyRequestFilter(PortalFilterSet):
     """The residency requests' lists (the staff queue, the applicant's own): search, sub-venue, institution, when."""
 
     q = SearchFilter(fields=("entity__name_zh", "entity__name_en", "entity__registration__uscc"))

@@ -4,7 +4,6 @@ Applicants list their own requests and submit new ones (documents already on the
 sub-venue list its requests and select or decline them; the applicant withdraws one while it waits.
 """
 
-import django_filters
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -15,10 +14,10 @@ from teams import residency_requests as service
 from teams.models import Document, Entity
 from teams.residency_request_models import ResidencyNeed, ResidencyRequest
 from valley.web.api import UserEmailField
-from valley.web.filters import DateRangeFilter, IdFilter
+from valley.web.filters import DateRangeFilter, IdFilter, PortalFilterSet
 
 
-class ResidencyRequestFilter(django_filters.FilterSet):
+class ResidencyRequestFilter(PortalFilterSet):
     # An id, not a choice among all entities: an invalid choice would tell that someone else's entity exists.
     entity = IdFilter()
     submitted_at = DateRangeFilter()

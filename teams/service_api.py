@@ -14,10 +14,18 @@ from teams import service_selectors as selectors
 from teams.service_models import ServiceRequest
 from valley.models import ServiceLine
 from valley.web.api import UserEmailField
-from valley.web.filters import DateRangeFilter, IdFilter, NamedChoiceFilter, SearchFilter, YesNoSelect, sub_venue_filter
+from valley.web.filters import (
+    DateRangeFilter,
+    IdFilter,
+    NamedChoiceFilter,
+    PortalFilterSet,
+    SearchFilter,
+    YesNoSelect,
+    sub_venue_filter,
+)
 
 
-class ServiceRequestFilter(django_filters.FilterSet):
+class ServiceRequestFilter(PortalFilterSet):
     # The lists' search box: the subject, the team's name in either language, or the request's number.
     q = SearchFilter(fields=("subject", "entity__name_zh", "entity__name_en"), label=gettext_lazy("search"))
     # By name, as on every export page (the API's programs give the line's code, as before).

@@ -22,7 +22,7 @@ from tolerance.models import (
     Verdict,
 )
 from tolerance.monitoring import TO_FILE_STATES
-from valley.web.filters import DateRangeFilter, IdFilter, NamedChoiceFilter, SearchFilter, YesNoSelect
+from valley.web.filters import DateRangeFilter, IdFilter, NamedChoiceFilter, PortalFilterSet, SearchFilter, YesNoSelect
 
 STARTUP_SEARCH = ("startup__name_zh", "startup__name_en", "startup__registration__uscc")
 
@@ -37,7 +37,7 @@ def fund_filter(field_name: str = "fund") -> NamedChoiceFilter:
     )
 
 
-class FundFilter(django_filters.FilterSet):
+class FundFilter(PortalFilterSet):
     # The fund list's search box: the fund's name in either language, its manager or entrusted institution.
     q = SearchFilter(fields=("name_zh", "name_en", "manager", "entrusted_institution"))
 
@@ -46,7 +46,7 @@ class FundFilter(django_filters.FilterSet):
         fields = ["q", "governing_basis"]
 
 
-class InvestmentFilter(django_filters.FilterSet):
+class InvestmentFilter(PortalFilterSet):
     q = SearchFilter(fields=STARTUP_SEARCH)
     fund = IdFilter(label=_("fund"))
     startup = IdFilter(label=_("startup"))
@@ -60,7 +60,7 @@ class InvestmentFilter(django_filters.FilterSet):
         fields = ["q", "fund", "startup", "state", "invested_on", "failed_on", "meets_standards"]
 
 
-class InvestmentPartyFilter(django_filters.FilterSet):
+class InvestmentPartyFilter(PortalFilterSet):
     investment = IdFilter(label=_("investment"))
     fund = IdFilter(field_name="investment__fund", label=_("fund"))
 
@@ -69,7 +69,7 @@ class InvestmentPartyFilter(django_filters.FilterSet):
         fields = ["investment", "fund", "role"]
 
 
-class InvestmentDocumentFilter(django_filters.FilterSet):
+class InvestmentDocumentFilter(PortalFilterSet):
     investment = IdFilter(label=_("investment"))
     fund = IdFilter(field_name="investment__fund", label=_("fund"))
     kind = django_filters.MultipleChoiceFilter(choices=InvestmentDocument.Kind.choices, label=_("kind of document"))
@@ -79,7 +79,7 @@ class InvestmentDocumentFilter(django_filters.FilterSet):
         fields = ["investment", "fund", "kind"]
 
 
-class ComplianceReportFilter(django_filters.FilterSet):
+class ComplianceReportFilter(PortalFilterSet):
     fund = IdFilter(label=_("fund"))
     as_of = DateRangeFilter(label=_("as of between"))
     verdict = django_filters.MultipleChoiceFilter(choices=Verdict.choices, label=_("verdict"))
@@ -89,7 +89,7 @@ class ComplianceReportFilter(django_filters.FilterSet):
         fields = ["fund", "as_of", "verdict"]
 
 
-class ExemptionFilter(django_filters.FilterSet):
+class ExemptionFilter(PortalFilterSet):
     fund = IdFilter(field_name="investment__fund", label=_("fund"))
     case = IdFilter(label=_("case"))
     report = IdFilter(label=_("compliance report"))
@@ -101,7 +101,7 @@ class ExemptionFilter(django_filters.FilterSet):
         fields = ["fund", "case", "report", "investment", "exempt", "determined_at"]
 
 
-class ExemptionCaseFilter(django_filters.FilterSet):
+class ExemptionCaseFilter(PortalFilterSet):
     q = SearchFilter(fields=tuple(f"investment__{name}" for name in STARTUP_SEARCH))
     fund = fund_filter("investment__fund")
     investment = IdFilter(label=_("investment"))
@@ -114,7 +114,7 @@ class ExemptionCaseFilter(django_filters.FilterSet):
         fields = ["q", "fund", "investment", "state", "kind", "opened_by_check", "opened_at"]
 
 
-class CompanyReportFilter(django_filters.FilterSet):
+class CompanyReportFilter(PortalFilterSet):
     q = SearchFilter(fields=("entity__name_zh", "entity__name_en", "entity__registration__uscc"))
     entity = IdFilter(label=_("startup"))
     year = django_filters.NumberFilter(label=_("year"), min_value=2000, max_value=2100)
@@ -137,7 +137,7 @@ class CompanyReportFilter(django_filters.FilterSet):
         return queryset.filter(condition) if value else queryset.exclude(condition)
 
 
-class ValuationMarkFilter(django_filters.FilterSet):
+class ValuationMarkFilter(PortalFilterSet):
     fund = IdFilter(field_name="investment__fund", label=_("fund"))
     investment = IdFilter(label=_("investment"))
     method = django_filters.MultipleChoiceFilter(choices=ValuationMethod.choices, label=_("valuation method"))

@@ -4,11 +4,10 @@ Serializers show both languages of every name and nothing else; filters use the 
 valley.web.filters; the routes are registered with the one API router in ValleyConfig.ready().
 """
 
-import django_filters
 from rest_framework import serializers, viewsets
 
 from valley.models import FocusArea, Institution, ServiceLine, SubVenue, Target, Valley
-from valley.web.filters import DateRangeFilter
+from valley.web.filters import DateRangeFilter, PortalFilterSet
 
 
 class ValleySerializer(serializers.ModelSerializer):
@@ -56,7 +55,7 @@ class TargetSerializer(serializers.ModelSerializer):
         fields = ["id", "code", "name_zh", "name_en", "target_value", "measure", "recorded_value", "sort_order"]
 
 
-class SubVenueFilter(django_filters.FilterSet):
+class SubVenueFilter(PortalFilterSet):
     opened_on = DateRangeFilter()
 
     class Meta:
@@ -64,13 +63,13 @@ class SubVenueFilter(django_filters.FilterSet):
         fields = ["status", "code", "opened_on"]
 
 
-class InstitutionFilter(django_filters.FilterSet):
+class InstitutionFilter(PortalFilterSet):
     class Meta:
         model = Institution
         fields = ["kind"]
 
 
-class TargetFilter(django_filters.FilterSet):
+class TargetFilter(PortalFilterSet):
     class Meta:
         model = Target
         fields = ["measure"]

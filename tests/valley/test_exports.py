@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from funding.models import Application
 from valley.models import AuditEntry
@@ -372,3 +373,17 @@ def test_postgresql_copy_path_writes_the_same_file_as_the_python_path(transactio
         assert python_file.count(b"\n") > 1, export.name
     assert csv_copy.supported(csv_export.catalogue()["applications"])
     assert not csv_copy.supported(csv_export.catalogue()["audit-log"])  # its JSON must be byte-exact
+
+
+def test_the_filters_labels_follow_the_readers_language_whoever_read_them_first(auditor_client):
+    # django-filter makes a model field's filter label once; read first in English (the API's schema, a
+    # program asking in English), it used to stay English on every later Chinese page.
+    from teams.filters import ResidencyFilter
+
+    assert auditor_client.get("/api/schema/", HTTP_ACCEPT_LANGUAGE="en").status_code == 200
+    with translation.override("en"):
+        assert str(ResidencyFilter().form.fields["status"].label) == "Status"
+    page = auditor_client.get(reverse("export_list"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert ">Status<" not in page and "状态" in page
+    with translation.override("zh-hans"):
+        assert str(ResidencyFilter().form.fields["status"].label) == "状态"

@@ -7,10 +7,10 @@ from valley.audit.access import may_read_log
 from valley.audit.chain import GENESIS, sealed_entries
 from valley.exports.engine import Column, Export
 from valley.models import AuditEntry, AuditOutcome
-from valley.web.filters import DateRangeFilter
+from valley.web.filters import DateRangeFilter, PortalFilterSet
 
 
-class AuditEntryFilter(django_filters.FilterSet):
+class AuditEntryFilter(PortalFilterSet):
     at = DateRangeFilter(label=_("between"))
     action = django_filters.CharFilter(lookup_expr="startswith", label=_("action starts with"))
     object_type = django_filters.CharFilter(label=_("object type"))

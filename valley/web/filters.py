@@ -1,5 +1,5 @@
-"""The two filter types every app's FilterSets use for ids and date ranges, so that no value typed into a
-URL can overflow the database."""
+"""The FilterSet every app's filters derive from, and the filter types they use for ids and date ranges, so
+that no value typed into a URL can overflow the database."""
 
 import datetime
 
@@ -7,13 +7,33 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
+from django_filters.conf import settings as filter_settings
 from django_filters.fields import DateRangeField
+from django_filters.utils import label_for_filter
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 BIGGEST_ID = 2**63 - 1  # PostgreSQL's bigint and SQLite's INTEGER
 EARLIEST_DATE, LATEST_DATE = datetime.date(1900, 1, 1), datetime.date(9998, 12, 31)
+
+_label_in_the_readers_language = lazy(label_for_filter, str)
+
+
+class PortalFilterSet(django_filters.FilterSet):
+    """django-filter's FilterSet, with the labels of the filters it makes from model fields read in the reader's
+    language. django-filter turns such a label into text the first time it is read and keeps it on the class:
+    whoever read it first (the API schema, in English) fixed its language for every later page, and the
+    exports page said "Status" on a Chinese page."""
+
+    @classmethod
+    def filter_for_field(cls, field, field_name, lookup_expr=None):
+        made = super().filter_for_field(field, field_name, lookup_expr)
+        if made._label is None:
+            lookup = lookup_expr or filter_settings.DEFAULT_LOOKUP_EXPR
+            made.label = _label_in_the_readers_language(cls._meta.model, field_name, lookup, made.exclude)
+        return made
 
 
 @extend_schema_field(OpenApiTypes.INT)
